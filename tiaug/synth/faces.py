@@ -36,15 +36,12 @@ class SyntheticFace:
     params: dict[str, Any]
 
 
-def _sample_pose(
-    rng: np.random.Generator, s: FaceShape, h: int, w: int, unconstrained: bool
-) -> tuple[Pose, tuple[float, float]]:
+def _sample_pose(rng: np.random.Generator, s: FaceShape, h: int, w: int) -> tuple[Pose, tuple[float, float]]:
     """Angles and scale of the head, and its relative position (0..1 on each axis) in the free room."""
     top, bottom, half_w = head_extent(s)
-    span = 25.0 if not unconstrained else 35.0
-    yaw = rng.uniform(-span, span)
+    yaw = rng.uniform(-30.0, 30.0)
     pitch = rng.uniform(-10.0, 10.0)
-    roll = rng.uniform(-12.0, 12.0) if not unconstrained else rng.uniform(-20.0, 20.0)
+    roll = rng.uniform(-15.0, 15.0)
     scale = rng.uniform(0.6, 0.88) * h / (bottom - top)
     scale = min(scale, 0.92 * w / (2 * half_w))
     return Pose(yaw, pitch, roll, scale, cx=0.0, cy=0.0), (rng.uniform(0.0, 1.0), rng.uniform(0.0, 1.0))
@@ -135,16 +132,16 @@ def generate_face(
     """Generate one synthetic thermal face of (height, width) pixels from ``rng``.
 
     ``rng`` is split into independent streams for the shape, the heat field, the real-world conditions and the
-    camera noise, so the same ``rng`` state gives the same face, posed alike, with or without
-    ``unconstrained`` (which adds glasses, hands, cups, fringes, masks, scarves or a hot room; see
-    ``tiaug.synth.conditions``).
+    camera noise, so the same ``rng`` state gives the same face (same pose, mask and landmarks) with or without
+    ``unconstrained``, which adds glasses, hands, cups, fringes, face masks, scarves or a hot room (see
+    ``tiaug.synth.conditions``): clean and unconstrained versions of a dataset pair up row by row.
     """
     if height < 8 or width < 8:
         raise ValueError(f"synthetic faces need at least 8x8 pixels, got {height}x{width}")
     shape_rng, heat_rng, cond_rng, noise_rng = rng.spawn(4)
     shape = sample_shape(shape_rng)
     t = sample_thermal(heat_rng)
-    pose, rel = _sample_pose(shape_rng, shape, height, width, unconstrained)
+    pose, rel = _sample_pose(shape_rng, shape, height, width)
     conditions = cond.sample_conditions(cond_rng) if unconstrained else cond.Conditions()
     if conditions.hot_room:
         cond.apply_hot_room(cond_rng, t)

@@ -37,7 +37,7 @@ class ThermalParams:
     forehead: float  # forehead offset (+)
     cheek: float  # cheek offset (-)
     periorbital: float  # offset around the eyes (+)
-    canthus: float  # absolute temperature of the inner eye corners (the face's maximum)
+    canthus: float  # absolute temperature of the inner eye corners (the face's maximum), after optical blur
     canthus_asym: float  # right canthus minus left, C
     eye: float  # eye surface offset (+)
     brow: float  # eyebrow offset (-)
@@ -60,8 +60,9 @@ class ThermalParams:
 def sample_thermal(rng: np.random.Generator) -> ThermalParams:
     """Draw the temperatures of one face in a controlled room; every choice comes from ``rng``."""
     u = rng.uniform
-    skin = u(33.3, 34.6)
-    canthus = max(u(35.0, 37.0), skin + 1.0)
+    skin = u(33.5, 34.7)
+    canthus = max(u(35.0, 37.0), skin + 1.5)
+    periorbital = u(0.2, 0.5)
     has_neck = bool(rng.random() < 0.9)
     return ThermalParams(
         ambient=u(19.0, 27.0),
@@ -70,13 +71,15 @@ def sample_thermal(rng: np.random.Generator) -> ThermalParams:
         skin=skin,
         forehead=u(0.2, 0.5),
         cheek=-u(0.2, 0.7),
-        periorbital=u(0.2, 0.5),
+        periorbital=periorbital,
         canthus=canthus,
         canthus_asym=u(-0.2, 0.2),
-        eye=u(0.3, 0.8),
-        brow=-u(0.6, 1.6),
-        lips=u(0.4, 1.0),
-        mouth_inside=canthus - u(0.5, 1.2),
+        eye=max(
+            0.1, min(u(0.3, 0.8), canthus - 0.7 - skin - periorbital)
+        ),  # the cornea stays below the canthi
+        brow=-u(1.0, 2.0),
+        lips=min(u(0.6, 1.2), canthus - skin - 1.0),
+        mouth_inside=canthus - u(0.8, 1.5),
         nose_drop=u(1.0, 4.0),
         edge=u(0.8, 2.0),
         hair=u(0.35, 0.7),
@@ -156,10 +159,12 @@ def skin_field(
     reach = np.mean([raster.blob_at(*c, *tip, sigma_n) for c in cheeks])
     raster.add_blob(field, *tip, sigma_n, -(t.nose_drop - drop_now) / (1.0 - reach))
 
-    # calibrate the inner eye corners (the warmest points of the face)
-    sigma_c = max(0.8, 0.045 * s)
+    # calibrate the inner eye corners (the warmest points of the face); the camera's optical blur will lower
+    # a Gaussian peak of width sigma_c by sigma_c^2 / (sigma_c^2 + blur^2), so aim that much higher
+    sigma_c = max(1.2, 0.05 * s)
+    gain = (sigma_c**2 + t.optical_blur**2) / sigma_c**2
     for k, idx in enumerate(INNER_CANTHI):
         c = g.landmarks[idx]
         target = t.canthus + (k - 0.5) * t.canthus_asym
-        raster.add_blob(field, *c, sigma_c, target - raster.sample(field, *c))
+        raster.add_blob(field, *c, sigma_c, (target - raster.sample(field, *c)) * gain)
     return field
