@@ -131,10 +131,10 @@ def generate_face(
 ) -> SyntheticFace:
     """Generate one synthetic thermal face of (height, width) pixels from ``rng``.
 
-    ``rng`` is split into independent streams for the shape, the heat field, the real-world conditions and the
-    camera noise, so the same ``rng`` state gives the same face (same pose, mask and landmarks) with or without
-    ``unconstrained``, which adds glasses, hands, cups, fringes, face masks, scarves or a hot room (see
-    ``tiaug.synth.conditions``): clean and unconstrained versions of a dataset pair up row by row.
+    ``rng`` is split into independent streams for the shape, the heat field, the real-world conditions and
+    the camera noise, so the same ``rng`` state gives the same face (same pose, mask and landmarks) with or
+    without ``unconstrained``, which adds glasses, hands, cups, fringes, face masks, scarves or a hot room
+    (see ``tiaug.synth.conditions``): clean and unconstrained versions of a dataset pair up row by row.
     """
     if height < 8 or width < 8:
         raise ValueError(f"synthetic faces need at least 8x8 pixels, got {height}x{width}")
