@@ -63,14 +63,26 @@ def exit_cleanly_on_sigterm() -> None:
 def progress_bar(
     iterable: Iterable, *, total: int | None = None, desc: str = "", unit: str = "img", enabled: bool = True
 ) -> Iterable:
-    """A tqdm progress bar on stderr, or the bare iterable when disabled."""
+    """A tqdm progress bar on stderr when stderr is a terminal (logs stay clean), else the bare iterable."""
     if not enabled:
         return iterable
-    return tqdm(iterable, total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False)
+    return tqdm(
+        iterable,
+        total=total,
+        desc=desc,
+        unit=unit,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=False,
+        disable=None,
+    )
 
 
 progress_flag = click.option(
-    "--progress/--no-progress", default=True, show_default=True, help="Show a progress bar on stderr."
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Progress bar on stderr (on a terminal).",
 )
 overwrite_flag = click.option(
     "--overwrite", is_flag=True, help="Replace OUT if it exists (refused otherwise)."
