@@ -285,7 +285,8 @@ def test_dataset_refuses_bad_files_up_front(bad_h5):
 
 
 def _child_reads(ds, i, queue):
-    queue.put(float(ds[i]["image"].sum()))
+    total = float(ds[i]["image"].sum())
+    queue.put((total, ds._pid == os.getpid()))  # the child opened its own HDF5 handle
 
 
 def test_dataset_survives_fork_and_pickle(good_h5, faces):
@@ -300,7 +301,7 @@ def test_dataset_survives_fork_and_pickle(good_h5, faces):
     for p in procs:
         p.join(timeout=30)
         assert p.exitcode == 0
-    assert got == sorted(float(faces.images[i].sum()) for i in (3, 5))
+    assert got == sorted((float(faces.images[i].sum()), True) for i in (3, 5))
     clone = pickle.loads(pickle.dumps(ds))
     np.testing.assert_array_equal(clone[4]["image"], faces.images[4])
     assert ds[6]["image"].shape == SIZE  # the parent's handle still works
