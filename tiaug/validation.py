@@ -54,9 +54,7 @@ def check_thermal_image(image: np.ndarray, name: str = "image") -> tuple[np.ndar
     return view, t_min, t_max
 
 
-def check_mask(
-    mask: np.ndarray | None, image_shape: tuple[int, ...], name: str = "mask"
-) -> np.ndarray | None:
+def check_mask(mask: np.ndarray | None, image_shape: tuple[int, ...], name: str = "mask") -> np.ndarray | None:
     """Validate a class-index mask against an image shape; return its (H, W) view or None.
 
     The mask must be an integer (or boolean) array of shape (H, W) or (H, W, 1) with the image's H and W.
