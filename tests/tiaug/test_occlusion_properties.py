@@ -152,6 +152,8 @@ def test_same_seed_same_output_different_seed_differs(case: dict, other_seed: in
     image_a, mask_a, params_a = run(case["seed"])
     image_b, mask_b, params_b = run(case["seed"])
     np.testing.assert_array_equal(image_a, image_b)
+    if mask_a is not None:
+        np.testing.assert_array_equal(mask_a, mask_b)
     assert params_a == params_b
     if other_seed != case["seed"]:
         image_c, _, params_c = run(other_seed)
