@@ -1,8 +1,8 @@
 """Per-pixel thermal sensor noise (NETD) in degrees Celsius.
 
 Drawing a fresh Gaussian field per image costs about three times a whole CoarseDropout call, so by default a
-field is a window of a fixed 1024 x 1024 standard-normal texture, taken at a random offset, random flips and
-random sign (chosen by the caller's generator), and scaled by the NETD. Every pixel of such a window is an
+field is a window of a fixed 1024 x 1024 standard-normal texture, taken at a random offset with a random sign
+(chosen by the caller's generator), and scaled by the NETD (one ``cv2.scaleAdd`` pass). Every pixel of such a window is an
 independent N(0, 1) draw, so each output image carries white Gaussian noise of the requested standard
 deviation; only different images share shifted copies of the texture. The texture is a constant (it is made
 from a fixed seed the first time it is needed), not global random state: all randomness comes from ``rng``.
@@ -14,6 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+import cv2
 import numpy as np
 
 from tiaug.validation import check_thermal_image
@@ -31,19 +32,15 @@ def standard_normal_texture() -> np.ndarray:
 
 
 def sample_noise_window(rng: np.random.Generator, height: int, width: int) -> dict[str, Any]:
-    """Random window of the texture for an (height, width) field: offset (row, col), flips and sign."""
+    """Random window of the texture for an (height, width) field: offset (row, col) and sign."""
     if height > TEXTURE_SIZE or width > TEXTURE_SIZE:
         return {"exact": True, "seed": int(rng.integers(2**63))}
-    row = int(rng.integers(TEXTURE_SIZE - height + 1))
-    col = int(rng.integers(TEXTURE_SIZE - width + 1))
-    flips = rng.integers(2, size=3)
+    u_row, u_col, u_sign = rng.random(3).tolist()
     return {
         "exact": False,
-        "row": row,
-        "col": col,
-        "flip_rows": bool(flips[0]),
-        "flip_cols": bool(flips[1]),
-        "sign": -1.0 if flips[2] else 1.0,
+        "row": int(u_row * (TEXTURE_SIZE - height + 1)),
+        "col": int(u_col * (TEXTURE_SIZE - width + 1)),
+        "sign": -1.0 if u_sign < 0.5 else 1.0,
     }
 
 
@@ -51,21 +48,15 @@ def noise_field(window: dict[str, Any], height: int, width: int) -> np.ndarray:
     """The N(0, 1) field (height, width) float32 described by a :func:`sample_noise_window` result (a view)."""
     if window["exact"]:
         return np.random.default_rng(window["seed"]).standard_normal((height, width), np.float32)
-    field = standard_normal_texture()[window["row"] : window["row"] + height, window["col"] : window["col"] + width]
-    if window["flip_rows"]:
-        field = field[::-1]
-    if window["flip_cols"]:
-        field = field[:, ::-1]
-    return field
+    return standard_normal_texture()[window["row"] : window["row"] + height, window["col"] : window["col"] + width]
 
 
 def add_scaled_field(image: np.ndarray, field: np.ndarray, scale: float) -> np.ndarray:
     """Return ``image + scale * field`` as a new array of the image's dtype and shape ((H, W) or (H, W, 1))."""
-    if image.ndim == 3:
-        field = field[:, :, None]
-    out = np.multiply(field, scale, dtype=image.dtype)
-    out += image
-    return out
+    plane = image[:, :, 0] if image.ndim == 3 else image
+    if plane.dtype != field.dtype:
+        field = field.astype(plane.dtype)
+    return cv2.scaleAdd(field, scale, plane).reshape(image.shape)
 
 
 def sample_thermal_noise(

@@ -178,21 +178,27 @@ def _second_centre(
     rng: np.random.Generator, centre: np.ndarray, distance: float, height: int, width: int
 ) -> np.ndarray:
     """A point ``distance`` px from ``centre`` in a random direction, preferring one inside the image."""
-    candidate = centre
-    for _ in range(8):
-        angle = rng.uniform(0.0, 2.0 * math.pi)
-        candidate = centre + distance * np.array([math.cos(angle), math.sin(angle)])
-        if 0 <= candidate[0] < width and 0 <= candidate[1] < height:
+    x, y = centre.tolist()
+    for angle in (rng.random(8) * (2.0 * math.pi)).tolist():
+        cx, cy = x + distance * math.cos(angle), y + distance * math.sin(angle)
+        if 0 <= cx < width and 0 <= cy < height:
             break
-    return candidate
+    return np.array([cx, cy])
+
+
+def _scale(u: float, bounds: tuple[float, float]) -> float:
+    """Map a uniform draw ``u`` in [0, 1) onto [low, high)."""
+    return bounds[0] + u * (bounds[1] - bounds[0])
 
 
 def _sample_outline(rng: np.random.Generator, config: OcclusionConfig) -> tuple[np.ndarray, dict[str, Any]]:
-    """A unit-area outline and its shape parameters."""
-    n_vertices = int(rng.integers(config.vertices_range[0], config.vertices_range[1] + 1))
-    irregularity = float(rng.uniform(*config.irregularity_range))
-    spikiness = float(rng.uniform(*config.spikiness_range))
-    aspect = float(rng.uniform(*config.stroke_aspect_range))
+    """A unit-area outline and its shape parameters (one vectorised draw for the four scalars)."""
+    u_vertices, u_irregularity, u_spikiness, u_aspect = rng.random(4).tolist()
+    v_low, v_high = config.vertices_range
+    n_vertices = v_low + int(u_vertices * (v_high - v_low + 1))
+    irregularity = _scale(u_irregularity, config.irregularity_range)
+    spikiness = _scale(u_spikiness, config.spikiness_range)
+    aspect = _scale(u_aspect, config.stroke_aspect_range)
     outline = random_outline(rng, n_vertices, irregularity, spikiness, aspect)
     shape = {
         "kind": "stroke" if n_vertices == 2 else "polygon",
@@ -203,10 +209,6 @@ def _sample_outline(rng: np.random.Generator, config: OcclusionConfig) -> tuple[
     if n_vertices == 2:
         shape["stroke_aspect"] = aspect
     return outline, shape
-
-
-def _round_points(points: np.ndarray) -> list[list[float]]:
-    return np.round(points, 2).tolist()
 
 
 def sample_occlusion(
@@ -229,18 +231,19 @@ def sample_occlusion(
     configuration = choose_configuration(rng, config.configuration_weights)
     relation = resolve_relation(rng, configuration, config.temperature_relation)
     band = temperature_band(t_min, t_max, face.temperature, relation, config)
-    size_fraction = float(rng.uniform(*config.size_range))
+    u_size, u_split, u_x, u_y, u_gap, u_bar = rng.random(6).tolist()
+    size_fraction = _scale(u_size, config.size_range)
     total_area = max(size_fraction * face.area_px, config.min_area_px)
     n_shapes = 1 if configuration == "single" else 2
-    split = float(rng.uniform(0.3, 0.7)) if n_shapes == 2 else 1.0
+    split = _scale(u_split, (0.3, 0.7)) if n_shapes == 2 else 1.0
     targets = [max(total_area * split, config.min_area_px), max(total_area * (1 - split), config.min_area_px)]
 
     outlines = [_sample_outline(rng, config) for _ in range(n_shapes)]
-    centres = [np.array([rng.uniform(0, width), rng.uniform(0, height)])]
+    centres = [np.array([u_x * width, u_y * height])]
     if n_shapes == 2:
-        reach = [bounding_radius(o * math.sqrt(a), np.zeros(2)) for (o, _), a in zip(outlines, targets, strict=False)]
-        extra = 1.0 if configuration == "dual" else float(rng.uniform(0.25, 1.0)) * sum(reach)
-        centres.append(_second_centre(rng, centres[0], reach[0] + reach[1] + extra + 1.0, height, width))
+        reach = [bounding_radius(outline) * math.sqrt(a) for (outline, _), a in zip(outlines, targets, strict=False)]
+        gap = 1.0 if configuration == "dual" else _scale(u_gap, (0.25, 1.0)) * sum(reach)
+        centres.append(_second_centre(rng, centres[0], reach[0] + reach[1] + gap + 1.0, height, width))
 
     if configuration == "dual":
         temperatures = _two_temperatures(rng, band, config.min_dual_difference)
@@ -256,12 +259,12 @@ def sample_occlusion(
         occluders.append(
             {
                 **shape,
-                "centre": _round_points(centre),
+                "centre": centre.tolist(),
                 "target_area_px": target,
                 "area_px": region.area,
                 "visible_area_px": _visible_area(region, height, width),
                 "temperature": temperature,
-                "polygon": _round_points(points),
+                "polygon": points.tolist(),
             }
         )
         plan.regions.append(region)
@@ -269,7 +272,7 @@ def sample_occlusion(
 
     bar = None
     if configuration == "connected":
-        thickness = float(rng.uniform(*config.bar_thickness_range)) * math.sqrt(min(targets) / math.pi)
+        thickness = _scale(u_bar, config.bar_thickness_range) * math.sqrt(min(targets) / math.pi)
         thickness = max(thickness, 1.0)
         bar_points = bar_between(centres[0], centres[1], thickness)
         region = rasterize(bar_points)
@@ -277,7 +280,7 @@ def sample_occlusion(
             "thickness_px": thickness,
             "area_px": region.area,
             "temperature": temperatures[0],
-            "polygon": _round_points(bar_points),
+            "polygon": bar_points.tolist(),
         }
         plan.regions.append(region)
         plan.paints.append(Paint(temperatures[0], band))
@@ -321,9 +324,9 @@ def render_occlusion(image: np.ndarray, plan: OcclusionPlan) -> np.ndarray:
         else:
             values = texture[slices] * np.float32(plan.texture_std)
             values += np.float32(paint.temperature)
-        np.clip(values, paint.band[0], paint.band[1], out=values)
-        target = view[slices]
-        target[inside] = values[inside]
+            np.minimum(values, np.float32(paint.band[1]), out=values)
+            np.maximum(values, np.float32(paint.band[0]), out=values)
+        np.copyto(view[slices], values, where=inside)
     return out
 
 

@@ -80,6 +80,6 @@ def random_outline(
     return unit_star_polygon(rng, n_vertices, irregularity, spikiness)
 
 
-def bounding_radius(points: np.ndarray, centre: np.ndarray) -> float:
-    """Largest distance (px) from ``centre`` to a vertex."""
-    return float(np.sqrt(((points - centre) ** 2).sum(axis=1).max()))
+def bounding_radius(points: np.ndarray) -> float:
+    """Largest distance (px) from the origin to a vertex of an outline (n, 2) centred on the origin."""
+    return math.sqrt(float(np.einsum("ij,ij->i", points, points).max()))
