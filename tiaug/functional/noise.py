@@ -3,9 +3,10 @@
 Drawing a fresh Gaussian field per image costs about three times a whole CoarseDropout call, so by default a
 field is a window of a fixed 1024 x 1024 standard-normal texture, taken at a random offset with a random sign
 (chosen by the caller's generator), and scaled by the NETD (one ``cv2.scaleAdd`` pass). Every pixel of
-such a window is an independent N(0, 1) draw, so each output image carries white Gaussian noise of the requested standard
-deviation; only different images share shifted copies of the texture. The texture is a constant (it is made
-from a fixed seed the first time it is needed), not global random state: all randomness comes from ``rng``.
+such a window is an independent N(0, 1) draw, so each output image carries white Gaussian noise of the
+requested standard deviation; only different images share shifted copies of the texture. The texture is a
+constant (it is made from a fixed seed the first time it is needed), not global random state: all
+randomness comes from ``rng``.
 ``exact=True``, or an image larger than the texture, draws a fresh field from ``rng`` instead.
 """
 
