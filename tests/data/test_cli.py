@@ -136,9 +136,7 @@ def pair(cli, tmp_path):
     """A clean and an unconstrained synthetic file (same faces)."""
     a, b = tmp_path / "lab.h5", tmp_path / "wild.h5"
     for p, extra in ((a, []), (b, ["--unconstrained"])):
-        assert (
-            cli("synth", p, "-n", 16, "--size", "64x80", "--seed", 2, "--no-progress", *extra).exit_code == 0
-        )
+        assert cli("synth", p, "-n", 16, "--size", "64x80", "--seed", 2, "--no-progress", *extra).exit_code == 0
     return a, b
 
 
@@ -280,9 +278,7 @@ def test_import_tfdb_cli(cli, tfdb_dir, tmp_path):
         assert (r.n, r.height, r.width) == (6, 24, 30) and r.has_masks and r.has_landmarks
     res = cli("import-tfdb", tfdb_dir, out, "--no-progress")
     assert res.exit_code == 1 and "already exists" in res.output
-    res = cli(
-        "import-tfdb", tfdb_dir, tmp_path / "split.h5", "--split-val", "0.34", "--seed", "3", "--no-progress"
-    )
+    res = cli("import-tfdb", tfdb_dir, tmp_path / "split.h5", "--split-val", "0.34", "--seed", "3", "--no-progress")
     assert res.exit_code == 0, res.output
     assert {"split_train.h5", "split_val.h5"} <= set(_listing(tmp_path))
     res = cli("import-tfdb", tfdb_dir, tmp_path / "c.h5", "--crop", "100x100")

@@ -64,9 +64,7 @@ def test_ljson_without_labels_and_broken_files(tmp_path):
     path.write_text("{")
     with pytest.raises(ThermalDataError, match="cannot read"):
         read_ljson(path)
-    path.write_text(
-        json.dumps({"landmarks": {"points": [[1, 2]] * 3}, "labels": [{"label": "x", "mask": [5]}]})
-    )
+    path.write_text(json.dumps({"landmarks": {"points": [[1, 2]] * 3}, "labels": [{"label": "x", "mask": [5]}]}))
     with pytest.raises(ThermalDataError, match="outside"):
         read_ljson(path)
 

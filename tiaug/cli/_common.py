@@ -84,9 +84,7 @@ progress_flag = click.option(
     show_default=True,
     help="Progress bar on stderr (on a terminal).",
 )
-overwrite_flag = click.option(
-    "--overwrite", is_flag=True, help="Replace OUT if it exists (refused otherwise)."
-)
+overwrite_flag = click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (refused otherwise).")
 compression_option = click.option(
     "--compression",
     type=click.Choice(["none", "lzf", "gzip"]),

@@ -153,9 +153,7 @@ def import_tfdb_cmd(
     show_default=True,
     help="Mask of NAME.npy is NAME<suffix>.png (in a separate --masks folder NAME.png works too).",
 )
-@click.option(
-    "--binary-masks", is_flag=True, help="Masks are 0/255 face masks: any non-zero pixel -> skin (1)."
-)
+@click.option("--binary-masks", is_flag=True, help="Masks are 0/255 face masks: any non-zero pixel -> skin (1).")
 @_crop
 @_resize
 @_scale

@@ -36,9 +36,7 @@ PARAM_KEYS = ("tiaug/params", "synth/params")
     default=None,
     help="Pick the images at random with this seed (default: evenly spaced rows).",
 )
-@click.option(
-    "--cols", type=click.IntRange(min=1), default=None, help="Grid columns (default: about square)."
-)
+@click.option("--cols", type=click.IntRange(min=1), default=None, help="Grid columns (default: about square).")
 @click.option("--masks/--no-masks", default=True, show_default=True, help="Draw mask contours.")
 @click.option(
     "--occluders/--no-occluders",
@@ -81,8 +79,7 @@ def preview(
         if occluders:
             keys = [key for key in PARAM_KEYS if key in r]
             polys = [
-                [p for key in keys for p in plots.find_polygons(r.json_rows(key, int(i), int(i) + 1)[0])]
-                for i in rows
+                [p for key in keys for p in plots.find_polygons(r.json_rows(key, int(i), int(i) + 1)[0])] for i in rows
             ]
         titles = [f"row {i}" for i in rows]
         if "source_index" in r:

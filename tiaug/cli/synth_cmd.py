@@ -114,9 +114,7 @@ def synth(
         ) as writer,
     ):
         writer.add_column("synth/params", JSON)
-        faces = progress_bar(
-            iter_faces(count, h, w, seed, unconstrained), total=count, desc="synth", enabled=progress
-        )
+        faces = progress_bar(iter_faces(count, h, w, seed, unconstrained), total=count, desc="synth", enabled=progress)
         batch: list = []
         for face in faces:
             batch.append(face)

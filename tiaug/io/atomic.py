@@ -50,9 +50,7 @@ def check_output_path(path: PathLike, *, overwrite: bool = False, inputs: Iterab
     if not parent.is_dir():
         raise OutputPathError(f"{out}: the output folder {parent} does not exist")
     if out.exists() and not overwrite:
-        raise OutputPathError(
-            f"{out}: the output file already exists; pass --overwrite (overwrite=True) to replace it"
-        )
+        raise OutputPathError(f"{out}: the output file already exists; pass --overwrite (overwrite=True) to replace it")
     return out
 
 
@@ -85,9 +83,7 @@ def _commit(tmp: Path, out: Path, overwrite: bool) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output(
-    path: PathLike, *, overwrite: bool = False, inputs: Iterable[PathLike] = ()
-) -> Iterator[Path]:
+def atomic_output(path: PathLike, *, overwrite: bool = False, inputs: Iterable[PathLike] = ()) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it to ``path``, on any exception delete it.
 
     The checks of ``check_output_path`` run first (before any work). ``BaseException`` is caught too, so

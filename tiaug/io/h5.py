@@ -62,13 +62,9 @@ def _classes_of(path: PathLike, f: h5py.File) -> tuple[str, ...]:
     try:
         classes = json.loads(raw) if isinstance(raw, str) else [str(c) for c in np.asarray(raw).tolist()]
     except (json.JSONDecodeError, TypeError):
-        raise ThermalDataError(
-            path, "classes", f"attribute is not a JSON list of class names: {raw!r}"
-        ) from None
+        raise ThermalDataError(path, "classes", f"attribute is not a JSON list of class names: {raw!r}") from None
     if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
-        raise ThermalDataError(
-            path, "classes", f"attribute must be a non-empty JSON list of names, got {raw!r}"
-        )
+        raise ThermalDataError(path, "classes", f"attribute must be a non-empty JSON list of names, got {raw!r}")
     return tuple(classes)
 
 
@@ -161,13 +157,9 @@ class ThermalH5Reader:
         if self.has_masks:
             masks = f["masks"]
             if masks.shape != shape:
-                raise ThermalDataError(
-                    path, "masks", f"shape {masks.shape} does not match the images shape {shape}"
-                )
+                raise ThermalDataError(path, "masks", f"shape {masks.shape} does not match the images shape {shape}")
             if masks.dtype.kind not in "iub":
-                raise ThermalDataError(
-                    path, "masks", f"has dtype {masks.dtype}; masks hold integer class indices"
-                )
+                raise ThermalDataError(path, "masks", f"has dtype {masks.dtype}; masks hold integer class indices")
         self.has_landmarks = "landmarks" in f
         if self.has_landmarks:
             lm = f["landmarks"]
@@ -241,9 +233,7 @@ class ThermalH5Reader:
         parts = [self.read_batch(r, r + 1) for r in rows]
         return ThermalBatch(
             np.asarray(rows, dtype=np.int64),
-            np.concatenate([p.images for p in parts])
-            if parts
-            else np.empty((0, self.height, self.width), np.float32),
+            np.concatenate([p.images for p in parts]) if parts else np.empty((0, self.height, self.width), np.float32),
             np.concatenate([p.masks for p in parts]) if parts and self.has_masks else None,
             np.concatenate([p.landmarks for p in parts]) if parts and self.has_landmarks else None,
         )
@@ -262,9 +252,7 @@ class ThermalH5Reader:
         b = self.read_batch(i, i + 1)
         return b.images[0], (b.masks[0] if b.masks is not None else None)
 
-    def iter_batches(
-        self, batch_size: int = 64, start: int = 0, stop: int | None = None
-    ) -> Iterator[ThermalBatch]:
+    def iter_batches(self, batch_size: int = 64, start: int = 0, stop: int | None = None) -> Iterator[ThermalBatch]:
         """Stream validated batches of at most ``batch_size`` rows; memory is one batch whatever N is."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -403,13 +391,9 @@ class ThermalH5Writer:
         if images.shape[1:] != (self.height, self.width):
             raise ValueError(f"images shape {images.shape} does not match (B, {self.height}, {self.width})")
         if images.dtype.kind != "f":
-            raise ValueError(
-                f"images have dtype {images.dtype}: integer or boolean pixels. {INTEGER_IMAGE_HINT}"
-            )
+            raise ValueError(f"images have dtype {images.dtype}: integer or boolean pixels. {INTEGER_IMAGE_HINT}")
         if not np.isfinite(images).all():
-            raise ValueError(
-                "images contain NaN or infinite pixels; temperatures must be finite degrees Celsius"
-            )
+            raise ValueError("images contain NaN or infinite pixels; temperatures must be finite degrees Celsius")
         rows: dict[str, Any] = {"images": images.astype(np.float32, copy=False)}
         if "masks" in self._columns:
             if masks is None:
@@ -419,9 +403,7 @@ class ThermalH5Writer:
                 masks = masks[None]
             if masks.shape != images.shape:
                 raise ValueError(f"masks shape {masks.shape} does not match images shape {images.shape}")
-            if masks.dtype.kind not in "iub" or (
-                masks.size and (masks.min() < 0 or masks.max() >= len(self.classes))
-            ):
+            if masks.dtype.kind not in "iub" or (masks.size and (masks.min() < 0 or masks.max() >= len(self.classes))):
                 raise ValueError(f"masks must hold integer class indices 0..{len(self.classes) - 1}")
             rows["masks"] = masks.astype(np.uint8, copy=False)
         elif masks is not None:
@@ -502,9 +484,7 @@ def create_thermal_h5(
         )
         yield writer
         if writer.finish() == 0 and not allow_empty:
-            raise ValueError(
-                f"{os.fspath(path)}: no images were written; refusing to create an empty dataset"
-            )
+            raise ValueError(f"{os.fspath(path)}: no images were written; refusing to create an empty dataset")
 
 
 def write_thermal_h5(

@@ -66,9 +66,7 @@ def load_raw(path: PathLike) -> np.ndarray:
         raise ThermalDataError(p, None, f"cannot read the image ({e})") from None
 
 
-def to_celsius(
-    raw: np.ndarray, path: PathLike, scale: float | None = None, offset: float = 0.0
-) -> np.ndarray:
+def to_celsius(raw: np.ndarray, path: PathLike, scale: float | None = None, offset: float = 0.0) -> np.ndarray:
     """Convert a stored array to an (H, W) float32 image in degrees Celsius: ``raw * scale + offset``.
 
     Integer arrays need an explicit ``scale`` (raw camera counts are never guessed). Refuses RGB arrays,
@@ -76,9 +74,7 @@ def to_celsius(
     """
     raw = np.asarray(raw)
     if raw.dtype.kind in "iub" and scale is None:
-        raise ThermalDataError(
-            path, None, f"integer pixels ({raw.dtype}) and no --scale given. " + INTEGER_IMAGE_HINT
-        )
+        raise ThermalDataError(path, None, f"integer pixels ({raw.dtype}) and no --scale given. " + INTEGER_IMAGE_HINT)
     if raw.dtype.kind not in "iubf":
         raise ThermalDataError(path, None, f"has dtype {raw.dtype}; temperatures must be real numbers")
     try:
@@ -181,9 +177,7 @@ def subject_of(path: PathLike, required: bool = True) -> str:
     return parts[1]
 
 
-def find_tfdb_items(
-    folder: PathLike, *, skip_unlabelled: bool = False, need_subject: bool = False
-) -> list[TfdbItem]:
+def find_tfdb_items(folder: PathLike, *, skip_unlabelled: bool = False, need_subject: bool = False) -> list[TfdbItem]:
     """Pair every ``.npy`` under ``folder`` (recursively, sorted) with the ``.ljson`` of the same name."""
     root = Path(folder)
     if not root.is_dir():
@@ -297,9 +291,7 @@ def import_tfdb(
     outputs = [Path(out)] if split_val is None else list(split_paths(out))
     for p in outputs:  # refuse a bad output before reading anything
         check_output_path(p, overwrite=overwrite)
-    val_subjects = (
-        split_subjects([i.subject for i in items], split_val, seed) if split_val is not None else set()
-    )
+    val_subjects = split_subjects([i.subject for i in items], split_val, seed) if split_val is not None else set()
     marks = [lmk.read_ljson(i.ljson) for i in items]
     counts = {len(pts) for pts, _ in marks}
     n_points = counts.pop() if len(counts) == 1 else None
@@ -320,9 +312,7 @@ def import_tfdb(
         files = [h5py.File(t, "w") for t in tmps]
         try:
             sinks = [
-                _Sink(
-                    f, True, n_points, ("source_file", "subject"), compression, {**attrs, "tiaug/split": name}
-                )
+                _Sink(f, True, n_points, ("source_file", "subject"), compression, {**attrs, "tiaug/split": name})
                 for f, name in zip(files, ["all"] if split_val is None else ["train", "val"], strict=True)
             ]
             for item, (pts, groups) in progress(list(zip(items, marks, strict=True))):
@@ -374,9 +364,7 @@ def load_mask_png(path: PathLike, image_shape: Size, n_classes: int, binary: boo
     return m.astype(np.uint8)
 
 
-def find_folder_items(
-    folder: PathLike, masks_dir: PathLike | None, mask_suffix: str
-) -> list[tuple[Path, Path | None]]:
+def find_folder_items(folder: PathLike, masks_dir: PathLike | None, mask_suffix: str) -> list[tuple[Path, Path | None]]:
     """Images of a folder (sorted) with their mask PNGs (or None); masks must exist for all or none."""
     root = Path(folder)
     if not root.is_dir():
@@ -425,9 +413,7 @@ def import_folder(
     pairs = find_folder_items(root, masks_dir, mask_suffix)
     check_output_path(out, overwrite=overwrite)
     has_masks = pairs[0][1] is not None
-    attrs = {
-        "tiaug/import": {"source": "folder", "crop": crop, "resize": size, "scale": scale, "offset": offset}
-    }
+    attrs = {"tiaug/import": {"source": "folder", "crop": crop, "resize": size, "scale": scale, "offset": offset}}
     with atomic_outputs([out], overwrite=overwrite) as (tmp,), h5py.File(tmp, "w") as f:
         sink = _Sink(f, has_masks, None, ("source_file",), compression, attrs)
         for img_path, mask_path in progress(pairs):

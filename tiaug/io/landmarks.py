@@ -78,17 +78,13 @@ def read_ljson(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, list[int]
     try:
         raw = doc["landmarks"]["points"]
     except (KeyError, TypeError):
-        raise ThermalDataError(
-            path, "landmarks.points", "missing: not a menpo .ljson landmark file"
-        ) from None
+        raise ThermalDataError(path, "landmarks.points", "missing: not a menpo .ljson landmark file") from None
     try:
         pts = np.asarray([[np.nan, np.nan] if p is None else p for p in raw], dtype=np.float64)
     except (TypeError, ValueError):
         raise ThermalDataError(path, "landmarks.points", "points must be [y, x] pairs of numbers") from None
     if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) == 0:
-        raise ThermalDataError(
-            path, "landmarks.points", f"expected a list of [y, x] pairs, got shape {pts.shape}"
-        )
+        raise ThermalDataError(path, "landmarks.points", f"expected a list of [y, x] pairs, got shape {pts.shape}")
     if not np.isfinite(pts).all():
         raise ThermalDataError(path, "landmarks.points", "contains missing (null) or non-finite points")
     groups: dict[str, list[int]] = {}
@@ -96,9 +92,7 @@ def read_ljson(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, list[int]
         try:
             name, idx = str(entry["label"]), [int(i) for i in entry["mask"]]
         except (KeyError, TypeError, ValueError):
-            raise ThermalDataError(
-                path, "labels", f"each label needs 'label' and 'mask': {entry!r}"
-            ) from None
+            raise ThermalDataError(path, "labels", f"each label needs 'label' and 'mask': {entry!r}") from None
         if idx and (min(idx) < 0 or max(idx) >= len(pts)):
             raise ThermalDataError(path, "labels", f"group {name!r} indexes points outside 0..{len(pts) - 1}")
         groups[name] = idx

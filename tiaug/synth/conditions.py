@@ -167,16 +167,12 @@ def cup(rng: np.random.Generator, image: np.ndarray, g: FaceGeometry, t: Thermal
     lm, s = g.landmarks.astype(np.float64), g.scale
     centre = lm[57] + np.array([rng.uniform(-0.4, 0.4), rng.uniform(0.2, 0.8)]) * s
     half_w, half_h = rng.uniform(0.3, 0.45) * s, rng.uniform(0.45, 0.65) * s
-    body = centre + np.array(
-        [[-half_w, -half_h], [half_w, -half_h], [half_w * 0.82, half_h], [-half_w * 0.82, half_h]]
-    )
+    body = centre + np.array([[-half_w, -half_h], [half_w, -half_h], [half_w * 0.82, half_h], [-half_w * 0.82, half_h]])
     hot = bool(rng.random() < 0.7)
     drink_t = rng.uniform(40.0, 60.0) if hot else rng.uniform(4.0, 15.0)
     side = 1.0 if rng.random() < 0.5 else -1.0
     a = np.linspace(-np.pi / 2, np.pi / 2, 12)
-    handle = centre + np.stack(
-        [side * (half_w * 0.9 + 0.28 * half_h * np.cos(a)), 0.35 * half_h * np.sin(a)], 1
-    )
+    handle = centre + np.stack([side * (half_w * 0.9 + 0.28 * half_h * np.cos(a)), 0.35 * half_h * np.sin(a)], 1)
     wall = np.float32(drink_t - (drink_t - t.ambient) * 0.15)
     field = wall + raster.smooth_noise(rng, image.shape, (4, 4)) * np.float32(0.5)
     _paint(image, [body], field)

@@ -47,9 +47,7 @@ def _sample_pose(rng: np.random.Generator, s: FaceShape, h: int, w: int) -> tupl
     return Pose(yaw, pitch, roll, scale, cx=0.0, cy=0.0), (rng.uniform(0.0, 1.0), rng.uniform(0.0, 1.0))
 
 
-def _place(
-    s: FaceShape, pose: Pose, rel: tuple[float, float], h: int, w: int, shoulders: bool
-) -> FaceGeometry:
+def _place(s: FaceShape, pose: Pose, rel: tuple[float, float], h: int, w: int, shoulders: bool) -> FaceGeometry:
     """Pose the face and put its head at ``rel`` (0..1 per axis) of the free room inside the image.
 
     A head larger than the image is centred. Sets ``pose.cx``, ``pose.cy`` to the resulting centre.
@@ -79,9 +77,7 @@ def render_mask(g: FaceGeometry, shape: tuple[int, int]) -> np.ndarray:
     return mask
 
 
-def render_scene(
-    rng: np.random.Generator, g: FaceGeometry, t: ThermalParams, shape: tuple[int, int]
-) -> np.ndarray:
+def render_scene(rng: np.random.Generator, g: FaceGeometry, t: ThermalParams, shape: tuple[int, int]) -> np.ndarray:
     """Noise-free, unblurred temperatures (H, W) float32: room, clothes, neck, hair, ears and face."""
     image = background(rng, shape, t)
     hair_t = t.ambient + t.hair * (t.skin - t.ambient)
@@ -126,9 +122,7 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-def generate_face(
-    height: int, width: int, rng: np.random.Generator, unconstrained: bool = False
-) -> SyntheticFace:
+def generate_face(height: int, width: int, rng: np.random.Generator, unconstrained: bool = False) -> SyntheticFace:
     """Generate one synthetic thermal face of (height, width) pixels from ``rng``.
 
     ``rng`` is split into independent streams for the shape, the heat field, the real-world conditions and
@@ -158,9 +152,7 @@ def generate_face(
         "conditions": [k for k, v in vars(conditions).items() if v],
         "occluders": occluders,
     }
-    return SyntheticFace(
-        image=image, mask=render_mask(g, (height, width)), landmarks=g.landmarks, params=params
-    )
+    return SyntheticFace(image=image, mask=render_mask(g, (height, width)), landmarks=g.landmarks, params=params)
 
 
 def face_rng(seed: int, index: int) -> np.random.Generator:

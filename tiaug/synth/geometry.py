@@ -159,9 +159,7 @@ def _eye(s: FaceShape, side: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         return [left + (right - left) * q, y]
 
     # clockwise (image coordinates, y down) from the image-left corner
-    lm = np.array(
-        [[left, 0.0], at(1 / 3, True), at(2 / 3, True), [right, 0.0], at(2 / 3, False), at(1 / 3, False)]
-    )
+    lm = np.array([[left, 0.0], at(1 / 3, True), at(2 / 3, True), [right, 0.0], at(2 / 3, False), at(1 / 3, False)])
     return outline, lm
 
 
@@ -342,9 +340,7 @@ def build_geometry(s: FaceShape, pose: Pose, image_height: int, shoulders: bool 
     face_c = np.concatenate([jaw_dense, _forehead(s, 33, s.hairline)[1:-1]])
     chin_extra = 0.05 * np.exp(-((face_c[:, 0] / 0.4) ** 2)) * (face_c[:, 1] > s.mouth_y)
     face = proj(face_c, chin_extra)
-    head_c = np.concatenate(
-        [[[s.head_w, 0.25], [s.head_w * 0.98, s.jaw_y0]], _forehead(s, 33, s.head_top, s.head_w)]
-    )
+    head_c = np.concatenate([[[s.head_w, 0.25], [s.head_w * 0.98, s.jaw_y0]], _forehead(s, 33, s.head_top, s.head_w)])
     head_c = np.concatenate([head_c, [[-s.head_w, 0.25]]])
     head = project(pose, head_c, _depth(s, head_c) * 0.9 - 0.15)
 

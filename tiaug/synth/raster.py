@@ -22,9 +22,7 @@ def to_cv(poly: np.ndarray, factor: float = 1.0) -> np.ndarray:
     return np.round(p * _ONE).astype(np.int32)
 
 
-def ellipse(
-    centre: np.ndarray, rx: float, ry: float, up: np.ndarray | None = None, n: int = 24
-) -> np.ndarray:
+def ellipse(centre: np.ndarray, rx: float, ry: float, up: np.ndarray | None = None, n: int = 24) -> np.ndarray:
     """Polygon (n, 2) of an ellipse: semi-axis ``rx`` across and ``ry`` along the unit vector ``up`` (x, y).
 
     Without ``up`` the ellipse is axis-aligned (``ry`` vertical).
@@ -32,9 +30,7 @@ def ellipse(
     up_v = np.array([0.0, -1.0]) if up is None else np.asarray(up, dtype=np.float64)
     side = np.array([-up_v[1], up_v[0]])
     t = np.linspace(0.0, 2 * np.pi, n, endpoint=False)
-    return (
-        np.asarray(centre, dtype=np.float64) + np.outer(rx * np.cos(t), side) + np.outer(ry * np.sin(t), up_v)
-    )
+    return np.asarray(centre, dtype=np.float64) + np.outer(rx * np.cos(t), side) + np.outer(ry * np.sin(t), up_v)
 
 
 def fill(canvas: np.ndarray, polys: Iterable[np.ndarray], value: float, factor: float = 1.0) -> None:

@@ -74,9 +74,7 @@ def sample_thermal(rng: np.random.Generator) -> ThermalParams:
         periorbital=periorbital,
         canthus=canthus,
         canthus_asym=u(-0.2, 0.2),
-        eye=max(
-            0.1, min(u(0.3, 0.8), canthus - 0.7 - skin - periorbital)
-        ),  # the cornea stays below the canthi
+        eye=max(0.1, min(u(0.3, 0.8), canthus - 0.7 - skin - periorbital)),  # the cornea stays below the canthi
         brow=-u(1.0, 2.0),
         lips=min(u(0.6, 1.2), canthus - skin - 1.0),
         mouth_inside=canthus - u(0.8, 1.5),
@@ -108,9 +106,7 @@ def background(rng: np.random.Generator, shape: tuple[int, int], t: ThermalParam
     return bg
 
 
-def skin_field(
-    rng: np.random.Generator, shape: tuple[int, int], g: FaceGeometry, t: ThermalParams
-) -> np.ndarray:
+def skin_field(rng: np.random.Generator, shape: tuple[int, int], g: FaceGeometry, t: ThermalParams) -> np.ndarray:
     """Skin temperature of the face (H, W) float32, defined everywhere, to be composited inside the face.
 
     The nose tip and the inner eye corners are calibrated after the smooth patterns are laid down, so the
