@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -225,7 +225,7 @@ def split_paths(out: PathLike) -> tuple[Path, Path]:
 class _Sink:
     """A writer created lazily on the first image (whose size fixes the file's)."""
 
-    file: object
+    file: h5py.File
     masks: bool
     landmarks: int | None
     columns: tuple[str, ...]
@@ -233,9 +233,11 @@ class _Sink:
     attrs: dict
     writer: ThermalH5Writer | None = None
     shape: Size | None = None
-    sources: list[str] = field(default_factory=list)
 
-    def append(self, image: np.ndarray, mask, points, extra: dict, source: PathLike) -> None:
+    def append(
+        self, image: np.ndarray, mask: np.ndarray | None, points: np.ndarray | None, extra: dict, source: PathLike
+    ) -> None:
+        """Append one image (and its mask, landmarks and string columns); the first one creates the datasets."""
         if self.writer is None:
             self.shape = image.shape
             self.writer = ThermalH5Writer(

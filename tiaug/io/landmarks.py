@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 
 from tiaug.io.errors import ThermalDataError
+from tiaug.synth.raster import fill  # the generator's rasteriser: imported and synthetic masks match
 
 SKIN, MOUTH, EYES, EYEBROWS, NOSE = 1, 2, 3, 4, 5
 
@@ -119,11 +120,6 @@ def write_ljson(
     Path(path).write_text(json.dumps(doc), encoding="utf-8")
 
 
-def _fill(mask: np.ndarray, poly: np.ndarray, value: int) -> None:
-    if len(poly) >= 3:
-        cv2.fillPoly(mask, [np.round(poly * 16).astype(np.int32)], value, lineType=cv2.LINE_8, shift=4)
-
-
 def _hull(points: np.ndarray) -> np.ndarray:
     if len(points) < 3:
         return points
@@ -159,14 +155,14 @@ def mask_from_landmarks(
         up = brow_c - chin
         lift = up * forehead
         up = up / (np.linalg.norm(up) + 1e-9)
-        _fill(mask, _hull(np.concatenate([jaw_pts, all_brow, all_brow + lift])), SKIN)
+        fill(mask, [_hull(np.concatenate([jaw_pts, all_brow, all_brow + lift]))], SKIN)
     elif jaw:
-        _fill(mask, _hull(np.concatenate(jaw)), SKIN)
+        fill(mask, [_hull(np.concatenate(jaw))], SKIN)
 
     if MOUTH in by_class:
-        _fill(mask, _hull(np.concatenate(by_class[MOUTH])), MOUTH)
+        fill(mask, [_hull(np.concatenate(by_class[MOUTH]))], MOUTH)
     for eye in eyes:
-        _fill(mask, _hull(eye), EYES)
+        fill(mask, [_hull(eye)], EYES)
     if brows:
         if len(eyes) >= 2:
             centres = [e.mean(0) for e in eyes]
@@ -180,7 +176,7 @@ def mask_from_landmarks(
                 up = d / (np.linalg.norm(d) + 1e-9)
         offset = up * brow_thickness * spacing
         for brow in brows:
-            _fill(mask, np.concatenate([brow, (brow - offset)[::-1]]), EYEBROWS)
+            fill(mask, [np.concatenate([brow, (brow - offset)[::-1]])], EYEBROWS)
     if NOSE in by_class:
-        _fill(mask, _hull(np.concatenate(by_class[NOSE])), NOSE)
+        fill(mask, [_hull(np.concatenate(by_class[NOSE]))], NOSE)
     return mask
