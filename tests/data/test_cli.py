@@ -17,7 +17,7 @@ from tests.data.conftest import REPO, SIZE, run_module, sha256
 from tiaug.io import open_thermal
 from tiaug.io.landmarks import write_ljson
 
-COMMANDS = ["synth", "stats", "preview", "import-tfdb", "import-folder"]
+COMMANDS = ["synth", "augment", "stats", "preview", "import-tfdb", "import-folder"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

@@ -48,16 +48,44 @@ def reported_errors() -> Iterator[None]:
         raise click.ClickException(str(e)) from e
 
 
+_STOP_REQUESTED: list[int] = []  # signal numbers received, for loops to re-check (see ``check_stop``)
+
+
+def _raise_for(signum: int) -> None:
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SystemExit(128 + signum)
+
+
 def exit_cleanly_on_sigterm() -> None:
-    """Make SIGTERM raise ``SystemExit`` (143) so whole-or-nothing outputs delete their temporary files."""
+    """Make SIGTERM (and Ctrl-C) stop the command so whole-or-nothing outputs delete their temporary files.
+
+    The handler raises ``SystemExit(143)`` (``KeyboardInterrupt`` for SIGINT) and remembers the signal: an
+    exception raised while Python runs a finalizer is swallowed, so long loops also call :func:`check_stop`
+    (``progress_bar`` does it for every item) and the command stops at the next item anyway.
+    """
     if threading.current_thread() is not threading.main_thread():
         return
 
     def _handler(signum: int, frame: Any) -> None:
-        raise SystemExit(128 + signum)
+        _STOP_REQUESTED.append(signum)
+        _raise_for(signum)
 
-    with contextlib.suppress(ValueError, OSError):
-        signal.signal(signal.SIGTERM, _handler)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signum, _handler)
+
+
+def check_stop() -> None:
+    """Raise again if a stop signal arrived whose exception was swallowed (see ``exit_cleanly_on_sigterm``)."""
+    if _STOP_REQUESTED:
+        _raise_for(_STOP_REQUESTED[0])
+
+
+def _checked(iterable: Iterable) -> Iterator:
+    for item in iterable:
+        check_stop()
+        yield item
 
 
 def progress_bar(
@@ -65,9 +93,9 @@ def progress_bar(
 ) -> Iterable:
     """A tqdm progress bar on stderr when stderr is a terminal (logs stay clean), else the bare iterable."""
     if not enabled:
-        return iterable
+        return _checked(iterable)
     return tqdm(
-        iterable,
+        _checked(iterable),
         total=total,
         desc=desc,
         unit=unit,

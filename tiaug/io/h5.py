@@ -46,6 +46,16 @@ JSON = "json"  # dtype marker for ``ThermalH5Writer.add_column``: one JSON strin
 STR = "str"  # dtype marker for ``ThermalH5Writer.add_column``: one UTF-8 string per row
 
 
+def valid_labels(masks: np.ndarray, n_classes: int, ignore_index: int | None = None) -> bool:
+    """Whether every mask value is a class index 0..n_classes-1 or the ignore index (attr ``ignore_index``)."""
+    if not masks.size:
+        return True
+    if ignore_index is None:
+        return bool(masks.min() >= 0 and masks.max() < n_classes)
+    labelled = masks[masks != ignore_index]
+    return not labelled.size or bool(labelled.min() >= 0 and labelled.max() < n_classes)
+
+
 def _units_of(f: h5py.File) -> str | None:
     for holder in (f.attrs, f["images"].attrs):
         if "units" in holder:
@@ -150,6 +160,7 @@ class ThermalH5Reader:
         self.n, self.height, self.width = (int(v) for v in shape)
         self.units = units or UNITS
         self.classes = _classes_of(path, f)
+        self.ignore_index = int(f.attrs["ignore_index"]) if "ignore_index" in f.attrs else None
 
         self.has_masks = "masks" in f
         if require_masks and not self.has_masks:
@@ -210,12 +221,13 @@ class ThermalH5Reader:
         return images
 
     def _check_masks(self, masks: np.ndarray, first_row: int) -> np.ndarray:
-        if masks.size and (masks.min() < 0 or masks.max() >= len(self.classes)):
+        if not valid_labels(masks, len(self.classes), self.ignore_index):
             raise ThermalDataError(
                 self.path,
                 "masks",
                 f"rows {first_row}..{first_row + len(masks) - 1} hold class values {int(masks.min())}.."
-                f"{int(masks.max())}, outside 0..{len(self.classes) - 1} (classes {list(self.classes)})",
+                f"{int(masks.max())}, outside 0..{len(self.classes) - 1} (classes {list(self.classes)})"
+                + ("" if self.ignore_index is None else f" and not the ignore index {self.ignore_index}"),
             )
         return masks.astype(np.uint8, copy=False)
 
@@ -309,12 +321,14 @@ class ThermalH5Writer:
         classes: Sequence[str] = DEFAULT_CLASSES,
         compression: str | None = None,
         attrs: Mapping[str, Any] | None = None,
+        ignore_index: int | None = None,
     ) -> None:
         if height < 1 or width < 1:
             raise ValueError(f"image size must be positive, got {height}x{width}")
         self.file = file
         self.height, self.width = int(height), int(width)
         self.classes = tuple(classes)
+        self.ignore_index = ignore_index
         if compression in (None, "none"):
             self._filters: dict[str, Any] = {}
         elif compression in ("gzip", "lzf"):
@@ -330,6 +344,8 @@ class ThermalH5Writer:
             self._make("landmarks", np.float32, (int(landmarks), 2))
         file.attrs["classes"] = json.dumps(list(self.classes))
         file.attrs["units"] = UNITS
+        if ignore_index is not None:
+            file.attrs["ignore_index"] = int(ignore_index)
         for k, v in (attrs or {}).items():
             self.set_attr(k, v)
 
@@ -403,8 +419,9 @@ class ThermalH5Writer:
                 masks = masks[None]
             if masks.shape != images.shape:
                 raise ValueError(f"masks shape {masks.shape} does not match images shape {images.shape}")
-            if masks.dtype.kind not in "iub" or (masks.size and (masks.min() < 0 or masks.max() >= len(self.classes))):
-                raise ValueError(f"masks must hold integer class indices 0..{len(self.classes) - 1}")
+            if masks.dtype.kind not in "iub" or not valid_labels(masks, len(self.classes), self.ignore_index):
+                extra = "" if self.ignore_index is None else f" or the ignore index {self.ignore_index}"
+                raise ValueError(f"masks must hold integer class indices 0..{len(self.classes) - 1}{extra}")
             rows["masks"] = masks.astype(np.uint8, copy=False)
         elif masks is not None:
             raise ValueError("this file was created without masks (masks=False)")
@@ -463,6 +480,7 @@ def create_thermal_h5(
     compression: str | None = None,
     attrs: Mapping[str, Any] | None = None,
     allow_empty: bool = False,
+    ignore_index: int | None = None,
 ) -> Iterator[ThermalH5Writer]:
     """Create a thermal HDF5 file whole-or-nothing and yield a ``ThermalH5Writer`` to append rows to.
 
@@ -481,6 +499,7 @@ def create_thermal_h5(
             classes=classes,
             compression=compression,
             attrs=attrs,
+            ignore_index=ignore_index,
         )
         yield writer
         if writer.finish() == 0 and not allow_empty:
