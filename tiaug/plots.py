@@ -29,32 +29,32 @@ def _save(fig: Figure, path: PathLike, inputs: Sequence[PathLike] = ()) -> None:
 
 
 def plot_fg_bg(stats: Sequence[FgBgStats], path: PathLike, inputs: Sequence[PathLike] = ()) -> None:
-    """Box plots per file: face (fg) and background (bg) median temperatures, and their difference."""
+    """Box plots per file: pooled face (fg) and background (bg) pixel temperatures, and per-image fg - bg."""
     fig = Figure(figsize=(4 + 2.6 * len(stats), 4.6))
     ax_t, ax_d = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1.3]})
     labels = [s.label for s in stats]
     pos_fg = [3 * i for i in range(len(stats))]
     pos_bg = [3 * i + 1 for i in range(len(stats))]
-
-    def clean(a: np.ndarray) -> np.ndarray:
-        return a[np.isfinite(a)]
-
-    b1 = ax_t.boxplot([clean(s.fg) for s in stats], positions=pos_fg, widths=0.8, patch_artist=True)
-    b2 = ax_t.boxplot([clean(s.bg) for s in stats], positions=pos_bg, widths=0.8, patch_artist=True)
+    style = {"widths": 0.8, "patch_artist": True, "whis": (1, 99), "showfliers": False}
+    b1 = ax_t.boxplot([s.fg_pixels for s in stats], positions=pos_fg, **style)
+    b2 = ax_t.boxplot([s.bg_pixels for s in stats], positions=pos_bg, **style)
     for box in b1["boxes"]:
         box.set_facecolor("#f4a259")
     for box in b2["boxes"]:
         box.set_facecolor("#5b8fd9")
     ax_t.set_xticks([3 * i + 0.5 for i in range(len(stats))], labels, rotation=10)
-    ax_t.set_ylabel("median temperature per image (°C)")
+    ax_t.set_ylabel("pixel temperature (°C), whiskers 1st-99th percentile")
     ax_t.legend([b1["boxes"][0], b2["boxes"][0]], ["foreground (face)", "background"], loc="best")
     ax_t.set_title("Foreground and background temperatures")
 
-    ax_d.boxplot([clean(s.diff) for s in stats], widths=0.6)
+    ax_d.boxplot([s.diff[np.isfinite(s.diff)] for s in stats], widths=0.6)
     ax_d.axhline(0.0, color="k", lw=0.8, ls="--")
-    warmer = [f"{s.label}\nfg warmer {100 * s.summary()['fg_warmer']:.0f}%" for s in stats]
-    ax_d.set_xticks(range(1, len(stats) + 1), warmer, fontsize=8)
-    ax_d.set_ylabel("foreground - background (°C)")
+    names = [
+        f"{s.label}\nfg warmer {100 * m['fg_warmer']:.0f}%\nface px < bg {100 * m['fg_colder_than_bg']:.0f}%"
+        for s, m in ((s, s.summary()) for s in stats)
+    ]
+    ax_d.set_xticks(range(1, len(stats) + 1), names, fontsize=8)
+    ax_d.set_ylabel("mean face - mean background per image (°C)")
     ax_d.set_title("Foreground minus background")
     fig.tight_layout()
     _save(fig, path, inputs)

@@ -179,3 +179,15 @@ def test_killed_augment_leaves_no_output(tmp_path, sig):
     assert not out.exists()
     if sig == signal.SIGINT:  # a clean interruption also removes its temporary file
         assert _listing(tmp_path) == ["in.h5"]
+
+
+def test_tiaug_diversifies_foreground_background_relation(cli, tmp_path):
+    """The poster's 'effectiveness of TiAug': after augmentation face temperatures spread far beyond skin."""
+    lab, aug, js = tmp_path / "lab.h5", tmp_path / "aug.h5", tmp_path / "stats.json"
+    assert cli("synth", lab, "-n", 24, "--size", "64x80", "--seed", 1, "--no-progress").exit_code == 0
+    assert cli("augment", lab, aug, "--copies", 2, "--no-progress").exit_code == 0
+    assert cli("stats", lab, aug, "--json", js, "--no-progress").exit_code == 0
+    before, after = json.loads(js.read_text())
+    assert before["fg_colder_than_bg"] < 0.01 < after["fg_colder_than_bg"]
+    assert after["fg_p95"] - after["fg_p5"] > 1.3 * (before["fg_p95"] - before["fg_p5"])
+    assert after["diff_iqr"] > before["diff_iqr"]
