@@ -22,7 +22,7 @@ Shapes and definition (``RMILoss.forward``; ``logits`` (B, C, H, W), ``target`` 
 4. ``loss = 0.5 * BCE + 0.5 * RMI`` (``bce_weight = 0.5``, the official ``lambda_way = 1``).
 
 Differences from the official code, none of which change the value beyond float rounding:
-``(S_P + aI)^-1 S_YP^T`` is computed with a linear solve instead of an explicit inverse, the
+``(S_P + aI)^-1 S_YP^T`` is computed with a Cholesky solve instead of an explicit inverse, the
 log-determinant from a Cholesky factor without the official ``+1e-8`` on its diagonal, and it runs
 on any device (the official code hard-codes CUDA doubles). Since ``M + aI >= aI``, the RMI term is
 at least ``0.5 * ln(a)`` (about -3.45) per class and is usually negative: it is a loss to minimise,
@@ -41,12 +41,79 @@ CLIP_MIN = 1e-6
 POS_ALPHA = 1e-3
 
 
-def _neighbourhood_points(x: torch.Tensor, radius: int) -> torch.Tensor:
-    """(B, C, H, W) -> (B, C, radius**2, (H-radius+1)*(W-radius+1)): the shifted views, row-major."""
-    b, c, h, w = x.shape
-    nh, nw = h - (radius - 1), w - (radius - 1)
-    views = [x[:, :, y : y + nh, xx : xx + nw] for y in range(radius) for xx in range(radius)]
-    return torch.stack(views, dim=2).reshape(b, c, radius * radius, nh * nw)
+def _neighbourhood_rows(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """(B, K, H, W) -> (B, K * radius**2, N): for each channel, the radius**2 shifted views
+    ``x[:, k, y:y+H-radius+1, x:x+W-radius+1]`` (y, then x, row-major) flattened to rows; N points."""
+    return F.unfold(x, kernel_size=radius)
+
+
+def rmi_from_covariances(
+    s_y: torch.Tensor, s_p: torch.Tensor, s_yp: torch.Tensor, pos_alpha: float = POS_ALPHA
+) -> torch.Tensor:
+    """``0.5 * logdet(S_Y - S_YP (S_P + aI)^-1 S_YP^T + aI) / d`` for (..., d, d) float64 blocks."""
+    d = s_y.shape[-1]
+    eye = torch.eye(d, dtype=s_y.dtype, device=s_y.device)
+    chol_p, _ = torch.linalg.cholesky_ex(s_p + pos_alpha * eye)
+    # S_YP (S_P + aI)^-1 S_YP^T via the Cholesky factor: (S_P + aI) X = S_YP^T.
+    x = torch.cholesky_solve(s_yp.transpose(-2, -1), chol_p)
+    m = s_y - s_yp @ x
+    m = 0.5 * (m + m.transpose(-2, -1)) + pos_alpha * eye
+    chol, _ = torch.linalg.cholesky_ex(m)
+    logdet = 2.0 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
+    return 0.5 * logdet / d
+
+
+def rmi_from_pooled(
+    p_pooled: torch.Tensor,
+    y_pooled: torch.Tensor,
+    radius: int = 3,
+    pos_alpha: float = POS_ALPHA,
+    swaps: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Per-image, per-class RMI values of already-pooled (B, C, H', W') maps, float32 (B, C).
+
+    With ``swaps`` (a (B, C) index), returns a (2, B, C) tensor: first the RMI against ``y_pooled``,
+    then against the channel-permuted reference ``ref[:, k] = y_pooled[:, swaps[:, k]]``; the
+    prediction's points and covariance ``S_P`` are shared by the two.
+    """
+    if p_pooled.shape[-2] < radius or p_pooled.shape[-1] < radius:
+        raise ValueError(
+            f"RMI needs maps of at least {radius}x{radius} after pooling; got {tuple(p_pooled.shape[-2:])}"
+        )
+    b, c = p_pooled.shape[:2]
+    d = radius * radius
+    with torch.autocast(device_type=p_pooled.device.type, enabled=False):
+        # Unnormalised covariances as Z Z^T - N m m^T (float64 makes the cancellation harmless for
+        # values in [0, 1]); the reference needs no gradient, so its part stays out of the graph.
+        with torch.no_grad():
+            yv = _neighbourhood_rows(y_pooled.detach().to(torch.float64), radius).reshape(b, c, d, -1)
+            n = yv.shape[-1]
+            m_y = yv.mean(dim=-1, keepdim=True)  # (B, C, d, 1)
+            s_y = yv @ yv.transpose(-2, -1) - n * (m_y @ m_y.transpose(-2, -1))
+        pv = _neighbourhood_rows(p_pooled.to(torch.float64), radius).reshape(b, c, d, -1)
+        m_p = pv.mean(dim=-1, keepdim=True)
+        s_p = pv @ pv.transpose(-2, -1) - n * (m_p @ m_p.transpose(-2, -1))
+        if swaps is None:
+            s_yp = yv @ pv.transpose(-2, -1) - n * (m_y @ m_p.transpose(-2, -1))
+            return rmi_from_covariances(s_y, s_p, s_yp, pos_alpha).float()
+        # all (reference class, predicted class) cross blocks of an image in one matmul
+        cross = yv.reshape(b, c * d, n) @ pv.reshape(b, c * d, n).transpose(-2, -1)
+        cross = cross.reshape(b, c, d, c, d).transpose(2, 3)  # (B, C_ref, C_pred, d, d)
+        means = m_y.reshape(b, c, 1, d, 1) @ m_p.reshape(b, 1, c, 1, d)  # (B, C_ref, C_pred, d, d)
+        cross = cross - n * means
+        ar = torch.arange(c, device=cross.device)
+        sw = swaps.to(cross.device)
+        bi = torch.arange(b, device=cross.device).view(b, 1)
+        s_ypos_p = cross[:, ar, ar]  # (B, C, d, d): ref class k with predicted class k
+        s_yneg_p = cross[bi, sw, ar.view(1, c)]  # ref class swaps[:, k] with predicted class k
+        s_yneg = s_y[bi, sw]
+        out = rmi_from_covariances(
+            torch.stack([s_y, s_yneg]),
+            s_p.unsqueeze(0).expand(2, -1, -1, -1, -1),
+            torch.stack([s_ypos_p, s_yneg_p]),
+            pos_alpha,
+        )
+        return out.float()
 
 
 def rmi_lower_bound(
@@ -70,6 +137,8 @@ def rmi_lower_bound(
             f"target_map and prob_map must both be (B, C, H, W), got {tuple(target_map.shape)} "
             f"and {tuple(prob_map.shape)}"
         )
+    if reduction not in ("sum", "none"):
+        raise ValueError(f"reduction must be 'sum' or 'none', got {reduction!r}")
     with torch.autocast(device_type=prob_map.device.type, enabled=False):
         y = target_map.float()
         p = prob_map.float()
@@ -82,27 +151,10 @@ def rmi_lower_bound(
                 f"RMI needs maps of at least {radius}x{radius} after pooling; got {tuple(y.shape[-2:])} "
                 f"from input {tuple(target_map.shape[-2:])}"
             )
-        d = radius * radius
-        yv = _neighbourhood_points(y.double(), radius)
-        pv = _neighbourhood_points(p.double(), radius)
-        yv = yv - yv.mean(dim=3, keepdim=True)
-        pv = pv - pv.mean(dim=3, keepdim=True)
-        s_y = yv @ yv.transpose(-2, -1)
-        s_p = pv @ pv.transpose(-2, -1)
-        s_yp = yv @ pv.transpose(-2, -1)
-        eye = torch.eye(d, dtype=torch.float64, device=s_y.device)
-        # S_YP (S_P + aI)^-1 S_YP^T, via a solve: (S_P + aI) X = S_YP^T.
-        x = torch.linalg.solve(s_p + pos_alpha * eye, s_yp.transpose(-2, -1))
-        m = s_y - s_yp @ x
-        m = 0.5 * (m + m.transpose(-2, -1)) + pos_alpha * eye
-        chol = torch.linalg.cholesky(m)
-        logdet = 2.0 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
-        per_image_class = (0.5 * logdet / d).float()
+        per_image_class = rmi_from_pooled(p, y, radius, pos_alpha)
     if reduction == "none":
         return per_image_class
-    if reduction == "sum":
-        return per_image_class.mean(dim=0).sum()
-    raise ValueError(f"reduction must be 'sum' or 'none', got {reduction!r}")
+    return per_image_class.mean(dim=0).sum()
 
 
 def rmi_map_distance(

@@ -39,6 +39,7 @@ from .ce import CrossEntropyLoss
 from .derangement import random_derangements
 from .dice import DiceLoss
 from .distances import feature_distance, segmentation_distance
+from .label_distances import LABEL_PAIRS
 from .rmi import RMILoss
 
 BASE_LOSSES = ("ce", "dice", "rmi")
@@ -71,7 +72,10 @@ class SAMCLLoss(nn.Module):
         aux_width, aux_norm, spectral_norm: passed to :class:`AuxiliaryNetwork`.
         ignore_index: label excluded everywhere (255).
         generator: ``torch.Generator`` (CPU) for the derangements; or give ``seed``.
-        batched_aux: one concatenated auxiliary pass (default) instead of three.
+        batched_aux: one concatenated auxiliary pass (default) instead of three (map-based path).
+        fast_path: compute everything that involves Y+ and Y- from the label maps, without building
+            full-resolution one-hot maps (default; same values, see ``forward_triplet_labels``).
+            ``False`` runs the plain map-based computation (the reference the tests compare with).
         validate: check that labels are in range (one device sync per call on a GPU).
 
     ``forward(logits, target, return_parts=False, derangement=None, generator=None)`` returns the
@@ -98,6 +102,7 @@ class SAMCLLoss(nn.Module):
         generator: torch.Generator | None = None,
         seed: int | None = None,
         batched_aux: bool = True,
+        fast_path: bool = True,
         validate: bool = True,
     ):
         super().__init__()
@@ -122,6 +127,7 @@ class SAMCLLoss(nn.Module):
         self._dk = feature_distance(feat_distance)
         self.ignore_index = ignore_index
         self.batched_aux = batched_aux
+        self.fast_path = fast_path
         self.validate = validate
         if isinstance(base_loss, str):
             base_loss = build_base_loss(base_loss, ignore_index=ignore_index)
@@ -172,25 +178,25 @@ class SAMCLLoss(nn.Module):
         safe, valid = valid_and_safe_target(target, c, self.ignore_index, self.validate)
         sigma = self._derangement(b, derangement, generator)
         sigma_dev = sigma.to(safe.device)
-        swapped = torch.gather(sigma_dev, 1, safe.reshape(b, -1)).reshape_as(safe)
         v1 = valid.unsqueeze(1)
         y = F.softmax(logits.float(), dim=1) * v1
-        y_pos = one_hot_map(safe, c, valid)
-        y_neg = one_hot_map(swapped, c, valid)
-        scales = self.aux.forward_triplet(y, y_pos, y_neg, batched=self.batched_aux)
-        d_pos, d_neg = [], []
-        for k, (a, p, n) in enumerate(scales):
-            if k == 0:
-                d_pos.append(self._d0(a, p, valid))
-                d_neg.append(self._d0(a, n, valid))
-            else:
-                wk = (
-                    valid
-                    if a.shape[-2:] == valid.shape[-2:]
-                    else F.adaptive_avg_pool2d(v1, a.shape[-2:])[:, 0]
-                )
-                d_pos.append(self._dk(a, p, wk))
-                d_neg.append(self._dk(a, n, wk))
+        if self.fast_path:
+            # Y+ and Y- are never built at full resolution (see AuxiliaryNetwork.forward_triplet_labels
+            # and label_distances); the values equal those of the map-based path below.
+            labels_ext = torch.where(valid > 0, safe, torch.full_like(safe, c))
+            scales = self.aux.forward_triplet_labels(y, labels_ext, sigma_dev)
+            d0 = LABEL_PAIRS[self.seg_distance_name](y, safe, sigma_dev, valid)
+        else:
+            swapped = torch.gather(sigma_dev, 1, safe.reshape(b, -1)).reshape_as(safe)
+            y_pos = one_hot_map(safe, c, valid)
+            y_neg = one_hot_map(swapped, c, valid)
+            scales = self.aux.forward_triplet(y, y_pos, y_neg, batched=self.batched_aux)
+            d0 = (self._d0(y, y_pos, valid), self._d0(y, y_neg, valid))
+        d_pos, d_neg = [d0[0]], [d0[1]]
+        for a, p, n in scales[1:]:
+            wk = F.adaptive_avg_pool2d(v1, a.shape[-2:])[:, 0]
+            d_pos.append(self._dk(a, p, wk))
+            d_neg.append(self._dk(a, n, wk))
         d_pos_t = torch.stack([d.float() for d in d_pos])
         d_neg_t = torch.stack([d.float() for d in d_neg])
         per_scale = torch.clamp(d_pos_t - d_neg_t + self.margin, min=0.0)
