@@ -46,8 +46,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from samcl.losses import SAMCLLoss, build_base_loss  # noqa: E402
-from samcl.models import build_model  # noqa: E402
+from samcl.losses import SAMCLLoss, build_base_loss
+from samcl.models import build_model
 
 
 def _sync(device: torch.device) -> None:

@@ -241,7 +241,7 @@ class AuxiliaryNetwork(nn.Module):
         conv, a norm and a ReLU on full-resolution maps. Falls back to the generic batched pass
         when ``norm='batch'`` (its statistics span the batch).
         """
-        b, c, h, w = y.shape
+        b, c = y.shape[:2]
         if self.num_scales == 1:
             return [(y, None, None)]
         if not self.supports_label_path():

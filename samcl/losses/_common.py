@@ -66,3 +66,8 @@ def one_hot_map(
     if valid is not None:
         oh = oh * valid.unsqueeze(1)
     return oh
+
+
+def as_float(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in float32, or kept in float64 if it is float64 (losses never compute in half precision)."""
+    return x if x.dtype == torch.float64 else x.float()

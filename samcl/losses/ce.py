@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._common import DEFAULT_IGNORE_INDEX, check_logits_target
+from ._common import DEFAULT_IGNORE_INDEX, as_float, check_logits_target
 
 _EPS = 1e-7
 
@@ -37,9 +37,11 @@ class CrossEntropyLoss(nn.Module):
         target = target.long()
         # reduction="sum" / count, so that an all-ignored batch gives 0 rather than nan.
         loss_sum = F.cross_entropy(
-            logits.float(),
+            as_float(logits),
             target,
-            weight=self.weight,
+            weight=None
+            if self.weight is None
+            else self.weight.to(logits.dtype if logits.dtype == torch.float64 else torch.float32),
             ignore_index=self.ignore_index,
             reduction="sum",
             label_smoothing=self.label_smoothing,
@@ -58,6 +60,6 @@ def ce_map_distance(pred: torch.Tensor, ref: torch.Tensor, valid: torch.Tensor) 
     ``pred`` holds probabilities (e.g. a softmax), ``ref`` a (one-hot or soft) reference map,
     ``valid`` a (B, H, W) 0/1 mask. Returns a scalar; 0 when no pixel is valid.
     """
-    logp = torch.log(pred.float().clamp_min(_EPS))
-    per_pixel = -(ref.float() * logp).sum(dim=1)
+    logp = torch.log(as_float(pred).clamp_min(_EPS))
+    per_pixel = -(as_float(ref) * logp).sum(dim=1)
     return (per_pixel * valid).sum() / valid.sum().clamp_min(1)

@@ -6,7 +6,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._common import DEFAULT_IGNORE_INDEX, check_logits_target, one_hot_map, valid_and_safe_target
+from ._common import (
+    DEFAULT_IGNORE_INDEX,
+    as_float,
+    check_logits_target,
+    one_hot_map,
+    valid_and_safe_target,
+)
 
 
 def dice_map_distance(
@@ -18,9 +24,10 @@ def dice_map_distance(
     batch and pixels where ``valid`` (B, H, W) is 1. A class absent from both maps scores Dice 1
     (thanks to ``smooth``). Scalar in [0, 1].
     """
-    v = valid.unsqueeze(1).float()
-    p = pred.float() * v
-    r = ref.float() * v
+    p = as_float(pred)
+    v = valid.unsqueeze(1).to(p.dtype)
+    p = p * v
+    r = as_float(ref) * v
     dims = (0, 2, 3)
     inter = (p * r).sum(dims)
     denom = p.sum(dims) + r.sum(dims)
@@ -46,5 +53,5 @@ class DiceLoss(nn.Module):
         check_logits_target(logits, target)
         c = logits.shape[1]
         safe, valid = valid_and_safe_target(target, c, self.ignore_index, self.validate)
-        probs = F.softmax(logits.float(), dim=1)
+        probs = F.softmax(as_float(logits), dim=1)
         return dice_map_distance(probs, one_hot_map(safe, c), valid, self.smooth)

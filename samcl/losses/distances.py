@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ._common import as_float
 from .ce import ce_map_distance
 from .dice import dice_map_distance
 from .rmi import rmi_map_distance
@@ -20,17 +21,17 @@ def _weighted_mean(per_pos: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
 def mse_distance(a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Mean squared difference over channels and weighted positions."""
-    return _weighted_mean((a.float() - b.float()).pow(2).mean(dim=1), weight)
+    return _weighted_mean((as_float(a) - as_float(b)).pow(2).mean(dim=1), weight)
 
 
 def l1_distance(a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference over channels and weighted positions."""
-    return _weighted_mean((a.float() - b.float()).abs().mean(dim=1), weight)
+    return _weighted_mean((as_float(a) - as_float(b)).abs().mean(dim=1), weight)
 
 
 def cosine_distance(a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """``1 - cos(a, b)`` of the channel vectors at each position, weighted mean over positions (0..2)."""
-    return _weighted_mean(1.0 - F.cosine_similarity(a.float(), b.float(), dim=1, eps=1e-6), weight)
+    return _weighted_mean(1.0 - F.cosine_similarity(as_float(a), as_float(b), dim=1, eps=1e-6), weight)
 
 
 FEATURE_DISTANCES = {"mse": mse_distance, "l1": l1_distance, "cosine": cosine_distance}

@@ -18,7 +18,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .rmi import CLIP_MIN, POS_ALPHA, rmi_from_pooled
+from ._common import as_float
+from .rmi import CLIP_MIN, POS_ALPHA, clamped_log, rmi_from_pooled
 
 _EPS = 1e-7
 
@@ -38,7 +39,7 @@ def inverse_permutations(sigma: torch.Tensor) -> torch.Tensor:
 
 def ce_pair(prob, labels, sigma, valid):
     """Cross-entropy ``-log Y[label]`` averaged over valid pixels, for the labels and the swapped labels."""
-    logp = torch.log(prob.float().clamp_min(_EPS))
+    logp = torch.log(as_float(prob).clamp_min(_EPS))
     n = valid.sum().clamp_min(1)
     out = []
     for lab in (labels, swap_labels(labels, sigma)):
@@ -50,7 +51,9 @@ def ce_pair(prob, labels, sigma, valid):
 def dice_pair(prob, labels, sigma, valid, smooth: float = 1.0):
     """``1 - mean_c Dice_c`` (batch Dice over valid pixels) against the labels and the swapped labels."""
     c = prob.shape[1]
-    p = prob.float() * valid.unsqueeze(1)
+    p = as_float(prob)
+    valid = valid.to(p.dtype)
+    p = p * valid.unsqueeze(1)
     sum_p = p.sum((0, 2, 3))
     vb = valid.reshape(-1)
     out = []
@@ -96,11 +99,12 @@ def rmi_pair(prob, labels, sigma, valid, bce_weight: float = 0.5, radius: int = 
     """
     c = prob.shape[1]
     with torch.autocast(device_type=prob.device.type, enabled=False):
-        v = valid.float()
-        p = prob.float() * v.unsqueeze(1)
+        p = as_float(prob)
+        v = valid.to(p.dtype)
+        p = p * v.unsqueeze(1)
         # BCE summed over valid pixels and classes: -sum [ sum_c log(1 - p_c) + log p_t - log(1 - p_t) ]
-        logp = torch.log(p).clamp_min(-100.0)
-        log1mp = torch.log(1.0 - p).clamp_min(-100.0)
+        logp = clamped_log(p)
+        log1mp = clamped_log(1.0 - p)
         base = (log1mp.sum(1) * v).sum()
         diff = logp - log1mp
         denom = v.sum() + 1.0

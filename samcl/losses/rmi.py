@@ -35,7 +35,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._common import DEFAULT_IGNORE_INDEX, check_logits_target, one_hot_map, valid_and_safe_target
+from ._common import (
+    DEFAULT_IGNORE_INDEX,
+    as_float,
+    check_logits_target,
+    one_hot_map,
+    valid_and_safe_target,
+)
 
 CLIP_MIN = 1e-6
 POS_ALPHA = 1e-3
@@ -82,6 +88,7 @@ def rmi_from_pooled(
         )
     b, c = p_pooled.shape[:2]
     d = radius * radius
+    out_dtype = as_float(p_pooled).dtype
     with torch.autocast(device_type=p_pooled.device.type, enabled=False):
         # Unnormalised covariances as Z Z^T - N m m^T (float64 makes the cancellation harmless for
         # values in [0, 1]); the reference needs no gradient, so its part stays out of the graph.
@@ -95,7 +102,7 @@ def rmi_from_pooled(
         s_p = pv @ pv.transpose(-2, -1) - n * (m_p @ m_p.transpose(-2, -1))
         if swaps is None:
             s_yp = yv @ pv.transpose(-2, -1) - n * (m_y @ m_p.transpose(-2, -1))
-            return rmi_from_covariances(s_y, s_p, s_yp, pos_alpha).float()
+            return rmi_from_covariances(s_y, s_p, s_yp, pos_alpha).to(out_dtype)
         # all (reference class, predicted class) cross blocks of an image in one matmul
         cross = yv.reshape(b, c * d, n) @ pv.reshape(b, c * d, n).transpose(-2, -1)
         cross = cross.reshape(b, c, d, c, d).transpose(2, 3)  # (B, C_ref, C_pred, d, d)
@@ -113,7 +120,7 @@ def rmi_from_pooled(
             torch.stack([s_ypos_p, s_yneg_p]),
             pos_alpha,
         )
-        return out.float()
+        return out.to(out_dtype)
 
 
 def rmi_lower_bound(
@@ -140,8 +147,8 @@ def rmi_lower_bound(
     if reduction not in ("sum", "none"):
         raise ValueError(f"reduction must be 'sum' or 'none', got {reduction!r}")
     with torch.autocast(device_type=prob_map.device.type, enabled=False):
-        y = target_map.float()
-        p = prob_map.float()
+        y = as_float(target_map)
+        p = as_float(prob_map)
         if pool_stride > 1:
             pad = pool_size // 2
             y = F.max_pool2d(y, kernel_size=pool_size, stride=pool_stride, padding=pad)
@@ -157,6 +164,16 @@ def rmi_lower_bound(
     return per_image_class.mean(dim=0).sum()
 
 
+def clamped_log(x: torch.Tensor) -> torch.Tensor:
+    """``log(x)`` floored at -100 (as binary_cross_entropy does), with finite gradients at x = 0."""
+    return torch.log(x.clamp_min(torch.finfo(x.dtype).tiny)).clamp_min(-100.0)
+
+
+def bce_on_probabilities(p: torch.Tensor, r: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """``-sum v * (r log p + (1 - r) log(1 - p))`` with :func:`clamped_log`; v broadcasts over channels."""
+    return -((r * clamped_log(p) + (1.0 - r) * clamped_log(1.0 - p)) * v).sum()
+
+
 def rmi_map_distance(
     pred: torch.Tensor,
     ref: torch.Tensor,
@@ -169,16 +186,16 @@ def rmi_map_distance(
     """RMI loss between a probability map ``pred`` and a reference map ``ref`` (both (B, C, H, W)).
 
     The same formula as :class:`RMILoss` but on probabilities (SAM-CL's scale 0 compares
-    ``softmax(logits)`` with the one-hot and the class-swapped maps): BCE on probabilities (log
-    clamped at -100 as in :func:`torch.nn.functional.binary_cross_entropy`) summed over valid pixels
+    ``softmax(logits)`` with the one-hot and the class-swapped maps): BCE on probabilities (logs
+    floored at -100 as in :func:`torch.nn.functional.binary_cross_entropy`) summed over valid pixels
     and classes / (valid pixels + 1), plus the RMI term; ``valid`` is (B, H, W) 0/1.
     """
     with torch.autocast(device_type=pred.device.type, enabled=False):
-        v = valid.unsqueeze(1).float()
-        p = pred.float() * v
-        r = ref.float() * v
-        bce = F.binary_cross_entropy(p.clamp(0.0, 1.0), r, weight=v.expand_as(p), reduction="sum")
-        bce = bce / (valid.sum() + 1.0)
+        p = as_float(pred)
+        v = valid.unsqueeze(1).to(p.dtype)
+        p = p * v
+        r = as_float(ref) * v
+        bce = bce_on_probabilities(p.clamp(0.0, 1.0), r, v) / (valid.sum() + 1.0)
         rmi = rmi_lower_bound(r, p + CLIP_MIN, radius, pool_size, pool_stride)
     return bce_weight * bce + (1.0 - bce_weight) * rmi
 
@@ -214,9 +231,9 @@ class RMILoss(nn.Module):
         c = logits.shape[1]
         safe, valid = valid_and_safe_target(target, c, self.ignore_index, self.validate)
         with torch.autocast(device_type=logits.device.type, enabled=False):
-            z = logits.float()
-            v = valid.unsqueeze(1)
-            y = one_hot_map(safe, c, valid)
+            z = as_float(logits)
+            v = valid.unsqueeze(1).to(z.dtype)
+            y = one_hot_map(safe, c, valid).to(z.dtype)
             bce = F.binary_cross_entropy_with_logits(z, y, weight=v.expand_as(z), reduction="sum")
             bce = bce / (valid.sum() + 1.0)
             probs = torch.sigmoid(z) * v + CLIP_MIN

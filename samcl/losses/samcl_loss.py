@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..aux_net import AuxiliaryNetwork
-from ._common import DEFAULT_IGNORE_INDEX, check_logits_target, one_hot_map, valid_and_safe_target
+from ._common import DEFAULT_IGNORE_INDEX, as_float, check_logits_target, one_hot_map, valid_and_safe_target
 from .ce import CrossEntropyLoss
 from .derangement import random_derangements
 from .dice import DiceLoss
@@ -71,7 +71,9 @@ class SAMCLLoss(nn.Module):
         feat_distance: feature-scale distance 'mse' (default), 'l1' or 'cosine'.
         aux_width, aux_norm, spectral_norm: passed to :class:`AuxiliaryNetwork`.
         ignore_index: label excluded everywhere (255).
-        generator: ``torch.Generator`` (CPU) for the derangements; or give ``seed``.
+        generator: ``torch.Generator`` (CPU) for the derangements.
+        seed: seeds the derangement generator (when ``generator`` is not given) and the auxiliary
+            network's initial weights, without touching the global RNG; None draws from it.
         batched_aux: one concatenated auxiliary pass (default) instead of three (map-based path).
         fast_path: compute everything that involves Y+ and Y- from the label maps, without building
             full-resolution one-hot maps (default; same values, see ``forward_triplet_labels``).
@@ -132,9 +134,16 @@ class SAMCLLoss(nn.Module):
         if isinstance(base_loss, str):
             base_loss = build_base_loss(base_loss, ignore_index=ignore_index)
         self.base = base_loss
-        self.aux = AuxiliaryNetwork(
-            num_classes, width=aux_width, num_scales=num_scales, norm=aux_norm, spectral_norm=spectral_norm
-        )
+        with torch.random.fork_rng(devices=[], enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(seed)
+            self.aux = AuxiliaryNetwork(
+                num_classes,
+                width=aux_width,
+                num_scales=num_scales,
+                norm=aux_norm,
+                spectral_norm=spectral_norm,
+            )
         if generator is None:
             generator = torch.Generator()
             generator.manual_seed(seed if seed is not None else int(torch.randint(0, 2**62, (1,)).item()))
@@ -178,8 +187,10 @@ class SAMCLLoss(nn.Module):
         safe, valid = valid_and_safe_target(target, c, self.ignore_index, self.validate)
         sigma = self._derangement(b, derangement, generator)
         sigma_dev = sigma.to(safe.device)
+        work = as_float(logits)
+        valid = valid.to(work.dtype)
         v1 = valid.unsqueeze(1)
-        y = F.softmax(logits.float(), dim=1) * v1
+        y = F.softmax(work, dim=1) * v1
         if self.fast_path:
             # Y+ and Y- are never built at full resolution (see AuxiliaryNetwork.forward_triplet_labels
             # and label_distances); the values equal those of the map-based path below.
@@ -197,8 +208,8 @@ class SAMCLLoss(nn.Module):
             wk = F.adaptive_avg_pool2d(v1, a.shape[-2:])[:, 0]
             d_pos.append(self._dk(a, p, wk))
             d_neg.append(self._dk(a, n, wk))
-        d_pos_t = torch.stack([d.float() for d in d_pos])
-        d_neg_t = torch.stack([d.float() for d in d_neg])
+        d_pos_t = torch.stack([as_float(d) for d in d_pos])
+        d_neg_t = torch.stack([as_float(d) for d in d_neg])
         per_scale = torch.clamp(d_pos_t - d_neg_t + self.margin, min=0.0)
         any_valid = (valid.sum() > 0).to(per_scale.dtype)
         per_scale = per_scale * any_valid
