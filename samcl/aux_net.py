@@ -26,10 +26,17 @@ of the two one-hot maps and is therefore not offered. With ``spectral_norm=True`
 iteration runs once per call, so in training mode one batched call and three separate calls do
 differ (by the extra power-iteration steps); in eval mode they agree.
 
-Cost: only the first block's ``1x1 conv -> norm -> ReLU`` touches full-resolution maps; with the
-default width (= C, 6 for thermal faces) that is a 6-channel pointwise conv, a per-sample norm and a
-ReLU on 3B maps, plus the stride-2 conv that halves the resolution. Everything else runs at 1/4 or
-1/16 of the pixels. See ``benchmarks/bench_train_step.py`` for measurements.
+**Cost** (what decides SAM-CL's overhead; see ``benchmarks/bench_train_step.py``). Only the first
+block touches full-resolution maps. For Y (a soft map) it runs as written, on B maps rather than 3B.
+For Y+ and Y- (one-hot maps) :meth:`AuxiliaryNetwork.forward_triplet_labels` uses an exact
+shortcut: a 1x1 conv of a one-hot map only picks one weight column per class, so per-sample norm
+statistics follow from the class counts, ``ReLU(norm(1x1 conv))`` is a tiny per-sample table, and
+table + stride-2 conv fold into one grouped 3x3 stride-2 conv of the (C+1)-channel one-hot labels
+(the extra channel marks ignored pixels). So no norm, ReLU or 1x1 conv ever runs on
+full-resolution Y+/Y- maps; the three maps are concatenated only at half resolution and go through
+the rest of the network in one batched pass. Tests check the shortcut against the plain network
+(values and gradients). Two CPU-specific choices: the 1x1 convs run as a batched matmul, and
+3x3 convs go through channels-last (oneDNN is several times slower on NCHW maps with few channels).
 """
 
 from __future__ import annotations
@@ -98,6 +105,19 @@ def pointwise_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
     return out if bias is None else out + bias.to(out.dtype).view(1, -1, 1, 1)
 
 
+def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, padding: int):
+    """``F.conv2d``; on CPU an NCHW input goes through channels-last and back.
+
+    oneDNN's backward pass for convolutions with a handful of channels is several times faster in
+    channels-last layout on CPU (measured: a 3x3 stride-2 6->6 conv on 8x6x256x320, forward+backward,
+    27 ms NCHW vs 8 ms including the two layout conversions).
+    """
+    if x.device.type == "cpu" and x.is_contiguous():
+        out = F.conv2d(x.contiguous(memory_format=torch.channels_last), weight, bias, stride, padding)
+        return out.contiguous()
+    return F.conv2d(x, weight, bias, stride, padding)
+
+
 class DownBlock(nn.Module):
     """``1x1 conv -> norm -> ReLU -> 3x3 stride-2 conv -> norm -> ReLU``.
 
@@ -117,7 +137,7 @@ class DownBlock(nn.Module):
     def front(self, x: torch.Tensor, num_chunks: int = 1, weights=None) -> torch.Tensor:
         w1, b1, wd, bd = weights if weights is not None else self.weights()
         x = F.relu(self.norm1(pointwise_conv(x, w1, b1), num_chunks))
-        return F.conv2d(x, wd, bd, stride=2, padding=1)
+        return conv2d(x, wd, bd, stride=2, padding=1)
 
     def back(self, x: torch.Tensor, num_chunks: int = 1) -> torch.Tensor:
         return F.relu(self.norm2(x, num_chunks))
@@ -139,7 +159,7 @@ class FinalBlock(nn.Module):
         self.norm = ChunkNorm(norm, cout, groups)
 
     def forward(self, x: torch.Tensor, num_chunks: int = 1) -> torch.Tensor:
-        return F.relu(self.norm(self.conv(x), num_chunks))
+        return F.relu(self.norm(conv2d(x, self.conv.weight, self.conv.bias, 1, 1), num_chunks))
 
 
 class AuxiliaryNetwork(nn.Module):

@@ -42,17 +42,24 @@ def valid_and_safe_target(
     ``safe_target`` is int64 (B, H, W) with ignored pixels set to class 0 (so it can be one-hot
     encoded); ``valid`` is a float32 (B, H, W) mask, 1 on pixels that count, 0 on ignored ones.
     With ``validate_values`` (default), labels outside ``[0, num_classes)`` that are not the
-    ignore index raise ValueError (this costs one device synchronisation on a GPU).
+    ignore index raise ValueError on CPU; on a GPU the check is a device-side assertion
+    (``torch._assert_async``), which fails the next synchronising call instead of stalling every step.
     """
     target = target.long()
     valid_bool = torch.ones_like(target, dtype=torch.bool) if ignore_index is None else target != ignore_index
     if validate_values:
         bad = valid_bool & ((target < 0) | (target >= num_classes))
-        if bool(bad.any()):
-            values = torch.unique(target[bad]).tolist()[:10]
-            raise ValueError(
-                f"target holds labels {values} outside [0, {num_classes}) that are not the "
-                f"ignore_index ({ignore_index})"
+        if target.device.type == "cpu":
+            if bool(bad.any()):
+                values = torch.unique(target[bad]).tolist()[:10]
+                raise ValueError(
+                    f"target holds labels {values} outside [0, {num_classes}) that are not the "
+                    f"ignore_index ({ignore_index})"
+                )
+        else:
+            # on an accelerator, a host-side check would synchronise every step: assert on the device
+            torch._assert_async(
+                ~bad.any(), f"target holds labels outside [0, {num_classes}) that are not the ignore_index"
             )
     safe = torch.where(valid_bool, target, torch.zeros_like(target))
     return safe, valid_bool.to(torch.float32)

@@ -78,7 +78,7 @@ class SAMCLLoss(nn.Module):
         fast_path: compute everything that involves Y+ and Y- from the label maps, without building
             full-resolution one-hot maps (default; same values, see ``forward_triplet_labels``).
             ``False`` runs the plain map-based computation (the reference the tests compare with).
-        validate: check that labels are in range (one device sync per call on a GPU).
+        validate: check that labels are in range (ValueError on CPU, a device-side assert on a GPU).
 
     ``forward(logits, target, return_parts=False, derangement=None, generator=None)`` returns the
     scalar total, or with ``return_parts=True`` a dict: ``total``, ``base``, ``samcl`` (scalars),
@@ -186,7 +186,10 @@ class SAMCLLoss(nn.Module):
             )
         safe, valid = valid_and_safe_target(target, c, self.ignore_index, self.validate)
         sigma = self._derangement(b, derangement, generator)
-        sigma_dev = sigma.to(safe.device)
+        if safe.device.type == "cuda":  # pinned + non_blocking: no host-device synchronisation
+            sigma_dev = sigma.pin_memory().to(safe.device, non_blocking=True)
+        else:
+            sigma_dev = sigma.to(safe.device)
         work = as_float(logits)
         valid = valid.to(work.dtype)
         v1 = valid.unsqueeze(1)

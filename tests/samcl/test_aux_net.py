@@ -78,11 +78,17 @@ def test_spectral_norm_batched_equals_separate_in_eval_mode():
 
 @pytest.mark.parametrize("norm", ["instance", "group", "none", "batch"])
 @pytest.mark.parametrize("width", [None, 8])
-def test_label_shortcut_equals_one_hot_maps(norm, width):
+@pytest.mark.parametrize("spectral", [False, True])
+def test_label_shortcut_equals_one_hot_maps(norm, width, spectral):
     """forward_triplet_labels (no full-resolution one-hot maps) == the network applied to the one-hot maps."""
     y, pos, neg, labels, sigma = _maps(b=3, c=5, h=29, w=34, seed=2)
-    net = AuxiliaryNetwork(5, width=width, norm=norm).double()
-    _randomise(net)
+    net = AuxiliaryNetwork(5, width=width, norm=norm, spectral_norm=spectral).double()
+    if spectral:
+        net.eval()  # the power iteration then leaves the weights alone
+        if norm == "batch":
+            pytest.skip("eval-mode batch norm uses running statistics: nothing to compare")
+    else:
+        _randomise(net)
     y = y.double().requires_grad_()
     want = net.forward_triplet(y, pos.double(), neg.double(), batched=False)
     got = net.forward_triplet_labels(y, labels, sigma)
