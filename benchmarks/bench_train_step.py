@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--feat-distance", default="mse", choices=["mse", "l1", "cosine"])
     ap.add_argument("--aux-norm", default="instance", choices=["instance", "group", "batch", "none"])
     ap.add_argument("--separate-aux", action="store_true", help="three auxiliary passes instead of one")
+    ap.add_argument(
+        "--naive", action="store_true", help="also time a straightforward SAM-CL (BN, 3 separate passes)"
+    )
     ap.add_argument("--amp", action="store_true", help="autocast (bf16 on CPU, fp16 on CUDA unless --bf16)")
     ap.add_argument("--bf16", action="store_true")
     ap.add_argument("--channels-last", action="store_true")
@@ -125,6 +128,22 @@ def main(argv: list[str] | None = None) -> dict:
             model_b, samcl, [*model_b.parameters(), *samcl.parameters()], device, args.amp, amp_dtype
         ),
     }
+    if args.naive:
+        # the straightforward version: batch norm, three separate auxiliary passes over one-hot maps
+        naive = SAMCLLoss(
+            args.classes,
+            base_loss=args.base_loss,
+            seg_distance=args.seg_distance,
+            feat_distance=args.feat_distance,
+            aux_norm="batch",
+            batched_aux=False,
+            fast_path=False,
+            seed=args.seed,
+        ).to(device, memory_format=mf)
+        model_c = copy.deepcopy(model_a)
+        configs["base+samcl (naive)"] = make_step(
+            model_c, naive, [*model_c.parameters(), *naive.parameters()], device, args.amp, amp_dtype
+        )
     times: dict[str, list[float]] = {k: [] for k in configs}
     for _ in range(args.warmup):
         for step in configs.values():
@@ -132,7 +151,9 @@ def main(argv: list[str] | None = None) -> dict:
     _sync(device)
     names = list(configs)
     for r in range(args.repeats):
-        for name in names if r % 2 == 0 else names[::-1]:
+        shift = r % len(names)
+        order = names[shift:] + names[:shift]
+        for name in order if r % 2 == 0 else order[::-1]:
             _sync(device)
             t0 = time.perf_counter()
             configs[name](x, y)
@@ -140,7 +161,8 @@ def main(argv: list[str] | None = None) -> dict:
             times[name].append((time.perf_counter() - t0) * 1e3)
 
     med = {k: statistics.median(v) for k, v in times.items()}
-    overhead = 100.0 * (med["base+samcl"] / med["base"] - 1.0)
+    overheads = {k: 100.0 * (med[k] / med["base"] - 1.0) for k in names if k != "base"}
+    overhead = overheads["base+samcl"]
     dev_name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
     result = {
         "device": str(device),
@@ -164,6 +186,7 @@ def main(argv: list[str] | None = None) -> dict:
         "median_ms": med,
         "all_ms": times,
         "samcl_overhead_pct": overhead,
+        "overheads_pct": overheads,
     }
     print(
         f"{args.model} (base width {args.base_width}), batch {args.batch_size}, {args.height}x{args.width}, "
@@ -174,12 +197,13 @@ def main(argv: list[str] | None = None) -> dict:
     print("| configuration | median ms / step | min ms | max ms | overhead vs base |")
     print("|---|---:|---:|---:|---:|")
     for name in names:
-        ov = "-" if name == "base" else f"{overhead:+.1f}%"
-        label = (
-            f"{args.base_loss}"
-            if name == "base"
-            else f"{args.base_loss} + 0.5 SAM-CL (d0={args.seg_distance}, {args.feat_distance})"
-        )
+        ov = "-" if name == "base" else f"{overheads[name]:+.1f}%"
+        if name == "base":
+            label = args.base_loss
+        else:
+            label = f"{args.base_loss} + 0.5 SAM-CL (d0={args.seg_distance}, {args.feat_distance})"
+            if name.endswith("(naive)"):
+                label += ", naive: BN, 3 separate aux passes, one-hot maps"
         print(f"| {label} | {med[name]:.1f} | {min(times[name]):.1f} | {max(times[name]):.1f} | {ov} |")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

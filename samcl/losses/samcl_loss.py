@@ -16,10 +16,19 @@ For logits (B, C, H, W) and integer targets (B, H, W):
   per scale, the poster's formula applied to the batch's maps).
 - ``total = base(logits, target) + lambda * L_SAMCL`` (``lambda = 0.5`` by default).
 
-Ignored pixels (``target == ignore_index``) are zeroed in Y, Y+ and Y- before the auxiliary network,
-so all three see the same holes, and every distance is weighted by the fraction of valid
-full-resolution pixels under each position of its scale (area-downsampled valid mask), so they
-count nowhere. A batch without any valid pixel gives a SAM-CL term of 0.
+Ignored pixels (``target == ignore_index``) are zeroed in Y, Y+ and Y- alike before the auxiliary
+network, every distance weights positions by the fraction of valid full-resolution pixels under
+them (area-downsampled valid mask; BCE/CE/Dice sums skip them), and the logits there get no
+gradient. As in the official RMI code, the zeros still sit inside RMI's pooled neighbourhoods, and
+they enter the per-sample normalisation statistics of the auxiliary network, identically for the
+three maps. A batch without any valid pixel gives a SAM-CL term of 0.
+
+Cost: Y+ and Y- are never materialised as full-resolution one-hot maps (``fast_path=True``): the
+auxiliary network's first block has an exact shortcut for one-hot inputs
+(:meth:`~samcl.aux_net.AuxiliaryNetwork.forward_triplet_labels`), the scale-0 distances are computed
+from the label maps (:mod:`samcl.losses.label_distances`, with RMI's prediction statistics shared
+by the two distances), and only Y goes through full-resolution layers. ``fast_path=False`` runs the
+plain map-based computation; tests check that both give the same values and gradients.
 
 ``margin`` defaults to 1.0 (as :class:`torch.nn.TripletMarginLoss`). Note that the Dice distance
 lies in [0, 1], so with the default margin its scale-0 term is zero only for a perfect prediction.
