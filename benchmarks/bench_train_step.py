@@ -12,17 +12,27 @@ two CPU cores a width-64 step takes many seconds, so the default is smaller; pas
 with its defaults (scale-0 distance RMI, MSE feature distance, 4 scales, instance norm,
 one batched auxiliary pass). On a GPU: ``--device cuda --amp --batch-size 16 --base-width 64``.
 
-How the SAM-CL side is kept cheap (see also :mod:`samcl.aux_net`):
+How the SAM-CL side is kept cheap (details in :mod:`samcl.aux_net` and :mod:`samcl.losses.samcl_loss`):
 
-- Y, Y+ and Y- go through the auxiliary network as **one batched pass** (3B maps), with per-sample
-  normalisation (GroupNorm with one group per channel), so the batched result is exactly that of
-  three separate passes and there are no batch-norm statistics over the concatenated maps.
-- The only full-resolution work in the auxiliary network is the first block's pointwise conv,
-  per-sample norm and ReLU on ``width = C`` (6) channels, and the stride-2 conv that leaves full
-  resolution; the remaining scales run on 1/4 and 1/16 of the pixels.
-- Under ``--amp`` the convolutions run in bf16/fp16 while the distances (and RMI's float64
-  log-determinants on 9x9 matrices, after 3x3 max-pooling) are computed in float32/float64.
-- ``--channels-last`` converts model and inputs to channels-last memory format.
+- Nothing about Y+ and Y- runs at full resolution through normalisation or 1x1 convs. A one-hot
+  map through ``1x1 conv -> per-sample norm -> ReLU`` is a per-class lookup table whose statistics
+  follow from the class counts, so the first auxiliary block for Y+ and Y- is one grouped 3x3
+  stride-2 conv of the one-hot labels with per-sample kernels (exact; tested against the plain
+  network). Only Y (B maps, not 3B) goes through the first block as written.
+- The norm is per-sample (GroupNorm with one group per channel), so the three maps share one batched
+  pass from half resolution on and the result equals three separate passes; no batch-norm
+  statistics over full-resolution maps (what dominated the straightforward version's profile).
+- Scale-0 distances use the label maps directly (gathers and per-class sums instead of products
+  with one-hot maps); RMI's 3x3 max-pool of a one-hot map is a scatter, and the prediction's
+  RMI statistics are computed once for d(Y, Y+) and d(Y, Y-), in float64 as RMI requires.
+- No host-device synchronisation on a GPU (device-side label check, pinned derangement copy,
+  ``cholesky_ex``). Under ``--amp`` convolutions run in bf16/fp16 while distances are computed in
+  float32 (float64 for RMI's covariances and log-determinants).
+- On CPU, 1x1 convs run as batched matmuls and 3x3 convs in channels-last layout (oneDNN is several
+  times slower on NCHW maps with a handful of channels).
+
+``--naive`` adds a third configuration, the straightforward SAM-CL (batch norm, three separate
+auxiliary passes over full-resolution one-hot maps, map-based distances), for comparison.
 
 Usage::
 
@@ -87,8 +97,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument(
         "--naive", action="store_true", help="also time a straightforward SAM-CL (BN, 3 separate passes)"
     )
-    ap.add_argument("--amp", action="store_true", help="autocast (bf16 on CPU, fp16 on CUDA unless --bf16)")
-    ap.add_argument("--bf16", action="store_true")
+    ap.add_argument("--amp", action="store_true", help="autocast the forward pass")
+    ap.add_argument("--amp-dtype", default="bf16", choices=["bf16", "fp16"], help="autocast dtype (bf16)")
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=7)
@@ -101,7 +111,7 @@ def main(argv: list[str] | None = None) -> dict:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
-    amp_dtype = torch.bfloat16 if (args.bf16 or device.type == "cpu") else torch.float16
+    amp_dtype = torch.bfloat16 if args.amp_dtype == "bf16" else torch.float16
     mf = torch.channels_last if args.channels_last else torch.contiguous_format
 
     model_a = build_model(args.model, args.classes, base_width=args.base_width).to(device, memory_format=mf)
