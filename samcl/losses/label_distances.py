@@ -102,16 +102,16 @@ def rmi_pair(prob, labels, sigma, valid, bce_weight: float = 0.5, radius: int = 
         p = as_float(prob)
         v = valid.to(p.dtype)
         p = p * v.unsqueeze(1)
-        # BCE summed over valid pixels and classes: -sum [ sum_c log(1 - p_c) + log p_t - log(1 - p_t) ]
-        logp = clamped_log(p)
+        # BCE summed over valid pixels and classes: -sum [ sum_c log(1 - p_c) + log p_t - log(1 - p_t) ];
+        # only log(1 - p) is needed at full resolution, log p only at the picked class.
         log1mp = clamped_log(1.0 - p)
         base = (log1mp.sum(1) * v).sum()
-        diff = logp - log1mp
         denom = v.sum() + 1.0
         swapped = swap_labels(labels, sigma)
         bces = []
         for lab in (labels, swapped):
-            picked = torch.gather(diff, 1, lab.unsqueeze(1))[:, 0]
+            idx = lab.unsqueeze(1)
+            picked = clamped_log(torch.gather(p, 1, idx)[:, 0]) - torch.gather(log1mp, 1, idx)[:, 0]
             bces.append(-(base + (picked * v).sum()) / denom)
         p_pooled = F.max_pool2d(p + CLIP_MIN, kernel_size=pool, stride=pool, padding=pool // 2)
         y_pooled = pooled_one_hot(labels, v, c, pool)

@@ -48,9 +48,13 @@ POS_ALPHA = 1e-3
 
 
 def _neighbourhood_rows(x: torch.Tensor, radius: int) -> torch.Tensor:
-    """(B, K, H, W) -> (B, K * radius**2, N): for each channel, the radius**2 shifted views
-    ``x[:, k, y:y+H-radius+1, x:x+W-radius+1]`` (y, then x, row-major) flattened to rows; N points."""
-    return F.unfold(x, kernel_size=radius)
+    """(B, K, H, W) -> (B, K, radius**2, N): for each channel, the radius**2 shifted views
+    ``x[:, k, y:y+H-radius+1, x:x+W-radius+1]`` (y, then x, row-major) flattened to rows; N points.
+    (Slices + stack: three times faster than ``F.unfold`` on CPU for float64.)"""
+    b, k, h, w = x.shape
+    nh, nw = h - radius + 1, w - radius + 1
+    views = [x[:, :, dy : dy + nh, dx : dx + nw] for dy in range(radius) for dx in range(radius)]
+    return torch.stack(views, dim=2).reshape(b, k, radius * radius, nh * nw)
 
 
 def rmi_from_covariances(
@@ -67,6 +71,34 @@ def rmi_from_covariances(
     chol, _ = torch.linalg.cholesky_ex(m)
     logdet = 2.0 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
     return 0.5 * logdet / d
+
+
+class _PredictionCovariances(torch.autograd.Function):
+    """``S_P = P_c P_c^T`` and ``S_RP = R_c P_c^T`` for each reference R, with one fused backward.
+
+    ``pv``: (..., d, N) prediction points (with gradient); ``refs``: centred reference points
+    (..., d, N) without gradient. Since centred rows sum to zero, the gradient of these sums with
+    respect to the uncentred points is ``(G_P + G_P^T) P_c + sum_R G_RP^T R_c``: three batched
+    matmuls accumulated in place, instead of autograd's separate products, mean and additions.
+    """
+
+    @staticmethod
+    def forward(ctx, pv, *refs):
+        pc = pv - pv.mean(dim=-1, keepdim=True)
+        pct = pc.transpose(-2, -1)
+        outs = [pc @ pct, *(r @ pct for r in refs)]
+        ctx.save_for_backward(pc, *refs)
+        return tuple(outs)
+
+    @staticmethod
+    def backward(ctx, g_p, *g_refs):
+        pc, *refs = ctx.saved_tensors
+        d, n = pc.shape[-2:]
+        grad = torch.matmul(g_p + g_p.transpose(-2, -1), pc)
+        flat = grad.view(-1, d, n)
+        for g, r in zip(g_refs, refs, strict=True):
+            flat.baddbmm_(g.transpose(-2, -1).reshape(-1, d, d), r.reshape(-1, d, n))
+        return (grad, *([None] * len(refs)))
 
 
 def rmi_from_pooled(
@@ -87,38 +119,24 @@ def rmi_from_pooled(
             f"RMI needs maps of at least {radius}x{radius} after pooling; got {tuple(p_pooled.shape[-2:])}"
         )
     b, c = p_pooled.shape[:2]
-    d = radius * radius
     out_dtype = as_float(p_pooled).dtype
     with torch.autocast(device_type=p_pooled.device.type, enabled=False):
-        # Unnormalised covariances as Z Z^T - N m m^T (float64 makes the cancellation harmless for
-        # values in [0, 1]); the reference needs no gradient, so its part stays out of the graph.
+        # centred points in float64; the reference needs no gradient
         with torch.no_grad():
-            yv = _neighbourhood_rows(y_pooled.detach().to(torch.float64), radius).reshape(b, c, d, -1)
-            n = yv.shape[-1]
-            m_y = yv.mean(dim=-1, keepdim=True)  # (B, C, d, 1)
-            s_y = yv @ yv.transpose(-2, -1) - n * (m_y @ m_y.transpose(-2, -1))
-        pv = _neighbourhood_rows(p_pooled.to(torch.float64), radius).reshape(b, c, d, -1)
-        m_p = pv.mean(dim=-1, keepdim=True)
-        s_p = pv @ pv.transpose(-2, -1) - n * (m_p @ m_p.transpose(-2, -1))
+            yc = _neighbourhood_rows(y_pooled.detach().to(torch.float64), radius)
+            yc = yc - yc.mean(dim=-1, keepdim=True)
+            s_y = yc @ yc.transpose(-2, -1)
+            refs = [yc]
+            if swaps is not None:
+                idx = swaps.to(yc.device).view(b, c, 1, 1)
+                refs.append(torch.gather(yc, 1, idx.expand_as(yc)))
+                s_y = torch.stack([s_y, torch.gather(s_y, 1, idx.expand_as(s_y))])
+        pv = _neighbourhood_rows(p_pooled.to(torch.float64), radius)
+        s_p, *s_rp = _PredictionCovariances.apply(pv, *refs)
         if swaps is None:
-            s_yp = yv @ pv.transpose(-2, -1) - n * (m_y @ m_p.transpose(-2, -1))
-            return rmi_from_covariances(s_y, s_p, s_yp, pos_alpha).to(out_dtype)
-        # all (reference class, predicted class) cross blocks of an image in one matmul
-        cross = yv.reshape(b, c * d, n) @ pv.reshape(b, c * d, n).transpose(-2, -1)
-        cross = cross.reshape(b, c, d, c, d).transpose(2, 3)  # (B, C_ref, C_pred, d, d)
-        means = m_y.reshape(b, c, 1, d, 1) @ m_p.reshape(b, 1, c, 1, d)  # (B, C_ref, C_pred, d, d)
-        cross = cross - n * means
-        ar = torch.arange(c, device=cross.device)
-        sw = swaps.to(cross.device)
-        bi = torch.arange(b, device=cross.device).view(b, 1)
-        s_ypos_p = cross[:, ar, ar]  # (B, C, d, d): ref class k with predicted class k
-        s_yneg_p = cross[bi, sw, ar.view(1, c)]  # ref class swaps[:, k] with predicted class k
-        s_yneg = s_y[bi, sw]
+            return rmi_from_covariances(s_y, s_p, s_rp[0], pos_alpha).to(out_dtype)
         out = rmi_from_covariances(
-            torch.stack([s_y, s_yneg]),
-            s_p.unsqueeze(0).expand(2, -1, -1, -1, -1),
-            torch.stack([s_ypos_p, s_yneg_p]),
-            pos_alpha,
+            s_y, s_p.unsqueeze(0).expand(2, -1, -1, -1, -1), torch.stack(s_rp), pos_alpha
         )
         return out.to(out_dtype)
 
