@@ -1,0 +1,30 @@
+"""Losses: baselines (CE, Dice, RMI) and SAM-CL. All take logits (B, C, H, W) and targets (B, H, W)."""
+
+from ._common import DEFAULT_IGNORE_INDEX
+from .ce import CrossEntropyLoss, ce_map_distance
+from .derangement import random_derangement, random_derangements
+from .dice import DiceLoss, dice_map_distance
+from .distances import cosine_distance, l1_distance, mse_distance
+from .factory import available_losses, build_loss
+from .rmi import RMILoss, rmi_lower_bound, rmi_map_distance
+from .samcl_loss import SAMCLLoss, build_base_loss
+
+__all__ = [
+    "DEFAULT_IGNORE_INDEX",
+    "CrossEntropyLoss",
+    "DiceLoss",
+    "RMILoss",
+    "SAMCLLoss",
+    "available_losses",
+    "build_base_loss",
+    "build_loss",
+    "ce_map_distance",
+    "cosine_distance",
+    "dice_map_distance",
+    "l1_distance",
+    "mse_distance",
+    "random_derangement",
+    "random_derangements",
+    "rmi_lower_bound",
+    "rmi_map_distance",
+]

@@ -1,0 +1,80 @@
+"""Shared helpers of the losses: target validation, valid-pixel masks, one-hot maps.
+
+Conventions used by every loss in :mod:`samcl.losses`:
+
+- ``logits``: float tensor (B, C, H, W), raw network outputs.
+- ``target``: integer tensor (B, H, W), class indices in ``[0, C)`` or ``ignore_index``.
+- Pixels whose target equals ``ignore_index`` contribute nothing to any loss.
+- Losses are computed in float32 (float64 for the RMI log-determinant) even under autocast.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+DEFAULT_IGNORE_INDEX = 255
+
+
+def check_logits_target(logits: torch.Tensor, target: torch.Tensor) -> None:
+    """Raise ValueError unless logits is (B, C, H, W) float and target is a matching (B, H, W) integer map."""
+    if logits.dim() != 4:
+        raise ValueError(f"logits must have shape (B, C, H, W), got {tuple(logits.shape)}")
+    if not torch.is_floating_point(logits):
+        raise ValueError(f"logits must be a floating-point tensor, got {logits.dtype}")
+    if target.dim() != 3:
+        raise ValueError(f"target must have shape (B, H, W), got {tuple(target.shape)}")
+    if torch.is_floating_point(target) or target.dtype == torch.bool:
+        raise ValueError(f"target must hold integer class indices (int64), got {target.dtype}")
+    b, _, h, w = logits.shape
+    if tuple(target.shape) != (b, h, w):
+        raise ValueError(
+            f"target shape {tuple(target.shape)} does not match logits {tuple(logits.shape)}: "
+            f"expected {(b, h, w)}"
+        )
+
+
+def valid_and_safe_target(
+    target: torch.Tensor, num_classes: int, ignore_index: int | None, validate_values: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return ``(safe_target, valid)``.
+
+    ``safe_target`` is int64 (B, H, W) with ignored pixels set to class 0 (so it can be one-hot
+    encoded); ``valid`` is a float32 (B, H, W) mask, 1 on pixels that count, 0 on ignored ones.
+    With ``validate_values`` (default), labels outside ``[0, num_classes)`` that are not the
+    ignore index raise ValueError on CPU; on a GPU the check is a device-side assertion
+    (``torch._assert_async``), which fails the next synchronising call instead of stalling every step.
+    """
+    target = target.long()
+    valid_bool = torch.ones_like(target, dtype=torch.bool) if ignore_index is None else target != ignore_index
+    if validate_values:
+        bad = valid_bool & ((target < 0) | (target >= num_classes))
+        if target.device.type == "cpu":
+            if bool(bad.any()):
+                values = torch.unique(target[bad]).tolist()[:10]
+                raise ValueError(
+                    f"target holds labels {values} outside [0, {num_classes}) that are not the "
+                    f"ignore_index ({ignore_index})"
+                )
+        else:
+            # on an accelerator, a host-side check would synchronise every step: assert on the device
+            torch._assert_async(
+                ~bad.any(), f"target holds labels outside [0, {num_classes}) that are not the ignore_index"
+            )
+    safe = torch.where(valid_bool, target, torch.zeros_like(target))
+    return safe, valid_bool.to(torch.float32)
+
+
+def one_hot_map(
+    safe_target: torch.Tensor, num_classes: int, valid: torch.Tensor | None = None
+) -> torch.Tensor:
+    """One-hot encode (B, H, W) labels to a float32 (B, C, H, W) map; zero where ``valid`` is 0."""
+    oh = F.one_hot(safe_target, num_classes).permute(0, 3, 1, 2).to(torch.float32)
+    if valid is not None:
+        oh = oh * valid.unsqueeze(1)
+    return oh
+
+
+def as_float(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in float32, or kept in float64 if it is float64 (losses never compute in half precision)."""
+    return x if x.dtype == torch.float64 else x.float()

@@ -1,0 +1,52 @@
+"""Distances between maps for SAM-CL's triplet terms, all masked by a (B, H, W) valid-pixel mask.
+
+Every function takes ``(a, b, weight)``: two (B, K, h, w) maps and a (B, h, w) float weight in [0, 1]
+(the fraction of valid full-resolution pixels under each position) and returns a scalar.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ._common import as_float
+from .ce import ce_map_distance
+from .dice import dice_map_distance
+from .rmi import rmi_map_distance
+
+
+def _weighted_mean(per_pos: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return (per_pos * weight).sum() / weight.sum().clamp_min(1e-12)
+
+
+def mse_distance(a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference over channels and weighted positions."""
+    return _weighted_mean((as_float(a) - as_float(b)).pow(2).mean(dim=1), weight)
+
+
+def l1_distance(a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference over channels and weighted positions."""
+    return _weighted_mean((as_float(a) - as_float(b)).abs().mean(dim=1), weight)
+
+
+def cosine_distance(a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``1 - cos(a, b)`` of the channel vectors at each position, weighted mean over positions (0..2)."""
+    return _weighted_mean(1.0 - F.cosine_similarity(as_float(a), as_float(b), dim=1, eps=1e-6), weight)
+
+
+FEATURE_DISTANCES = {"mse": mse_distance, "l1": l1_distance, "cosine": cosine_distance}
+
+
+def segmentation_distance(name: str):
+    """Scale-0 distance ``d(pred, ref, valid)`` by name: 'rmi', 'dice' or 'ce' (pred = probabilities)."""
+    table = {"rmi": rmi_map_distance, "dice": dice_map_distance, "ce": ce_map_distance}
+    if name not in table:
+        raise ValueError(f"unknown scale-0 distance {name!r}; choose one of {sorted(table)}")
+    return table[name]
+
+
+def feature_distance(name: str):
+    """Feature-scale distance by name: 'mse', 'l1' or 'cosine'."""
+    if name not in FEATURE_DISTANCES:
+        raise ValueError(f"unknown feature distance {name!r}; choose one of {sorted(FEATURE_DISTANCES)}")
+    return FEATURE_DISTANCES[name]

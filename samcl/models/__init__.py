@@ -1,0 +1,17 @@
+"""Segmentation models by name (see :mod:`samcl.models.registry`)."""
+
+from ._blocks import check_input_size
+from .attention_unet import AttentionGate, AttentionUNet
+from .registry import available_models, build_model
+from .smp_zoo import SMPModel
+from .unet import UNet
+
+__all__ = [
+    "AttentionGate",
+    "AttentionUNet",
+    "SMPModel",
+    "UNet",
+    "available_models",
+    "build_model",
+    "check_input_size",
+]

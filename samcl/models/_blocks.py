@@ -1,0 +1,53 @@
+"""Building blocks shared by the U-Net family, and the input-size check."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class DoubleConv(nn.Sequential):
+    """``(3x3 conv -> BN -> ReLU) x 2``: the U-Net stage."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__(
+            nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+        )
+
+
+def check_input_size(model: nn.Module, height: int, width: int) -> None:
+    """Raise ValueError if a (height, width) input does not suit ``model``.
+
+    Uses the model's ``size_multiple`` (H and W must be multiples of it) and ``min_size``
+    (smallest H and W) attributes when present; registry models all have them.
+    """
+    multiple = int(getattr(model, "size_multiple", 1))
+    min_size = int(getattr(model, "min_size", 1))
+    name = getattr(model, "name", type(model).__name__)
+    if height < min_size or width < min_size:
+        raise ValueError(
+            f"{name} needs inputs of at least {min_size}x{min_size} pixels, got {height}x{width}"
+        )
+    if height % multiple or width % multiple:
+        raise ValueError(f"{name} needs H and W to be multiples of {multiple}, got {height}x{width}")
+
+
+class SizeCheckedModel(nn.Module):
+    """Mixin-style base: subclasses set ``size_multiple``/``min_size`` and call ``self._check(x)``."""
+
+    size_multiple: int = 1
+    min_size: int = 1
+    name: str = "model"
+
+    def _check(self, x: torch.Tensor) -> None:
+        if x.dim() != 4:
+            raise ValueError(f"{self.name} expects (B, C, H, W) input, got {tuple(x.shape)}")
+        in_ch = getattr(self, "in_channels", None)
+        if in_ch is not None and x.shape[1] != in_ch:
+            raise ValueError(f"{self.name} expects {in_ch} input channel(s), got {x.shape[1]}")
+        check_input_size(self, x.shape[-2], x.shape[-1])

@@ -1,0 +1,34 @@
+"""The training-step benchmark runs end to end (tiny sizes; no timing is asserted)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_train_step.py"
+
+
+def test_bench_train_step_runs_and_writes_json(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("bench_train_step", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "bench.json"
+    args = [
+        "--batch-size",
+        "2",
+        "--height",
+        "32",
+        "--width",
+        "48",
+        "--base-width",
+        "2",
+        "--warmup",
+        "0",
+        "--repeats",
+        "2",
+        "--json",
+    ]
+    result = mod.main([*args, str(out)])
+    data = json.loads(out.read_text())
+    assert set(data["median_ms"]) == {"base", "base+samcl"}
+    assert data["median_ms"] == result["median_ms"]
+    assert "| configuration |" in capsys.readouterr().out
