@@ -66,3 +66,10 @@ def all_reduce_sum(values: torch.Tensor, world: World) -> torch.Tensor:
     if world.distributed:
         dist.all_reduce(values, op=dist.ReduceOp.SUM)
     return values
+
+
+def broadcast_buffers(module: torch.nn.Module, world: World) -> None:
+    """Copy process 0's buffers (e.g. batch-norm running statistics) to every process."""
+    if world.distributed:
+        for buffer in module.buffers():
+            dist.broadcast(buffer, src=0)

@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader
 from samcl.checkpoint import Normalization, load_checkpoint, save_checkpoint
 from samcl.config import TrainConfig
 from samcl.data import StepSampler, TrainingSet, compute_normalization, iter_rows
-from samcl.distributed import World, finish_world, init_world
+from samcl.distributed import World, broadcast_buffers, finish_world, init_world
 from samcl.inference import autocast, evaluate_batches
 from samcl.losses import SAMCLLoss, build_loss
 from samcl.metrics import ConfusionMatrix, all_reduce_confusion_matrix
@@ -192,6 +192,12 @@ class Run:
 
     # -- validation ----------------------------------------------------------------------------------------
     def validate(self) -> ConfusionMatrix:
+        """Each process scores its share of the validation rows; the confusion matrices are summed.
+
+        Batch-norm running statistics were updated locally by every process's last forward pass: they are
+        first taken from process 0 (whose weights are saved), so every process scores the same network.
+        """
+        broadcast_buffers(self.step_module.model, self.world)
         with open_thermal(self.config.val) as reader:
             rows = list(range(self.world.rank, reader.n, self.world.size))
         matrix = evaluate_batches(

@@ -1,0 +1,33 @@
+"""samcl-train under torchrun: two CPU processes with the gloo backend."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from samcl.checkpoint import load_checkpoint
+
+from .conftest import TINY, env
+from .test_train import _val_miou
+
+
+def test_torchrun_two_processes_gloo(dataset, tmp_path):
+    train, val = dataset
+    out = tmp_path / "ddp"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "samcl.cli.train_cmd", "--data", str(train), "--val", str(val), "--out", str(out), *TINY,
+               "--iters", "12", "--batch-size", "4", "--val-every", "6", "--lr", "0.05"]  # fmt: skip
+    res = subprocess.run(command, capture_output=True, text=True, env=env(), timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["environment"]["world_size"] == 2 and summary["iterations"] == 12
+    assert res.stderr.count("best val mIoU") == 1  # only rank 0 reports (and writes)
+    # the validation confusion matrices were summed over both processes: the logged best mIoU is the mIoU of
+    # best.pt over the WHOLE validation set, computed here in one process
+    best = load_checkpoint(out / "best.pt")
+    assert _val_miou(best, val) == pytest.approx(summary["best_miou"], abs=1e-9)
+    last = load_checkpoint(out / "last.pt")
+    assert last["iteration"] == 12 and last["config"]["batch_size"] == 4
