@@ -44,6 +44,7 @@ format: $(VENV)/.installed
 
 test-core: $(VENV)/.installed
 	$(PY) -m pytest -n $(JOBS) -q
+	$(PY) -m pytest -q --nbmake --nbmake-timeout=300 -p no:cacheprovider notebooks
 
 test-zoo: $(ZOO_VENV)/.installed
 	$(ZOO_PY) -m pytest -q -m zoo -p no:cacheprovider
