@@ -149,8 +149,15 @@ class EvaluationResult:
         for p, matrix in self.robustness:
             s = scores(matrix)
             drop = None if clean is None or s["miou"] is None else clean - s["miou"]
-            rows.append({"perturbation": p.name, "miou": s["miou"], "drop": drop, **{k: v for k, v in s.items()
-                         if k != "miou"}, "params": dict(p.params)})  # fmt: skip
+            rows.append(
+                {
+                    "perturbation": p.name,
+                    "miou": s["miou"],
+                    "drop": drop,
+                    **{k: v for k, v in s.items() if k != "miou"},
+                    "params": dict(p.params),
+                }
+            )
         return rows
 
     def to_json(self) -> dict[str, Any]:
@@ -182,26 +189,31 @@ class EvaluationResult:
 
         lines = [f"{'class':<{width}} {'IoU %':>8}", "-" * (width + 9)]
         lines += [f"{c:<{width}} {pct(v)}" for c, v in zip(self.classes, s["per_class_iou"], strict=True)]
-        lines += ["-" * (width + 9), f"{'mIoU':<{width}} {pct(s['miou'])}", f"{'pixel accuracy':<{width}} "
-                  f"{pct(s['pixel_accuracy'])}"]  # fmt: skip
+        lines += [
+            "-" * (width + 9),
+            f"{'mIoU':<{width}} {pct(s['miou'])}",
+            f"{'pixel accuracy':<{width}} {pct(s['pixel_accuracy'])}",
+        ]
         if any(v is None for v in s["per_class_iou"]):
             lines.append("n/a: class absent from both the labels and the predictions (left out of the mIoU)")
         if self.robustness:
             rows = self.robustness_rows()
             name_w = max(len("perturbation"), *(len(r["perturbation"]) for r in rows))
-            short = [c[:8] for c in self.classes]
-            head = f"{'perturbation':<{name_w}} {'mIoU %':>8} {'drop':>8} " + " ".join(f"{c:>8}" for c in short)
+            widths = [max(8, min(len(c), 12)) for c in self.classes]
+
+            def row(name: str, miou: str, drop: str, ious: list[float | None]) -> str:
+                cells = " ".join(pct(v).rjust(w) for v, w in zip(ious, widths, strict=True))
+                return f"{name:<{name_w}} {miou:>8} {drop:>8} {cells}"
+
+            head = f"{'perturbation':<{name_w}} {'mIoU %':>8} {'drop':>8} " + " ".join(
+                c[:w].rjust(w) for c, w in zip(self.classes, widths, strict=True)
+            )
             lines += ["", f"TiAug robustness (p = 1 per row, seed {self.seed}; IoU % per class)", head]
             lines.append("-" * len(head))
-            lines.append(
-                f"{'clean':<{name_w}} {pct(s['miou'])} {'':>8} " + " ".join(pct(v) for v in s["per_class_iou"])
-            )
+            lines.append(row("clean", pct(s["miou"]), "", s["per_class_iou"]))
             for r in rows:
-                drop = "     n/a" if r["drop"] is None else f"{100 * r['drop']:+8.2f}"
-                lines.append(
-                    f"{r['perturbation']:<{name_w}} {pct(r['miou'])} {drop} "
-                    + " ".join(pct(v) for v in r["per_class_iou"])
-                )
+                drop = "n/a" if r["drop"] is None else f"{100 * r['drop']:+.2f}"
+                lines.append(row(r["perturbation"], pct(r["miou"]), drop, r["per_class_iou"]))
             lines.append("drop = clean mIoU - perturbed mIoU, in percentage points")
         return "\n".join(lines)
 

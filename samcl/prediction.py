@@ -341,7 +341,7 @@ def predict_to_folder(
                         classes=model.classes,
                         compression="lzf",
                         attrs={"samcl/predict": meta},
-                    )  # fmt: skip
+                    )
                 )
                 writer.add_column("source", STR)
                 writer.add_column("source_index", np.int64)
@@ -354,12 +354,14 @@ def predict_to_folder(
                         summary.masks.append(f"{base}_mask.png")
                         if overlays:
                             title = source.label + (f", image {row}" if source.stacked else "")
-                            render_overlay(images[k], labels[k], model.classes, staging / f"{base}_overlay.png",
-                                           title=title)  # fmt: skip
+                            render_overlay(
+                                images[k], labels[k], model.classes, staging / f"{base}_overlay.png", title=title
+                            )
                             summary.overlays.append(f"{base}_overlay.png")
                     if writer is not None:
-                        writer.append(images, labels, extra={"source": [source.label] * len(rows),
-                                                             "source_index": rows})  # fmt: skip
+                        writer.append(
+                            images, labels, extra={"source": [source.label] * len(rows), "source_index": rows}
+                        )
                     summary.images += len(rows)
                     if progress is not None:
                         progress(len(rows))
@@ -369,8 +371,13 @@ def predict_to_folder(
 
 def describe_outputs(summary: PredictionSummary) -> dict[str, Any]:
     """A JSON-able listing of what was written."""
-    return {"out": str(summary.out), "images": summary.images, "masks": summary.masks,
-            "overlays": summary.overlays, "h5": summary.h5}  # fmt: skip
+    return {
+        "out": str(summary.out),
+        "images": summary.images,
+        "masks": summary.masks,
+        "overlays": summary.overlays,
+        "h5": summary.h5,
+    }
 
 
 __all__ = [

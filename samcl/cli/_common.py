@@ -52,8 +52,15 @@ def batch_size_option(default: int) -> Callable:
 @contextlib.contextmanager
 def image_progress(total: int, desc: str, enabled: bool = True) -> Iterator[Callable[[int], None]]:
     """A tqdm bar on stderr (shown on a terminal only); yields ``advance(n_images)``, which also stops on SIGTERM."""
-    with tqdm(total=total, desc=desc, unit="img", file=sys.stderr, dynamic_ncols=True, leave=False,
-              disable=None if enabled else True) as bar:  # fmt: skip
+    with tqdm(
+        total=total,
+        desc=desc,
+        unit="img",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=False,
+        disable=None if enabled else True,
+    ) as bar:
 
         def advance(n: int) -> None:
             check_stop()

@@ -77,35 +77,56 @@ ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configur
 )
 @progress_flag
 @click.pass_context
-def eval_main(ctx: click.Context, checkpoint: Path, data: Path, json_path: Path | None, overwrite: bool,
-              batch_size: int, device: str, amp: bool, tiaug_robustness: bool, robustness_seed: int,
-              robustness_netd: tuple[float, ...], robustness_configuration: tuple[str, ...], occluded_labels: str,
-              progress: bool) -> None:  # fmt: skip
+def eval_main(
+    ctx: click.Context,
+    checkpoint: Path,
+    data: Path,
+    json_path: Path | None,
+    overwrite: bool,
+    batch_size: int,
+    device: str,
+    amp: bool,
+    tiaug_robustness: bool,
+    robustness_seed: int,
+    robustness_netd: tuple[float, ...],
+    robustness_configuration: tuple[str, ...],
+    occluded_labels: str,
+    progress: bool,
+) -> None:
     """Evaluate a segmentation checkpoint on the labelled thermal dataset TEST.h5.
 
     \b
-    Prints a table of the IoU of every class (names from the checkpoint), the mIoU and the pixel accuracy.
-    IoU_c = TP_c / (TP_c + FP_c + FN_c) over one confusion matrix of the whole dataset; mIoU = their mean
-    (a class absent from both the labels and the predictions of the whole file is left out and shown n/a).
-    Pixels labelled with the file's ignore_index attribute (else the checkpoint's, 255) are not scored.
+    Prints the IoU of every class (names from the checkpoint), the mIoU and
+    the pixel accuracy. IoU_c = TP_c / (TP_c + FP_c + FN_c) over one confusion
+    matrix of the whole dataset; mIoU = the mean over classes (a class absent
+    from both the labels and the predictions of the whole file is left out,
+    shown n/a). Pixels equal to the file's ignore_index attribute (else the
+    checkpoint's, 255) are not scored. Images are in degrees Celsius.
     \b
-    --json OUT.json holds (scores in 0..1; null where undefined):
-      miou, per_class_iou (list in class order), pixel_accuracy, pixels (scored), classes,
-      num_images, image_size [H, W], ignore_index, confusion_matrix [true][predicted],
-      checkpoint, data, model {name, kwargs}, device,
-      with --tiaug-robustness: robustness_seed and robustness, a list of
-      {perturbation ("occlusion:single|dual|connected", "noise:netd=0.1"), miou, drop (clean mIoU - miou),
-       per_class_iou, pixel_accuracy, pixels, params}.
+    --json OUT.json holds (scores in 0..1, null where undefined):
+      miou, per_class_iou (list, class order), pixel_accuracy, pixels,
+      classes, num_images, image_size [H, W], ignore_index,
+      confusion_matrix [true][predicted], checkpoint, data,
+      model {name, kwargs}, device; with --tiaug-robustness also
+      robustness_seed and robustness: a list of {perturbation, miou, drop,
+      per_class_iou, pixel_accuracy, pixels, params}, perturbation being
+      "occlusion:single|dual|connected" or "noise:netd=0.1" and
+      drop = clean miou - perturbed miou.
     \b
-    The file is streamed in batches (memory stays flat) and never modified; OUT.json is written whole or not
-    at all. Refused with a message and exit status 1: a missing or malformed checkpoint or HDF5 file, a file
-    without masks, classes that differ from the checkpoint's, mask values outside the classes.
+    TEST.h5 is streamed in batches (memory stays flat) and never modified;
+    OUT.json is written whole or not at all. Refused with a message and exit
+    status 1: a missing or malformed checkpoint or HDF5 file, a file without
+    masks, classes that differ from the checkpoint's, mask values outside
+    the classes.
     """
     exit_cleanly_on_sigterm()
     with reported_errors():
         if not tiaug_robustness:
-            given = [f"--{n.replace('_', '-')}" for n in ROBUSTNESS_OPTIONS
-                     if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT]  # fmt: skip
+            given = [
+                f"--{n.replace('_', '-')}"
+                for n in ROBUSTNESS_OPTIONS
+                if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT
+            ]
             if given:
                 raise click.UsageError(f"{', '.join(given)} only apply with --tiaug-robustness")
         if json_path is not None:  # refuse before spending time on the evaluation
@@ -119,8 +140,9 @@ def eval_main(ctx: click.Context, checkpoint: Path, data: Path, json_path: Path 
         with open_thermal(data, require_masks=True) as reader:  # refuse before the progress bar appears
             total = reader.n
         with image_progress(total, "eval", progress) as advance:
-            result = evaluate_file(model, data, batch_size=batch_size, perturbations=perturbations,
-                                   seed=robustness_seed, progress=advance)  # fmt: skip
+            result = evaluate_file(
+                model, data, batch_size=batch_size, perturbations=perturbations, seed=robustness_seed, progress=advance
+            )
         height, width = result.image_size
         click.echo(f"checkpoint {model.describe()}")
         click.echo(f"data       {data} ({result.num_images} images {height}x{width})")
