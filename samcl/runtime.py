@@ -123,6 +123,10 @@ def load_inference_model(path: str | Path, device: str | torch.device = "auto", 
         model = model_from_checkpoint(payload, source)
     except (TypeError, KeyError) as e:  # unknown constructor arguments, malformed spec
         raise ValueError(f"checkpoint {source}: cannot rebuild model {payload['model']!r} ({e})") from None
+    except ValueError as e:  # e.g. an unknown model name
+        if str(source) in str(e):
+            raise
+        raise ValueError(f"checkpoint {source}: {e}") from None
     model.to(device).eval()
     size = payload.get("input_size")
     return InferenceModel(

@@ -152,7 +152,3 @@ def eval_main(
             with atomic_output(json_path, overwrite=overwrite, inputs=[data, checkpoint]) as tmp:
                 tmp.write_text(text)
             click.echo(f"scores written to {json_path}", err=True)
-
-
-if __name__ == "__main__":
-    eval_main()

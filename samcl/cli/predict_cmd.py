@@ -104,7 +104,3 @@ def predict_main(
     click.echo(f"segmented {summary.images} images with {model.describe()}")
     click.echo(f"wrote {', '.join(written)} to {out}")
     click.echo("mask values: " + ", ".join(f"{i} {name}" for i, name in enumerate(model.classes)))
-
-
-if __name__ == "__main__":
-    predict_main()

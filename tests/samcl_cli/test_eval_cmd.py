@@ -125,9 +125,11 @@ def test_eval_in_a_subprocess(checkpoint, test_h5, tmp_path):
     for words in ("samcl-eval", "degrees Celsius", "per_class_iou", "--tiaug-robustness", "--json OUT.json"):
         assert words in text
     out = tmp_path / "scores.json"
-    done = run_module("eval", "--checkpoint", checkpoint, "--data", test_h5, "--json", out, "--device", "auto")
+    run_dir = checkpoint.parent  # a samcl-train run folder stands for its best.pt
+    done = run_module("eval", "--checkpoint", run_dir, "--data", test_h5, "--json", out, "--device", "auto")
     assert done.returncode == 0, done.stderr
-    assert "mIoU" in done.stdout and 0.0 <= json.loads(out.read_text())["miou"] <= 1.0
+    doc = json.loads(out.read_text())
+    assert "mIoU" in done.stdout and 0.0 <= doc["miou"] <= 1.0 and doc["checkpoint"] == str(checkpoint)
     bad = run_module("eval", "--checkpoint", tmp_path / "nope.pt", "--data", test_h5)
     assert bad.returncode == 1 and "not found" in bad.stderr and "Traceback" not in bad.stderr
 
@@ -183,6 +185,12 @@ def _bad_case(name, tmp_path, checkpoint, test_h5, faces, trained_state):
         ckpt = tmp_path / "other.pt"
         save_checkpoint(ckpt, checkpoint_payload(trained_state, kwargs={"base_width": 8}))
         return ckpt, test_h5, out, [], ["other.pt", "different model"]
+    if name == "unknown_model":
+        ckpt = tmp_path / "unknown.pt"
+        payload = checkpoint_payload(trained_state)
+        payload["model"]["name"] = "resnet_mystery"
+        save_checkpoint(ckpt, payload)
+        return ckpt, test_h5, out, [], ["unknown.pt", "unknown model", "resnet_mystery"]
     if name == "class_count_mismatch":
         ckpt = tmp_path / "five.pt"
         payload = checkpoint_payload(trained_state)
@@ -210,6 +218,7 @@ BAD = [
     "malformed_checkpoint",
     "foreign_checkpoint",
     "different_model",
+    "unknown_model",
     "class_count_mismatch",
     "json_exists",
     "json_is_the_data",
