@@ -1,7 +1,8 @@
-"""Command-line entry points: ``samcl-train``, ``samcl-eval``, ``samcl-predict``.
+"""The samcl command line: ``samcl-train``, ``samcl-eval`` and ``samcl-predict``, one module each.
 
-Each command lives in its own module (``python -m samcl.cli.train_cmd`` runs it too); the functions here
-import it only when called, so running one command never imports the others.
+setup.cfg maps the console scripts to the functions below. Without installed scripts,
+``python -m samcl.cli train|eval|predict ARGS`` (or ``python -m samcl.cli.train_cmd`` for torchrun) runs the
+same commands. Each function imports its command only when called, so one command never loads the others.
 """
 
 
@@ -10,3 +11,20 @@ def train_main() -> None:
     from samcl.cli.train_cmd import train_main as main
 
     main()
+
+
+def eval_main() -> None:
+    """``samcl-eval``."""
+    from samcl.cli.eval_cmd import eval_main as main
+
+    main()
+
+
+def predict_main() -> None:
+    """``samcl-predict``."""
+    from samcl.cli.predict_cmd import predict_main as main
+
+    main()
+
+
+__all__ = ["eval_main", "predict_main", "train_main"]

@@ -1,0 +1,38 @@
+"""``python -m samcl.cli COMMAND ARGS``: the samcl-* console scripts without installing them.
+
+COMMAND is ``eval``, ``predict`` or ``train`` (whichever ``samcl.cli`` defines as ``<command>_main``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+import samcl.cli as cli
+
+
+def commands() -> dict[str, object]:
+    return {name.removesuffix("_main"): getattr(cli, name) for name in sorted(dir(cli)) if name.endswith("_main")}
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    available = commands()
+    if not argv or argv[0] not in available:
+        lines = [f"usage: python -m samcl.cli {{{','.join(available)}}} [ARGS]...", ""]
+        lines += [f"  {name:<8} = samcl-{name}  (python -m samcl.cli {name} --help)" for name in available]
+        asked = argv[:1] in (["-h"], ["--help"])
+        click.echo("\n".join(lines), err=not asked)
+        sys.exit(0 if asked else 2)
+    name, rest = argv[0], argv[1:]
+    command = available[name]
+    if isinstance(command, click.Command):
+        command.main(rest, prog_name=f"samcl-{name}")
+    else:  # a plain function reading sys.argv
+        sys.argv = [f"samcl-{name}", *rest]
+        sys.exit(command())
+
+
+if __name__ == "__main__":
+    main()

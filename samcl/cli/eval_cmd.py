@@ -1,0 +1,154 @@
+"""``samcl-eval``: per-class IoU, mIoU and pixel accuracy of a checkpoint on a labelled thermal HDF5 file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from samcl.cli._common import CONTEXT, amp_option, batch_size_option, checkpoint_option, device_option, image_progress
+from samcl.evaluation import DEFAULT_NETD, OCCLUDED_LABELS, evaluate_file, robustness_perturbations
+from samcl.runtime import load_inference_model
+from tiaug.cli._common import exit_cleanly_on_sigterm, progress_flag, reported_errors
+from tiaug.functional import CONFIGURATIONS
+from tiaug.io import atomic_output, check_output_path, open_thermal
+
+ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configuration", "occluded_labels")
+
+
+@click.command("samcl-eval", context_settings=CONTEXT)
+@checkpoint_option
+@click.option(
+    "--data",
+    "-d",
+    required=True,
+    metavar="TEST.h5",
+    type=click.Path(path_type=Path),
+    help="Labelled thermal HDF5 file: images float32 (N, H, W) in degrees Celsius, masks uint8 (N, H, W), "
+    "attribute classes equal to the checkpoint's. Only read.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    metavar="OUT.json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the scores as JSON (keys below). Refused if it exists, unless --overwrite.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace OUT.json if it exists.")
+@batch_size_option(16)
+@device_option
+@amp_option
+@click.option(
+    "--tiaug-robustness",
+    is_flag=True,
+    help="Also score TiAug-perturbed copies of the test set: each occlusion configuration, then each noise level "
+    "(every image perturbed, p = 1), with the mIoU drop from clean.",
+)
+@click.option(
+    "--robustness-seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the perturbations (row i's draws depend only on it: same seed, same numbers).",
+)
+@click.option(
+    "--robustness-netd",
+    type=click.FloatRange(min=0),
+    multiple=True,
+    default=DEFAULT_NETD,
+    show_default=True,
+    help="Sensor noise levels: NETD (standard deviation) in degrees Celsius; repeat the option for several.",
+)
+@click.option(
+    "--robustness-configuration",
+    type=click.Choice(CONFIGURATIONS),
+    multiple=True,
+    default=CONFIGURATIONS,
+    show_default=True,
+    help="Occlusion configurations to score; repeat the option for several.",
+)
+@click.option(
+    "--occluded-labels",
+    type=click.Choice(OCCLUDED_LABELS),
+    default="keep",
+    show_default=True,
+    help="Labels under occluders: keep (the face behind counts, as the paper trains) or ignore (not scored).",
+)
+@progress_flag
+@click.pass_context
+def eval_main(
+    ctx: click.Context,
+    checkpoint: Path,
+    data: Path,
+    json_path: Path | None,
+    overwrite: bool,
+    batch_size: int,
+    device: str,
+    amp: bool,
+    tiaug_robustness: bool,
+    robustness_seed: int,
+    robustness_netd: tuple[float, ...],
+    robustness_configuration: tuple[str, ...],
+    occluded_labels: str,
+    progress: bool,
+) -> None:
+    """Evaluate a segmentation checkpoint on the labelled thermal dataset TEST.h5.
+
+    \b
+    Prints the IoU of every class (names from the checkpoint), the mIoU and
+    the pixel accuracy. IoU_c = TP_c / (TP_c + FP_c + FN_c) over one confusion
+    matrix of the whole dataset; mIoU = the mean over classes (a class absent
+    from both the labels and the predictions of the whole file is left out,
+    shown n/a). Pixels equal to the file's ignore_index attribute (else the
+    checkpoint's, 255) are not scored. Images are in degrees Celsius.
+    \b
+    --json OUT.json holds (scores in 0..1, null where undefined):
+      miou, per_class_iou (list, class order), pixel_accuracy, pixels,
+      classes, num_images, image_size [H, W], ignore_index,
+      confusion_matrix [true][predicted], checkpoint, data,
+      model {name, kwargs}, device; with --tiaug-robustness also
+      robustness_seed and robustness: a list of {perturbation, miou, drop,
+      per_class_iou, pixel_accuracy, pixels, params}, perturbation being
+      "occlusion:single|dual|connected" or "noise:netd=0.1" and
+      drop = clean miou - perturbed miou.
+    \b
+    TEST.h5 is streamed in batches (memory stays flat) and never modified;
+    OUT.json is written whole or not at all. Refused with a message and exit
+    status 1: a missing or malformed checkpoint or HDF5 file, a file without
+    masks, classes that differ from the checkpoint's, mask values outside
+    the classes.
+    """
+    exit_cleanly_on_sigterm()
+    with reported_errors():
+        if not tiaug_robustness:
+            given = [
+                f"--{n.replace('_', '-')}"
+                for n in ROBUSTNESS_OPTIONS
+                if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT
+            ]
+            if given:
+                raise click.UsageError(f"{', '.join(given)} only apply with --tiaug-robustness")
+        if json_path is not None:  # refuse before spending time on the evaluation
+            check_output_path(json_path, overwrite=overwrite, inputs=[data, checkpoint])
+        perturbations = (
+            robustness_perturbations(robustness_configuration, robustness_netd, occluded_labels)
+            if tiaug_robustness
+            else []
+        )
+        model = load_inference_model(checkpoint, device=device, amp=amp)
+        with open_thermal(data, require_masks=True) as reader:  # refuse before the progress bar appears
+            total = reader.n
+        with image_progress(total, "eval", progress) as advance:
+            result = evaluate_file(
+                model, data, batch_size=batch_size, perturbations=perturbations, seed=robustness_seed, progress=advance
+            )
+        height, width = result.image_size
+        click.echo(f"checkpoint {model.describe()}")
+        click.echo(f"data       {data} ({result.num_images} images {height}x{width})")
+        click.echo(result.table())
+        if json_path is not None:
+            text = json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n"
+            with atomic_output(json_path, overwrite=overwrite, inputs=[data, checkpoint]) as tmp:
+                tmp.write_text(text)
+            click.echo(f"scores written to {json_path}", err=True)

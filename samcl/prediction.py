@@ -1,0 +1,394 @@
+"""Segmenting thermal images from files: masks as PNG, overlays, and optionally one HDF5 of masks.
+
+Inputs (:func:`find_sources`):
+
+- an HDF5 file of the data contract (``images`` float32 (N, H, W) degrees Celsius; masks, if any, unused);
+- a ``.npy`` file: float temperatures in degrees Celsius, (H, W) or (H, W, 1) for one image, (N, H, W) or
+  (N, H, W, 1) for a stack; integer, boolean, RGB(A), empty, NaN and infinite arrays are refused;
+- a folder of such files (``*.npy``, ``*.h5``, ``*.hdf5``, not recursive, in name order).
+
+Outputs (:func:`predict_to_folder`), named after the input so they can be traced back:
+
+- ``<stem>_mask.png`` (one image per ``.npy``) or ``<stem>_<row:05d>_mask.png`` (stacks and HDF5 rows):
+  8-bit greyscale PNG, lossless, pixel value = class index (0 background, 1 skin, ...; dark to the eye);
+- ``<same>_overlay.png``: the temperatures in a thermal colour map with a colour bar in degrees Celsius, and
+  the same image with the predicted classes blended in their colours, with a legend (class, % of pixels);
+- with ``h5=True``, ``<input stem>_masks.h5``: a file of the data contract holding every image (``images``,
+  a copy of the input temperatures), the predicted ``masks`` uint8 (N, H, W), ``source`` (input file name,
+  one string per row), ``source_index`` (row in that file) and attributes ``classes`` (the checkpoint's)
+  and ``samcl/predict`` (JSON: checkpoint, model, input). All images must then have one size.
+
+Everything is written into a hidden staging folder beside the output folder and moved into place when every
+image is done: a refused input or an interrupted run leaves the output folder as it was. Inputs are only read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from samcl.runtime import InferenceModel
+from tiaug.io import STR, OutputPathError, create_thermal_h5, open_thermal
+from tiaug.validation import INTEGER_IMAGE_HINT, check_thermal_image
+
+#: Blend colours of classes 1, 2, ... (skin, mouth, eyes, eyebrows, nose, ...): saturated hues that stay
+#: visible on the inferno thermal colour map (white eyes would vanish on a warm face).
+OVERLAY_COLOURS = ("#00e5ff", "#76ff03", "#2962ff", "#ff4081", "#d500f9", "#ffea00", "#b388ff")
+NPY_SUFFIXES = (".npy",)
+H5_SUFFIXES = (".h5", ".hdf5")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file: ``count`` images of ``shape`` (H, W); ``stacked``: output names carry row numbers."""
+
+    path: Path
+    kind: str  # "npy" or "h5"
+    count: int
+    shape: tuple[int, int]
+    stacked: bool
+    label: str = ""  # name shown in messages and stored in the HDF5 output's ``source`` column
+
+    def base_name(self, row: int) -> str:
+        return f"{self.path.stem}_{row:05d}" if self.stacked else self.path.stem
+
+    def batches(self, batch_size: int) -> Iterator[tuple[list[int], np.ndarray]]:
+        """(rows, images (B, H, W) float32 degrees Celsius), every image validated."""
+        if self.kind == "h5":
+            with open_thermal(self.path) as reader:
+                for batch in reader.iter_batches(batch_size):
+                    yield batch.index.tolist(), batch.images
+            return
+        array = _load_npy(self.path)
+        stack = array.reshape(self.count, *self.shape)
+        for a in range(0, self.count, batch_size):
+            rows = list(range(a, min(a + batch_size, self.count)))
+            images = np.empty((len(rows), *self.shape), np.float32)
+            for k, row in enumerate(rows):
+                name = f"{self.path}" + (f" image {row}" if self.stacked else "")
+                view, _, _ = check_thermal_image(np.asarray(stack[row]), name=name)
+                images[k] = view
+            yield rows, images
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise ValueError(f"{path}: not a readable .npy array ({e})") from None
+
+
+def npy_source(path: Path, label: str = "") -> Source:
+    """Read a ``.npy`` header (memory-mapped, no pixels) and check its shape and dtype."""
+    array = _load_npy(path)
+    shape, dtype = array.shape, array.dtype
+    if dtype.kind in "iub":
+        raise ValueError(f"{path}: array has dtype {dtype}: integer or boolean pixels. {INTEGER_IMAGE_HINT}")
+    if dtype.kind != "f":
+        raise ValueError(f"{path}: array has dtype {dtype}; temperatures must be real floating-point numbers")
+    rgb = len(shape) in (3, 4) and shape[-1] in (3, 4)
+    if rgb:
+        raise ValueError(
+            f"{path}: array of shape {shape} looks like RGB/RGBA pictures; thermal images are single-channel "
+            "temperature maps (H, W) or (N, H, W) in degrees Celsius, not colour-mapped renders"
+        )
+    if len(shape) == 2:
+        count, hw, stacked = 1, shape, False
+    elif len(shape) == 3 and shape[2] == 1:
+        count, hw, stacked = 1, shape[:2], False
+    elif len(shape) == 3 or (len(shape) == 4 and shape[3] == 1):
+        count, hw, stacked = shape[0], shape[1:3], True
+    else:
+        raise ValueError(f"{path}: array must have shape (H, W) or (N, H, W) (degrees Celsius), got {shape}")
+    if count == 0 or 0 in hw:
+        raise ValueError(f"{path}: array is empty (shape {shape}): there are no images to segment")
+    return Source(path, "npy", int(count), (int(hw[0]), int(hw[1])), stacked, label or path.name)
+
+
+def h5_source(path: Path, label: str = "") -> Source:
+    """Open and validate the structure of a thermal HDF5 file (pixels are checked while streaming)."""
+    with open_thermal(path) as reader:
+        return Source(path, "h5", reader.n, (reader.height, reader.width), True, label or path.name)
+
+
+def find_sources(path: str | Path) -> list[Source]:
+    """The input files of INPUT (a ``.npy`` file, an HDF5 file, or a folder of them), validated up front."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path}: input not found")
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in NPY_SUFFIXES + H5_SUFFIXES)
+        if not files:
+            raise ValueError(f"{path}: the folder holds no .npy or .h5 files to segment")
+        return [npy_source(p) if p.suffix.lower() in NPY_SUFFIXES else h5_source(p) for p in files]
+    suffix = path.suffix.lower()
+    if suffix in NPY_SUFFIXES:
+        return [npy_source(path)]
+    if suffix in H5_SUFFIXES:
+        return [h5_source(path)]
+    raise ValueError(f"{path}: expected a .npy file, an HDF5 file (.h5, .hdf5) or a folder of them")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pictures
+
+
+def class_colour(index: int) -> str:
+    """Blend colour of class ``index`` >= 1 in the overlays."""
+    return OVERLAY_COLOURS[(index - 1) % len(OVERLAY_COLOURS)]
+
+
+def write_mask_png(mask: np.ndarray, path: str | Path) -> None:
+    """An (H, W) class-index mask as an 8-bit greyscale PNG (lossless; pixel value = class index)."""
+    from PIL import Image
+
+    mask = np.asarray(mask)
+    if mask.ndim != 2 or mask.dtype.kind not in "iub" or (mask.size and (mask.min() < 0 or mask.max() > 255)):
+        raise ValueError(f"mask must be (H, W) integers in 0..255, got {mask.dtype} {mask.shape}")
+    Image.fromarray(np.ascontiguousarray(mask, dtype=np.uint8)).save(path, format="PNG")
+
+
+def read_mask_png(path: str | Path) -> np.ndarray:
+    """Read a mask written by :func:`write_mask_png`: (H, W) uint8 class indices."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        if im.mode != "L":
+            raise ValueError(f"{path}: expected an 8-bit greyscale mask PNG, got mode {im.mode}")
+        return np.asarray(im, dtype=np.uint8).copy()
+
+
+def render_overlay(
+    image: np.ndarray,
+    mask: np.ndarray,
+    classes: Sequence[str],
+    path: str | Path,
+    *,
+    title: str = "",
+    alpha: float = 0.45,
+    cmap: str = "inferno",
+) -> None:
+    """Two panels: temperatures (thermal colour map, colour bar in degrees Celsius) and the same with the
+    predicted classes blended in (``alpha``), with a legend of the classes and their share of the pixels."""
+    import matplotlib
+    from matplotlib.colors import Normalize, to_rgb
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    vmin, vmax = (float(v) for v in np.percentile(image, [0.5, 99.5]))
+    if vmax <= vmin:
+        vmax = vmin + 1.0
+    norm = Normalize(vmin, vmax, clip=True)
+    rgb = matplotlib.colormaps[cmap](norm(image))[..., :3]
+    handles = [Patch(facecolor="none", edgecolor="#888888", label=f"{classes[0]} (untinted)")] if classes else []
+    for c in range(1, len(classes)):
+        selected = mask == c
+        if selected.any():
+            rgb[selected] = (1 - alpha) * rgb[selected] + alpha * np.asarray(to_rgb(class_colour(c)))
+        handles.append(
+            Patch(facecolor=class_colour(c), edgecolor="#888888", label=f"{classes[c]} {100 * selected.mean():.1f}%")
+        )
+    h, w = image.shape
+    cell = 3.2
+    fig = Figure(figsize=(2 * cell * w / max(h, w) + 1.2, cell * h / max(h, w) + 1.0), layout="constrained")
+    ax_t, ax_o = fig.subplots(1, 2)
+    shown = ax_t.imshow(image, cmap=cmap, norm=norm, interpolation="nearest")
+    ax_o.imshow(rgb, interpolation="nearest")
+    ax_t.set_title("temperature", fontsize=8)
+    ax_o.set_title("predicted classes", fontsize=8)
+    for ax in (ax_t, ax_o):
+        ax.set_axis_off()
+    bar = fig.colorbar(shown, ax=[ax_t, ax_o], fraction=0.04, pad=0.01)
+    bar.set_label("temperature (°C)", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), fontsize=7, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=8)
+    fig.savefig(path, format="png", dpi=110, bbox_inches="tight")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Output folder, whole or nothing
+
+
+@contextlib.contextmanager
+def staged_folder(out: Path, names: Sequence[str], *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a hidden staging folder beside ``out``; on success move its files into ``out``, else delete it.
+
+    Refused before anything is written: ``out`` being a file, and files among ``names`` that exist in ``out``
+    without ``overwrite``. Missing parent folders are created (and removed again, when empty, on failure).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputPathError(f"{out}: exists and is not a folder; --out names the folder to write into")
+    taken = [n for n in names if (out / n).exists()]
+    if any((out / n).is_dir() for n in taken):
+        raise OutputPathError(f"{out}: {next(n for n in taken if (out / n).is_dir())} is a folder")
+    if taken and not overwrite:
+        shown = ", ".join(taken[:3]) + (f" and {len(taken) - 3} more" if len(taken) > 3 else "")
+        raise OutputPathError(f"{out}: output files exist already ({shown}); pass --overwrite to replace them")
+    created = []
+    parent = out.absolute().parent
+    while not parent.exists():
+        created.append(parent)
+        parent = parent.parent
+    for folder in reversed(created):
+        folder.mkdir()
+    staging = out.absolute().parent / f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        staging.mkdir()
+        yield staging
+        if not out.exists():
+            os.rename(staging, out)
+            return
+        for item in sorted(staging.iterdir()):
+            target = out / item.name
+            if target.exists() and not overwrite:
+                raise OutputPathError(f"{target}: appeared while the predictions were written; pass --overwrite")
+            os.replace(item, target)
+        staging.rmdir()
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The whole job
+
+
+@dataclass
+class PredictionSummary:
+    """What :func:`predict_to_folder` wrote (file names relative to ``out``)."""
+
+    out: Path
+    images: int = 0
+    masks: list[str] = field(default_factory=list)
+    overlays: list[str] = field(default_factory=list)
+    h5: str | None = None
+
+
+def _plan(sources: Sequence[Source], input_path: Path, h5: bool, overlays: bool) -> tuple[list[str], str | None]:
+    names: dict[str, Source] = {}
+    for s in sources:
+        for row in range(s.count):
+            base = s.base_name(row)
+            for name in [f"{base}_mask.png"] + ([f"{base}_overlay.png"] if overlays else []):
+                if name in names:
+                    raise ValueError(
+                        f"{names[name].path} and {s.path} would both write {name}; rename one of the inputs"
+                    )
+                names[name] = s
+    h5_name = None
+    if h5:
+        shapes = sorted({s.shape for s in sources})
+        if len(shapes) > 1:
+            by_shape = {s.shape: s.path.name for s in sources}
+            listed = ", ".join(f"{hh}x{ww} ({by_shape[(hh, ww)]})" for hh, ww in shapes[:4])
+            raise ValueError(f"--h5 needs images of one size; {input_path} holds {listed}")
+        h5_name = f"{input_path.stem if input_path.is_file() else input_path.name}_masks.h5"
+    return list(names), h5_name
+
+
+def predict_to_folder(
+    model: InferenceModel,
+    input_path: str | Path,
+    out: str | Path,
+    *,
+    h5: bool = False,
+    overlays: bool = True,
+    overwrite: bool = False,
+    batch_size: int = 8,
+    progress: Callable[[int], None] | None = None,
+) -> PredictionSummary:
+    """Segment every image of ``input_path`` with ``model`` and write the outputs described above into ``out``.
+
+    ``progress`` is called with the number of images of each finished batch. Raises ``ValueError`` /
+    ``ThermalDataError`` / ``OutputPathError`` naming the problem; then ``out`` is left as it was.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch size must be >= 1, got {batch_size}")
+    input_path, out = Path(input_path), Path(out)
+    sources = find_sources(input_path)
+    if input_path.is_dir() and out.exists() and os.path.samefile(input_path, out):
+        raise OutputPathError(f"{out}: the output folder is the input folder; write the predictions elsewhere")
+    names, h5_name = _plan(sources, input_path, h5, overlays)
+    inputs = {s.path.resolve() for s in sources}
+    for name in [*names, *([h5_name] if h5_name else [])]:
+        if (out / name).resolve() in inputs:
+            raise OutputPathError(f"{out / name}: the output would replace an input file")
+    summary = PredictionSummary(out)
+    with staged_folder(out, [*names, *([h5_name] if h5_name else [])], overwrite=overwrite) as staging:
+        with contextlib.ExitStack() as stack:
+            writer = None
+            if h5_name is not None:
+                meta = {"checkpoint": str(model.source), "model": model.spec["name"], "input": str(input_path)}
+                writer = stack.enter_context(
+                    create_thermal_h5(
+                        staging / h5_name,
+                        *sources[0].shape,
+                        classes=model.classes,
+                        compression="lzf",
+                        attrs={"samcl/predict": meta},
+                    )
+                )
+                writer.add_column("source", STR)
+                writer.add_column("source_index", np.int64)
+            for source in sources:
+                for rows, images in source.batches(batch_size):
+                    labels = model.predict(images)
+                    for k, row in enumerate(rows):
+                        base = source.base_name(row)
+                        write_mask_png(labels[k], staging / f"{base}_mask.png")
+                        summary.masks.append(f"{base}_mask.png")
+                        if overlays:
+                            title = source.label + (f", image {row}" if source.stacked else "")
+                            render_overlay(
+                                images[k], labels[k], model.classes, staging / f"{base}_overlay.png", title=title
+                            )
+                            summary.overlays.append(f"{base}_overlay.png")
+                    if writer is not None:
+                        writer.append(
+                            images, labels, extra={"source": [source.label] * len(rows), "source_index": rows}
+                        )
+                    summary.images += len(rows)
+                    if progress is not None:
+                        progress(len(rows))
+        summary.h5 = h5_name
+    return summary
+
+
+def describe_outputs(summary: PredictionSummary) -> dict[str, Any]:
+    """A JSON-able listing of what was written."""
+    return {
+        "out": str(summary.out),
+        "images": summary.images,
+        "masks": summary.masks,
+        "overlays": summary.overlays,
+        "h5": summary.h5,
+    }
+
+
+__all__ = [
+    "PredictionSummary",
+    "Source",
+    "class_colour",
+    "describe_outputs",
+    "find_sources",
+    "predict_to_folder",
+    "read_mask_png",
+    "render_overlay",
+    "staged_folder",
+    "write_mask_png",
+]
