@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from samcl.checkpoint import save_checkpoint
-from samcl.cli import eval_main
+from samcl.cli.eval_cmd import eval_main
 from tests.samcl_cli.conftest import CLASSES, checkpoint_payload, listing, reference_labels, run_module, sha256
 from tiaug.io import create_thermal_h5
 

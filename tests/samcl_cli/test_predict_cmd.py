@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from samcl.cli import predict_main
+from samcl.cli.predict_cmd import predict_main
 from samcl.prediction import predict_to_folder, read_mask_png
 from samcl.runtime import load_inference_model
 from tests.samcl_cli.conftest import CLASSES, listing, reference_labels, run_module, sha256
