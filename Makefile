@@ -29,7 +29,7 @@ $(ZOO_VENV)/.installed: setup.cfg pyproject.toml
 
 ## demo: synthetic thermal faces -> TiAug -> statistics and previews -> a small SAM-CL training run
 demo: $(VENV)/.installed
-	$(PY) -m tiaug.demo --out demo_out
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" scripts/demo.sh demo_out
 
 ## test: lint, format check, the whole test suite, then the segmentation-models-pytorch zoo tests
 test: lint test-core test-zoo

@@ -95,9 +95,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--feat-distance", default="mse", choices=["mse", "l1", "cosine"])
     ap.add_argument("--aux-norm", default="instance", choices=["instance", "group", "batch", "none"])
     ap.add_argument("--separate-aux", action="store_true", help="three auxiliary passes instead of one")
-    ap.add_argument(
-        "--naive", action="store_true", help="also time a straightforward SAM-CL (BN, 3 separate passes)"
-    )
+    ap.add_argument("--naive", action="store_true", help="also time a straightforward SAM-CL (BN, 3 separate passes)")
     ap.add_argument("--amp", action="store_true", help="autocast the forward pass")
     ap.add_argument("--amp-dtype", default="bf16", choices=["bf16", "fp16"], help="autocast dtype (bf16)")
     ap.add_argument("--channels-last", action="store_true")
@@ -128,9 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
         seed=args.seed,
     ).to(device, memory_format=mf)
     g = torch.Generator().manual_seed(args.seed)
-    x = (30 + 3 * torch.randn(args.batch_size, 1, args.height, args.width, generator=g)).to(
-        device, memory_format=mf
-    )
+    x = (30 + 3 * torch.randn(args.batch_size, 1, args.height, args.width, generator=g)).to(device, memory_format=mf)
     y = torch.randint(0, args.classes, (args.batch_size, args.height, args.width), generator=g).to(device)
 
     configs = {

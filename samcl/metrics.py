@@ -73,9 +73,7 @@ class ConfusionMatrix:
                 raise ValueError(f"scores have {pred.shape[1]} classes, expected {n}")
             pred = pred.argmax(dim=1)
         if pred.shape != target.shape:
-            raise ValueError(
-                f"prediction shape {tuple(pred.shape)} does not match target shape {tuple(target.shape)}"
-            )
+            raise ValueError(f"prediction shape {tuple(pred.shape)} does not match target shape {tuple(target.shape)}")
         if torch.is_floating_point(target) or torch.is_floating_point(pred):
             raise ValueError("labels must be integers (got floating-point labels)")
         t = target.reshape(-1).long()
@@ -170,9 +168,7 @@ class ConfusionMatrix:
         }
 
 
-def all_reduce_confusion_matrix(
-    cm: ConfusionMatrix, device: torch.device | str | None = None
-) -> ConfusionMatrix:
+def all_reduce_confusion_matrix(cm: ConfusionMatrix, device: torch.device | str | None = None) -> ConfusionMatrix:
     """Sum ``cm`` over all ``torch.distributed`` processes in place (a no-op when not initialised).
 
     ``device``: where the reduction tensor lives (default: the current CUDA device for the NCCL

@@ -29,8 +29,7 @@ def check_logits_target(logits: torch.Tensor, target: torch.Tensor) -> None:
     b, _, h, w = logits.shape
     if tuple(target.shape) != (b, h, w):
         raise ValueError(
-            f"target shape {tuple(target.shape)} does not match logits {tuple(logits.shape)}: "
-            f"expected {(b, h, w)}"
+            f"target shape {tuple(target.shape)} does not match logits {tuple(logits.shape)}: expected {(b, h, w)}"
         )
 
 
@@ -65,9 +64,7 @@ def valid_and_safe_target(
     return safe, valid_bool.to(torch.float32)
 
 
-def one_hot_map(
-    safe_target: torch.Tensor, num_classes: int, valid: torch.Tensor | None = None
-) -> torch.Tensor:
+def one_hot_map(safe_target: torch.Tensor, num_classes: int, valid: torch.Tensor | None = None) -> torch.Tensor:
     """One-hot encode (B, H, W) labels to a float32 (B, C, H, W) map; zero where ``valid`` is 0."""
     oh = F.one_hot(safe_target, num_classes).permute(0, 3, 1, 2).to(torch.float32)
     if valid is not None:

@@ -15,9 +15,7 @@ from ._common import (
 )
 
 
-def dice_map_distance(
-    pred: torch.Tensor, ref: torch.Tensor, valid: torch.Tensor, smooth: float = 1.0
-) -> torch.Tensor:
+def dice_map_distance(pred: torch.Tensor, ref: torch.Tensor, valid: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
     """``1 - mean_c Dice_c`` between two (B, C, H, W) maps, over the valid pixels of the whole batch.
 
     ``Dice_c = (2 * sum(pred_c * ref_c) + smooth) / (sum(pred_c) + sum(ref_c) + smooth)``, sums over

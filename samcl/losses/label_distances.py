@@ -69,9 +69,7 @@ def dice_pair(prob, labels, sigma, valid, smooth: float = 1.0):
     return out[0], out[1]
 
 
-def pooled_one_hot(
-    labels: torch.Tensor, valid: torch.Tensor, num_classes: int, pool: int = 3
-) -> torch.Tensor:
+def pooled_one_hot(labels: torch.Tensor, valid: torch.Tensor, num_classes: int, pool: int = 3) -> torch.Tensor:
     """``max_pool2d(one_hot(labels) * valid, pool, stride=pool, padding=pool // 2)`` without the one-hot map.
 
     (B, H, W) labels -> (B, C, H', W') float32 0/1 map, 1 where the class occurs on a valid pixel of

@@ -135,9 +135,7 @@ def rmi_from_pooled(
         s_p, *s_rp = _PredictionCovariances.apply(pv, *refs)
         if swaps is None:
             return rmi_from_covariances(s_y, s_p, s_rp[0], pos_alpha).to(out_dtype)
-        out = rmi_from_covariances(
-            s_y, s_p.unsqueeze(0).expand(2, -1, -1, -1, -1), torch.stack(s_rp), pos_alpha
-        )
+        out = rmi_from_covariances(s_y, s_p.unsqueeze(0).expand(2, -1, -1, -1, -1), torch.stack(s_rp), pos_alpha)
         return out.to(out_dtype)
 
 

@@ -167,12 +167,8 @@ class SAMCLLoss(nn.Module):
         if sigma.dim() == 1:
             sigma = sigma.expand(batch, c)
         if tuple(sigma.shape) != (batch, c):
-            raise ValueError(
-                f"derangement must have shape ({c},) or ({batch}, {c}), got {tuple(sigma.shape)}"
-            )
-        ok = (torch.sort(sigma, dim=1).values == torch.arange(c)).all() and not (
-            sigma == torch.arange(c)
-        ).any()
+            raise ValueError(f"derangement must have shape ({c},) or ({batch}, {c}), got {tuple(sigma.shape)}")
+        ok = (torch.sort(sigma, dim=1).values == torch.arange(c)).all() and not (sigma == torch.arange(c)).any()
         if not ok:
             raise ValueError("derangement must be a permutation of range(C) with no fixed point")
         return sigma
@@ -190,9 +186,7 @@ class SAMCLLoss(nn.Module):
         if c != self.num_classes:
             if c < 2:
                 raise ValueError(f"SAM-CL needs at least 2 classes, logits have C={c}")
-            raise ValueError(
-                f"logits have {c} channels but the loss was built for {self.num_classes} classes"
-            )
+            raise ValueError(f"logits have {c} channels but the loss was built for {self.num_classes} classes")
         safe, valid = valid_and_safe_target(target, c, self.ignore_index, self.validate)
         sigma = self._derangement(b, derangement, generator)
         if safe.device.type == "cuda":  # pinned + non_blocking: no host-device synchronisation

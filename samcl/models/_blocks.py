@@ -30,9 +30,7 @@ def check_input_size(model: nn.Module, height: int, width: int) -> None:
     min_size = int(getattr(model, "min_size", 1))
     name = getattr(model, "name", type(model).__name__)
     if height < min_size or width < min_size:
-        raise ValueError(
-            f"{name} needs inputs of at least {min_size}x{min_size} pixels, got {height}x{width}"
-        )
+        raise ValueError(f"{name} needs inputs of at least {min_size}x{min_size} pixels, got {height}x{width}")
     if height % multiple or width % multiple:
         raise ValueError(f"{name} needs H and W to be multiples of {multiple}, got {height}x{width}")
 

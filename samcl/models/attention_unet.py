@@ -58,9 +58,7 @@ class AttentionUNet(SizeCheckedModel):
         self.enc.extend(DoubleConv(widths[i], widths[i + 1]) for i in range(depth))
         self.pool = nn.MaxPool2d(2)
         self.gates = nn.ModuleList(AttentionGate(widths[i], widths[i + 1]) for i in range(depth))
-        self.up = nn.ModuleList(
-            nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2) for i in range(depth)
-        )
+        self.up = nn.ModuleList(nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2) for i in range(depth))
         self.dec = nn.ModuleList(DoubleConv(2 * widths[i], widths[i]) for i in range(depth))
         self.head = nn.Conv2d(widths[0], num_classes, 1)
 

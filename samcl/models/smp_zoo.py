@@ -64,16 +64,12 @@ class SMPModel(SizeCheckedModel):
         archs = smp_architectures()
         match = {a.lower(): a for a in archs}.get(arch.lower())
         if match is None:
-            raise ValueError(
-                f"unknown segmentation-models-pytorch architecture {arch!r}; choose one of {archs}"
-            )
+            raise ValueError(f"unknown segmentation-models-pytorch architecture {arch!r}; choose one of {archs}")
         kwargs.setdefault("encoder_weights", None)
         if kwargs["encoder_weights"] is not None:
             raise ValueError("pretrained encoder weights are not supported here (nothing may be downloaded)")
         try:
-            self.net = getattr(smp, match)(
-                encoder_name=encoder, in_channels=in_channels, classes=num_classes, **kwargs
-            )
+            self.net = getattr(smp, match)(encoder_name=encoder, in_channels=in_channels, classes=num_classes, **kwargs)
         except (KeyError, ValueError, RuntimeError) as exc:
             raise ValueError(
                 f"segmentation-models-pytorch cannot build {match} with encoder {encoder!r}: {exc}"

@@ -69,9 +69,7 @@ def test_spectral_norm_batched_equals_separate_in_eval_mode():
     net.train()
     net(torch.cat([y, pos, neg]), num_chunks=3)  # a few power iterations
     net.eval()
-    for bt, st in zip(
-        net.forward_triplet(y, pos, neg), net.forward_triplet(y, pos, neg, batched=False), strict=True
-    ):
+    for bt, st in zip(net.forward_triplet(y, pos, neg), net.forward_triplet(y, pos, neg, batched=False), strict=True):
         for a, b in zip(bt, st, strict=True):
             assert torch.allclose(a, b, atol=1e-6)
 
@@ -100,7 +98,5 @@ def test_label_shortcut_equals_one_hot_maps(norm, width, spectral):
     loss_got = sum((s * (i + 1)).sum() for k in range(1, 4) for i, s in enumerate(got[k]))
     loss_want = sum((s * (i + 1)).sum() for k in range(1, 4) for i, s in enumerate(want[k]))
     params = [y, *net.parameters()]
-    for a, b in zip(
-        torch.autograd.grad(loss_got, params), torch.autograd.grad(loss_want, params), strict=True
-    ):
+    for a, b in zip(torch.autograd.grad(loss_got, params), torch.autograd.grad(loss_want, params), strict=True):
         assert torch.allclose(a, b, rtol=1e-7, atol=1e-8)

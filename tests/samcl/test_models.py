@@ -53,9 +53,7 @@ def test_attention_gate_weights_the_skip_connection():
     assert all(bool(((a >= 0) & (a <= 1)).all()) for a in att)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("segmentation_models_pytorch") is not None, reason="smp installed"
-)
+@pytest.mark.skipif(importlib.util.find_spec("segmentation_models_pytorch") is not None, reason="smp installed")
 def test_smp_names_without_smp_installed_say_what_to_install():
     with pytest.raises(ImportError, match="zoo"):
         build_model("smp:Unet:resnet18", 3)

@@ -20,6 +20,14 @@ def main() -> None:
 def _register() -> None:
     """Attach the sub-commands (kept in their own modules)."""
     # Sub-command modules are imported here so `tiaug --help` lists them all.
+    from tiaug.cli.augment_cmd import augment
+    from tiaug.cli.import_cmd import import_folder_cmd, import_tfdb_cmd
+    from tiaug.cli.preview_cmd import preview
+    from tiaug.cli.stats_cmd import stats
+    from tiaug.cli.synth_cmd import synth
+
+    for command in (synth, augment, stats, preview, import_tfdb_cmd, import_folder_cmd):
+        main.add_command(command)
 
 
 _register()

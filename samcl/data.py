@@ -1,0 +1,116 @@
+"""Training data: HDF5 thermal datasets, on-the-fly TiAug in DataLoader workers, resumable sampling.
+
+Reproducibility and resumption rest on one rule: what a training step sees depends only on the seed and the
+step's number. Batches are cut from per-epoch permutations of the rows (``SeedSequence(seed, epoch)``), in
+order, so global sample ``k`` of the run is always the same row; each process of a distributed run takes its
+own disjoint slice of every global batch (as ``DistributedSampler`` shards an epoch), and the augmentation of
+sample ``k`` is seeded from ``(seed, k)``. Killing a run and resuming at step ``t`` therefore replays steps
+``t, t+1, ...`` exactly, whatever the number of DataLoader workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from samcl.checkpoint import Normalization
+from tiaug.io import open_thermal
+from tiaug.presets import paper_training_pipeline
+
+
+def compute_normalization(path: str, max_images: int = 64) -> Normalization:
+    """Mean and standard deviation (degrees Celsius) of the pixels of up to ``max_images`` evenly spaced rows."""
+    with open_thermal(path) as reader:
+        rows = np.unique(np.linspace(0, reader.n - 1, min(max_images, reader.n)).round().astype(int))
+        images = reader.read_rows(rows.tolist()).images.astype(np.float64)
+    return Normalization(float(images.mean()), float(max(images.std(), 1e-3)))
+
+
+def sample_seed(seed: int, sample: int) -> int:
+    """Augmentation seed of global sample ``sample``."""
+    return int(np.random.SeedSequence([int(seed), int(sample)]).generate_state(1)[0])
+
+
+class StepSampler(Sampler):
+    """Batches of (row, augmentation seed) for steps ``start .. stop - 1`` of a run, for one process.
+
+    Global batch ``t`` holds samples ``t*B*W .. (t+1)*B*W - 1`` (B per process, W processes) of the epoch
+    permutations; process ``rank`` gets the ``rank``-th slice of B.
+    """
+
+    def __init__(self, n_rows: int, batch_size: int, seed: int, start: int, stop: int, rank: int = 0,
+                 world_size: int = 1) -> None:  # fmt: skip
+        self.n_rows, self.batch_size, self.seed = n_rows, batch_size, seed
+        self.start, self.stop, self.rank, self.world_size = start, stop, rank, world_size
+        self._epoch: tuple[int, np.ndarray] | None = None
+
+    def _permutation(self, epoch: int) -> np.ndarray:
+        if self._epoch is None or self._epoch[0] != epoch:
+            rng = np.random.default_rng(np.random.SeedSequence([int(self.seed), 1, int(epoch)]))
+            self._epoch = (epoch, rng.permutation(self.n_rows))
+        return self._epoch[1]
+
+    def batch(self, step: int) -> list[tuple[int, int]]:
+        first = (step * self.world_size + self.rank) * self.batch_size
+        items = []
+        for sample in range(first, first + self.batch_size):
+            epoch, position = divmod(sample, self.n_rows)
+            items.append((int(self._permutation(epoch)[position]), sample_seed(self.seed, sample)))
+        return items
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        for step in range(self.start, self.stop):
+            yield self.batch(step)
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start)
+
+
+class TrainingSet(Dataset):
+    """Augmented, normalised training samples: item (row, seed) -> (image (1, H, W) float32, mask (H, W) int64).
+
+    The paper's augmentation (flips, rotation/scale, crop to ``crop``, blur) with TiAug occlusion and thermal
+    noise when ``tiaug``; the HDF5 file and the pipeline are opened lazily in each worker process.
+    """
+
+    def __init__(self, path: str, crop: tuple[int, int], normalization: Normalization, tiaug: bool = True,
+                 occlusion: dict[str, Any] | None = None, noise: dict[str, Any] | None = None) -> None:  # fmt: skip
+        self.path, self.crop, self.normalization = path, crop, normalization
+        self.tiaug, self.occlusion, self.noise = tiaug, occlusion or {}, noise or {}
+        self._reader = None
+        self._pipeline = None
+
+    def _open(self) -> None:
+        self._reader = open_thermal(self.path, require_masks=True)
+        p_tiaug = 0.5 if self.tiaug else 0.0
+        self._pipeline = paper_training_pipeline(*self.crop, p_occlusion=p_tiaug, p_noise=p_tiaug,
+                                                 occlusion=self.occlusion, noise=self.noise)  # fmt: skip
+
+    def __len__(self) -> int:
+        with open_thermal(self.path) as reader:
+            return reader.n
+
+    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._reader is None:
+            self._open()
+        row, seed = item
+        batch = self._reader.read_batch(row, row + 1)
+        self._pipeline.set_random_seed(seed)
+        out = self._pipeline(image=batch.images[0], mask=batch.masks[0])
+        image = self.normalization(np.asarray(out["image"], dtype=np.float32))
+        return torch.from_numpy(np.ascontiguousarray(image))[None], torch.from_numpy(out["mask"].astype(np.int64))
+
+    def __getstate__(self) -> dict[str, Any]:  # open handles do not travel to worker processes
+        return {**self.__dict__, "_reader": None, "_pipeline": None}
+
+
+def iter_rows(path: str, rows: list[int], batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(images (B, H, W) C, masks (B, H, W)) for the given rows of a file, ``batch_size`` at a time."""
+    with open_thermal(path, require_masks=True) as reader:
+        for start in range(0, len(rows), batch_size):
+            batch = reader.read_rows(rows[start : start + batch_size])
+            yield batch.images, batch.masks

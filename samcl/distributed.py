@@ -1,0 +1,68 @@
+"""One process or many: set-up from ``torchrun``'s environment (RANK, WORLD_SIZE, LOCAL_RANK) when present.
+
+NCCL on CUDA, gloo on the CPU; a plain ``samcl-train`` is a world of one and needs no process group.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place in the run."""
+
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        """Only the main process writes files and prints."""
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.size > 1
+
+
+def resolve_device(name: str, world: World) -> torch.device:
+    """``auto``: CUDA when available, else the CPU; under torchrun each process takes GPU ``LOCAL_RANK``."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda was asked for but no CUDA device is available (use --device cpu)")
+        if name == "cuda":
+            name = f"cuda:{world.local_rank}"
+        torch.cuda.set_device(torch.device(name))
+    elif name != "cpu":
+        raise ValueError(f"--device must be cpu, cuda, cuda:N or auto, got {name!r}")
+    return torch.device(name)
+
+
+def init_world(device_name: str) -> tuple[World, torch.device]:
+    """Join the process group torchrun describes (if any) and pick this process's device."""
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    world = World(int(os.environ.get("RANK", "0")), size, int(os.environ.get("LOCAL_RANK", "0")))
+    device = resolve_device(device_name, world)
+    if world.distributed and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return world, device
+
+
+def finish_world(world: World) -> None:
+    if world.distributed and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def all_reduce_sum(values: torch.Tensor, world: World) -> torch.Tensor:
+    """Sum a tensor over all processes (identity in a world of one)."""
+    if world.distributed:
+        dist.all_reduce(values, op=dist.ReduceOp.SUM)
+    return values

@@ -1,0 +1,325 @@
+"""The training loop of ``samcl-train``: SGD with poly decay, optional bfloat16 autocast, DDP, exact resume.
+
+Outputs in the run directory (written by the main process only):
+
+- ``last.pt`` every ``checkpoint_every`` steps and at the end (everything needed to resume),
+- ``best.pt`` whenever the validation mIoU improves,
+- ``metrics.csv``: step, losses, learning rate, images/s, and at validation steps val mIoU, pixel accuracy and
+  per-class IoU,
+- ``summary.json``: the resolved configuration, best mIoU and its step, wall time, device, library versions,
+- ``curves.png``: training loss and validation mIoU.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+
+from samcl.checkpoint import Normalization, load_checkpoint, save_checkpoint
+from samcl.config import TrainConfig
+from samcl.data import StepSampler, TrainingSet, compute_normalization, iter_rows
+from samcl.distributed import World, finish_world, init_world
+from samcl.inference import autocast, evaluate_batches
+from samcl.losses import SAMCLLoss, build_loss
+from samcl.metrics import ConfusionMatrix, all_reduce_confusion_matrix
+from samcl.models import build_model, check_input_size
+from tiaug.io import open_thermal, validate_file
+
+LOSS_KEYS = ("loss", "base_loss", "samcl_loss")
+
+
+class TrainStep(nn.Module):
+    """Network and loss in one module, so DDP also averages the auxiliary network's gradients.
+
+    forward(images (B, 1, H, W), masks (B, H, W) int64) -> {"loss", "base_loss", "samcl_loss"} scalars.
+    """
+
+    def __init__(self, model: nn.Module, criterion: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.criterion = criterion
+
+    def forward(self, images: torch.Tensor, masks: torch.Tensor) -> dict[str, torch.Tensor]:
+        logits = self.model(images)
+        if isinstance(self.criterion, SAMCLLoss):
+            parts = self.criterion(logits, masks, return_parts=True)
+            return {"loss": parts["total"], "base_loss": parts["base"], "samcl_loss": parts["samcl"]}
+        loss = self.criterion(logits, masks)
+        return {"loss": loss, "base_loss": loss, "samcl_loss": torch.zeros_like(loss)}
+
+
+def poly_schedule(total: int, power: float) -> Callable[[int], float]:
+    """lr factor at step t: (1 - t / total) ** power."""
+    return lambda step: max(0.0, 1.0 - step / total) ** power
+
+
+def check_data(config: TrainConfig, model: nn.Module) -> tuple[tuple[str, ...], int]:
+    """Validate both files fully before training: masks present and in range, same classes, sizes that fit."""
+    classes = None
+    n_train = 0
+    for option, path in (("--data", config.data), ("--val", config.val)):
+        with open_thermal(path, require_masks=True) as reader:
+            if classes is None:
+                classes, n_train = reader.classes, reader.n
+            elif reader.classes != classes:
+                raise ValueError(f"--val {path} has classes {list(reader.classes)}, --data has {list(classes)}")
+            minimum = int(getattr(model, "min_size", 1))
+            if min(reader.height, reader.width) < minimum:
+                raise ValueError(
+                    f"{option} {path}: images of {reader.height}x{reader.width} px are smaller than the "
+                    f"{config.model} network's minimum size of {minimum}x{minimum} px"
+                )
+        validate_file(path, require_masks=True)  # every pixel finite, every label a class (streamed)
+    return classes, n_train
+
+
+def _environment(device: torch.device, world: World) -> dict[str, Any]:
+    import albumentations
+
+    info = {
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
+        "world_size": world.size,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "albumentations": albumentations.__version__,
+    }
+    return info
+
+
+class Run:
+    """One training run (fresh or resumed); call :meth:`fit`."""
+
+    def __init__(self, config: TrainConfig, resume_payload: dict[str, Any] | None = None) -> None:
+        self.config = config
+        self.world, self.device = init_world(config.device)
+        self.amp = config.amp if config.amp is not None else self.device.type == "cuda"
+        self.out = Path(config.out)
+        torch.manual_seed(config.seed)  # identical initial weights in every process
+        model = build_model(config.model, self.num_classes_of(config), **config.model_kwargs)
+        check_input_size(model, *config.crop)
+        self.classes, self.n_train = check_data(config, model)
+        criterion = (
+            SAMCLLoss(len(self.classes), base_loss=config.loss, lam=config.samcl_lambda, seed=config.seed,
+                      ignore_index=config.ignore_index, **config.samcl_kwargs)
+            if config.samcl
+            else build_loss(config.loss, len(self.classes), ignore_index=config.ignore_index)
+        )  # fmt: skip
+        self.step_module = TrainStep(model, criterion).to(self.device)
+        if self.device.type == "cuda":
+            self.step_module = self.step_module.to(memory_format=torch.channels_last)
+        self.trainable = (
+            DistributedDataParallel(self.step_module, device_ids=[self.device] if self.device.type == "cuda" else None)
+            if self.world.distributed
+            else self.step_module
+        )
+        self.optimizer = torch.optim.SGD(self.step_module.parameters(), lr=config.lr, momentum=config.momentum,
+                                         weight_decay=config.weight_decay)  # fmt: skip
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, poly_schedule(config.iters, config.poly_power)
+        )
+        self.step = 0
+        self.best_miou, self.best_step = -1.0, -1
+        self.normalization = compute_normalization(config.data) if resume_payload is None else None
+        if resume_payload is not None:
+            self._restore(resume_payload)
+
+    @staticmethod
+    def num_classes_of(config: TrainConfig) -> int:
+        with open_thermal(config.data, require_masks=True) as reader:
+            return len(reader.classes)
+
+    # -- checkpoints ---------------------------------------------------------------------------------------
+    def _payload(self, with_state: bool) -> dict[str, Any]:
+        model = self.step_module.model
+        payload = {
+            "model": {"name": self.config.model, "kwargs": dict(self.config.model_kwargs),
+                      "num_classes": len(self.classes), "in_channels": 1},
+            "classes": list(self.classes),
+            "ignore_index": self.config.ignore_index,
+            "normalization": self.normalization.as_dict(),
+            "input_size": list(self.config.crop),
+            "model_state": model.state_dict(),
+            "iteration": self.step,
+            "best_miou": self.best_miou,
+            "best_iteration": self.best_step,
+            "config": self.config.as_dict(),
+        }  # fmt: skip
+        if with_state:
+            criterion = self.step_module.criterion
+            payload["train_state"] = {
+                "criterion": criterion.state_dict(),
+                "criterion_generator": criterion.generator.get_state() if hasattr(criterion, "generator") else None,
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "scaler": None,  # bfloat16 autocast needs no loss scaling; kept for the format's stability
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            }
+        return payload
+
+    def _restore(self, payload: dict[str, Any]) -> None:
+        state = payload["train_state"]
+        self.step_module.model.load_state_dict(payload["model_state"])
+        self.step_module.criterion.load_state_dict(state["criterion"])
+        if state["criterion_generator"] is not None:
+            self.step_module.criterion.generator.set_state(state["criterion_generator"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self.normalization = Normalization(**payload["normalization"])
+        self.step = int(payload["iteration"])
+        self.best_miou, self.best_step = float(payload["best_miou"]), int(payload["best_iteration"])
+
+    def save(self, name: str, with_state: bool) -> None:
+        if self.world.is_main:
+            save_checkpoint(self.out / name, self._payload(with_state))
+
+    # -- validation ----------------------------------------------------------------------------------------
+    def validate(self) -> ConfusionMatrix:
+        with open_thermal(self.config.val) as reader:
+            rows = list(range(self.world.rank, reader.n, self.world.size))
+        matrix = evaluate_batches(
+            self.step_module.model, iter_rows(self.config.val, rows, self.config.val_batch_size),
+            self.normalization, len(self.classes), self.config.ignore_index, self.device, self.amp,
+        )  # fmt: skip
+        return all_reduce_confusion_matrix(matrix)
+
+    # -- the loop ------------------------------------------------------------------------------------------
+    def loader(self) -> DataLoader:
+        dataset = TrainingSet(self.config.data, self.config.crop, self.normalization, self.config.tiaug,
+                              self.config.occlusion, self.config.noise)  # fmt: skip
+        sampler = StepSampler(self.n_train, self.config.batch_size, self.config.seed, self.step, self.config.iters,
+                              self.world.rank, self.world.size)  # fmt: skip
+        return DataLoader(dataset, batch_sampler=sampler, num_workers=self.config.workers,
+                          pin_memory=self.device.type == "cuda", persistent_workers=False,
+                          prefetch_factor=4 if self.config.workers else None)  # fmt: skip
+
+    def fit(self, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, Any]:
+        """Train to ``config.iters``; ``progress(step, stats)`` is called after every step (main process)."""
+        config = self.config
+        self.out.mkdir(parents=True, exist_ok=True)
+        log = MetricsLog(self.out / "metrics.csv", self.classes, keep_until=self.step) if self.world.is_main else None
+        started = time.perf_counter()
+        sums = dict.fromkeys(LOSS_KEYS, 0.0)
+        interval_steps, interval_start = 0, time.perf_counter()
+        images_per_step = config.batch_size * self.world.size
+        stats: dict[str, float] = {}
+        self.trainable.train()
+        for images, masks in self.loader():
+            images = images.to(self.device, non_blocking=True)
+            masks = masks.to(self.device, non_blocking=True)
+            if self.device.type == "cuda":
+                images = images.contiguous(memory_format=torch.channels_last)
+            with autocast(self.device, self.amp):
+                losses = self.trainable(images, masks)
+            self.optimizer.zero_grad(set_to_none=True)
+            losses["loss"].backward()
+            self.optimizer.step()
+            self.scheduler.step()
+            self.step += 1
+            for key in LOSS_KEYS:
+                sums[key] += float(losses[key].detach())
+            interval_steps += 1
+            last = self.step == config.iters
+            validate_now = self.step % config.val_every == 0 or last
+            if self.step % config.log_every == 0 or validate_now:
+                elapsed = time.perf_counter() - interval_start
+                stats = {key: sums[key] / interval_steps for key in LOSS_KEYS}
+                stats["lr"] = self.optimizer.param_groups[0]["lr"]
+                stats["images_per_s"] = interval_steps * images_per_step / max(elapsed, 1e-9)
+                if not all(math.isfinite(v) for v in stats.values()):
+                    raise FloatingPointError(f"step {self.step}: the loss is not finite ({stats}); lower --lr")
+                row: dict[str, Any] = {"iteration": self.step, **stats}
+                if validate_now:
+                    row.update(self._validation_row())
+                    stats["val_miou"] = row["val_miou"]
+                if log is not None:
+                    log.write(row)
+                sums = dict.fromkeys(LOSS_KEYS, 0.0)
+                interval_steps, interval_start = 0, time.perf_counter()
+            if self.step % config.checkpoint_every == 0 or last:
+                self.save("last.pt", with_state=True)
+            if progress is not None and self.world.is_main:
+                progress(self.step, stats)
+        wall = time.perf_counter() - started
+        summary = self._summary(wall)
+        if self.world.is_main:
+            (self.out / "summary.json").write_text(json.dumps(summary, indent=2))
+            from samcl.plots import plot_training_curves
+
+            plot_training_curves(self.out / "metrics.csv", self.out / "curves.png")
+        finish_world(self.world)
+        return summary
+
+    def _validation_row(self) -> dict[str, Any]:
+        matrix = self.validate()
+        miou = matrix.miou()
+        if miou > self.best_miou:
+            self.best_miou, self.best_step = miou, self.step
+            self.save("best.pt", with_state=False)
+        per_class = matrix.per_class_iou()
+        return {"val_miou": miou, "val_pixel_accuracy": matrix.pixel_accuracy(),
+                **{f"iou_{name}": value for name, value in zip(self.classes, per_class, strict=True)}}  # fmt: skip
+
+    def _summary(self, wall: float) -> dict[str, Any]:
+        return {
+            "config": self.config.as_dict(),
+            "best_miou": self.best_miou,
+            "best_iteration": self.best_step,
+            "iterations": self.step,
+            "wall_time_s": wall,
+            "classes": list(self.classes),
+            "normalization": self.normalization.as_dict(),
+            "amp": bool(self.amp),
+            "environment": _environment(self.device, self.world),
+        }
+
+
+class MetricsLog:
+    """``metrics.csv``, appended row by row; on resume, rows after the resumed step are dropped."""
+
+    def __init__(self, path: Path, classes: tuple[str, ...], keep_until: int = 0) -> None:
+        self.path = path
+        self.columns = ["iteration", *LOSS_KEYS, "lr", "images_per_s", "val_miou", "val_pixel_accuracy",
+                        *(f"iou_{name}" for name in classes)]  # fmt: skip
+        kept = []
+        if keep_until > 0 and path.exists():
+            with path.open() as handle:
+                kept = [row for row in csv.DictReader(handle) if int(row["iteration"]) <= keep_until]
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, self.columns)
+            writer.writeheader()
+            writer.writerows(kept)
+
+    def write(self, row: dict[str, Any]) -> None:
+        with self.path.open("a", newline="") as handle:
+            csv.DictWriter(handle, self.columns).writerow(row)
+
+
+def resume_payload(run_dir: str | Path) -> dict[str, Any]:
+    """``RUN_DIR/last.pt`` with its training state; a clear error when there is nothing to resume."""
+    path = Path(run_dir) / "last.pt"
+    if not Path(run_dir).is_dir():
+        raise ValueError(f"--resume {run_dir}: no such run directory")
+    if not path.exists():
+        raise ValueError(f"--resume {run_dir}: no last.pt in it (nothing to resume; start a new run with --out)")
+    payload = load_checkpoint(path)
+    if "train_state" not in payload:
+        raise ValueError(f"--resume {path}: the checkpoint holds no training state (is it a best.pt copy?)")
+    return payload

@@ -1,0 +1,122 @@
+"""Helpers shared by the sub-commands: size options, error reporting, SIGTERM, progress bars."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import signal
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from tiaug.io.errors import TiaugIOError
+
+_SIZE = re.compile(r"^\s*(\d+)\s*[xX×,]\s*(\d+)\s*$")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"256x320"`` -> (256, 320): height x width in pixels."""
+    m = _SIZE.match(text)
+    if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
+        raise ValueError(f"size must be HxW in pixels (height x width), e.g. 256x320; got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def size_option(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+    """click callback for HxW options."""
+    if value is None:
+        return None
+    try:
+        return parse_size(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx=ctx, param=param) from None
+
+
+@contextlib.contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn refused input or output (``TiaugIOError``, ``ValueError``, ``OSError``) into a one-line CLI error.
+
+    click prints ``Error: <message>`` and exits with status 1. Bugs (other exceptions) keep their traceback.
+    """
+    try:
+        yield
+    except (TiaugIOError, ValueError, OSError) as e:
+        raise click.ClickException(str(e)) from e
+
+
+_STOP_REQUESTED: list[int] = []  # signal numbers received, for loops to re-check (see ``check_stop``)
+
+
+def _raise_for(signum: int) -> None:
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SystemExit(128 + signum)
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """Make SIGTERM (and Ctrl-C) stop the command so whole-or-nothing outputs delete their temporary files.
+
+    The handler raises ``SystemExit(143)`` (``KeyboardInterrupt`` for SIGINT) and remembers the signal: an
+    exception raised while Python runs a finalizer is swallowed, so long loops also call :func:`check_stop`
+    (``progress_bar`` does it for every item) and the command stops at the next item anyway.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def _handler(signum: int, frame: Any) -> None:
+        _STOP_REQUESTED.append(signum)
+        _raise_for(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signum, _handler)
+
+
+def check_stop() -> None:
+    """Raise again if a stop signal arrived whose exception was swallowed (see ``exit_cleanly_on_sigterm``)."""
+    if _STOP_REQUESTED:
+        _raise_for(_STOP_REQUESTED[0])
+
+
+def _checked(iterable: Iterable) -> Iterator:
+    for item in iterable:
+        check_stop()
+        yield item
+
+
+def progress_bar(
+    iterable: Iterable, *, total: int | None = None, desc: str = "", unit: str = "img", enabled: bool = True
+) -> Iterable:
+    """A tqdm progress bar on stderr when stderr is a terminal (logs stay clean), else the bare iterable."""
+    if not enabled:
+        return _checked(iterable)
+    return tqdm(
+        _checked(iterable),
+        total=total,
+        desc=desc,
+        unit=unit,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=False,
+        disable=None,
+    )
+
+
+progress_flag = click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Progress bar on stderr (on a terminal).",
+)
+overwrite_flag = click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (refused otherwise).")
+compression_option = click.option(
+    "--compression",
+    type=click.Choice(["none", "lzf", "gzip"]),
+    default="lzf",
+    show_default=True,
+    help="HDF5 compression of the output datasets.",
+)

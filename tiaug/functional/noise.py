@@ -1,0 +1,98 @@
+"""Per-pixel thermal sensor noise (NETD) in degrees Celsius.
+
+Drawing a fresh Gaussian field per image costs about three times a whole CoarseDropout call, so by default a
+field is a window of a fixed 1024 x 1024 standard-normal texture, taken at a random offset with a random sign
+(chosen by the caller's generator), and scaled by the NETD (one ``cv2.scaleAdd`` pass). Every pixel of
+such a window is an independent N(0, 1) draw, so each output image carries white Gaussian noise of the
+requested standard deviation; only different images share shifted copies of the texture. The texture is a
+constant (it is made from a fixed seed the first time it is needed), not global random state: all
+randomness comes from ``rng``.
+``exact=True``, or an image larger than the texture, draws a fresh field from ``rng`` instead.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import cv2
+import numpy as np
+
+from tiaug.validation import check_thermal_image
+
+TEXTURE_SIZE = 1024
+_TEXTURE_SEED = 0x7E12A5
+
+
+@lru_cache(maxsize=1)
+def standard_normal_texture() -> np.ndarray:
+    """The constant (1024, 1024) float32 N(0, 1) texture that noise windows are cut from (read-only)."""
+    texture = np.random.default_rng(_TEXTURE_SEED).standard_normal((TEXTURE_SIZE, TEXTURE_SIZE), np.float32)
+    texture.flags.writeable = False
+    return texture
+
+
+def sample_noise_window(rng: np.random.Generator, height: int, width: int) -> dict[str, Any]:
+    """Random window of the texture for an (height, width) field: offset (row, col) and sign."""
+    if height > TEXTURE_SIZE or width > TEXTURE_SIZE:
+        return {"exact": True, "seed": int(rng.integers(2**63))}
+    u_row, u_col, u_sign = rng.random(3).tolist()
+    return {
+        "exact": False,
+        "row": int(u_row * (TEXTURE_SIZE - height + 1)),
+        "col": int(u_col * (TEXTURE_SIZE - width + 1)),
+        "sign": -1.0 if u_sign < 0.5 else 1.0,
+    }
+
+
+def noise_field(window: dict[str, Any], height: int, width: int) -> np.ndarray:
+    """The N(0, 1) field (height, width) float32 described by a :func:`sample_noise_window` result (a view)."""
+    if window["exact"]:
+        return np.random.default_rng(window["seed"]).standard_normal((height, width), np.float32)
+    return standard_normal_texture()[window["row"] : window["row"] + height, window["col"] : window["col"] + width]
+
+
+def add_scaled_field(image: np.ndarray, field: np.ndarray, scale: float) -> np.ndarray:
+    """Return ``image + scale * field`` as a new array of the image's dtype and shape ((H, W) or (H, W, 1))."""
+    plane = image[:, :, 0] if image.ndim == 3 else image
+    if plane.dtype != field.dtype:
+        field = field.astype(plane.dtype)
+    return cv2.scaleAdd(field, scale, plane).reshape(image.shape)
+
+
+def sample_thermal_noise(
+    rng: np.random.Generator, height: int, width: int, min_netd: float, max_netd: float, exact: bool = False
+) -> dict[str, Any]:
+    """Sample the noise parameters for one image: NETD (degrees Celsius, uniform) and the field's window."""
+    netd = float(rng.uniform(min_netd, max_netd))
+    window = {"exact": True, "seed": int(rng.integers(2**63))} if exact else sample_noise_window(rng, height, width)
+    return {"netd": netd, "window": window}
+
+
+def apply_thermal_noise(image: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+    """Add the sampled white Gaussian noise (std = params['netd'] degrees Celsius); input left untouched."""
+    height, width = image.shape[:2]
+    sign = params["window"].get("sign", 1.0)
+    return add_scaled_field(image, noise_field(params["window"], height, width), sign * params["netd"])
+
+
+def thermal_noise(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    min_netd: float = 0.0,
+    max_netd: float = 0.1,
+    exact: bool = False,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Add per-pixel sensor noise with a NETD drawn in [min_netd, max_netd] degrees Celsius.
+
+    Args:
+        image: (H, W) or (H, W, 1) float temperatures in degrees Celsius (validated; never modified).
+        rng: the generator every random choice comes from.
+        exact: draw a fresh field from ``rng`` instead of a window of the constant texture.
+
+    Returns:
+        The noisy image (same dtype and shape) and the sampled parameters (JSON-serialisable).
+    """
+    check_thermal_image(image)
+    params = sample_thermal_noise(rng, image.shape[0], image.shape[1], min_netd, max_netd, exact)
+    return apply_thermal_noise(image, params), params

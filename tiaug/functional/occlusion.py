@@ -1,0 +1,373 @@
+"""Synthesised occluders (the poster's f_occ and g(size, shape, temp, xy, config)), as pure functions.
+
+Sampling and drawing are split, as in Albumentations: :func:`sample_occlusion` looks at the image (its
+temperature range, the face) and draws every random choice from the caller's generator into an
+:class:`OcclusionPlan`; :func:`render_occlusion` and :func:`apply_mask_policy` then apply that plan to the
+image and to its label mask. :func:`occlude` does both in one call.
+
+Sizes are fractions of the face area (see :mod:`tiaug.functional.face`); for the two-occluder
+configurations the sampled size is the total of both polygons, split 30/70 to 70/30 between them (the
+connecting bar comes on top). Temperatures (degrees Celsius) are drawn in
+``[Tmin - e * span, Tmax + e * span]`` with ``span = max(Tmax - Tmin, min_temperature_span)`` and
+``e = temperature_extension`` (1.0: the poster's ``Tmin - (Tmax - Tmin) .. Tmax + (Tmax - Tmin)``). An
+occluder asked to be lower (higher) than the face is drawn below (above) the face's median temperature,
+and its pixels, texture included, are clipped to stay on that side.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tiaug.functional.face import FaceStats, face_statistics
+from tiaug.functional.noise import noise_field, sample_noise_window
+from tiaug.functional.polygon import bar_between, bounding_radius, random_outline
+from tiaug.functional.raster import Region, clip_region, rasterize, rasterize_to_area
+from tiaug.validation import check_mask, check_thermal_image
+
+CONFIGURATIONS = ("single", "dual", "connected")
+RELATIONS = ("poster", "any", "lower", "higher")
+MASK_POLICIES = ("keep", "background", "ignore")
+
+_RELATION_EPS = 1e-3  # degrees Celsius kept between an occluder and the face median when a relation is asked
+
+
+@dataclass(frozen=True)
+class OcclusionConfig:
+    """Ranges the occluder parameters are drawn from (uniformly unless said otherwise).
+
+    Attributes:
+        size_range: occluded area as a fraction of the face area, in (0, 1].
+        vertices_range: number of polygon vertices, inclusive; 2 draws a thick stroke.
+        irregularity_range: spread of the angular steps as a fraction of 2*pi/n, in [0, 1].
+        spikiness_range: standard deviation of the vertex radius as a fraction of the mean radius, in [0, 1].
+        temperature_extension: how far (in units of the image's temperature span) occluders may be colder
+            than Tmin or hotter than Tmax.
+        min_temperature_span: span (degrees Celsius) used instead of Tmax - Tmin for near-constant images.
+        temperature_relation: "poster" (single: any; dual: both lower than the face; connected: both lower or
+            both higher, even odds), or "any", "lower", "higher" for every configuration.
+        configuration_weights: relative weights of "single", "dual" and "connected".
+        texture_std: standard deviation (degrees Celsius) of the per-pixel texture inside an occluder.
+        min_dual_difference: smallest temperature difference (degrees Celsius) between the two dual occluders.
+        stroke_aspect_range: length / thickness of 2-vertex strokes.
+        bar_thickness_range: thickness of the connecting bar, as a fraction of the smaller occluder's
+            equivalent radius sqrt(area / pi).
+        min_area_px: smallest occluder area in pixels (tiny faces would otherwise give sub-pixel occluders).
+    """
+
+    size_range: tuple[float, float] = (0.01, 0.40)
+    vertices_range: tuple[int, int] = (2, 30)
+    irregularity_range: tuple[float, float] = (0.0, 0.10)
+    spikiness_range: tuple[float, float] = (0.0, 0.50)
+    temperature_extension: float = 1.0
+    min_temperature_span: float = 1.0
+    temperature_relation: str = "poster"
+    configuration_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    texture_std: float = 0.1
+    min_dual_difference: float = 0.5
+    stroke_aspect_range: tuple[float, float] = (3.0, 12.0)
+    bar_thickness_range: tuple[float, float] = (0.15, 0.40)
+    min_area_px: float = 4.0
+
+    def __post_init__(self) -> None:
+        _check_range("size_range", self.size_range, 0.0, 1.0, low_open=True)
+        _check_range("vertices_range", self.vertices_range, 2, 1000)
+        _check_range("irregularity_range", self.irregularity_range, 0.0, 1.0)
+        _check_range("spikiness_range", self.spikiness_range, 0.0, 1.0)
+        _check_range("stroke_aspect_range", self.stroke_aspect_range, 1.0, math.inf)
+        _check_range("bar_thickness_range", self.bar_thickness_range, 0.0, 2.0, low_open=True)
+        if self.temperature_relation not in RELATIONS:
+            raise ValueError(f"temperature_relation must be one of {RELATIONS}, got {self.temperature_relation!r}")
+        weights = self.configuration_weights
+        if len(weights) != len(CONFIGURATIONS) or min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError(
+                f"configuration_weights must be {len(CONFIGURATIONS)} non-negative weights for "
+                f"{CONFIGURATIONS} with a positive sum, got {weights}"
+            )
+        for name in ("temperature_extension", "texture_std", "min_dual_difference"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("min_temperature_span", "min_area_px"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+
+
+def _check_range(name: str, value: tuple[float, float], low: float, high: float, low_open: bool = False) -> None:
+    lo, hi = value
+    below = lo <= low if low_open else lo < low
+    if below or hi > high or lo > hi:
+        bracket = "(" if low_open else "["
+        raise ValueError(f"{name} must be an ordered pair (min, max) within {bracket}{low}, {high}], got {value}")
+
+
+@dataclass(frozen=True)
+class Paint:
+    """How a region is filled: base temperature and the band its pixels are clipped to (degrees Celsius)."""
+
+    temperature: float
+    band: tuple[float, float]
+
+
+@dataclass
+class OcclusionPlan:
+    """Everything sampled for one image: stencils to paint and the JSON-serialisable provenance ``params``.
+
+    The occluders' texture is one image-sized N(0, 1) field (``texture_window``, see
+    :func:`tiaug.functional.noise.noise_field`) scaled by ``texture_std`` degrees Celsius.
+    """
+
+    regions: list[Region] = field(default_factory=list)
+    paints: list[Paint] = field(default_factory=list)
+    texture_std: float = 0.0
+    texture_window: dict[str, Any] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def choose_configuration(rng: np.random.Generator, weights: tuple[float, float, float]) -> str:
+    """One of :data:`CONFIGURATIONS`, drawn with the given relative weights."""
+    draw = rng.random() * float(sum(weights))
+    for name, weight in zip(CONFIGURATIONS, weights, strict=True):
+        if draw < weight:
+            return name
+        draw -= weight
+    return CONFIGURATIONS[max(i for i, w in enumerate(weights) if w > 0)]
+
+
+def resolve_relation(rng: np.random.Generator, configuration: str, relation: str) -> str:
+    """The concrete face relation ("any", "lower", "higher") for a configuration under a relation setting."""
+    if relation != "poster":
+        return relation
+    if configuration == "single":
+        return "any"
+    if configuration == "dual":
+        return "lower"
+    return "lower" if rng.random() < 0.5 else "higher"
+
+
+def temperature_band(
+    t_min: float, t_max: float, face_temperature: float, relation: str, config: OcclusionConfig
+) -> tuple[float, float]:
+    """Interval (degrees Celsius) occluder temperatures are drawn from, for a relation to the face."""
+    span = max(t_max - t_min, config.min_temperature_span) * config.temperature_extension
+    low, high = t_min - span, t_max + span
+    if relation == "lower":
+        return low, min(high, face_temperature - _RELATION_EPS)
+    if relation == "higher":
+        return max(low, face_temperature + _RELATION_EPS), high
+    return low, high
+
+
+def _two_temperatures(rng: np.random.Generator, band: tuple[float, float], difference: float) -> list[float]:
+    """Two temperatures in ``band`` at least ``difference`` apart when the band allows it."""
+    low, high = band
+    first = float(rng.uniform(low, high))
+    gap_low, gap_high = max(low, first - difference), min(high, first + difference)
+    free = (high - low) - (gap_high - gap_low)
+    if free <= 1e-9:
+        return [first, float(rng.uniform(low, high))]
+    second = low + float(rng.uniform(0.0, free))
+    if second >= gap_low:
+        second += gap_high - gap_low
+    return [first, min(second, high)]
+
+
+def _second_centre(
+    rng: np.random.Generator, centre: np.ndarray, distance: float, height: int, width: int
+) -> np.ndarray:
+    """A point ``distance`` px from ``centre`` in a random direction, preferring one inside the image."""
+    x, y = centre.tolist()
+    for angle in (rng.random(8) * (2.0 * math.pi)).tolist():
+        cx, cy = x + distance * math.cos(angle), y + distance * math.sin(angle)
+        if 0 <= cx < width and 0 <= cy < height:
+            break
+    return np.array([cx, cy])
+
+
+def _scale(u: float, bounds: tuple[float, float]) -> float:
+    """Map a uniform draw ``u`` in [0, 1) onto [low, high)."""
+    return bounds[0] + u * (bounds[1] - bounds[0])
+
+
+def _sample_outline(rng: np.random.Generator, config: OcclusionConfig) -> tuple[np.ndarray, dict[str, Any]]:
+    """A unit-area outline and its shape parameters (one vectorised draw for the four scalars)."""
+    u_vertices, u_irregularity, u_spikiness, u_aspect = rng.random(4).tolist()
+    v_low, v_high = config.vertices_range
+    n_vertices = v_low + int(u_vertices * (v_high - v_low + 1))
+    irregularity = _scale(u_irregularity, config.irregularity_range)
+    spikiness = _scale(u_spikiness, config.spikiness_range)
+    aspect = _scale(u_aspect, config.stroke_aspect_range)
+    outline = random_outline(rng, n_vertices, irregularity, spikiness, aspect)
+    shape = {
+        "kind": "stroke" if n_vertices == 2 else "polygon",
+        "vertices": n_vertices,
+        "irregularity": irregularity,
+        "spikiness": spikiness,
+    }
+    if n_vertices == 2:
+        shape["stroke_aspect"] = aspect
+    return outline, shape
+
+
+def sample_occlusion(
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    rng: np.random.Generator,
+    config: OcclusionConfig | None = None,
+) -> OcclusionPlan:
+    """Draw one occlusion for ``image`` ((H, W) or (H, W, 1) degrees Celsius) and its optional class mask.
+
+    Every random choice comes from ``rng``. The returned plan's ``params`` hold every sampled parameter
+    (configuration, sizes, shapes, vertices in pixel (x, y), temperatures, face statistics) as plain JSON.
+    """
+    config = config or OcclusionConfig()
+    view, t_min, t_max = check_thermal_image(image)
+    mask_view = check_mask(mask, view.shape)
+    height, width = view.shape
+    face: FaceStats = face_statistics(view, mask_view, t_min, t_max)
+
+    configuration = choose_configuration(rng, config.configuration_weights)
+    relation = resolve_relation(rng, configuration, config.temperature_relation)
+    band = temperature_band(t_min, t_max, face.temperature, relation, config)
+    u_size, u_split, u_x, u_y, u_gap, u_bar = rng.random(6).tolist()
+    size_fraction = _scale(u_size, config.size_range)
+    total_area = max(size_fraction * face.area_px, config.min_area_px)
+    n_shapes = 1 if configuration == "single" else 2
+    split = _scale(u_split, (0.3, 0.7)) if n_shapes == 2 else 1.0
+    targets = [max(total_area * split, config.min_area_px), max(total_area * (1 - split), config.min_area_px)]
+
+    outlines = [_sample_outline(rng, config) for _ in range(n_shapes)]
+    centres = [np.array([u_x * width, u_y * height])]
+    if n_shapes == 2:
+        reach = [bounding_radius(outline) * math.sqrt(a) for (outline, _), a in zip(outlines, targets, strict=False)]
+        gap = 1.0 if configuration == "dual" else _scale(u_gap, (0.25, 1.0)) * sum(reach)
+        centres.append(_second_centre(rng, centres[0], reach[0] + reach[1] + gap + 1.0, height, width))
+
+    if configuration == "dual":
+        temperatures = _two_temperatures(rng, band, config.min_dual_difference)
+    else:
+        temperatures = [float(rng.uniform(*band))] * n_shapes
+
+    plan = OcclusionPlan(texture_std=config.texture_std)
+    if config.texture_std > 0:
+        plan.texture_window = sample_noise_window(rng, height, width)
+    occluders = []
+    for (outline, shape), centre, target, temperature in zip(outlines, centres, targets, temperatures, strict=False):
+        region, points = rasterize_to_area(centre + outline * math.sqrt(target), centre, target, rng)
+        occluders.append(
+            {
+                **shape,
+                "centre": centre.tolist(),
+                "target_area_px": target,
+                "area_px": region.area,
+                "visible_area_px": _visible_area(region, height, width),
+                "temperature": temperature,
+                "polygon": points.tolist(),
+            }
+        )
+        plan.regions.append(region)
+        plan.paints.append(Paint(temperature, band))
+
+    bar = None
+    if configuration == "connected":
+        thickness = _scale(u_bar, config.bar_thickness_range) * math.sqrt(min(targets) / math.pi)
+        thickness = max(thickness, 1.0)
+        bar_points = bar_between(centres[0], centres[1], thickness)
+        region = rasterize(bar_points)
+        bar = {
+            "thickness_px": thickness,
+            "area_px": region.area,
+            "temperature": temperatures[0],
+            "polygon": bar_points.tolist(),
+        }
+        plan.regions.append(region)
+        plan.paints.append(Paint(temperatures[0], band))
+
+    plan.params = {
+        "configuration": configuration,
+        "relation": relation,
+        "image_shape": [height, width],
+        "t_min": t_min,
+        "t_max": t_max,
+        "face_area_px": face.area_px,
+        "face_area_source": face.source,
+        "face_temperature": face.temperature,
+        "temperature_band": list(band),
+        "size_fraction": size_fraction,
+        "texture_std": config.texture_std,
+        "occluders": occluders,
+        "bar": bar,
+    }
+    return plan
+
+
+def _visible_area(region: Region, height: int, width: int) -> int:
+    clipped = clip_region(region, height, width)
+    return 0 if clipped is None else int(np.count_nonzero(clipped[1]))
+
+
+def render_occlusion(image: np.ndarray, plan: OcclusionPlan) -> np.ndarray:
+    """Paint the plan's occluders into a copy of ``image`` (dtype and shape kept; input never modified)."""
+    out = image.copy()
+    view = out[:, :, 0] if out.ndim == 3 else out
+    height, width = view.shape
+    texture = None if plan.texture_window is None else noise_field(plan.texture_window, height, width)
+    for region, paint in zip(plan.regions, plan.paints, strict=True):
+        clipped = clip_region(region, height, width)
+        if clipped is None:
+            continue
+        slices, inside = clipped
+        if texture is None:
+            values = np.full(inside.shape, paint.temperature, dtype=np.float32)
+        else:
+            values = texture[slices] * np.float32(plan.texture_std)
+            values += np.float32(paint.temperature)
+            np.minimum(values, np.float32(paint.band[1]), out=values)
+            np.maximum(values, np.float32(paint.band[0]), out=values)
+        np.copyto(view[slices], values, where=inside)
+    return out
+
+
+def occluded_pixels(plan: OcclusionPlan, shape: tuple[int, ...]) -> np.ndarray:
+    """Boolean (H, W) map of every pixel the plan paints."""
+    covered = np.zeros(shape[:2], dtype=bool)
+    for region in plan.regions:
+        clipped = clip_region(region, shape[0], shape[1])
+        if clipped is not None:
+            covered[clipped[0]] |= clipped[1]
+    return covered
+
+
+def apply_mask_policy(
+    mask: np.ndarray, plan: OcclusionPlan, policy: str = "keep", ignore_index: int = 255
+) -> np.ndarray:
+    """Labels under the occluders: "keep" (unchanged, the paper's choice), "background" (0) or "ignore".
+
+    Returns a new mask of the same dtype and shape; the input is never modified.
+    """
+    if policy not in MASK_POLICIES:
+        raise ValueError(f"mask policy must be one of {MASK_POLICIES}, got {policy!r}")
+    if policy == "keep":
+        return mask.copy()
+    value = 0 if policy == "background" else ignore_index
+    out = mask.copy()
+    view = out[:, :, 0] if out.ndim == 3 else out
+    view[occluded_pixels(plan, view.shape)] = value
+    return out
+
+
+def occlude(
+    image: np.ndarray,
+    mask: np.ndarray | None = None,
+    *,
+    rng: np.random.Generator,
+    config: OcclusionConfig | None = None,
+    mask_policy: str = "keep",
+    ignore_index: int = 255,
+) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+    """Occlude ``image`` (and relabel ``mask`` by ``mask_policy``): returns (image, mask, params)."""
+    plan = sample_occlusion(image, mask, rng, config)
+    new_mask = None if mask is None else apply_mask_policy(mask, plan, mask_policy, ignore_index)
+    return render_occlusion(image, plan), new_mask, plan.params

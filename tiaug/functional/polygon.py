@@ -1,0 +1,85 @@
+"""Random occluder outlines: star-shaped polygons and thick strokes, in pixel coordinates (x, y).
+
+A polygon with ``n >= 3`` vertices is drawn around a centre by walking once around it: the angular steps
+are ``2*pi/n * U(1 - irregularity, 1 + irregularity)`` (renormalised to a full turn) and the vertex radii
+``N(1, spikiness)`` times the mean radius, clipped to [0.05, 2]. Because the angles increase monotonically
+and every step is below pi, the polygon is always simple (star-shaped around its centre), so its shoelace
+area is its true area and it can be scaled exactly to a target area.
+
+``n == 2`` gives a thick stroke (a cable, a glasses arm, a strand of hair): a rectangle whose length is
+``aspect`` times its thickness. Irregularity and spikiness have no effect on strokes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+MIN_RADIUS = 0.05
+MAX_RADIUS = 2.0
+
+
+def polygon_area(points: np.ndarray) -> float:
+    """Area (px^2) of a simple polygon given as (n, 2) vertices, by the shoelace formula."""
+    x = points[:, 0]
+    y = points[:, 1]
+    cross = float(np.dot(x[:-1], y[1:]) - np.dot(y[:-1], x[1:])) + float(x[-1] * y[0] - y[-1] * x[0])
+    return 0.5 * abs(cross)
+
+
+def unit_star_polygon(rng: np.random.Generator, n_vertices: int, irregularity: float, spikiness: float) -> np.ndarray:
+    """Star-shaped polygon around the origin with area 1 px^2: (n, 2) float64 (x, y)."""
+    if n_vertices < 3:
+        raise ValueError(f"a star polygon needs at least 3 vertices, got {n_vertices}")
+    steps = 1.0 - irregularity + (2.0 * irregularity) * rng.random(n_vertices)
+    steps *= 2.0 * math.pi / steps.sum()
+    angles = rng.random() * (2.0 * math.pi) + np.cumsum(steps)
+    radii = np.clip(1.0 + spikiness * rng.standard_normal(n_vertices), MIN_RADIUS, MAX_RADIUS)
+    # area of the fan of triangles (centre, vertex i, vertex i+1); the step into vertex i+1 is steps[i+1]
+    sines = np.sin(steps)
+    area = 0.5 * (float(np.dot(radii[:-1] * radii[1:], sines[1:])) + float(radii[-1] * radii[0] * sines[0]))
+    radii /= math.sqrt(area)
+    # (x, y) pairs are the real and imaginary parts of radius * exp(i * angle)
+    return (radii * np.exp(1j * angles)).view(np.float64).reshape(n_vertices, 2)
+
+
+def unit_stroke(rng: np.random.Generator, aspect: float) -> np.ndarray:
+    """Rectangle of area 1 and length/thickness ratio ``aspect``, randomly oriented: (4, 2) (x, y)."""
+    thickness = 1.0 / math.sqrt(aspect)
+    half_length = 0.5 * aspect * thickness
+    half_thickness = 0.5 * thickness
+    theta = rng.random() * math.pi
+    along = np.array([math.cos(theta), math.sin(theta)])
+    across = np.array([-along[1], along[0]])
+    corners = np.array([[1, 1], [1, -1], [-1, -1], [-1, 1]], dtype=np.float64)
+    return corners[:, :1] * half_length * along + corners[:, 1:] * half_thickness * across
+
+
+def bar_between(p: np.ndarray, q: np.ndarray, thickness: float) -> np.ndarray:
+    """Rectangle (4, 2) of the given thickness (px) joining points ``p`` and ``q`` (x, y)."""
+    direction = q - p
+    length = float(np.hypot(*direction))
+    if length == 0.0:
+        direction = np.array([1.0, 0.0])
+        length = 1.0
+    normal = np.array([-direction[1], direction[0]]) / length * (0.5 * thickness)
+    return np.stack([p + normal, q + normal, q - normal, p - normal])
+
+
+def random_outline(
+    rng: np.random.Generator,
+    n_vertices: int,
+    irregularity: float,
+    spikiness: float,
+    stroke_aspect: float,
+) -> np.ndarray:
+    """Random outline around the origin with area 1 px^2: a stroke for 2 vertices, else a star polygon."""
+    if n_vertices == 2:
+        return unit_stroke(rng, stroke_aspect)
+    return unit_star_polygon(rng, n_vertices, irregularity, spikiness)
+
+
+def bounding_radius(points: np.ndarray) -> float:
+    """Largest distance (px) from the origin to a vertex of an outline (n, 2) centred on the origin."""
+    return math.sqrt(float(np.einsum("ij,ij->i", points, points).max()))

@@ -1,0 +1,135 @@
+"""Whole-or-nothing output files: write to a temporary file beside the target, rename it when complete.
+
+    with atomic_output("out.h5", overwrite=False, inputs=["in.h5"]) as tmp:
+        write_everything(tmp)          # any exception (Ctrl-C included) deletes tmp, out.h5 is untouched
+
+The temporary file is ``<name>.tmp-<pid>-<random>`` in the output's folder (same file system, so the final
+rename is atomic). Only a hard kill (SIGKILL, power loss) can leave such a file behind, never a partial
+output; the command line turns SIGTERM into a clean exit so ``kill`` cleans up too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import h5py
+
+from tiaug.io.errors import OutputPathError
+
+PathLike = str | os.PathLike
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_output_path(path: PathLike, *, overwrite: bool = False, inputs: Iterable[PathLike] = ()) -> Path:
+    """Refuse an output path that is an input, a folder, in a missing folder, or exists without ``overwrite``.
+
+    Returns the path as a ``Path``. Raises ``OutputPathError`` naming the path and the problem.
+    """
+    out = Path(path)
+    for src in inputs:
+        if _same_file(out, Path(src)):
+            raise OutputPathError(
+                f"{out}: the output is the input file {src}; write to a different file "
+                "(inputs are never modified in place)"
+            )
+    if out.is_dir():
+        raise OutputPathError(f"{out}: is a folder; give an output file name such as {out / 'out.h5'}")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputPathError(f"{out}: the output folder {parent} does not exist")
+    if out.exists() and not overwrite:
+        raise OutputPathError(f"{out}: the output file already exists; pass --overwrite (overwrite=True) to replace it")
+    return out
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _commit(tmp: Path, out: Path, overwrite: bool) -> None:
+    """Move the finished temporary file into place; without ``overwrite`` never clobber a newer file."""
+    _fsync(tmp)
+    if overwrite:
+        os.replace(tmp, out)
+        return
+    try:
+        os.link(tmp, out)  # fails if ``out`` appeared meanwhile
+    except FileExistsError:
+        raise OutputPathError(
+            f"{out}: the output file appeared while it was being written; pass --overwrite to replace it"
+        ) from None
+    except OSError:  # file systems without hard links
+        if out.exists():
+            raise OutputPathError(f"{out}: the output file appeared while it was being written") from None
+        os.replace(tmp, out)
+        return
+    tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_output(path: PathLike, *, overwrite: bool = False, inputs: Iterable[PathLike] = ()) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it to ``path``, on any exception delete it.
+
+    The checks of ``check_output_path`` run first (before any work). ``BaseException`` is caught too, so
+    KeyboardInterrupt and SystemExit leave no temporary file and no partial output.
+    """
+    out = check_output_path(path, overwrite=overwrite, inputs=inputs)
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise OutputPathError(f"{out}: nothing was written to the temporary file {tmp}")
+        _commit(tmp, out, overwrite)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_h5(
+    path: PathLike, *, overwrite: bool = False, inputs: Iterable[PathLike] = (), **h5py_kwargs
+) -> Iterator[h5py.File]:
+    """``atomic_output`` for HDF5: yields an ``h5py.File`` open for writing on the temporary file.
+
+    The file is closed (and flushed) before the rename. ``h5py_kwargs`` go to ``h5py.File`` (e.g. ``libver``).
+    """
+    with atomic_output(path, overwrite=overwrite, inputs=inputs) as tmp:
+        f = h5py.File(tmp, "w", **h5py_kwargs)
+        try:
+            yield f
+        finally:
+            f.close()
+
+
+@contextlib.contextmanager
+def atomic_outputs(
+    paths: Iterable[PathLike], *, overwrite: bool = False, inputs: Iterable[PathLike] = ()
+) -> Iterator[list[Path]]:
+    """``atomic_output`` for several files written together (e.g. a train/val split): all are checked first.
+
+    On success they are renamed one after the other; on any exception every temporary file is deleted.
+    """
+    paths = [Path(p) for p in paths]
+    if len({p.resolve() for p in paths}) != len(paths):
+        raise OutputPathError(f"output files must differ: {', '.join(map(str, paths))}")
+    for p in paths:  # refuse before creating anything
+        check_output_path(p, overwrite=overwrite, inputs=inputs)
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(atomic_output(p, overwrite=overwrite, inputs=inputs)) for p in paths]
