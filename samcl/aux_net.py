@@ -136,11 +136,12 @@ class DownBlock(nn.Module):
 
     def front(self, x: torch.Tensor, num_chunks: int = 1, weights=None) -> torch.Tensor:
         w1, b1, wd, bd = weights if weights is not None else self.weights()
-        x = F.relu(self.norm1(pointwise_conv(x, w1, b1), num_chunks))
+        # in-place ReLU: no norm here needs its output for the backward pass
+        x = F.relu(self.norm1(pointwise_conv(x, w1, b1), num_chunks), inplace=True)
         return conv2d(x, wd, bd, stride=2, padding=1)
 
     def back(self, x: torch.Tensor, num_chunks: int = 1) -> torch.Tensor:
-        return F.relu(self.norm2(x, num_chunks))
+        return F.relu(self.norm2(x, num_chunks), inplace=True)
 
     def weights(self):
         """(pointwise weight, bias, down weight, bias), read once (spectral norm recomputes on access)."""
@@ -159,7 +160,7 @@ class FinalBlock(nn.Module):
         self.norm = ChunkNorm(norm, cout, groups)
 
     def forward(self, x: torch.Tensor, num_chunks: int = 1) -> torch.Tensor:
-        return F.relu(self.norm(conv2d(x, self.conv.weight, self.conv.bias, 1, 1), num_chunks))
+        return F.relu(self.norm(conv2d(x, self.conv.weight, self.conv.bias, 1, 1), num_chunks), inplace=True)
 
 
 class AuxiliaryNetwork(nn.Module):

@@ -37,31 +37,33 @@ def inverse_permutations(sigma: torch.Tensor) -> torch.Tensor:
     return inv
 
 
+def _both_labels(labels: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """(B, 2, H, W): the labels and the swapped labels, to gather both with one call."""
+    return torch.stack([labels, swap_labels(labels, sigma)], dim=1)
+
+
 def ce_pair(prob, labels, sigma, valid):
     """Cross-entropy ``-log Y[label]`` averaged over valid pixels, for the labels and the swapped labels."""
     logp = torch.log(as_float(prob).clamp_min(_EPS))
-    n = valid.sum().clamp_min(1)
-    out = []
-    for lab in (labels, swap_labels(labels, sigma)):
-        picked = torch.gather(logp, 1, lab.unsqueeze(1))[:, 0]
-        out.append(-(picked * valid).sum() / n)
+    picked = torch.gather(logp, 1, _both_labels(labels, sigma))  # (B, 2, H, W)
+    out = -(picked * valid.unsqueeze(1)).sum((0, 2, 3)) / valid.sum().clamp_min(1)
     return out[0], out[1]
 
 
 def dice_pair(prob, labels, sigma, valid, smooth: float = 1.0):
     """``1 - mean_c Dice_c`` (batch Dice over valid pixels) against the labels and the swapped labels."""
     c = prob.shape[1]
-    p = as_float(prob)
+    p = as_float(prob)  # zero on ignored pixels (the contract of this module)
     valid = valid.to(p.dtype)
-    p = p * valid.unsqueeze(1)
     sum_p = p.sum((0, 2, 3))
+    both = _both_labels(labels, sigma)
+    picked = torch.gather(p, 1, both)  # (B, 2, H, W)
     vb = valid.reshape(-1)
     out = []
-    for lab in (labels, swap_labels(labels, sigma)):
-        flat = lab.reshape(-1)
+    for i in range(2):
+        flat = both[:, i].reshape(-1)
         counts = torch.zeros(c, device=p.device, dtype=p.dtype).index_add_(0, flat, vb)
-        picked = torch.gather(p, 1, lab.unsqueeze(1)).reshape(-1)
-        inter = torch.zeros(c, device=p.device, dtype=p.dtype).index_add(0, flat, picked)
+        inter = torch.zeros(c, device=p.device, dtype=p.dtype).index_add(0, flat, picked[:, i].reshape(-1))
         dice = (2.0 * inter + smooth) / (sum_p + counts + smooth)
         out.append(1.0 - dice.mean())
     return out[0], out[1]
@@ -97,20 +99,15 @@ def rmi_pair(prob, labels, sigma, valid, bce_weight: float = 0.5, radius: int = 
     """
     c = prob.shape[1]
     with torch.autocast(device_type=prob.device.type, enabled=False):
-        p = as_float(prob)
+        p = as_float(prob)  # zero on ignored pixels (the contract of this module)
         v = valid.to(p.dtype)
-        p = p * v.unsqueeze(1)
         # BCE summed over valid pixels and classes: -sum [ sum_c log(1 - p_c) + log p_t - log(1 - p_t) ];
-        # only log(1 - p) is needed at full resolution, log p only at the picked class.
+        # only log(1 - p) is needed at full resolution, log p only at the picked classes.
         log1mp = clamped_log(1.0 - p)
         base = (log1mp.sum(1) * v).sum()
-        denom = v.sum() + 1.0
-        swapped = swap_labels(labels, sigma)
-        bces = []
-        for lab in (labels, swapped):
-            idx = lab.unsqueeze(1)
-            picked = clamped_log(torch.gather(p, 1, idx)[:, 0]) - torch.gather(log1mp, 1, idx)[:, 0]
-            bces.append(-(base + (picked * v).sum()) / denom)
+        both = _both_labels(labels, sigma)
+        picked = clamped_log(torch.gather(p, 1, both)) - torch.gather(log1mp, 1, both)  # (B, 2, H, W)
+        bces = -(base + (picked * v.unsqueeze(1)).sum((0, 2, 3))) / (v.sum() + 1.0)
         p_pooled = F.max_pool2d(p + CLIP_MIN, kernel_size=pool, stride=pool, padding=pool // 2)
         y_pooled = pooled_one_hot(labels, v, c, pool)
         # Y-[:, k] = Y+[:, sigma^-1(k)]
@@ -118,7 +115,7 @@ def rmi_pair(prob, labels, sigma, valid, bce_weight: float = 0.5, radius: int = 
         rmi_pos, rmi_neg = rmi_from_pooled(p_pooled, y_pooled, radius, POS_ALPHA, swaps=inv)
         out = [
             bce_weight * bce + (1.0 - bce_weight) * r.mean(0).sum()
-            for bce, r in zip(bces, (rmi_pos, rmi_neg), strict=True)
+            for bce, r in zip(bces.unbind(0), (rmi_pos, rmi_neg), strict=True)
         ]
     return out[0], out[1]
 
