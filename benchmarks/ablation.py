@@ -63,7 +63,7 @@ class Size:
     lr: float
 
 
-QUICK = Size("quick", 64, 80, 240, 40, 80, base_width=8, iters=300, batch_size=8, lr=0.05)
+QUICK = Size("quick", 64, 80, 240, 40, 80, base_width=8, iters=700, batch_size=8, lr=0.05)
 FULL = Size("full", 256, 320, 1000, 100, 200, base_width=32, iters=3000, batch_size=16, lr=0.01)
 
 
