@@ -74,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
 
     cv2.setNumThreads(1)
-    face = generate_face(np.random.default_rng(0), 256, 320)
+    face = generate_face(256, 320, np.random.default_rng(0))
     image, mask = face.image, face.mask
     results = measure(candidates(image, mask), args.repeats, args.calls)
     peer = results["A.CoarseDropout (peer)"]
