@@ -56,7 +56,7 @@ def minimal_loop(data: Path, args: argparse.Namespace, device: torch.device, amp
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        float(loss)  # the framework reads the loss every step too (for its log)
+        float(loss.detach())  # the framework reads the loss every step too (for its log)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return args.steps * args.batch_size / (time.perf_counter() - start)
