@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from samcl.runtime import resolve_device
+
 
 @dataclass(frozen=True)
 class World:
@@ -30,26 +32,21 @@ class World:
         return self.size > 1
 
 
-def resolve_device(name: str, world: World) -> torch.device:
-    """``auto``: CUDA when available, else the CPU; under torchrun each process takes GPU ``LOCAL_RANK``."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError("--device cuda was asked for but no CUDA device is available (use --device cpu)")
-        if name == "cuda":
-            name = f"cuda:{world.local_rank}"
-        torch.cuda.set_device(torch.device(name))
-    elif name != "cpu":
-        raise ValueError(f"--device must be cpu, cuda, cuda:N or auto, got {name!r}")
-    return torch.device(name)
+def device_for(name: str, world: World) -> torch.device:
+    """:func:`samcl.runtime.resolve_device`, with a bare ``cuda`` meaning GPU ``LOCAL_RANK`` under torchrun."""
+    device = resolve_device(name)
+    if device.type == "cuda":
+        if device.index is None:
+            device = torch.device("cuda", world.local_rank)
+        torch.cuda.set_device(device)
+    return device
 
 
 def init_world(device_name: str) -> tuple[World, torch.device]:
     """Join the process group torchrun describes (if any) and pick this process's device."""
     size = int(os.environ.get("WORLD_SIZE", "1"))
     world = World(int(os.environ.get("RANK", "0")), size, int(os.environ.get("LOCAL_RANK", "0")))
-    device = resolve_device(device_name, world)
+    device = device_for(device_name, world)
     if world.distributed and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     return world, device

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from samcl.config import read_config_file, resolve_config
 from samcl.train import Run, resume_payload
-from tiaug.cli._common import exit_cleanly_on_sigterm, parse_size, reported_errors
+from tiaug.cli._common import exit_cleanly_on_sigterm, reported_errors, size_option
 
 
 def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict | None:
@@ -25,15 +25,6 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", ctx=ctx, param=param)
         parsed[key.strip()] = yaml.safe_load(value)
     return parsed
-
-
-def _crop(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
-    if value is None:
-        return None
-    try:
-        return parse_size(value)
-    except ValueError as e:
-        raise click.BadParameter(str(e), ctx=ctx, param=param) from None
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,7 +60,7 @@ def _crop(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
     default=None,
     help="TiAug occlusion + thermal noise on the fly (flips, rotation, scale, crop, blur always). [on]",
 )
-@click.option("--crop", callback=_crop, help="Training crop HxW in pixels. [256x320]")
+@click.option("--crop", callback=size_option, help="Training crop HxW in pixels. [256x320]")
 @click.option("--iters", type=int, help="Training steps. [10000]")
 @click.option("--batch-size", type=int, help="Images per step and process. [16]")
 @click.option("--lr", type=float, help="Base learning rate, SGD momentum 0.9, poly decay. [0.01]")

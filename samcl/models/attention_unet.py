@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._blocks import DoubleConv, SizeCheckedModel
+from .unet import UNet
 
 
 class AttentionGate(nn.Module):
@@ -40,36 +40,19 @@ class AttentionGate(nn.Module):
         return self.out(x * a)
 
 
-class AttentionUNet(SizeCheckedModel):
-    """(B, in_channels, H, W) -> (B, num_classes, H, W) logits. The paper's size is ``base_width=64``."""
+class AttentionUNet(UNet):
+    """(B, in_channels, H, W) -> (B, num_classes, H, W) logits. The paper's size is ``base_width=64``.
+
+    The U-Net of :mod:`samcl.models.unet` with an :class:`AttentionGate` on every skip connection.
+    """
 
     name = "attention_unet"
 
     def __init__(self, num_classes: int, in_channels: int = 1, base_width: int = 64, depth: int = 4):
-        super().__init__()
-        if depth < 1:
-            raise ValueError(f"depth must be >= 1, got {depth}")
-        self.num_classes = num_classes
-        self.in_channels = in_channels
-        self.size_multiple = 2**depth
-        self.min_size = 2**depth
+        super().__init__(num_classes, in_channels, base_width, depth)
         widths = [base_width * 2**i for i in range(depth + 1)]
-        self.enc = nn.ModuleList([DoubleConv(in_channels, widths[0])])
-        self.enc.extend(DoubleConv(widths[i], widths[i + 1]) for i in range(depth))
-        self.pool = nn.MaxPool2d(2)
         self.gates = nn.ModuleList(AttentionGate(widths[i], widths[i + 1]) for i in range(depth))
-        self.up = nn.ModuleList(nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2) for i in range(depth))
-        self.dec = nn.ModuleList(DoubleConv(2 * widths[i], widths[i]) for i in range(depth))
-        self.head = nn.Conv2d(widths[0], num_classes, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._check(x)
-        skips = []
-        for i, stage in enumerate(self.enc):
-            x = stage(x if i == 0 else self.pool(x))
-            skips.append(x)
-        x = skips.pop()
-        for i in reversed(range(len(self.dec))):
-            skip = self.gates[i](skips.pop(), x)
-            x = self.dec[i](torch.cat([skip, self.up[i](x)], dim=1))
-        return self.head(x)
+    def skip(self, stage: int, features: torch.Tensor, gating: torch.Tensor) -> torch.Tensor:
+        """Encoder features of ``stage`` weighted by the attention computed from the coarser decoder stage."""
+        return self.gates[stage](features, gating)

@@ -42,5 +42,9 @@ class UNet(SizeCheckedModel):
             skips.append(x)
         x = skips.pop()
         for i in reversed(range(len(self.dec))):
-            x = self.dec[i](torch.cat([skips.pop(), self.up[i](x)], dim=1))
+            x = self.dec[i](torch.cat([self.skip(i, skips.pop(), x), self.up[i](x)], dim=1))
         return self.head(x)
+
+    def skip(self, stage: int, features: torch.Tensor, gating: torch.Tensor) -> torch.Tensor:
+        """The skip connection of decoder ``stage``: the encoder features as they are (hook for subclasses)."""
+        return features
