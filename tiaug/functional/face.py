@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 MEDIAN_SAMPLES = 2048
@@ -23,6 +24,13 @@ class FaceStats:
     area_px: float
     temperature: float
     source: str  # "mask", "warm_pixels" or "whole_image"
+
+
+def count_foreground(mask: np.ndarray) -> int:
+    """Pixels with a class > 0 (OpenCV's counter for 2-D uint8 masks, numpy otherwise)."""
+    if mask.dtype == np.uint8 and mask.ndim == 2:
+        return cv2.countNonZero(mask)
+    return int(np.count_nonzero(mask))
 
 
 def upper_median(values: np.ndarray) -> float:
@@ -41,7 +49,7 @@ def face_statistics(image: np.ndarray, mask: np.ndarray | None, t_min: float, t_
     step = _grid_step(height, width)
     sub_image = image[::step, ::step]
     if mask is not None:
-        area = int(np.count_nonzero(mask))
+        area = count_foreground(mask)
         if area > 0:
             on_grid = sub_image[mask[::step, ::step] > 0]
             values = on_grid if on_grid.size else image[mask > 0]

@@ -32,6 +32,13 @@ def standard_normal_texture() -> np.ndarray:
     return texture
 
 
+@lru_cache(maxsize=1)
+def texture_range() -> tuple[float, float]:
+    """Smallest and largest value of :func:`standard_normal_texture` (about -5 and +5)."""
+    texture = standard_normal_texture()
+    return float(texture.min()), float(texture.max())
+
+
 def sample_noise_window(rng: np.random.Generator, height: int, width: int) -> dict[str, Any]:
     """Random window of the texture for an (height, width) field: offset (row, col) and sign."""
     if height > TEXTURE_SIZE or width > TEXTURE_SIZE:

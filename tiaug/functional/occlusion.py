@@ -20,10 +20,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 
 from tiaug.functional.face import FaceStats, face_statistics
-from tiaug.functional.noise import noise_field, sample_noise_window
+from tiaug.functional.noise import noise_field, sample_noise_window, texture_range
 from tiaug.functional.polygon import bar_between, bounding_radius, random_outline
 from tiaug.functional.raster import Region, clip_region, rasterize, rasterize_to_area
 from tiaug.validation import check_mask, check_thermal_image
@@ -305,7 +306,7 @@ def sample_occlusion(
 
 def _visible_area(region: Region, height: int, width: int) -> int:
     clipped = clip_region(region, height, width)
-    return 0 if clipped is None else int(np.count_nonzero(clipped[1]))
+    return 0 if clipped is None else cv2.countNonZero(clipped[1].view(np.uint8))
 
 
 def render_occlusion(image: np.ndarray, plan: OcclusionPlan) -> np.ndarray:
@@ -314,6 +315,8 @@ def render_occlusion(image: np.ndarray, plan: OcclusionPlan) -> np.ndarray:
     view = out[:, :, 0] if out.ndim == 3 else out
     height, width = view.shape
     texture = None if plan.texture_window is None else noise_field(plan.texture_window, height, width)
+    # a fresh field (images larger than the texture) has no known range: always clip then
+    extremes = (-math.inf, math.inf) if texture is None or plan.texture_window["exact"] else texture_range()
     for region, paint in zip(plan.regions, plan.paints, strict=True):
         clipped = clip_region(region, height, width)
         if clipped is None:
@@ -324,8 +327,11 @@ def render_occlusion(image: np.ndarray, plan: OcclusionPlan) -> np.ndarray:
         else:
             values = texture[slices] * np.float32(plan.texture_std)
             values += np.float32(paint.temperature)
-            np.minimum(values, np.float32(paint.band[1]), out=values)
-            np.maximum(values, np.float32(paint.band[0]), out=values)
+            lowest, highest = (paint.temperature + plan.texture_std * t for t in extremes)
+            if highest > paint.band[1]:  # clip only where the texture can leave the band
+                np.minimum(values, np.float32(paint.band[1]), out=values)
+            if lowest < paint.band[0]:
+                np.maximum(values, np.float32(paint.band[0]), out=values)
         np.copyto(view[slices], values, where=inside)
     return out
 

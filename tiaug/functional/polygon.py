@@ -35,7 +35,11 @@ def unit_star_polygon(rng: np.random.Generator, n_vertices: int, irregularity: f
     steps = 1.0 - irregularity + (2.0 * irregularity) * rng.random(n_vertices)
     steps *= 2.0 * math.pi / steps.sum()
     angles = rng.random() * (2.0 * math.pi) + np.cumsum(steps)
-    radii = np.clip(1.0 + spikiness * rng.standard_normal(n_vertices), MIN_RADIUS, MAX_RADIUS)
+    radii = rng.standard_normal(n_vertices)
+    radii *= spikiness
+    radii += 1.0
+    np.minimum(radii, MAX_RADIUS, out=radii)  # in place: np.clip's wrapper costs more than the work here
+    np.maximum(radii, MIN_RADIUS, out=radii)
     # area of the fan of triangles (centre, vertex i, vertex i+1); the step into vertex i+1 is steps[i+1]
     sines = np.sin(steps)
     area = 0.5 * (float(np.dot(radii[:-1] * radii[1:], sines[1:])) + float(radii[-1] * radii[0] * sines[0]))
@@ -58,13 +62,13 @@ def unit_stroke(rng: np.random.Generator, aspect: float) -> np.ndarray:
 
 def bar_between(p: np.ndarray, q: np.ndarray, thickness: float) -> np.ndarray:
     """Rectangle (4, 2) of the given thickness (px) joining points ``p`` and ``q`` (x, y)."""
-    direction = q - p
-    length = float(np.hypot(*direction))
+    (px, py), (qx, qy) = p.tolist(), q.tolist()
+    dx, dy = qx - px, qy - py
+    length = math.hypot(dx, dy)
     if length == 0.0:
-        direction = np.array([1.0, 0.0])
-        length = 1.0
-    normal = np.array([-direction[1], direction[0]]) / length * (0.5 * thickness)
-    return np.stack([p + normal, q + normal, q - normal, p - normal])
+        dx, dy, length = 1.0, 0.0, 1.0
+    nx, ny = -dy / length * (0.5 * thickness), dx / length * (0.5 * thickness)
+    return np.array([[px + nx, py + ny], [qx + nx, qy + ny], [qx - nx, qy - ny], [px - nx, py - ny]])
 
 
 def random_outline(

@@ -50,7 +50,7 @@ def rasterize(points: np.ndarray) -> Region:
     stencil = np.zeros((height, width), dtype=np.uint8)
     offset = (-x0 << SUBPIXEL_BITS, -y0 << SUBPIXEL_BITS)
     cv2.fillPoly(stencil, [fixed], 1, lineType=cv2.LINE_8, shift=SUBPIXEL_BITS, offset=offset)
-    return Region(x0, y0, stencil, int(np.count_nonzero(stencil)))
+    return Region(x0, y0, stencil, cv2.countNonZero(stencil))
 
 
 def rasterize_to_area(
