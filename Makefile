@@ -27,7 +27,7 @@ $(ZOO_VENV)/.installed: setup.cfg pyproject.toml
 	$(ZOO_PY) -m pip install $(PIP_QUIET) -e ".[samcl,zoo,dev]"
 	touch $@
 
-## demo: synthetic thermal faces -> TiAug -> statistics and previews -> a small SAM-CL training run
+## demo: synthetic thermal faces -> TiAug -> statistics and previews -> two small trainings (without/with SAM-CL) -> evaluation
 demo: $(VENV)/.installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" scripts/demo.sh demo_out
 
