@@ -8,6 +8,7 @@ Rows are read, augmented and written in batches, so memory stays flat whatever t
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 from collections import deque
@@ -226,15 +227,10 @@ def augment_file(
                            ignore_index=ignore_index_of(pipeline, input_ignore)) as writer:  # fmt: skip
         writer.add_column("source_index", np.int64)
         writer.add_column("tiaug/params", JSON)
-        for result in _chain(first, results):
+        for result in itertools.chain([first], results):
             writer.append(result["images"], result["masks"],
                           extra={"source_index": result["source_index"], "tiaug/params": result["params"]})  # fmt: skip
             written += len(result["images"])
             if progress is not None:
                 progress(int(result["source_index"][-1]) + 1)
     return written
-
-
-def _chain(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    yield first
-    yield from rest
