@@ -108,8 +108,8 @@ def train_one(run_dir: Path, data: dict[str, Path], size: Size, network: str, re
 
 def score(checkpoint: Path, data: dict[str, Path], device: str) -> dict[str, dict]:
     """mIoU and per-class IoU of a checkpoint on the clean and unconstrained test sets."""
-    from samcl.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of
-    from samcl.inference import evaluate_batches
+    from samcl.inference.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of
+    from samcl.inference.predictor import evaluate_batches
     from tiaug.io import open_thermal
 
     payload = load_checkpoint(checkpoint)

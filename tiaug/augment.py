@@ -23,7 +23,8 @@ import numpy as np
 import tiaug.transforms
 from tiaug import __version__
 from tiaug.io.atomic import check_output_path
-from tiaug.io.h5 import JSON, ThermalH5Reader, create_thermal_h5, open_thermal
+from tiaug.io.h5_reader import ThermalH5Reader, open_thermal
+from tiaug.io.h5_writer import JSON, create_thermal_h5
 from tiaug.provenance import applied_params
 
 # Albumentations transforms that clip float images to [0, 1] or fill borders with 0 (i.e. 0 degrees Celsius)

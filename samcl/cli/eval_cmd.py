@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from samcl.cli._common import CONTEXT, amp_option, batch_size_option, checkpoint_option, device_option, image_progress
-from samcl.evaluation import DEFAULT_NETD, OCCLUDED_LABELS, evaluate_file, robustness_perturbations
-from samcl.runtime import load_inference_model
-from tiaug.cli._common import exit_cleanly_on_sigterm, progress_flag, reported_errors
+from samcl.cli.options import CONTEXT, amp_option, batch_size_option, checkpoint_option, device_option, image_progress
+from samcl.inference.evaluation import DEFAULT_NETD, OCCLUDED_LABELS, evaluate_file, robustness_perturbations
+from samcl.inference.predictor import load_inference_model
+from tiaug.cli.common import exit_cleanly_on_sigterm, progress_flag, reported_errors
 from tiaug.functional import CONFIGURATIONS
 from tiaug.io import atomic_output, check_output_path, open_thermal
 

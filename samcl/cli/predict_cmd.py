@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from samcl.cli._common import CONTEXT, amp_option, batch_size_option, checkpoint_option, device_option, image_progress
-from samcl.prediction import find_sources, predict_to_folder
-from samcl.runtime import load_inference_model
-from tiaug.cli._common import exit_cleanly_on_sigterm, progress_flag, reported_errors
+from samcl.cli.options import CONTEXT, amp_option, batch_size_option, checkpoint_option, device_option, image_progress
+from samcl.inference.files import find_sources, predict_to_folder
+from samcl.inference.predictor import load_inference_model
+from tiaug.cli.common import exit_cleanly_on_sigterm, progress_flag, reported_errors
 
 
 @click.command("samcl-predict", context_settings=CONTEXT)

@@ -9,9 +9,9 @@ import click
 import yaml
 from tqdm import tqdm
 
-from samcl.config import read_config_file, resolve_config
-from samcl.train import Run, resume_payload
-from tiaug.cli._common import exit_cleanly_on_sigterm, reported_errors, size_option
+from samcl.training.config import read_config_file, resolve_config
+from samcl.training.loop import Run, resume_payload
+from tiaug.cli.common import exit_cleanly_on_sigterm, reported_errors, size_option
 
 
 def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict | None:

@@ -6,7 +6,7 @@ For logits (B, C, H, W) and integer targets (B, H, W):
 - ``Y+ = one_hot(target)``,
 - ``Y- = one_hot(sigma_b(target))``: Y+ with its class channels permuted by a random derangement
   ``sigma_b`` (no class keeps its channel; one derangement per image, drawn from a ``torch.Generator``),
-- the auxiliary network A (:class:`samcl.aux_net.AuxiliaryNetwork`, trained jointly: give the
+- the auxiliary network A (:class:`samcl.losses.aux_net.AuxiliaryNetwork`, trained jointly: give the
   optimiser ``loss.parameters()`` too) maps each of them to scales s0..s3, and
 
       L_SAMCL = sum_k w_k * max(d_k(A_k(Y), A_k(Y+)) - d_k(A_k(Y), A_k(Y-)) + margin, 0)
@@ -25,7 +25,7 @@ three maps. A batch without any valid pixel gives a SAM-CL term of 0.
 
 Cost: Y+ and Y- are never materialised as full-resolution one-hot maps (``fast_path=True``): the
 auxiliary network's first block has an exact shortcut for one-hot inputs
-(:meth:`~samcl.aux_net.AuxiliaryNetwork.forward_triplet_labels`), the scale-0 distances are computed
+(:meth:`~samcl.losses.aux_net.AuxiliaryNetwork.forward_triplet_labels`), the scale-0 distances are computed
 from the label maps (:mod:`samcl.losses.label_distances`, with RMI's prediction statistics shared
 by the two distances), and only Y goes through full-resolution layers. ``fast_path=False`` runs the
 plain map-based computation; tests check that both give the same values and gradients.
@@ -42,8 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..aux_net import AuxiliaryNetwork
 from ._common import DEFAULT_IGNORE_INDEX, as_float, check_logits_target, one_hot_map, valid_and_safe_target
+from .aux_net import AuxiliaryNetwork
 from .ce import CrossEntropyLoss
 from .derangement import random_derangements
 from .dice import DiceLoss

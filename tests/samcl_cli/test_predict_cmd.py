@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 from samcl.cli.predict_cmd import predict_main
-from samcl.prediction import predict_to_folder, read_mask_png
-from samcl.runtime import load_inference_model
+from samcl.inference.files import predict_to_folder, read_mask_png
+from samcl.inference.predictor import load_inference_model
 from tests.samcl_cli.conftest import CLASSES, listing, reference_labels, run_module, sha256
 from tiaug.io import open_thermal, write_thermal_h5
 from tiaug.synth import generate_faces

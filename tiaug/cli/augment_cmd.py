@@ -9,7 +9,7 @@ import click
 from tqdm import tqdm
 
 from tiaug.augment import augment_file, load_pipeline, temperature_warnings
-from tiaug.cli._common import (
+from tiaug.cli.common import (
     check_stop,
     compression_option,
     exit_cleanly_on_sigterm,
@@ -17,7 +17,7 @@ from tiaug.cli._common import (
     progress_flag,
     reported_errors,
 )
-from tiaug.io.h5 import open_thermal
+from tiaug.io.h5_reader import open_thermal
 from tiaug.presets import tiaug_pipeline
 
 

@@ -1,4 +1,5 @@
-"""Thermal datasets on disk: HDF5 read/write, whole-or-nothing outputs, importers, a dataset class.
+"""Thermal datasets on disk: HDF5 reading (``h5_reader``) and writing (``h5_writer``), whole-or-nothing outputs,
+importers, a dataset class.
 
 Reading (validating, streaming)::
 
@@ -19,20 +20,16 @@ Writing (whole-or-nothing, appending in batches)::
 from tiaug.io.atomic import atomic_h5, atomic_output, atomic_outputs, check_output_path
 from tiaug.io.dataset import ThermalH5Dataset
 from tiaug.io.errors import OutputPathError, ThermalDataError, TiaugIOError
-from tiaug.io.h5 import (
+from tiaug.io.h5_reader import (
     DEFAULT_CLASSES,
-    JSON,
-    STR,
     UNITS,
     ThermalBatch,
     ThermalH5Reader,
-    ThermalH5Writer,
-    create_thermal_h5,
     open_thermal,
     read_thermal_h5,
     validate_file,
-    write_thermal_h5,
 )
+from tiaug.io.h5_writer import JSON, STR, ThermalH5Writer, create_thermal_h5, write_thermal_h5
 
 __all__ = [
     "DEFAULT_CLASSES",

@@ -30,7 +30,7 @@ import numpy as np
 from tiaug.io import landmarks as lmk
 from tiaug.io.atomic import PathLike, atomic_outputs, check_output_path
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.h5 import STR, ThermalH5Writer
+from tiaug.io.h5_writer import STR, ThermalH5Writer
 from tiaug.validation import INTEGER_IMAGE_HINT, check_mask, check_thermal_image
 
 Size = tuple[int, int]

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from samcl.inference.predictor import InferenceModel
 from samcl.metrics import ConfusionMatrix
-from samcl.runtime import InferenceModel
 from tiaug.functional import (
     CONFIGURATIONS,
     OcclusionConfig,

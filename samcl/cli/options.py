@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from tiaug.cli._common import check_stop
+from tiaug.cli.common import check_stop
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

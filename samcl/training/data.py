@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from samcl.checkpoint import Normalization
+from samcl.inference.normalization import Normalization
 from tiaug.io import open_thermal
 from tiaug.presets import paper_training_pipeline
 

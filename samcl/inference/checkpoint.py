@@ -18,32 +18,17 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
+from samcl.inference.normalization import Normalization
 from samcl.models import build_model
 
 FORMAT = "samcl-checkpoint"
 VERSION = 1
-
-
-@dataclass(frozen=True)
-class Normalization:
-    """Maps temperatures (degrees Celsius) to network inputs: (t - mean) / std."""
-
-    mean: float
-    std: float
-
-    def __call__(self, images: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-        return (images - self.mean) / self.std
-
-    def as_dict(self) -> dict[str, float]:
-        return {"mean": self.mean, "std": self.std}
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:

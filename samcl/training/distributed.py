@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from samcl.runtime import resolve_device
+from samcl.device import resolve_device
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class World:
 
 
 def device_for(name: str, world: World) -> torch.device:
-    """:func:`samcl.runtime.resolve_device`, with a bare ``cuda`` meaning GPU ``LOCAL_RANK`` under torchrun."""
+    """:func:`samcl.device.resolve_device`, with a bare ``cuda`` meaning GPU ``LOCAL_RANK`` under torchrun."""
     device = resolve_device(name)
     if device.type == "cuda":
         if device.index is None:

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from samcl.runtime import InferenceModel
+from samcl.inference.predictor import InferenceModel
 from tiaug.io import STR, OutputPathError, create_thermal_h5, open_thermal
 from tiaug.validation import INTEGER_IMAGE_HINT, check_thermal_image
 

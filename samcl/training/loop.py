@@ -27,14 +27,16 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from samcl.checkpoint import Normalization, load_checkpoint, save_checkpoint
-from samcl.config import TrainConfig
-from samcl.data import StepSampler, TrainingSet, compute_normalization, iter_rows
-from samcl.distributed import World, broadcast_buffers, finish_world, init_world
-from samcl.inference import autocast, evaluate_batches
+from samcl.device import autocast
+from samcl.inference.checkpoint import load_checkpoint, save_checkpoint
+from samcl.inference.normalization import Normalization
+from samcl.inference.predictor import evaluate_batches
 from samcl.losses import SAMCLLoss, build_loss
 from samcl.metrics import ConfusionMatrix, all_reduce_confusion_matrix
 from samcl.models import build_model, check_input_size
+from samcl.training.config import TrainConfig
+from samcl.training.data import StepSampler, TrainingSet, compute_normalization, iter_rows
+from samcl.training.distributed import World, broadcast_buffers, finish_world, init_world
 from tiaug.io import open_thermal, validate_file
 
 LOSS_KEYS = ("loss", "base_loss", "samcl_loss")
@@ -267,7 +269,7 @@ class Run:
         summary = self._summary(wall)
         if self.world.is_main:
             (self.out / "summary.json").write_text(json.dumps(summary, indent=2))
-            from samcl.plots import plot_training_curves
+            from samcl.training.plots import plot_training_curves
 
             plot_training_curves(self.out / "metrics.csv", self.out / "curves.png")
         finish_world(self.world)
