@@ -15,7 +15,8 @@ from tiaug.cli.common import (
     reported_errors,
     size_option,
 )
-from tiaug.io.importers import import_folder, import_tfdb
+from tiaug.io.importers import import_folder
+from tiaug.io.tfdb import import_tfdb
 
 _crop = click.option(
     "--crop",
