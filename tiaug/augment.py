@@ -24,7 +24,7 @@ import tiaug.transforms
 from tiaug import __version__
 from tiaug.io.atomic import check_output_path
 from tiaug.io.h5_reader import ThermalH5Reader, open_thermal
-from tiaug.io.h5_writer import JSON, create_thermal_h5
+from tiaug.io.h5_writer import DEFAULT_COMPRESSION, JSON, create_thermal_h5
 from tiaug.provenance import applied_params
 
 # Albumentations transforms that clip float images to [0, 1] or fill borders with 0 (i.e. 0 degrees Celsius)
@@ -195,7 +195,7 @@ def augment_file(
     workers: int = 1,
     batch_size: int = 32,
     overwrite: bool = False,
-    compression: str | None = "lzf",
+    compression: str | None = DEFAULT_COMPRESSION,
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Write ``copies`` augmented rows per input row (and the original first if ``keep_original``) to OUT.

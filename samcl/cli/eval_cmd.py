@@ -71,7 +71,7 @@ ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configur
 @click.option(
     "--occluded-labels",
     type=click.Choice(OCCLUDED_LABELS),
-    default="keep",
+    default=OCCLUDED_LABELS[0],
     show_default=True,
     help="Labels under occluders: keep (the face behind counts, as the paper trains) or ignore (not scored).",
 )
@@ -101,7 +101,7 @@ def eval_main(
     matrix of the whole dataset; mIoU = the mean over classes (a class absent
     from both the labels and the predictions of the whole file is left out,
     shown n/a). Pixels equal to the file's ignore_index attribute (else the
-    checkpoint's, 255) are not scored. Images are in degrees Celsius.
+    checkpoint's ignore index) are not scored. Images are in degrees Celsius.
     \b
     --json OUT.json holds (scores in 0..1, null where undefined):
       miou, per_class_iou (list, class order), pixel_accuracy, pixels,

@@ -9,9 +9,31 @@ import click
 import yaml
 from tqdm import tqdm
 
-from samcl.training.config import read_config_file, resolve_config
+from samcl.losses.samcl_loss import BASE_LOSSES
+from samcl.training.config import TrainConfig, read_config_file, resolve_config
 from samcl.training.loop import Run, resume_payload
 from tiaug.cli.common import exit_cleanly_on_sigterm, reported_errors, size_option
+
+
+def _shown(value: object) -> str:
+    """A TrainConfig default as ``--help`` shows it: 256x320, on/off, plain values."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple):
+        return "x".join(str(v) for v in value)
+    return str(value)
+
+
+def option(*decls: str, help: str, shown: str | None = None, **kwargs: object):
+    """``click.option`` whose help ends with TrainConfig's default of the option, ``[value]``.
+
+    Every option defaults to None so that ``--config`` values are not overridden by defaults; ``resolve_config``
+    fills in TrainConfig's defaults, the one place they are written.
+    """
+    name = next((d for d in decls if not d.startswith("-")), None)
+    name = name or decls[0].split("/")[0].lstrip("-").replace("-", "_")
+    default = shown if shown is not None else _shown(TrainConfig.default(name))
+    return click.option(*decls, help=f"{help} [{default}]", **kwargs)
 
 
 def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict | None:
@@ -43,7 +65,7 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     type=click.Path(path_type=Path),
     help="Continue the run in this directory from its last.pt (same configuration).",
 )
-@click.option("--model", help="Network: unet, attention_unet, or smp:<Arch>:<encoder> (zoo extra). [unet]")
+@option("--model", help="Network: unet, attention_unet, or smp:<Arch>:<encoder> (zoo extra).")
 @click.option(
     "--model-arg",
     "model_kwargs",
@@ -51,26 +73,26 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     callback=_model_args,
     help="Model argument KEY=VALUE, repeatable (e.g. base_width=32).",
 )
-@click.option("--loss", type=click.Choice(["ce", "dice", "rmi"]), help="Base loss. [rmi]")
-@click.option("--samcl/--no-samcl", "samcl", default=None, help="Add lambda * SAM-CL to the base loss. [on]")
-@click.option("--samcl-lambda", type=float, help="Weight lambda of the SAM-CL term. [0.5]")
-@click.option(
+@option("--loss", type=click.Choice(BASE_LOSSES), help="Base loss.")
+@option("--samcl/--no-samcl", "samcl", default=None, help="Add lambda * SAM-CL to the base loss.")
+@option("--samcl-lambda", type=float, help="Weight lambda of the SAM-CL term.")
+@option(
     "--tiaug/--no-tiaug",
     "tiaug",
     default=None,
-    help="TiAug occlusion + thermal noise on the fly (flips, rotation, scale, crop, blur always). [on]",
+    help="TiAug occlusion + thermal noise on the fly (flips, rotation, scale, crop, blur always).",
 )
-@click.option("--crop", callback=size_option, help="Training crop HxW in pixels. [256x320]")
-@click.option("--iters", type=int, help="Training steps. [10000]")
-@click.option("--batch-size", type=int, help="Images per step and process. [16]")
-@click.option("--lr", type=float, help="Base learning rate, SGD momentum 0.9, poly decay. [0.01]")
-@click.option("--val-every", type=int, help="Validate every N steps. [500]")
-@click.option("--checkpoint-every", type=int, help="Write last.pt every N steps. [500]")
-@click.option("--log-every", type=int, help="Append a metrics.csv row every N steps. [10]")
-@click.option("--seed", type=int, help="Seed of weights, sampling, augmentation and derangements. [0]")
-@click.option("--device", help="cpu, cuda, cuda:N or auto. [auto]")
-@click.option("--amp/--no-amp", "amp", default=None, help="bfloat16 autocast. [on for CUDA, off on the CPU]")
-@click.option("--workers", type=int, help="DataLoader worker processes per training process. [2]")
+@option("--crop", callback=size_option, help="Training crop HxW in pixels.")
+@option("--iters", type=int, help="Training steps.")
+@option("--batch-size", type=int, help="Images per step and process.")
+@option("--lr", type=float, help="Base learning rate, SGD momentum 0.9, poly decay.")
+@option("--val-every", type=int, help="Validate every N steps.")
+@option("--checkpoint-every", type=int, help="Write last.pt every N steps.")
+@option("--log-every", type=int, help="Append a metrics.csv row every N steps.")
+@option("--seed", type=int, help="Seed of weights, sampling, augmentation and derangements.")
+@option("--device", help="cpu, cuda, cuda:N or auto.")
+@option("--amp/--no-amp", "amp", default=None, help="bfloat16 autocast.", shown="on for CUDA, off on the CPU")
+@option("--workers", type=int, help="DataLoader worker processes per training process.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
 def train(config_file: Path | None, resume: Path | None, progress: bool, **flags: object) -> None:
     """Train a thermal face segmentation network with SAM-CL.

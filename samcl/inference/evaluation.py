@@ -34,16 +34,19 @@ from samcl.inference.predictor import InferenceModel
 from samcl.metrics import ConfusionMatrix
 from tiaug.functional import (
     CONFIGURATIONS,
+    MASK_POLICIES,
     OcclusionConfig,
     apply_mask_policy,
     render_occlusion,
     sample_occlusion,
     thermal_noise,
 )
+from tiaug.functional.occlusion import MaskPolicy
 from tiaug.io import open_thermal
 
 DEFAULT_NETD = (0.05, 0.1, 0.2)
-OCCLUDED_LABELS = ("keep", "ignore")
+#: Labels under occluders when scoring: the mask policies that do not relabel the face as background.
+OCCLUDED_LABELS: tuple[MaskPolicy, ...] = tuple(p for p in MASK_POLICIES if p != "background")
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ class Perturbation:
                 face = np.where(masks[k] == ignore_index, 0, masks[k])  # ignored pixels are not face
                 plan = sample_occlusion(images[k], face, rng, OcclusionConfig(configuration_weights=weights))
                 out_images[k] = render_occlusion(images[k], plan)
-                if self.params.get("occluded_labels", "keep") == "ignore":
+                if self.params.get("occluded_labels", OCCLUDED_LABELS[0]) == "ignore":
                     out_masks[k] = apply_mask_policy(masks[k], plan, "ignore", ignore_index)
             elif self.kind == "noise":
                 netd = float(self.params["netd"])
@@ -90,7 +93,7 @@ class Perturbation:
 def robustness_perturbations(
     configurations: Sequence[str] = CONFIGURATIONS,
     netd_levels: Sequence[float] = DEFAULT_NETD,
-    occluded_labels: str = "keep",
+    occluded_labels: MaskPolicy = OCCLUDED_LABELS[0],
 ) -> list[Perturbation]:
     """The occlusion configurations (p = 1 each), then the noise levels (NETD, degrees Celsius)."""
     if occluded_labels not in OCCLUDED_LABELS:

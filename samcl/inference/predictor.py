@@ -27,6 +27,7 @@ from samcl.device import autocast, resolve_device
 from samcl.inference.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of
 from samcl.inference.normalization import Normalization
 from samcl.metrics import ConfusionMatrix
+from tiaug.labels import IGNORE_INDEX
 
 
 def resolve_checkpoint_path(path: str | Path) -> Path:
@@ -83,7 +84,7 @@ def evaluate_batches(
     batches: Iterable[tuple[np.ndarray, np.ndarray]],
     normalization: Normalization,
     num_classes: int,
-    ignore_index: int | None = 255,
+    ignore_index: int | None = IGNORE_INDEX,
     device: torch.device | str = "cpu",
     amp: bool = False,
 ) -> ConfusionMatrix:
@@ -178,7 +179,7 @@ def load_inference_model(path: str | Path, device: str | torch.device = "auto", 
         model=model,
         normalization=normalization,
         classes=classes,
-        ignore_index=255 if payload.get("ignore_index") is None else int(payload["ignore_index"]),
+        ignore_index=IGNORE_INDEX if payload.get("ignore_index") is None else int(payload["ignore_index"]),
         spec=dict(payload["model"]),
         input_size=tuple(int(v) for v in size) if size is not None else None,
         device=device,

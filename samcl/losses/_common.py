@@ -13,7 +13,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-DEFAULT_IGNORE_INDEX = 255
+from tiaug.labels import IGNORE_INDEX
+
+DEFAULT_IGNORE_INDEX = IGNORE_INDEX  # the label convention of tiaug.labels
 
 
 def check_logits_target(logits: torch.Tensor, target: torch.Tensor) -> None:

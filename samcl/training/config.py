@@ -7,12 +7,19 @@ to ``summary.json`` and into every checkpoint, so a run can be repeated exactly.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from samcl.losses.samcl_loss import BASE_LOSSES, SAMCLLoss
+from tiaug.labels import IGNORE_INDEX
+
+#: SAMCLLoss's own defaults (base loss, lambda): the training recipe uses them unchanged.
+_LOSS_DEFAULTS = inspect.signature(SAMCLLoss).parameters
 
 
 @dataclass
@@ -24,9 +31,9 @@ class TrainConfig:
     out: str = ""  # run directory
     model: str = "unet"  # registry name, e.g. unet, attention_unet, smp:DeepLabV3Plus:resnet101
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"base_width": 32}
-    loss: str = "rmi"  # base loss: ce, dice, rmi
+    loss: str = _LOSS_DEFAULTS["base_loss"].default  # base loss: one of BASE_LOSSES (ce, dice, rmi)
     samcl: bool = True  # add lambda * SAM-CL to the base loss
-    samcl_lambda: float = 0.5
+    samcl_lambda: float = _LOSS_DEFAULTS["lam"].default
     samcl_kwargs: dict[str, Any] = field(default_factory=dict)  # margin, seg_distance, aux_norm, ...
     tiaug: bool = True  # occlusion + thermal noise in the augmentation (geometry and blur always on)
     occlusion: dict[str, Any] = field(default_factory=dict)  # TiAugOcclusion arguments
@@ -46,14 +53,14 @@ class TrainConfig:
     device: str = "auto"  # cpu, cuda, cuda:N, auto
     amp: bool | None = None  # bfloat16 autocast; None: on for CUDA, off on the CPU
     workers: int = 2  # DataLoader worker processes per training process
-    ignore_index: int = 255
+    ignore_index: int = IGNORE_INDEX
 
     def validate(self) -> TrainConfig:
         """Refuse impossible settings with a message naming the option."""
         if not self.data or not self.val or not self.out:
             raise ValueError("--data, --val and --out are required (on the command line or in --config)")
-        if self.loss not in ("ce", "dice", "rmi"):
-            raise ValueError(f"--loss must be ce, dice or rmi, got {self.loss!r}")
+        if self.loss not in BASE_LOSSES:
+            raise ValueError(f"--loss must be {', '.join(BASE_LOSSES[:-1])} or {BASE_LOSSES[-1]}, got {self.loss!r}")
         positive = ("iters", "batch_size", "val_every", "checkpoint_every", "log_every", "val_batch_size")
         for name in positive:
             if getattr(self, name) < 1:
@@ -61,6 +68,12 @@ class TrainConfig:
         if self.lr <= 0 or self.workers < 0 or len(self.crop) != 2 or min(self.crop) < 1:
             raise ValueError(f"invalid lr ({self.lr}), workers ({self.workers}) or crop ({self.crop})")
         return self
+
+    @classmethod
+    def default(cls, name: str) -> Any:
+        """The built-in default of option ``name`` (what ``--help`` shows)."""
+        f = next(f for f in dataclasses.fields(cls) if f.name == name)
+        return f.default_factory() if f.default is dataclasses.MISSING else f.default
 
     def as_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}

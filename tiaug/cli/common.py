@@ -14,6 +14,7 @@ import click
 from tqdm import tqdm
 
 from tiaug.io.errors import TiaugIOError
+from tiaug.io.h5_writer import COMPRESSIONS, DEFAULT_COMPRESSION
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX×,]\s*(\d+)\s*$")
 
@@ -115,8 +116,8 @@ progress_flag = click.option(
 overwrite_flag = click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (refused otherwise).")
 compression_option = click.option(
     "--compression",
-    type=click.Choice(["none", "lzf", "gzip"]),
-    default="lzf",
+    type=click.Choice(COMPRESSIONS),
+    default=DEFAULT_COMPRESSION,
     show_default=True,
     help="HDF5 compression of the output datasets.",
 )

@@ -35,9 +35,9 @@ import numpy as np
 
 from tiaug.io.atomic import PathLike
 from tiaug.io.errors import ThermalDataError
+from tiaug.labels import DEFAULT_CLASSES
 from tiaug.validation import INTEGER_IMAGE_HINT
 
-DEFAULT_CLASSES = ("background", "skin", "mouth", "eyes", "eyebrows", "nose")
 UNITS = "degC"
 _CELSIUS = {"degc", "c", "°c", "celsius", "degree_celsius", "degrees_celsius", "degrees celsius", "deg c"}
 _KELVIN = {"k", "kelvin", "degk"}

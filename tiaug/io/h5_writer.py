@@ -21,6 +21,9 @@ from tiaug.validation import INTEGER_IMAGE_HINT
 
 JSON = "json"  # dtype marker for ``ThermalH5Writer.add_column``: one JSON string per row
 STR = "str"  # dtype marker for ``ThermalH5Writer.add_column``: one UTF-8 string per row
+#: HDF5 compressions of the outputs ("none" = uncompressed), and the one the commands write by default.
+COMPRESSIONS = ("none", "lzf", "gzip")
+DEFAULT_COMPRESSION = "lzf"
 
 
 class ThermalH5Writer:
@@ -51,12 +54,11 @@ class ThermalH5Writer:
         self.height, self.width = int(height), int(width)
         self.classes = tuple(classes)
         self.ignore_index = ignore_index
-        if compression in (None, "none"):
-            self._filters: dict[str, Any] = {}
-        elif compression in ("gzip", "lzf"):
+        if compression not in (None, *COMPRESSIONS):
+            raise ValueError(f"compression must be None or one of {COMPRESSIONS}, got {compression!r}")
+        self._filters: dict[str, Any] = {}
+        if compression not in (None, "none"):
             self._filters = {"compression": compression, "shuffle": True}
-        else:
-            raise ValueError(f"compression must be None, 'none', 'gzip' or 'lzf', got {compression!r}")
         self.n = 0
         self._columns: dict[str, str] = {}  # key -> "array", JSON or STR
         self._make("images", np.float32, (self.height, self.width))

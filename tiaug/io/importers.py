@@ -25,7 +25,7 @@ import numpy as np
 
 from tiaug.io.atomic import PathLike, atomic_outputs, check_output_path
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.h5_writer import STR, ThermalH5Writer
+from tiaug.io.h5_writer import DEFAULT_COMPRESSION, STR, ThermalH5Writer
 from tiaug.validation import INTEGER_IMAGE_HINT, check_mask, check_thermal_image
 
 Size = tuple[int, int]
@@ -259,7 +259,7 @@ def import_folder(
     overwrite: bool = False,
     scale: float | None = None,
     offset: float = 0.0,
-    compression: str | None = "lzf",
+    compression: str | None = DEFAULT_COMPRESSION,
     progress: Progress = no_progress,
 ) -> dict[str, int]:
     """Import a folder of ``.npy``/``.tif`` temperature images (and PNG masks); return {out: n images}."""

@@ -19,6 +19,7 @@ import numpy as np
 from tiaug.io import landmarks as lmk
 from tiaug.io.atomic import PathLike, atomic_outputs, check_output_path
 from tiaug.io.errors import ThermalDataError
+from tiaug.io.h5_writer import DEFAULT_COMPRESSION
 from tiaug.io.importers import ImageSink, Progress, Size, crop_and_resize, load_raw, no_progress, to_celsius
 
 
@@ -104,7 +105,7 @@ def import_tfdb(
     forehead: float = 0.45,
     brow_thickness: float = 0.09,
     skip_unlabelled: bool = False,
-    compression: str | None = "lzf",
+    compression: str | None = DEFAULT_COMPRESSION,
     progress: Progress = no_progress,
 ) -> dict[str, int]:
     """Import a Thermal Face Database folder; return {output path: number of images}.
