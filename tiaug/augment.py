@@ -196,7 +196,7 @@ def augment_file(
     batch_size: int = 32,
     overwrite: bool = False,
     compression: str | None = DEFAULT_COMPRESSION,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Write ``copies`` augmented rows per input row (and the original first if ``keep_original``) to OUT.
 
@@ -204,7 +204,7 @@ def augment_file(
     row of each output row), ``tiaug/params`` (one JSON list of applied transforms and their sampled parameters
     per row; "[]" for kept originals), and the attributes ``tiaug/pipeline`` (the pipeline, ``A.to_dict``) and
     ``tiaug/augment`` (seed, copies, input) so the run can be repeated. OUT is written to a temporary file and
-    renamed when complete. ``progress`` is called with the number of input rows done after each batch.
+    renamed when complete. ``progress(rows done, input rows)`` is called after each batch.
     Returns the number of output rows.
     """
     if copies < 0 or (copies == 0 and not keep_original):
@@ -233,5 +233,5 @@ def augment_file(
                           extra={"source_index": result["source_index"], "tiaug/params": result["params"]})  # fmt: skip
             written += len(result["images"])
             if progress is not None:
-                progress(int(result["source_index"][-1]) + 1)
+                progress(int(result["source_index"][-1]) + 1, n_rows)
     return written

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from samcl.cli.options import CONTEXT, amp_option, batch_size_option, checkpoint_option, device_option, image_progress
-from samcl.inference.files import find_sources, predict_to_folder
+from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
+from samcl.inference.files import predict_to_folder
 from samcl.inference.predictor import load_inference_model
-from tiaug.cli.common import exit_cleanly_on_sigterm, progress_flag, reported_errors
+from tiaug.cli.common import CONTEXT, Progress, exit_cleanly_on_sigterm, progress_flag, reported_errors
 
 
 @click.command("samcl-predict", context_settings=CONTEXT)
@@ -84,8 +84,7 @@ def predict_main(
     exit_cleanly_on_sigterm()
     with reported_errors():
         model = load_inference_model(checkpoint, device=device, amp=amp)
-        total = sum(s.count for s in find_sources(input_path))
-        with image_progress(total, "predict", progress) as advance:
+        with Progress(desc="predict", enabled=progress) as bar:
             summary = predict_to_folder(
                 model,
                 input_path,
@@ -94,7 +93,7 @@ def predict_main(
                 overlays=overlays,
                 overwrite=overwrite,
                 batch_size=batch_size,
-                progress=advance,
+                progress=bar.to,
             )
     written = [f"{len(summary.masks)} masks"]
     if overlays:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 import yaml
-from tqdm import tqdm
 
 from samcl.losses.samcl_loss import BASE_LOSSES
 from samcl.training.config import TrainConfig, read_config_file, resolve_config
 from samcl.training.loop import Run, resume_payload
-from tiaug.cli.common import exit_cleanly_on_sigterm, reported_errors, size_option
+from tiaug.cli.common import CONTEXT, Progress, exit_cleanly_on_sigterm, progress_flag, reported_errors, size_option
 
 
 def _shown(value: object) -> str:
@@ -21,7 +19,32 @@ def _shown(value: object) -> str:
         return "on" if value else "off"
     if isinstance(value, tuple):
         return "x".join(str(v) for v in value)
-    return str(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _help() -> str:
+    """The command's help; the recipe paragraph is written from TrainConfig's defaults."""
+    d = TrainConfig.default
+    loss = "base loss" + (f" + {_shown(d('samcl_lambda'))} * SAM-CL" if d("samcl") else "")
+    recipe = (
+        f"Recipe (the paper's, the defaults): SGD momentum {_shown(d('momentum'))}, weight decay "
+        f"{_shown(d('weight_decay'))}, lr {_shown(d('lr'))} with poly decay, batch {d('batch_size')}, "
+        f"{_shown(d('crop'))} crops, the paper's augmentation with TiAug, {loss}."
+    )
+    return f"""Train a thermal face segmentation network with SAM-CL.
+
+\b
+Data: HDF5 files with `images` float32 (N, H, W) in degrees Celsius and `masks` uint8 (N, H, W)
+(0 background, 1 skin, 2 mouth, 3 eyes, 4 eyebrows, 5 nose by default; attr `classes`).
+Make some with `tiaug synth train.h5 -n 500`.
+
+{recipe}
+Runs unchanged under `torchrun --nproc_per_node N` (DistributedDataParallel; rank 0 writes).
+
+\b
+Writes RUN_DIR/best.pt (best validation mIoU), last.pt (resume with --resume RUN_DIR),
+metrics.csv, summary.json and curves.png.
+"""
 
 
 def option(*decls: str, help: str, shown: str | None = None, **kwargs: object):
@@ -49,7 +72,7 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     return parsed
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(context_settings=CONTEXT, help=_help())
 @click.option("--data", "data", help="Training HDF5: images float32 (N, H, W) degrees Celsius + masks uint8.")
 @click.option("--val", "val", help="Validation HDF5 (same classes).")
 @click.option("--out", "out", help="Run directory for best.pt, last.pt, metrics.csv, summary.json, curves.png.")
@@ -93,22 +116,9 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
 @option("--device", help="cpu, cuda, cuda:N or auto.")
 @option("--amp/--no-amp", "amp", default=None, help="bfloat16 autocast.", shown="on for CUDA, off on the CPU")
 @option("--workers", type=int, help="DataLoader worker processes per training process.")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
+@progress_flag
 def train(config_file: Path | None, resume: Path | None, progress: bool, **flags: object) -> None:
-    """Train a thermal face segmentation network with SAM-CL.
-
-    \b
-    Data: HDF5 files with `images` float32 (N, H, W) in degrees Celsius and `masks` uint8 (N, H, W)
-    (0 background, 1 skin, 2 mouth, 3 eyes, 4 eyebrows, 5 nose by default; attr `classes`).
-    Make some with `tiaug synth train.h5 -n 500`.
-    \b
-    Recipe (the paper's): SGD momentum 0.9, weight decay 5e-4, lr 0.01 with poly decay, batch 16,
-    256x320 crops, the paper's augmentation with TiAug, base loss + 0.5 * SAM-CL.
-    Runs unchanged under `torchrun --nproc_per_node N` (DistributedDataParallel; rank 0 writes).
-    \b
-    Writes RUN_DIR/best.pt (best validation mIoU), last.pt (resume with --resume RUN_DIR),
-    metrics.csv, summary.json and curves.png.
-    """
+    """``samcl-train`` (help text: ``_help()``)."""
     exit_cleanly_on_sigterm()
     with reported_errors():
         if resume is not None:
@@ -122,17 +132,16 @@ def train(config_file: Path | None, resume: Path | None, progress: bool, **flags
         else:
             config = resolve_config(read_config_file(config_file) if config_file else None, dict(flags))
             run = Run(config)
-        bar = tqdm(total=config.iters, initial=run.step, desc="train", unit="step", file=sys.stderr,
-                   dynamic_ncols=True, disable=None if progress and run.world.is_main else True)  # fmt: skip
+        with Progress(config.iters, "train", unit="step", enabled=progress and run.world.is_main, initial=run.step,
+                      leave=True) as bar:  # fmt: skip
 
-        def show(step: int, stats: dict[str, float]) -> None:
-            bar.update(step - bar.n)
-            if stats:
-                bar.set_postfix(loss=f"{stats['loss']:.3f}", miou=f"{stats.get('val_miou', float('nan')):.3f}",
-                                img_s=f"{stats['images_per_s']:.1f}", refresh=False)  # fmt: skip
+            def show(step: int, stats: dict[str, float]) -> None:
+                bar.to(step)
+                if stats:
+                    bar.postfix(loss=f"{stats['loss']:.3f}", miou=f"{stats.get('val_miou', float('nan')):.3f}",
+                                img_s=f"{stats['images_per_s']:.1f}")  # fmt: skip
 
-        summary = run.fit(progress=show)
-        bar.close()
+            summary = run.fit(progress=show)
     if run.world.is_main:
         click.echo(f"best val mIoU {summary['best_miou']:.4f} at step {summary['best_iteration']}; "
                    f"{summary['iterations']} steps in {summary['wall_time_s']:.0f} s; outputs in {config.out}",

@@ -228,13 +228,13 @@ def evaluate_file(
     batch_size: int = 16,
     perturbations: Sequence[Perturbation] = (),
     seed: int = 0,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> EvaluationResult:
     """Score ``model`` on the labelled thermal HDF5 file ``data``, clean and under each perturbation.
 
     The file must have masks and the checkpoint's class names (same order). Mask values must be class indices
-    or the file's ``ignore_index`` attribute (the checkpoint's ignore index when the file has none). ``progress``
-    is called with the number of images of each finished batch. Raises ``ThermalDataError`` / ``ValueError``
+    or the file's ``ignore_index`` attribute (the checkpoint's ignore index when the file has none). ``progress(images
+    done, images)`` is called after each batch. Raises ``ThermalDataError`` / ``ValueError``
     naming the problem; the file is only read.
     """
     if batch_size < 1:
@@ -255,7 +255,7 @@ def evaluate_file(
                 images, masks = p.apply(batch.images, batch.masks, batch.index.tolist(), seed, ignore_index)
                 matrix.update(model.predict(images), masks)
             if progress is not None:
-                progress(len(batch.index))
+                progress(int(batch.index[-1]) + 1, reader.n)
         return EvaluationResult(
             checkpoint=model.source,
             data=data,

@@ -310,11 +310,11 @@ def predict_to_folder(
     overlays: bool = True,
     overwrite: bool = False,
     batch_size: int = 8,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PredictionSummary:
     """Segment every image of ``input_path`` with ``model`` and write the outputs described above into ``out``.
 
-    ``progress`` is called with the number of images of each finished batch. Raises ``ValueError`` /
+    ``progress(images done, images)`` is called after each batch. Raises ``ValueError`` /
     ``ThermalDataError`` / ``OutputPathError`` naming the problem; then ``out`` is left as it was.
     """
     if batch_size < 1:
@@ -324,6 +324,7 @@ def predict_to_folder(
     if input_path.is_dir() and out.exists() and os.path.samefile(input_path, out):
         raise OutputPathError(f"{out}: the output folder is the input folder; write the predictions elsewhere")
     names, h5_name = _plan(sources, input_path, h5, overlays)
+    total = sum(s.count for s in sources)
     inputs = {s.path.resolve() for s in sources}
     for name in [*names, *([h5_name] if h5_name else [])]:
         if (out / name).resolve() in inputs:
@@ -364,7 +365,7 @@ def predict_to_folder(
                         )
                     summary.images += len(rows)
                     if progress is not None:
-                        progress(len(rows))
+                        progress(summary.images, total)
         summary.h5 = h5_name
     return summary
 

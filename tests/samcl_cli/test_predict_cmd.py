@@ -129,8 +129,9 @@ def test_interrupted_run_leaves_nothing(checkpoint, faces, tmp_path):
     model = load_inference_model(checkpoint, device="cpu")
     before = listing(tmp_path)
 
-    def stop(_n):
-        raise KeyboardInterrupt
+    def stop(done, total):
+        assert 0 < done < total
+        raise KeyboardInterrupt  # after the first batch, with files in the staging folder
 
     with pytest.raises(KeyboardInterrupt):
         predict_to_folder(model, stack, tmp_path / "new" / "pred", batch_size=2, progress=stop)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import inspect
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
-from tqdm import tqdm
 
 from tiaug.augment import augment_file, load_pipeline, temperature_warnings
 from tiaug.cli.common import (
-    check_stop,
+    Progress,
     compression_option,
     exit_cleanly_on_sigterm,
     overwrite_flag,
@@ -21,7 +19,6 @@ from tiaug.cli.common import (
     reported_errors,
 )
 from tiaug.functional.occlusion import MASK_POLICIES, RELATIONS
-from tiaug.io.h5_reader import open_thermal
 from tiaug.presets import tiaug_pipeline
 from tiaug.transforms import ThermalNoise, TiAugOcclusion
 
@@ -171,18 +168,9 @@ def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, see
             )
         for warning in temperature_warnings(pipeline):
             click.echo(f"warning: {warning}", err=True)
-        with open_thermal(in_path) as reader:
-            total = reader.n
-        with tqdm(total=total, desc="augment", unit="row", file=sys.stderr, leave=False,
-                  disable=None if progress else True) as bar:  # fmt: skip
-
-            def advance(rows_done: int) -> None:
-                check_stop()
-                bar.update(rows_done - bar.n)
-
+        with Progress(desc="augment", unit="row", enabled=progress) as bar:
             written = augment_file(in_path, out_path, pipeline, seed=seed, copies=copies,
                                    keep_original=keep_original, workers=workers, batch_size=batch_size,
-                                   overwrite=overwrite, compression=compression,
-                                   progress=advance)  # fmt: skip
-    click.echo(f"wrote {written} rows ({total} input rows x {copies} copies"
+                                   overwrite=overwrite, compression=compression, progress=bar.to)  # fmt: skip
+    click.echo(f"wrote {written} rows ({bar.total} input rows x {copies} copies"
                f"{' + originals' if keep_original else ''}, seed {seed}) to {out_path}", err=True)  # fmt: skip
