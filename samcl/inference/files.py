@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from samcl.inference.predictor import InferenceModel
-from tiaug.io import STR, OutputPathError, create_thermal_h5, open_thermal
+from tiaug.io import STR, OutputPathError, atomic_folder, create_thermal_h5, open_thermal
 from tiaug.validation import INTEGER_IMAGE_HINT, check_thermal_image
 
 #: Blend colours of classes 1, 2, ... (skin, mouth, eyes, eyebrows, nose, ...): saturated hues that stay
@@ -217,54 +215,6 @@ def render_overlay(
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Output folder, whole or nothing
-
-
-@contextlib.contextmanager
-def staged_folder(out: Path, names: Sequence[str], *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a hidden staging folder beside ``out``; on success move its files into ``out``, else delete it.
-
-    Refused before anything is written: ``out`` being a file, and files among ``names`` that exist in ``out``
-    without ``overwrite``. Missing parent folders are created (and removed again, when empty, on failure).
-    """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OutputPathError(f"{out}: exists and is not a folder; --out names the folder to write into")
-    taken = [n for n in names if (out / n).exists()]
-    if any((out / n).is_dir() for n in taken):
-        raise OutputPathError(f"{out}: {next(n for n in taken if (out / n).is_dir())} is a folder")
-    if taken and not overwrite:
-        shown = ", ".join(taken[:3]) + (f" and {len(taken) - 3} more" if len(taken) > 3 else "")
-        raise OutputPathError(f"{out}: output files exist already ({shown}); pass --overwrite to replace them")
-    created = []
-    parent = out.absolute().parent
-    while not parent.exists():
-        created.append(parent)
-        parent = parent.parent
-    for folder in reversed(created):
-        folder.mkdir()
-    staging = out.absolute().parent / f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        staging.mkdir()
-        yield staging
-        if not out.exists():
-            os.rename(staging, out)
-            return
-        for item in sorted(staging.iterdir()):
-            target = out / item.name
-            if target.exists() and not overwrite:
-                raise OutputPathError(f"{target}: appeared while the predictions were written; pass --overwrite")
-            os.replace(item, target)
-        staging.rmdir()
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        for folder in created:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        raise
-
-
-# ---------------------------------------------------------------------------------------------------------
 # The whole job
 
 
@@ -330,7 +280,7 @@ def predict_to_folder(
         if (out / name).resolve() in inputs:
             raise OutputPathError(f"{out / name}: the output would replace an input file")
     summary = PredictionSummary(out)
-    with staged_folder(out, [*names, *([h5_name] if h5_name else [])], overwrite=overwrite) as staging:
+    with atomic_folder(out, [*names, *([h5_name] if h5_name else [])], overwrite=overwrite) as staging:
         with contextlib.ExitStack() as stack:
             writer = None
             if h5_name is not None:
@@ -390,6 +340,5 @@ __all__ = [
     "predict_to_folder",
     "read_mask_png",
     "render_overlay",
-    "staged_folder",
     "write_mask_png",
 ]

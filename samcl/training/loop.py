@@ -37,7 +37,7 @@ from samcl.models import build_model, check_input_size
 from samcl.training.config import TrainConfig
 from samcl.training.data import StepSampler, TrainingSet, compute_normalization, iter_rows
 from samcl.training.distributed import World, broadcast_buffers, finish_world, init_world
-from tiaug.io import open_thermal, validate_file
+from tiaug.io import atomic_output, open_thermal, validate_file
 
 LOSS_KEYS = ("loss", "base_loss", "samcl_loss")
 
@@ -268,7 +268,8 @@ class Run:
         wall = time.perf_counter() - started
         summary = self._summary(wall)
         if self.world.is_main:
-            (self.out / "summary.json").write_text(json.dumps(summary, indent=2))
+            with atomic_output(self.out / "summary.json", overwrite=True) as tmp:
+                tmp.write_text(json.dumps(summary, indent=2))
             from samcl.training.plots import plot_training_curves
 
             plot_training_curves(self.out / "metrics.csv", self.out / "curves.png")

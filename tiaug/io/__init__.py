@@ -14,10 +14,10 @@ Writing (whole-or-nothing, appending in batches)::
         w.add_column("tiaug/params", JSON)
         w.append(images, masks, extra={"source_index": idx, "tiaug/params": [dict(...), ...]})
 
-``atomic_output`` / ``atomic_h5`` give the same guarantee to any other file.
+``atomic_output`` / ``atomic_h5`` / ``atomic_folder`` give the same guarantee to any other file or folder.
 """
 
-from tiaug.io.atomic import atomic_h5, atomic_output, atomic_outputs, check_output_path
+from tiaug.io.atomic import atomic_folder, atomic_h5, atomic_output, atomic_outputs, check_output_path
 from tiaug.io.dataset import ThermalH5Dataset
 from tiaug.io.errors import OutputPathError, ThermalDataError, TiaugIOError
 from tiaug.io.h5_reader import (
@@ -43,6 +43,7 @@ __all__ = [
     "ThermalH5Reader",
     "ThermalH5Writer",
     "TiaugIOError",
+    "atomic_folder",
     "atomic_h5",
     "atomic_output",
     "atomic_outputs",
