@@ -35,7 +35,7 @@ import numpy as np
 
 from samcl.inference.predictor import InferenceModel
 from tiaug.io import STR, OutputPathError, atomic_folder, create_thermal_h5, open_thermal
-from tiaug.validation import INTEGER_IMAGE_HINT, check_thermal_image
+from tiaug.validation import check_float_pixels, check_single_channel, check_thermal_image
 
 #: Blend colours of classes 1, 2, ... (skin, mouth, eyes, eyebrows, nose, ...): saturated hues that stay
 #: visible on the inferno thermal colour map (white eyes would vanish on a warm face).
@@ -88,16 +88,8 @@ def npy_source(path: Path, label: str = "") -> Source:
     """Read a ``.npy`` header (memory-mapped, no pixels) and check its shape and dtype."""
     array = _load_npy(path)
     shape, dtype = array.shape, array.dtype
-    if dtype.kind in "iub":
-        raise ValueError(f"{path}: array has dtype {dtype}: integer or boolean pixels. {INTEGER_IMAGE_HINT}")
-    if dtype.kind != "f":
-        raise ValueError(f"{path}: array has dtype {dtype}; temperatures must be real floating-point numbers")
-    rgb = len(shape) in (3, 4) and shape[-1] in (3, 4)
-    if rgb:
-        raise ValueError(
-            f"{path}: array of shape {shape} looks like RGB/RGBA pictures; thermal images are single-channel "
-            "temperature maps (H, W) or (N, H, W) in degrees Celsius, not colour-mapped renders"
-        )
+    check_float_pixels(dtype, f"{path}: array")
+    check_single_channel(shape, f"{path}: array", image_ndims=(2, 3))
     if len(shape) == 2:
         count, hw, stacked = 1, shape, False
     elif len(shape) == 3 and shape[2] == 1:

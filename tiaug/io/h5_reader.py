@@ -36,21 +36,20 @@ import numpy as np
 from tiaug.io.atomic import PathLike
 from tiaug.io.errors import ThermalDataError
 from tiaug.labels import DEFAULT_CLASSES
-from tiaug.validation import INTEGER_IMAGE_HINT
+from tiaug.validation import check_finite_rows, check_float_pixels, check_labels, check_single_channel
 
 UNITS = "degC"
 _CELSIUS = {"degc", "c", "°c", "celsius", "degree_celsius", "degrees_celsius", "degrees celsius", "deg c"}
 _KELVIN = {"k", "kelvin", "degk"}
 
 
-def valid_labels(masks: np.ndarray, n_classes: int, ignore_index: int | None = None) -> bool:
-    """Whether every mask value is a class index 0..n_classes-1 or the ignore index (attr ``ignore_index``)."""
-    if not masks.size:
-        return True
-    if ignore_index is None:
-        return bool(masks.min() >= 0 and masks.max() < n_classes)
-    labelled = masks[masks != ignore_index]
-    return not labelled.size or bool(labelled.min() >= 0 and labelled.max() < n_classes)
+@contextlib.contextmanager
+def _as_data_error(path: PathLike, key: str) -> Iterator[None]:
+    """A ``tiaug.validation`` refusal as a ``ThermalDataError`` naming the file and the key."""
+    try:
+        yield
+    except ValueError as e:
+        raise ThermalDataError(path, key, str(e)) from None
 
 
 def _units_of(f: h5py.File) -> str | None:
@@ -123,13 +122,8 @@ class ThermalH5Reader:
             raise ThermalDataError(path, "images", f"missing dataset (found keys: {found})")
         images = f["images"]
         shape = images.shape
-        if len(shape) == 4 and shape[-1] in (3, 4):
-            raise ThermalDataError(
-                path,
-                "images",
-                f"has shape {shape}: it looks like RGB/RGBA pictures; thermal images are single-channel "
-                "temperature maps (N, H, W) in degrees Celsius, not colour-mapped renders",
-            )
+        with _as_data_error(path, "images"):
+            check_single_channel(shape, "", image_ndims=(3,))
         if len(shape) != 3:
             raise ThermalDataError(path, "images", f"must have shape (N, H, W), got {shape}")
         if 0 in shape:
@@ -144,16 +138,8 @@ class ThermalH5Reader:
                 "units",
                 f"images are in {units!r}; tiaug needs temperatures in degrees Celsius (units='degC').{hint}",
             )
-        if dtype.kind in "iub":
-            if units is None:
-                raise ThermalDataError(
-                    path,
-                    "images",
-                    f"has integer dtype {dtype} and no 'units' attribute: these look like raw camera counts. "
-                    + INTEGER_IMAGE_HINT,
-                )
-        elif dtype.kind != "f":
-            raise ThermalDataError(path, "images", f"has dtype {dtype}; temperatures must be real numbers")
+        with _as_data_error(path, "images"):
+            check_float_pixels(dtype, "", allow_integers=units is not None, reason=" and no 'units' attribute")
         self.n, self.height, self.width = (int(v) for v in shape)
         self.units = units or UNITS
         self.classes = _classes_of(path, f)
@@ -203,29 +189,13 @@ class ThermalH5Reader:
     def _check_images(self, images: np.ndarray, first_row: int) -> np.ndarray:
         if images.dtype != np.float32:
             images = images.astype(np.float32)
-        finite = np.isfinite(images)
-        if not finite.all():
-            bad_rows = np.nonzero(~finite.reshape(len(images), -1).all(axis=1))[0]
-            row = first_row + int(bad_rows[0])
-            count = int((~finite).sum())
-            raise ThermalDataError(
-                self.path,
-                "images",
-                f"row {row} contains NaN or infinite pixels ({count} in rows {first_row}.."
-                f"{first_row + len(images) - 1}); temperatures must be finite degrees Celsius "
-                "(fill dead pixels, e.g. with the median of their neighbours, first)",
-            )
+        with _as_data_error(self.path, "images"):
+            check_finite_rows(images, "", first_row)
         return images
 
     def _check_masks(self, masks: np.ndarray, first_row: int) -> np.ndarray:
-        if not valid_labels(masks, len(self.classes), self.ignore_index):
-            raise ThermalDataError(
-                self.path,
-                "masks",
-                f"rows {first_row}..{first_row + len(masks) - 1} hold class values {int(masks.min())}.."
-                f"{int(masks.max())}, outside 0..{len(self.classes) - 1} (classes {list(self.classes)})"
-                + ("" if self.ignore_index is None else f" and not the ignore index {self.ignore_index}"),
-            )
+        with _as_data_error(self.path, "masks"):
+            check_labels(masks, self.classes, self.ignore_index, "", first_row)
         return masks.astype(np.uint8, copy=False)
 
     def read_batch(self, start: int, stop: int) -> ThermalBatch:

@@ -16,8 +16,8 @@ import h5py
 import numpy as np
 
 from tiaug.io.atomic import PathLike, atomic_h5
-from tiaug.io.h5_reader import DEFAULT_CLASSES, UNITS, valid_labels
-from tiaug.validation import INTEGER_IMAGE_HINT
+from tiaug.io.h5_reader import DEFAULT_CLASSES, UNITS
+from tiaug.validation import check_finite_rows, check_float_pixels, check_labels
 
 JSON = "json"  # dtype marker for ``ThermalH5Writer.add_column``: one JSON string per row
 STR = "str"  # dtype marker for ``ThermalH5Writer.add_column``: one UTF-8 string per row
@@ -130,10 +130,8 @@ class ThermalH5Writer:
         b = len(images)
         if images.shape[1:] != (self.height, self.width):
             raise ValueError(f"images shape {images.shape} does not match (B, {self.height}, {self.width})")
-        if images.dtype.kind != "f":
-            raise ValueError(f"images have dtype {images.dtype}: integer or boolean pixels. {INTEGER_IMAGE_HINT}")
-        if not np.isfinite(images).all():
-            raise ValueError("images contain NaN or infinite pixels; temperatures must be finite degrees Celsius")
+        check_float_pixels(images.dtype, "images")
+        check_finite_rows(images, "images", self.n)
         rows: dict[str, Any] = {"images": images.astype(np.float32, copy=False)}
         if "masks" in self._columns:
             if masks is None:
@@ -143,9 +141,7 @@ class ThermalH5Writer:
                 masks = masks[None]
             if masks.shape != images.shape:
                 raise ValueError(f"masks shape {masks.shape} does not match images shape {images.shape}")
-            if masks.dtype.kind not in "iub" or not valid_labels(masks, len(self.classes), self.ignore_index):
-                extra = "" if self.ignore_index is None else f" or the ignore index {self.ignore_index}"
-                raise ValueError(f"masks must hold integer class indices 0..{len(self.classes) - 1}{extra}")
+            check_labels(masks, self.classes, self.ignore_index, "masks", self.n)
             rows["masks"] = masks.astype(np.uint8, copy=False)
         elif masks is not None:
             raise ValueError("this file was created without masks (masks=False)")

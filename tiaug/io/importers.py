@@ -26,7 +26,7 @@ import numpy as np
 from tiaug.io.atomic import PathLike, atomic_outputs, check_output_path
 from tiaug.io.errors import ThermalDataError
 from tiaug.io.h5_writer import DEFAULT_COMPRESSION, STR, ThermalH5Writer
-from tiaug.validation import INTEGER_IMAGE_HINT, check_mask, check_thermal_image
+from tiaug.validation import check_float_pixels, check_mask, check_thermal_image
 
 Size = tuple[int, int]
 Progress = Callable[[Iterable], Iterable]
@@ -68,11 +68,8 @@ def to_celsius(raw: np.ndarray, path: PathLike, scale: float | None = None, offs
     NaN/inf pixels and images whose median is outside -60..200 C (probably Kelvin or counts).
     """
     raw = np.asarray(raw)
-    if raw.dtype.kind in "iub" and scale is None:
-        raise ThermalDataError(path, None, f"integer pixels ({raw.dtype}) and no --scale given. " + INTEGER_IMAGE_HINT)
-    if raw.dtype.kind not in "iubf":
-        raise ThermalDataError(path, None, f"has dtype {raw.dtype}; temperatures must be real numbers")
     try:
+        check_float_pixels(raw.dtype, "", allow_integers=scale is not None, reason=" and no --scale given")
         view = check_thermal_image(np.asarray(raw, dtype=np.float32), name="image")[0]
     except ValueError as e:
         raise ThermalDataError(path, None, str(e)) from None
