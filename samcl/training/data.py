@@ -18,15 +18,20 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from samcl.inference.normalization import Normalization
-from tiaug.io import open_thermal
+from tiaug.io import ThermalH5Reader, open_thermal
 from tiaug.presets import paper_training_pipeline
 
 
 def compute_normalization(path: str, max_images: int = 64) -> Normalization:
     """Mean and standard deviation (degrees Celsius) of the pixels of up to ``max_images`` evenly spaced rows."""
     with open_thermal(path) as reader:
-        rows = np.unique(np.linspace(0, reader.n - 1, min(max_images, reader.n)).round().astype(int))
-        images = reader.read_rows(rows.tolist()).images.astype(np.float64)
+        return reader_normalization(reader, max_images)
+
+
+def reader_normalization(reader: ThermalH5Reader, max_images: int = 64) -> Normalization:
+    """:func:`compute_normalization` of a file that is already open."""
+    rows = np.unique(np.linspace(0, reader.n - 1, min(max_images, reader.n)).round().astype(int))
+    images = reader.read_rows(rows.tolist()).images.astype(np.float64)
     return Normalization(float(images.mean()), float(max(images.std(), 1e-3)))
 
 

@@ -18,6 +18,7 @@ import math
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,9 @@ from samcl.losses import SAMCLLoss, build_loss
 from samcl.metrics import ConfusionMatrix, all_reduce_confusion_matrix
 from samcl.models import build_model, check_input_size
 from samcl.training.config import TrainConfig
-from samcl.training.data import StepSampler, TrainingSet, compute_normalization, iter_rows
+from samcl.training.data import StepSampler, TrainingSet, iter_rows, reader_normalization
 from samcl.training.distributed import World, broadcast_buffers, finish_world, init_world
-from tiaug.io import atomic_output, open_thermal, validate_file
+from tiaug.io import atomic_output, open_thermal
 
 LOSS_KEYS = ("loss", "base_loss", "samcl_loss")
 
@@ -67,24 +68,43 @@ def poly_schedule(total: int, power: float) -> Callable[[int], float]:
     return lambda step: max(0.0, 1.0 - step / total) ** power
 
 
-def check_data(config: TrainConfig, model: nn.Module) -> tuple[tuple[str, ...], int]:
-    """Validate both files fully before training: masks present and in range, same classes, sizes that fit."""
-    classes = None
-    n_train = 0
+@dataclass
+class DataCheck:
+    """What :func:`check_data` learnt about the two files: classes, row counts, image sizes, normalisation."""
+
+    classes: tuple[str, ...]
+    n_train: int
+    n_val: int
+    sizes: dict[str, tuple[str, int, int]]  # option -> (path, height, width)
+    normalization: Normalization | None
+
+    def check_sizes(self, model: nn.Module, model_name: str) -> None:
+        """Refuse images smaller than the network's minimum size."""
+        minimum = int(getattr(model, "min_size", 1))
+        for option, (path, height, width) in self.sizes.items():
+            if min(height, width) < minimum:
+                raise ValueError(
+                    f"{option} {path}: images of {height}x{width} px are smaller than the "
+                    f"{model_name} network's minimum size of {minimum}x{minimum} px"
+                )
+
+
+def check_data(config: TrainConfig, normalization: bool = True) -> DataCheck:
+    """Validate both files fully before training, each opened once: masks present, every pixel finite and every
+    label a class (streamed), same classes; with ``normalization``, also the training file's mean and std."""
+    found: DataCheck | None = None
     for option, path in (("--data", config.data), ("--val", config.val)):
         with open_thermal(path, require_masks=True) as reader:
-            if classes is None:
-                classes, n_train = reader.classes, reader.n
-            elif reader.classes != classes:
-                raise ValueError(f"--val {path} has classes {list(reader.classes)}, --data has {list(classes)}")
-            minimum = int(getattr(model, "min_size", 1))
-            if min(reader.height, reader.width) < minimum:
-                raise ValueError(
-                    f"{option} {path}: images of {reader.height}x{reader.width} px are smaller than the "
-                    f"{config.model} network's minimum size of {minimum}x{minimum} px"
-                )
-        validate_file(path, require_masks=True)  # every pixel finite, every label a class (streamed)
-    return classes, n_train
+            if found is None:
+                norm = reader_normalization(reader) if normalization else None
+                found = DataCheck(reader.classes, reader.n, 0, {}, norm)
+            elif reader.classes != found.classes:
+                raise ValueError(f"--val {path} has classes {list(reader.classes)}, --data has {list(found.classes)}")
+            else:
+                found.n_val = reader.n
+            found.sizes[option] = (path, reader.height, reader.width)
+            reader.validate_all()
+    return found
 
 
 def _environment(device: torch.device, world: World) -> dict[str, Any]:
@@ -110,10 +130,12 @@ class Run:
         self.world, self.device = init_world(config.device)
         self.amp = config.amp if config.amp is not None else self.device.type == "cuda"
         self.out = Path(config.out)
+        data = check_data(config, normalization=resume_payload is None)
         torch.manual_seed(config.seed)  # identical initial weights in every process
-        model = build_model(config.model, self.num_classes_of(config), **config.model_kwargs)
+        model = build_model(config.model, len(data.classes), **config.model_kwargs)
         check_input_size(model, *config.crop)
-        self.classes, self.n_train = check_data(config, model)
+        data.check_sizes(model, config.model)
+        self.classes, self.n_train, self.n_val = data.classes, data.n_train, data.n_val
         criterion = (
             SAMCLLoss(len(self.classes), base_loss=config.loss, lam=config.samcl_lambda, seed=config.seed,
                       ignore_index=config.ignore_index, **config.samcl_kwargs)
@@ -135,14 +157,9 @@ class Run:
         )
         self.step = 0
         self.best_miou, self.best_step = -1.0, -1
-        self.normalization = compute_normalization(config.data) if resume_payload is None else None
+        self.normalization = data.normalization  # None on resume: restored below
         if resume_payload is not None:
             self._restore(resume_payload)
-
-    @staticmethod
-    def num_classes_of(config: TrainConfig) -> int:
-        with open_thermal(config.data, require_masks=True) as reader:
-            return len(reader.classes)
 
     # -- checkpoints ---------------------------------------------------------------------------------------
     def _payload(self, with_state: bool) -> dict[str, Any]:
@@ -200,8 +217,7 @@ class Run:
         first taken from process 0 (whose weights are saved), so every process scores the same network.
         """
         broadcast_buffers(self.step_module.model, self.world)
-        with open_thermal(self.config.val) as reader:
-            rows = list(range(self.world.rank, reader.n, self.world.size))
+        rows = list(range(self.world.rank, self.n_val, self.world.size))
         matrix = evaluate_batches(
             self.step_module.model, iter_rows(self.config.val, rows, self.config.val_batch_size),
             self.normalization, len(self.classes), self.config.ignore_index, self.device, self.amp,

@@ -239,6 +239,12 @@ class ThermalH5Reader:
         for a in range(start, stop, batch_size):
             yield self.read_batch(a, min(a + batch_size, stop))
 
+    def validate_all(self, batch_size: int = 64) -> int:
+        """Read every row batch by batch, validating every pixel and label; return the number of images."""
+        for _ in self.iter_batches(batch_size):
+            pass
+        return self.n
+
     def json_rows(self, key: str, start: int = 0, stop: int | None = None) -> list[Any]:
         """Decode a per-row JSON string dataset (e.g. ``tiaug/params``); ``ThermalDataError`` if absent."""
         if key not in self._f:
@@ -259,9 +265,7 @@ def open_thermal(path: PathLike, *, require_masks: bool = False) -> ThermalH5Rea
 def validate_file(path: PathLike, *, batch_size: int = 64, require_masks: bool = False) -> int:
     """Read the whole file batch by batch, validating every pixel; return the number of images."""
     with open_thermal(path, require_masks=require_masks) as r:
-        for _ in r.iter_batches(batch_size):
-            pass
-        return r.n
+        return r.validate_all(batch_size)
 
 
 def read_thermal_h5(path: PathLike) -> tuple[np.ndarray, np.ndarray | None]:
