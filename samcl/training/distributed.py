@@ -58,13 +58,6 @@ def finish_world(world: World) -> None:
         dist.destroy_process_group()
 
 
-def all_reduce_sum(values: torch.Tensor, world: World) -> torch.Tensor:
-    """Sum a tensor over all processes (identity in a world of one)."""
-    if world.distributed:
-        dist.all_reduce(values, op=dist.ReduceOp.SUM)
-    return values
-
-
 def broadcast_buffers(module: torch.nn.Module, world: World) -> None:
     """Copy process 0's buffers (e.g. batch-norm running statistics) to every process."""
     if world.distributed:
