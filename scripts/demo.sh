@@ -16,11 +16,11 @@ echo "== 2. TiAug: occluders + thermal noise, two copies per face, with provenan
 tiaug augment "$out/train.h5" "$out/train_tiaug.h5" --copies 2 --seed 0 --workers 2 --overwrite
 
 echo "== 3. foreground/background temperatures before and after TiAug (the poster's box plots)"
-tiaug stats "$out/train.h5" "$out/train_tiaug.h5" "$out/test_unconstrained.h5" --png "$out/stats.png"
+tiaug stats "$out/train.h5" "$out/train_tiaug.h5" "$out/test_unconstrained.h5" --png "$out/stats.png" --overwrite
 
 echo "== 4. previews with a thermal colour map, masks and occluder outlines"
-tiaug preview "$out/train_tiaug.h5" --png "$out/preview_tiaug.png" -n 8 --seed 0
-tiaug preview "$out/test_unconstrained.h5" --png "$out/preview_unconstrained.png" -n 8 --seed 0
+tiaug preview "$out/train_tiaug.h5" --png "$out/preview_tiaug.png" -n 8 --seed 0 --overwrite
+tiaug preview "$out/test_unconstrained.h5" --png "$out/preview_unconstrained.png" -n 8 --seed 0 --overwrite
 
 
 echo "== 5. two small training runs on the CPU: Dice + TiAug, without and with SAM-CL (UNet, base width 8)"

@@ -12,7 +12,7 @@ import itertools
 import json
 import multiprocessing
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,14 +22,13 @@ import numpy as np
 
 import tiaug.transforms
 from tiaug import __version__
+from tiaug.errors import UserError, one_line, portable
 from tiaug.io.atomic import check_output_path
 from tiaug.io.h5_reader import ThermalH5Reader, open_thermal
 from tiaug.io.h5_writer import DEFAULT_COMPRESSION, JSON, create_thermal_h5
 from tiaug.provenance import applied_params
-
-# Albumentations transforms that clip float images to [0, 1] or fill borders with 0 (i.e. 0 degrees Celsius)
-CLIPPING_TRANSFORMS = {"GaussianBlur", "MotionBlur", "GaussNoise", "Downscale", "Sharpen", "RandomBrightnessContrast"}
-ZERO_FILL_TRANSFORMS = {"Rotate", "Affine", "PadIfNeeded", "SafeRotate", "ShiftScaleRotate"}
+from tiaug.safety import OutputCheck, check_pipeline
+from tiaug.signals import as_worker
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ def load_pipeline(path: str | Path) -> A.Compose:
     except FileNotFoundError:
         raise ValueError(f"pipeline config {path}: file not found") from None
     except Exception as e:  # malformed file or unknown transform
-        raise ValueError(f"pipeline config {path}: cannot load an Albumentations pipeline ({e})") from None
+        raise UserError(f"pipeline config {path}: cannot load an Albumentations pipeline ({one_line(e)})") from None
     return loaded if isinstance(loaded, A.Compose) else A.Compose([loaded])
 
 
@@ -64,29 +63,6 @@ def with_saved_params(pipeline: A.BaseCompose) -> A.Compose:
     """The pipeline wrapped so its results carry ``applied_transforms`` (provenance)."""
     return A.Compose(list(pipeline.transforms) if isinstance(pipeline, A.Compose) else [pipeline],
                      save_applied_params=True)  # fmt: skip
-
-
-def temperature_warnings(pipeline: A.BaseCompose) -> list[str]:
-    """Warnings for transforms that would destroy temperatures in degrees Celsius (outside TemperatureSafe)."""
-    import cv2
-
-    warnings = []
-
-    def walk(node: Any, protected: bool) -> None:
-        name = type(node).__name__
-        if isinstance(node, tiaug.transforms.TemperatureSafe):
-            protected = True
-        if name in CLIPPING_TRANSFORMS and not protected:
-            warnings.append(f"{name} clips float images to [0, 1]: wrap it in TemperatureSafe([...])")
-        if name in ZERO_FILL_TRANSFORMS and getattr(node, "border_mode", None) == cv2.BORDER_CONSTANT:
-            warnings.append(
-                f"{name} fills borders with {getattr(node, 'fill', 0)} C: use border_mode=cv2.BORDER_REFLECT_101"
-            )
-        for child in getattr(node, "transforms", []):
-            walk(child, protected)
-
-    walk(pipeline, False)
-    return warnings
 
 
 def ignore_index_of(pipeline: A.BaseCompose, default: int | None = None) -> int | None:
@@ -106,6 +82,7 @@ class _RowAugmenter:
     def __init__(self, job: AugmentJob) -> None:
         self.job = job
         self.pipeline = with_saved_params(A.from_dict(job.pipeline))
+        self.check = OutputCheck(self.pipeline)
 
     def one(self, image: np.ndarray, mask: np.ndarray | None, row: int, copy: int) -> tuple:
         self.pipeline.set_random_seed(row_seed(self.job.seed, row, copy))
@@ -114,6 +91,8 @@ class _RowAugmenter:
         out_image = np.asarray(result["image"], dtype=np.float32)
         if out_image.ndim == 3 and out_image.shape[2] == 1:
             out_image = out_image[:, :, 0]
+        applied = [name for name, _ in result["applied_transforms"]]
+        self.check(image, out_image, f"row {row} (copy {copy})", applied)
         out_mask = None if mask is None else np.asarray(result["mask"]).reshape(out_image.shape[:2])
         return out_image, out_mask, json.dumps(applied_params(result), separators=(",", ":"))
 
@@ -148,7 +127,9 @@ class _RowAugmenter:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(in_path: str, job: AugmentJob) -> None:
+def _init_worker(in_path: str, job: AugmentJob, worker_process: bool = False) -> None:
+    if worker_process:
+        as_worker()  # Ctrl-C and SIGTERM are the parent's to handle
     _WORKER["augmenter"] = _RowAugmenter(job)
     _WORKER["reader"] = ThermalH5Reader(in_path)
 
@@ -156,6 +137,15 @@ def _init_worker(in_path: str, job: AugmentJob) -> None:
 def _work(span: tuple[int, int]) -> dict[str, Any]:
     batch = _WORKER["reader"].read_batch(*span)
     return _WORKER["augmenter"].batch(batch.index, batch.images, batch.masks)
+
+
+def _work_in_pool(span: tuple[int, int]) -> dict[str, Any]:
+    """:func:`_work` in a pool process: any error goes back to the parent in a form that unpickles there (an
+    exception that cannot be rebuilt would kill the pool's result thread and hang the parent)."""
+    try:
+        return _work(span)
+    except Exception as error:
+        raise portable(error) from None
 
 
 def _results(in_path: Path, job: AugmentJob, n_rows: int, batch_size: int, workers: int) -> Iterator[dict[str, Any]]:
@@ -169,17 +159,17 @@ def _results(in_path: Path, job: AugmentJob, n_rows: int, batch_size: int, worke
             _WORKER.pop("reader").close()
         return
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_init_worker, initargs=(str(in_path), job)) as pool:
+    with context.Pool(workers, initializer=_init_worker, initargs=(str(in_path), job, True)) as pool:
         pending: deque = deque()
         queue = iter(spans)
         for span in queue:
-            pending.append(pool.apply_async(_work, (span,)))
+            pending.append(pool.apply_async(_work_in_pool, (span,)))
             if len(pending) >= 2 * workers:
                 break
         while pending:
             result = pending.popleft().get()
             for span in queue:
-                pending.append(pool.apply_async(_work, (span,)))
+                pending.append(pool.apply_async(_work_in_pool, (span,)))
                 break
             yield result
 
@@ -197,6 +187,8 @@ def augment_file(
     overwrite: bool = False,
     compression: str | None = DEFAULT_COMPRESSION,
     progress: Callable[[int, int], None] | None = None,
+    other_inputs: Iterable[str | Path] = (),
+    allow_unsafe: bool = False,
 ) -> int:
     """Write ``copies`` augmented rows per input row (and the original first if ``keep_original``) to OUT.
 
@@ -204,13 +196,18 @@ def augment_file(
     row of each output row), ``tiaug/params`` (one JSON list of applied transforms and their sampled parameters
     per row; "[]" for kept originals), and the attributes ``tiaug/pipeline`` (the pipeline, ``A.to_dict``) and
     ``tiaug/augment`` (seed, copies, input) so the run can be repeated. OUT is written to a temporary file and
-    renamed when complete. ``progress(rows done, input rows)`` is called after each batch.
+    renamed when complete. ``progress(rows done, input rows)`` is called after each batch. ``other_inputs``
+    (e.g. the pipeline's file) are protected like IN: OUT may not be one of them. A pipeline with transforms
+    not known to keep degrees Celsius is refused (:mod:`tiaug.safety`) unless ``allow_unsafe``; every output row
+    is checked against what the pipeline can produce either way.
     Returns the number of output rows.
     """
     if copies < 0 or (copies == 0 and not keep_original):
         raise ValueError("nothing to write: use --copies >= 1 (or --keep-original with --copies 0)")
     in_path = Path(in_path)
-    check_output_path(out_path, overwrite=overwrite, inputs=[in_path])
+    check_pipeline(pipeline, allow_unsafe=allow_unsafe)
+    inputs = [in_path, *other_inputs]
+    check_output_path(out_path, overwrite=overwrite, inputs=inputs)
     with open_thermal(in_path) as reader:
         n_rows, has_masks, classes, input_ignore = reader.n, reader.has_masks, reader.classes, reader.ignore_index
     job = AugmentJob(A.to_dict(pipeline), int(seed), int(copies), bool(keep_original))
@@ -223,7 +220,7 @@ def augment_file(
     first = next(results)
     out_height, out_width = first["images"].shape[1:]
     written = 0
-    with create_thermal_h5(out_path, out_height, out_width, overwrite=overwrite, inputs=[in_path], masks=has_masks,
+    with create_thermal_h5(out_path, out_height, out_width, overwrite=overwrite, inputs=inputs, masks=has_masks,
                            classes=classes, compression=compression, attrs=attrs,
                            ignore_index=ignore_index_of(pipeline, input_ignore)) as writer:  # fmt: skip
         writer.add_column("source_index", np.int64)

@@ -23,12 +23,14 @@ CLASS_COLOURS = ("#00e5ff", "#76ff03", "#ffffff", "#ff4081", "#2979ff", "#ffea00
 OCCLUDER_COLOUR = "#00ff9c"
 
 
-def _save(fig: Figure, path: PathLike, inputs: Sequence[PathLike] = ()) -> None:
-    with atomic_output(path, overwrite=True, inputs=inputs) as tmp:
+def _save(fig: Figure, path: PathLike, inputs: Sequence[PathLike] = (), overwrite: bool = True) -> None:
+    with atomic_output(path, overwrite=overwrite, inputs=inputs) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
 
 
-def plot_fg_bg(stats: Sequence[FgBgStats], path: PathLike, inputs: Sequence[PathLike] = ()) -> None:
+def plot_fg_bg(
+    stats: Sequence[FgBgStats], path: PathLike, inputs: Sequence[PathLike] = (), overwrite: bool = True
+) -> None:
     """Box plots per file: pooled face (fg) and background (bg) pixel temperatures, and per-image fg - bg."""
     fig = Figure(figsize=(4 + 2.6 * len(stats), 4.6))
     ax_t, ax_d = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1.3]})
@@ -57,7 +59,7 @@ def plot_fg_bg(stats: Sequence[FgBgStats], path: PathLike, inputs: Sequence[Path
     ax_d.set_ylabel("mean face - mean background per image (°C)")
     ax_d.set_title("Foreground minus background")
     fig.tight_layout()
-    _save(fig, path, inputs)
+    _save(fig, path, inputs, overwrite)
 
 
 def find_polygons(obj: Any) -> list[np.ndarray]:
@@ -92,6 +94,7 @@ def plot_grid(
     cols: int | None = None,
     cmap: str = "inferno",
     inputs: Sequence[PathLike] = (),
+    overwrite: bool = True,
 ) -> None:
     """A grid of thermal images on one colour scale with a colour bar in °C, mask contours and occluders.
 
@@ -145,4 +148,4 @@ def plot_grid(
             facecolor="#303030",
             labelcolor="#ffffff",
         )
-    _save(fig, path, inputs)
+    _save(fig, path, inputs, overwrite)

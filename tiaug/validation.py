@@ -7,6 +7,7 @@ instead of producing silently wrong temperatures.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,6 +17,16 @@ INTEGER_IMAGE_HINT = (
     "your camera's radiometric calibration first, e.g. for centi-kelvin counts: "
     "image.astype(np.float32) * 0.01 - 273.15"
 )
+
+_SIZE = re.compile(r"^\s*(\d+)\s*[xX×,]\s*(\d+)\s*$")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"256x320"`` -> (256, 320): height x width in pixels."""
+    m = _SIZE.match(text)
+    if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
+        raise ValueError(f"size must be HxW in pixels (height x width), e.g. 256x320; got {text!r}")
+    return int(m.group(1)), int(m.group(2))
 
 
 def _named(name: str, problem: str) -> str:
@@ -55,6 +66,27 @@ def check_finite_rows(images: np.ndarray, name: str = "images", first_row: int =
         f"{first_row}..{first_row + len(images) - 1}); temperatures must be finite degrees Celsius "
         "(fill dead pixels, e.g. with the median of their neighbours, first)"
     )
+
+
+#: Plausible temperatures (degrees Celsius) for the mean of an image: outside, it is probably in Kelvin or
+#: raw camera counts. No pixel may be colder than absolute zero.
+PLAUSIBLE_C = (-60.0, 200.0)
+ABSOLUTE_ZERO_C = -273.15
+
+
+def check_plausible_rows(images: np.ndarray, name: str = "images", first_row: int = 0) -> None:
+    """Refuse rows of a stack (B, H, W) whose mean is not a plausible temperature in degrees Celsius (see
+    ``PLAUSIBLE_C``) or that hold pixels below absolute zero, naming the first such row."""
+    flat = images.reshape(len(images), -1)
+    means, lows = flat.mean(axis=1, dtype=np.float64), flat.min(axis=1)
+    bad = np.nonzero((means < PLAUSIBLE_C[0]) | (means > PLAUSIBLE_C[1]) | (lows < ABSOLUTE_ZERO_C))[0]
+    if len(bad):
+        k = int(bad[0])
+        raise ValueError(
+            (f"{name}: " if name else "")
+            + f"row {first_row + k} has a mean of {means[k]:.1f} and a minimum of {lows[k]:.1f}: not plausible "
+            "temperatures in degrees Celsius (Kelvin? raw camera counts?); convert to degrees Celsius first"
+        )
 
 
 def valid_labels(masks: np.ndarray, n_classes: int, ignore_index: int | None = None) -> bool:

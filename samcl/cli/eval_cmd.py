@@ -9,15 +9,15 @@ import click
 
 from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
 from samcl.inference.evaluation import DEFAULT_NETD, OCCLUDED_LABELS, evaluate_file, robustness_perturbations
-from samcl.inference.predictor import load_inference_model
-from tiaug.cli.common import CONTEXT, Progress, exit_cleanly_on_sigterm, progress_flag, reported_errors
+from samcl.inference.predictor import load_inference_model, resolve_checkpoint_path
+from tiaug.cli.common import SEED, FiniteFloat, Progress, command, progress_flag
 from tiaug.functional import CONFIGURATIONS
 from tiaug.io import atomic_output, check_output_path
 
 ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configuration", "occluded_labels")
 
 
-@click.command("samcl-eval", context_settings=CONTEXT)
+@command("samcl-eval")
 @checkpoint_option
 @click.option(
     "--data",
@@ -47,14 +47,14 @@ ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configur
 )
 @click.option(
     "--robustness-seed",
-    type=int,
+    type=SEED,
     default=0,
     show_default=True,
     help="Seed of the perturbations (row i's draws depend only on it: same seed, same numbers).",
 )
 @click.option(
     "--robustness-netd",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     multiple=True,
     default=DEFAULT_NETD,
     show_default=True,
@@ -119,34 +119,31 @@ def eval_main(
     masks, classes that differ from the checkpoint's, mask values outside
     the classes.
     """
-    exit_cleanly_on_sigterm()
-    with reported_errors():
-        if not tiaug_robustness:
-            given = [
-                f"--{n.replace('_', '-')}"
-                for n in ROBUSTNESS_OPTIONS
-                if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT
-            ]
-            if given:
-                raise click.UsageError(f"{', '.join(given)} only apply with --tiaug-robustness")
-        if json_path is not None:  # refuse before spending time on the evaluation
-            check_output_path(json_path, overwrite=overwrite, inputs=[data, checkpoint])
-        perturbations = (
-            robustness_perturbations(robustness_configuration, robustness_netd, occluded_labels)
-            if tiaug_robustness
-            else []
+    if not tiaug_robustness:
+        given = [
+            f"--{n.replace('_', '-')}"
+            for n in ROBUSTNESS_OPTIONS
+            if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT
+        ]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} only apply with --tiaug-robustness")
+    if json_path is not None:  # refuse before spending time on the evaluation
+        inputs = [data, checkpoint, resolve_checkpoint_path(checkpoint)]
+        check_output_path(json_path, overwrite=overwrite, inputs=inputs)
+    perturbations = (
+        robustness_perturbations(robustness_configuration, robustness_netd, occluded_labels) if tiaug_robustness else []
+    )
+    model = load_inference_model(checkpoint, device=device, amp=amp)
+    with Progress(desc="eval", enabled=progress) as bar:
+        result = evaluate_file(
+            model, data, batch_size=batch_size, perturbations=perturbations, seed=robustness_seed, progress=bar.to
         )
-        model = load_inference_model(checkpoint, device=device, amp=amp)
-        with Progress(desc="eval", enabled=progress) as bar:
-            result = evaluate_file(
-                model, data, batch_size=batch_size, perturbations=perturbations, seed=robustness_seed, progress=bar.to
-            )
-        height, width = result.image_size
-        click.echo(f"checkpoint {model.describe()}")
-        click.echo(f"data       {data} ({result.num_images} images {height}x{width})")
-        click.echo(result.table())
-        if json_path is not None:
-            text = json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n"
-            with atomic_output(json_path, overwrite=overwrite, inputs=[data, checkpoint]) as tmp:
-                tmp.write_text(text)
-            click.echo(f"scores written to {json_path}", err=True)
+    height, width = result.image_size
+    click.echo(f"checkpoint {model.describe()}")
+    click.echo(f"data       {data} ({result.num_images} images {height}x{width})")
+    click.echo(result.table())
+    if json_path is not None:
+        text = json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n"
+        with atomic_output(json_path, overwrite=overwrite, inputs=inputs) as tmp:
+            tmp.write_text(text)
+        click.echo(f"scores written to {json_path}", err=True)

@@ -9,10 +9,10 @@ import click
 from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
 from samcl.inference.files import predict_to_folder
 from samcl.inference.predictor import load_inference_model
-from tiaug.cli.common import CONTEXT, Progress, exit_cleanly_on_sigterm, progress_flag, reported_errors
+from tiaug.cli.common import Progress, command, progress_flag
 
 
-@click.command("samcl-predict", context_settings=CONTEXT)
+@command("samcl-predict")
 @checkpoint_option
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option(
@@ -81,20 +81,18 @@ def predict_main(
     Outputs appear only when every image is done: a refused input or an
     interrupted run leaves DIR as it was. INPUT is never modified.
     """
-    exit_cleanly_on_sigterm()
-    with reported_errors():
-        model = load_inference_model(checkpoint, device=device, amp=amp)
-        with Progress(desc="predict", enabled=progress) as bar:
-            summary = predict_to_folder(
-                model,
-                input_path,
-                out,
-                h5=h5,
-                overlays=overlays,
-                overwrite=overwrite,
-                batch_size=batch_size,
-                progress=bar.to,
-            )
+    model = load_inference_model(checkpoint, device=device, amp=amp)
+    with Progress(desc="predict", enabled=progress) as bar:
+        summary = predict_to_folder(
+            model,
+            input_path,
+            out,
+            h5=h5,
+            overlays=overlays,
+            overwrite=overwrite,
+            batch_size=batch_size,
+            progress=bar.to,
+        )
     written = [f"{len(summary.masks)} masks"]
     if overlays:
         written.append(f"{len(summary.overlays)} overlays")

@@ -8,9 +8,9 @@ import click
 import yaml
 
 from samcl.losses.samcl_loss import BASE_LOSSES
-from samcl.training.config import TrainConfig, read_config_file, resolve_config
-from samcl.training.loop import Run, resume_payload
-from tiaug.cli.common import CONTEXT, Progress, exit_cleanly_on_sigterm, progress_flag, reported_errors, size_option
+from samcl.training.config import FLAGS, TrainConfig, read_config_file, resolve_config
+from samcl.training.loop import Run, check_run_dir, resume_payload
+from tiaug.cli.common import SEED, FiniteFloat, Progress, command, progress_flag, size_option
 
 
 def _shown(value: object) -> str:
@@ -56,7 +56,11 @@ def option(*decls: str, help: str, shown: str | None = None, **kwargs: object):
     name = next((d for d in decls if not d.startswith("-")), None)
     name = name or decls[0].split("/")[0].lstrip("-").replace("-", "_")
     default = shown if shown is not None else _shown(TrainConfig.default(name))
+    FLAGS[name] = decls[0].split("/")[0]
     return click.option(*decls, help=f"{help} [{default}]", **kwargs)
+
+
+FLAGS.update(data="--data", val="--val", out="--out", model_kwargs="--model-arg")  # the options without a default
 
 
 def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict | None:
@@ -72,7 +76,7 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     return parsed
 
 
-@click.command(context_settings=CONTEXT, help=_help())
+@command(help=_help())
 @click.option("--data", "data", help="Training HDF5: images float32 (N, H, W) degrees Celsius + masks uint8.")
 @click.option("--val", "val", help="Validation HDF5 (same classes).")
 @click.option("--out", "out", help="Run directory for best.pt, last.pt, metrics.csv, summary.json, curves.png.")
@@ -98,7 +102,7 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
 )
 @option("--loss", type=click.Choice(BASE_LOSSES), help="Base loss.")
 @option("--samcl/--no-samcl", "samcl", default=None, help="Add lambda * SAM-CL to the base loss.")
-@option("--samcl-lambda", type=float, help="Weight lambda of the SAM-CL term.")
+@option("--samcl-lambda", type=FiniteFloat(min=0), help="Weight lambda of the SAM-CL term.")
 @option(
     "--tiaug/--no-tiaug",
     "tiaug",
@@ -108,40 +112,44 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
 @option("--crop", callback=size_option, help="Training crop HxW in pixels.")
 @option("--iters", type=int, help="Training steps.")
 @option("--batch-size", type=int, help="Images per step and process.")
-@option("--lr", type=float, help="Base learning rate, SGD momentum 0.9, poly decay.")
+@option("--lr", type=FiniteFloat(min=0, min_open=True), help="Base learning rate, SGD momentum 0.9, poly decay.")
 @option("--val-every", type=int, help="Validate every N steps.")
 @option("--checkpoint-every", type=int, help="Write last.pt every N steps.")
 @option("--log-every", type=int, help="Append a metrics.csv row every N steps.")
-@option("--seed", type=int, help="Seed of weights, sampling, augmentation and derangements.")
+@option("--seed", type=SEED, help="Seed of weights, sampling, augmentation and derangements.")
 @option("--device", help="cpu, cuda, cuda:N or auto.")
 @option("--amp/--no-amp", "amp", default=None, help="bfloat16 autocast.", shown="on for CUDA, off on the CPU")
 @option("--workers", type=int, help="DataLoader worker processes per training process.")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier run in RUN_DIR (refused otherwise).")
 @progress_flag
-def train(config_file: Path | None, resume: Path | None, progress: bool, **flags: object) -> None:
+def train(config_file: Path | None, resume: Path | None, overwrite: bool, progress: bool, **flags: object) -> None:
     """``samcl-train`` (help text: ``_help()``)."""
-    exit_cleanly_on_sigterm()
-    with reported_errors():
-        if resume is not None:
-            payload = resume_payload(resume)
-            given = {k: v for k, v in flags.items() if v is not None}
-            allowed = {"iters", "device", "workers", "amp"}
-            if config_file is not None or set(given) - allowed:
-                raise click.UsageError(f"--resume continues a run as configured; only {sorted(allowed)} may change")
-            config = resolve_config({**payload["config"], "out": str(resume)}, given)
-            run = Run(config, resume_payload=payload)
-        else:
-            config = resolve_config(read_config_file(config_file) if config_file else None, dict(flags))
-            run = Run(config)
-        with Progress(config.iters, "train", unit="step", enabled=progress and run.world.is_main, initial=run.step,
-                      leave=True) as bar:  # fmt: skip
+    if resume is not None:
+        payload = resume_payload(resume)
+        given = {k: v for k, v in flags.items() if v is not None}
+        allowed = {"iters", "device", "workers", "amp"}
+        if config_file is not None or set(given) - allowed:
+            raise click.UsageError(f"--resume continues a run as configured; only {sorted(allowed)} may change")
+        config = resolve_config({**payload["config"], "out": str(resume)}, given)
+        run = Run(config, resume_payload=payload)
+    else:
+        config = resolve_config(read_config_file(config_file) if config_file else None, dict(flags))
+        inputs = [config.data, config.val, *([config_file] if config_file else [])]
+        earlier = check_run_dir(config.out, overwrite=overwrite, inputs=inputs)
+        run = Run(config)
+        if run.world.is_main:  # the data checked out: the earlier run goes
+            for path in earlier:
+                path.unlink(missing_ok=True)
+    with Progress(config.iters, "train", unit="step", enabled=progress and run.world.is_main, initial=run.step,
+                  leave=True) as bar:  # fmt: skip
 
-            def show(step: int, stats: dict[str, float]) -> None:
-                bar.to(step)
-                if stats:
-                    bar.postfix(loss=f"{stats['loss']:.3f}", miou=f"{stats.get('val_miou', float('nan')):.3f}",
-                                img_s=f"{stats['images_per_s']:.1f}")  # fmt: skip
+        def show(step: int, stats: dict[str, float]) -> None:
+            bar.to(step)
+            if stats:
+                bar.postfix(loss=f"{stats['loss']:.3f}", miou=f"{stats.get('val_miou', float('nan')):.3f}",
+                            img_s=f"{stats['images_per_s']:.1f}")  # fmt: skip
 
-            summary = run.fit(progress=show)
+        summary = run.fit(progress=show)
     if run.world.is_main:
         click.echo(f"best val mIoU {summary['best_miou']:.4f} at step {summary['best_iteration']}; "
                    f"{summary['iterations']} steps in {summary['wall_time_s']:.0f} s; outputs in {config.out}",

@@ -25,7 +25,6 @@ image is done: a refused input or an interrupted run leaves the output folder as
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from samcl.inference.predictor import InferenceModel
-from tiaug.io import STR, OutputPathError, atomic_folder, create_thermal_h5, open_thermal
+from tiaug.io import STR, atomic_folder, create_thermal_h5, open_thermal
 from tiaug.validation import check_float_pixels, check_single_channel, check_thermal_image
 
 #: Blend colours of classes 1, 2, ... (skin, mouth, eyes, eyebrows, nose, ...): saturated hues that stay
@@ -263,16 +262,11 @@ def predict_to_folder(
         raise ValueError(f"batch size must be >= 1, got {batch_size}")
     input_path, out = Path(input_path), Path(out)
     sources = find_sources(input_path)
-    if input_path.is_dir() and out.exists() and os.path.samefile(input_path, out):
-        raise OutputPathError(f"{out}: the output folder is the input folder; write the predictions elsewhere")
     names, h5_name = _plan(sources, input_path, h5, overlays)
     total = sum(s.count for s in sources)
-    inputs = {s.path.resolve() for s in sources}
-    for name in [*names, *([h5_name] if h5_name else [])]:
-        if (out / name).resolve() in inputs:
-            raise OutputPathError(f"{out / name}: the output would replace an input file")
     summary = PredictionSummary(out)
-    with atomic_folder(out, [*names, *([h5_name] if h5_name else [])], overwrite=overwrite) as staging:
+    outputs = [*names, *([h5_name] if h5_name else [])]
+    with atomic_folder(out, outputs, overwrite=overwrite, inputs=[input_path, model.source]) as staging:
         with contextlib.ExitStack() as stack:
             writer = None
             if h5_name is not None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import math
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,9 @@ from typing import Any
 import yaml
 
 from samcl.losses.samcl_loss import BASE_LOSSES, SAMCLLoss
+from tiaug.errors import UserError
 from tiaug.labels import IGNORE_INDEX
+from tiaug.validation import parse_size
 
 #: SAMCLLoss's own defaults (base loss, lambda): the training recipe uses them unchanged.
 _LOSS_DEFAULTS = inspect.signature(SAMCLLoss).parameters
@@ -56,17 +61,25 @@ class TrainConfig:
     ignore_index: int = IGNORE_INDEX
 
     def validate(self) -> TrainConfig:
-        """Refuse impossible settings with a message naming the option."""
+        """Refuse impossible settings (wrong types included) with a ``UserError`` naming the option and its flag."""
+        hints = typing.get_type_hints(TrainConfig)
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if not _matches(value, hints[f.name]):
+                raise UserError(f"{_option(f.name)} must be {_describe(hints[f.name])}, got {value!r}")
         if not self.data or not self.val or not self.out:
-            raise ValueError("--data, --val and --out are required (on the command line or in --config)")
+            raise UserError("--data, --val and --out are required (on the command line or in --config)")
         if self.loss not in BASE_LOSSES:
-            raise ValueError(f"--loss must be {', '.join(BASE_LOSSES[:-1])} or {BASE_LOSSES[-1]}, got {self.loss!r}")
-        positive = ("iters", "batch_size", "val_every", "checkpoint_every", "log_every", "val_batch_size")
+            raise UserError(f"--loss must be {', '.join(BASE_LOSSES[:-1])} or {BASE_LOSSES[-1]}, got {self.loss!r}")
+        positive = ("iters", "batch_size", "val_every", "checkpoint_every", "log_every", "val_batch_size", "lr")
         for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0 or self.workers < 0 or len(self.crop) != 2 or min(self.crop) < 1:
-            raise ValueError(f"invalid lr ({self.lr}), workers ({self.workers}) or crop ({self.crop})")
+            if not getattr(self, name) > 0:
+                raise UserError(f"{_option(name)} must be > 0, got {getattr(self, name)}")
+        for name in ("workers", "seed", "ignore_index", "samcl_lambda", "momentum", "weight_decay", "poly_power"):
+            if getattr(self, name) < 0:
+                raise UserError(f"{_option(name)} must be >= 0, got {getattr(self, name)}")
+        if min(self.crop) < 1:
+            raise UserError(f"{_option('crop')} must be a positive HxW size in pixels, got {self.crop}")
         return self
 
     @classmethod
@@ -96,9 +109,65 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return raw
 
 
+#: Command-line flag of each option that has one (filled by ``samcl-train``'s options), for messages.
+FLAGS: dict[str, str] = {}
+
+
+def _option(name: str) -> str:
+    """How an option is named in messages: its config key, and its flag when it has one."""
+    return f"{name} ({FLAGS[name]})" if name in FLAGS else f"config key {name!r}"
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """Whether a config value has the option's type (numbers finite; anything unusual is left unchecked)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if origin is typing.Literal:
+        return value in args
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if hint is str:
+        return isinstance(value, str)
+    if hint is dict or origin is dict:
+        return isinstance(value, dict)
+    if origin is tuple:
+        return isinstance(value, tuple) and len(value) == len(args) and all(map(_matches, value, args))
+    return True
+
+
+def _describe(hint: Any) -> str:
+    """The type of an option in words, for messages."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(map(repr, args))
+    if origin is tuple:
+        return "a size HxW (e.g. 256x320 or [256, 320])"
+    names = {bool: "true or false", int: "an integer", float: "a finite number", str: "text", dict: "a mapping"}
+    return names.get(hint, names.get(origin, "null" if hint is type(None) else str(hint)))
+
+
+def _as_size(value: Any) -> Any:
+    """A crop given as "HxW" text or a [H, W] list, as a tuple (anything else is left for ``validate``)."""
+    if isinstance(value, str):
+        try:
+            return parse_size(value)
+        except ValueError as e:
+            raise UserError(f"{_option('crop')}: {e}") from None
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
 def resolve_config(file_options: dict[str, Any] | None, flags: dict[str, Any]) -> TrainConfig:
     """Defaults, then the file's options, then every flag that was given (not None)."""
     merged = {**(file_options or {}), **{k: v for k, v in flags.items() if v is not None}}
     if "crop" in merged:
-        merged["crop"] = tuple(int(v) for v in merged["crop"])
+        merged["crop"] = _as_size(merged["crop"])
     return TrainConfig(**merged).validate()

@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset, Sampler, get_worker_info
 
 from samcl.inference.normalization import Normalization
 from tiaug.io import ThermalH5Reader, open_thermal
 from tiaug.presets import paper_training_pipeline
+from tiaug.signals import as_worker
 
 
 def compute_normalization(path: str, max_images: int = 64) -> Normalization:
@@ -90,6 +91,8 @@ class TrainingSet(Dataset):
         self._pipeline = None
 
     def _open(self) -> None:
+        if get_worker_info() is not None:
+            as_worker()  # Ctrl-C and SIGTERM are the training process's to handle
         self._reader = open_thermal(self.path, require_masks=True)
         p_tiaug = 0.5 if self.tiaug else 0.0
         self._pipeline = paper_training_pipeline(*self.crop, p_occlusion=p_tiaug, p_noise=p_tiaug,

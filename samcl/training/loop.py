@@ -13,11 +13,12 @@ Outputs in the run directory (written by the main process only):
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,9 @@ from samcl.models import build_model, check_input_size
 from samcl.training.config import TrainConfig
 from samcl.training.data import StepSampler, TrainingSet, iter_rows, reader_normalization
 from samcl.training.distributed import World, broadcast_buffers, finish_world, init_world
+from tiaug.errors import UserError, one_line
 from tiaug.io import atomic_output, open_thermal
+from tiaug.io.atomic import check_not_an_input
 
 LOSS_KEYS = ("loss", "base_loss", "samcl_loss")
 
@@ -77,6 +80,7 @@ class DataCheck:
     n_val: int
     sizes: dict[str, tuple[str, int, int]]  # option -> (path, height, width)
     normalization: Normalization | None
+    ignore_index: int | None = None  # the files' ignore_index attribute, if they have one
 
     def check_sizes(self, model: nn.Module, model_name: str) -> None:
         """Refuse images smaller than the network's minimum size."""
@@ -87,6 +91,48 @@ class DataCheck:
                     f"{option} {path}: images of {height}x{width} px are smaller than the "
                     f"{model_name} network's minimum size of {minimum}x{minimum} px"
                 )
+
+
+RUN_FILES = ("best.pt", "last.pt", "metrics.csv", "summary.json", "curves.png")
+
+
+def check_run_dir(out: str | Path, *, overwrite: bool = False, inputs: Iterable[str | Path] = ()) -> list[Path]:
+    """Refuse to start a run in ``out`` when it is a file or holds an earlier run (unless ``overwrite``), or when
+    a run file would be one of ``inputs``. Returns the earlier run's files, for the caller to delete once the new
+    run has checked its data (so a refused start leaves the earlier run as it was)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: is a file; --out names the folder of the run's outputs")
+    for name in RUN_FILES:
+        check_not_an_input(out / name, inputs)
+    earlier = [out / name for name in RUN_FILES if (out / name).exists()]
+    if earlier and not overwrite:
+        raise UserError(
+            f"--out {out}: holds an earlier run ({', '.join(p.name for p in earlier)}); continue it with --resume "
+            f"{out}, write to a new folder, or pass --overwrite to replace it"
+        )
+    return earlier
+
+
+def build_checked_model(config: TrainConfig, num_classes: int) -> nn.Module:
+    """``config``'s network, refused with a message naming --model/--model-arg when it cannot be built or cannot
+    run (e.g. an unknown or ill-typed argument, base_width=0), or when the crop does not suit it."""
+    try:
+        model = build_model(config.model, num_classes, **config.model_kwargs)
+        side = int(getattr(model, "min_size", 1))
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, 1, side, side))  # a forward pass on the smallest input
+        model.train()
+    except (TypeError, ValueError, RuntimeError, ArithmeticError, AttributeError, KeyError) as e:
+        given = ", ".join(f"{k}={v!r}" for k, v in config.model_kwargs.items()) or "no --model-arg"
+        raise UserError(
+            f"--model {config.model} ({given}): the network cannot be built or run ({one_line(e)})"
+        ) from None
+    try:
+        check_input_size(model, *config.crop)
+    except ValueError as e:
+        raise UserError(f"--crop {config.crop[0]}x{config.crop[1]}: {e}") from None
+    return model
 
 
 def check_data(config: TrainConfig, normalization: bool = True) -> DataCheck:
@@ -102,9 +148,30 @@ def check_data(config: TrainConfig, normalization: bool = True) -> DataCheck:
                 raise ValueError(f"--val {path} has classes {list(reader.classes)}, --data has {list(found.classes)}")
             else:
                 found.n_val = reader.n
+            if reader.ignore_index is not None:
+                if found.ignore_index not in (None, reader.ignore_index):
+                    raise UserError(
+                        f"--val {path} marks ignored pixels with {reader.ignore_index}, --data with "
+                        f"{found.ignore_index} (attribute ignore_index); the files must agree"
+                    )
+                found.ignore_index = reader.ignore_index
             found.sizes[option] = (path, reader.height, reader.width)
             reader.validate_all()
     return found
+
+
+def with_data_ignore_index(config: TrainConfig, data: DataCheck) -> TrainConfig:
+    """The configuration with the data's ignore index (attribute ``ignore_index``, e.g. written by ``tiaug augment
+    --mask-policy ignore``): losses and scores must skip the label the files use. A configured ignore index that
+    differs from the files' is refused."""
+    if data.ignore_index is None or data.ignore_index == config.ignore_index:
+        return config
+    if config.ignore_index != TrainConfig.default("ignore_index"):
+        raise UserError(
+            f"{config.data}: the data marks ignored pixels with {data.ignore_index} (attribute ignore_index) but "
+            f"the configuration says ignore_index: {config.ignore_index}; remove it from --config"
+        )
+    return dataclasses.replace(config, ignore_index=data.ignore_index)
 
 
 def _environment(device: torch.device, world: World) -> dict[str, Any]:
@@ -131,9 +198,9 @@ class Run:
         self.amp = config.amp if config.amp is not None else self.device.type == "cuda"
         self.out = Path(config.out)
         data = check_data(config, normalization=resume_payload is None)
+        config = self.config = with_data_ignore_index(config, data)
         torch.manual_seed(config.seed)  # identical initial weights in every process
-        model = build_model(config.model, len(data.classes), **config.model_kwargs)
-        check_input_size(model, *config.crop)
+        model = build_checked_model(config, len(data.classes))
         data.check_sizes(model, config.model)
         self.classes, self.n_train, self.n_val = data.classes, data.n_train, data.n_val
         criterion = (
@@ -226,8 +293,9 @@ class Run:
 
     # -- the loop ------------------------------------------------------------------------------------------
     def loader(self) -> DataLoader:
+        occlusion = {"ignore_index": self.config.ignore_index, **self.config.occlusion}  # the loss's ignore label
         dataset = TrainingSet(self.config.data, self.config.crop, self.normalization, self.config.tiaug,
-                              self.config.occlusion, self.config.noise)  # fmt: skip
+                              occlusion, self.config.noise)  # fmt: skip
         sampler = StepSampler(self.n_train, self.config.batch_size, self.config.seed, self.step, self.config.iters,
                               self.world.rank, self.world.size)  # fmt: skip
         return DataLoader(dataset, batch_sampler=sampler, num_workers=self.config.workers,

@@ -108,11 +108,12 @@ def test_config_file_pipeline(cli, good_h5, tmp_path, fmt):
     assert isinstance(load_pipeline(config), A.Compose)
 
 
-def test_config_warns_about_temperature_traps_and_refuses_extra_flags(cli, good_h5, tmp_path):
+def test_config_refuses_temperature_traps_and_extra_flags(cli, good_h5, tmp_path):
     config = tmp_path / "blur.json"
     A.save(A.Compose([A.GaussianBlur(p=1)]), str(config))
     res = cli("augment", good_h5, tmp_path / "o.h5", "--config", config, "--no-progress")
-    assert "GaussianBlur clips float images" in res.output
+    assert res.exit_code == 1 and "GaussianBlur" in res.output and "TemperatureSafe" in res.output
+    assert not (tmp_path / "o.h5").exists()
     res = cli("augment", good_h5, tmp_path / "o2.h5", "--config", config, "--max-netd", "0.1")
     assert res.exit_code != 0 and "--config replaces the pipeline" in res.output
     bad = tmp_path / "bad.json"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from tiaug import __version__
+from tiaug.cli.common import CONTEXT, Group
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="tiaug")
 def main() -> None:
     """TiAug: synthetic thermal faces, thermal augmentation and dataset tools.

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from tiaug.augment import augment_file, load_pipeline, temperature_warnings
+from tiaug.augment import augment_file, load_pipeline
 from tiaug.cli.common import (
+    SEED,
+    FiniteFloat,
     Progress,
+    command,
     compression_option,
-    exit_cleanly_on_sigterm,
     overwrite_flag,
     progress_flag,
-    reported_errors,
 )
 from tiaug.functional.occlusion import MASK_POLICIES, RELATIONS
 from tiaug.presets import tiaug_pipeline
+from tiaug.safety import check_pipeline, unsafe_transforms
 from tiaug.transforms import ThermalNoise, TiAugOcclusion
 
 
@@ -36,6 +39,8 @@ def _pair(kind: type) -> click.ParamType:
                 low, high = (kind(part) for part in str(value).split(","))
             except ValueError:
                 self.fail(f"expected two numbers LOW,HIGH, got {value!r}", param, ctx)
+            if not (math.isfinite(low) and math.isfinite(high)):
+                self.fail(f"expected two finite numbers LOW,HIGH, got {value!r}", param, ctx)
             return low, high
 
     return Pair()
@@ -72,7 +77,7 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
     return click.option(decl, help=f"{kwargs.pop('help')} [default: {shown}]", **kwargs)
 
 
-@click.command("augment")
+@command("augment")
 @click.argument("in_path", metavar="IN.h5", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("out_path", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -86,7 +91,7 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
 @click.option("--keep-original", is_flag=True, help="Also write each input row unchanged, before its copies.")
 @click.option(
     "--seed",
-    type=int,
+    type=SEED,
     default=DEFAULTS["seed"],
     show_default=True,
     help="Seed; the same seed gives byte-identical images whatever --workers is.",
@@ -104,7 +109,15 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
     "config",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="An Albumentations pipeline saved with A.save (JSON, or YAML by extension) to use instead of "
-    "the default occlusion + thermal noise. TiAug transforms may appear in it.",
+    "the default occlusion + thermal noise. TiAug transforms may appear in it; other transforms must be known to "
+    "keep degrees Celsius (flips, crops, resampling with reflected borders: see tiaug.safety) or sit inside "
+    "TemperatureSafe.",
+)
+@click.option(
+    "--allow-unsafe",
+    is_flag=True,
+    help="Accept --config transforms not known to keep degrees Celsius (with a warning). Every output row is "
+    "still checked against what the pipeline can produce.",
 )
 @pipeline_option("--size-range", type=_pair(float), help="Occluded fraction of the face area.")
 @pipeline_option("--vertices-range", type=_pair(int), help="Polygon vertices (2 = thick stroke).")
@@ -122,8 +135,8 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
 )
 @pipeline_option("--mask-policy", type=click.Choice(MASK_POLICIES), help="Labels under occluders (keep: the paper's).")
 @pipeline_option("--ignore-index", type=click.IntRange(0, 255), help="Label of the 'ignore' mask policy.")
-@pipeline_option("--min-netd", type=click.FloatRange(min=0), help="Smallest sensor noise std, degrees Celsius.")
-@pipeline_option("--max-netd", type=click.FloatRange(min=0), help="Largest sensor noise std, degrees Celsius.")
+@pipeline_option("--min-netd", type=FiniteFloat(min=0), help="Smallest sensor noise std, degrees Celsius.")
+@pipeline_option("--max-netd", type=FiniteFloat(min=0), help="Largest sensor noise std, degrees Celsius.")
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
@@ -135,8 +148,8 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
 @compression_option
 @progress_flag
 def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, seed: int, workers: int,
-            config: Path | None, batch_size: int, overwrite: bool, compression: str, progress: bool,
-            **flags: object) -> None:  # fmt: skip
+            config: Path | None, allow_unsafe: bool, batch_size: int, overwrite: bool, compression: str,
+            progress: bool, **flags: object) -> None:  # fmt: skip
     """Write augmented copies of the thermal dataset IN.h5 to OUT.h5.
 
     \b
@@ -152,25 +165,29 @@ def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, see
       attrs tiaug/pipeline (the pipeline as A.to_dict JSON) and tiaug/augment (seed, copies, input)
     \b
     Rows are processed in batches (memory does not grow with the file). OUT.h5 is written to a temporary
-    file and renamed when complete: an interrupted run leaves no OUT.h5. IN.h5 is never modified.
+    file and renamed when complete: an interrupted or refused run leaves no OUT.h5. IN.h5 is never modified.
+    Every output row is checked against what the pipeline can produce (the input's temperatures widened by
+    TiAug's occluders and noise): a pipeline that destroys temperatures is refused, naming the row.
     """
-    exit_cleanly_on_sigterm()
-    with reported_errors():
-        given = {name: value for name, value in flags.items() if value is not None}
-        if config is not None:
-            if given:
-                raise click.UsageError(f"--config replaces the pipeline; drop {', '.join(sorted(given))}")
-            pipeline = load_pipeline(config)
-        else:
-            pipeline = tiaug_pipeline(
-                occlusion={k: v for k, v in given.items() if k in PIPELINE_FLAGS[TiAugOcclusion]},
-                noise={k: v for k, v in given.items() if k in PIPELINE_FLAGS[ThermalNoise]},
-            )
-        for warning in temperature_warnings(pipeline):
-            click.echo(f"warning: {warning}", err=True)
-        with Progress(desc="augment", unit="row", enabled=progress) as bar:
-            written = augment_file(in_path, out_path, pipeline, seed=seed, copies=copies,
-                                   keep_original=keep_original, workers=workers, batch_size=batch_size,
-                                   overwrite=overwrite, compression=compression, progress=bar.to)  # fmt: skip
+    given = {name: value for name, value in flags.items() if value is not None}
+    if config is not None:
+        if given:
+            raise click.UsageError(f"--config replaces the pipeline; drop {', '.join(sorted(given))}")
+        pipeline = load_pipeline(config)
+        check_pipeline(pipeline, f"--config {config}", allow_unsafe)  # refused before anything is read
+    else:
+        pipeline = tiaug_pipeline(
+            occlusion={k: v for k, v in given.items() if k in PIPELINE_FLAGS[TiAugOcclusion]},
+            noise={k: v for k, v in given.items() if k in PIPELINE_FLAGS[ThermalNoise]},
+        )
+    if allow_unsafe:
+        for problem in unsafe_transforms(pipeline):
+            click.echo(f"warning (--allow-unsafe): {problem}", err=True)
+    with Progress(desc="augment", unit="row", enabled=progress) as bar:
+        written = augment_file(in_path, out_path, pipeline, seed=seed, copies=copies,
+                               keep_original=keep_original, workers=workers, batch_size=batch_size,
+                               overwrite=overwrite, compression=compression, progress=bar.to,
+                               other_inputs=[config] if config is not None else [],
+                               allow_unsafe=allow_unsafe)  # fmt: skip
     click.echo(f"wrote {written} rows ({bar.total} input rows x {copies} copies"
                f"{' + originals' if keep_original else ''}, seed {seed}) to {out_path}", err=True)  # fmt: skip

@@ -4,30 +4,38 @@ the progress bar, and the options every command set uses."""
 from __future__ import annotations
 
 import contextlib
-import re
+import errno
+import math
+import os
 import signal
 import sys
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import click
 from tqdm import tqdm
 
-from tiaug.io.errors import TiaugIOError
+from tiaug.errors import one_line
 from tiaug.io.h5_writer import COMPRESSIONS, DEFAULT_COMPRESSION
+from tiaug.signals import StopSignal, check_stop, stop_on_signals
+from tiaug.validation import parse_size
 
 #: click settings of every command: -h as --help, help text up to 100 columns.
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-_SIZE = re.compile(r"^\s*(\d+)\s*[xX×,]\s*(\d+)\s*$")
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """``"256x320"`` -> (256, 320): height x width in pixels."""
-    m = _SIZE.match(text)
-    if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
-        raise ValueError(f"size must be HxW in pixels (height x width), e.g. 256x320; got {text!r}")
-    return int(m.group(1)), int(m.group(2))
+class FiniteFloat(click.FloatRange):
+    """A float option that also refuses nan and inf (``click.FloatRange`` lets them through)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+#: Seeds are non-negative integers (numpy's SeedSequence refuses the others).
+SEED = click.IntRange(min=0)
 
 
 def size_option(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
@@ -40,50 +48,81 @@ def size_option(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(str(e), ctx=ctx, param=param) from None
 
 
-@contextlib.contextmanager
-def reported_errors() -> Iterator[None]:
-    """Turn refused input or output (``TiaugIOError``, ``ValueError``, ``OSError``) into a one-line CLI error.
+#: Exit statuses: refused input/output (1), command-line usage (2), a bug (70, EX_SOFTWARE), Ctrl-C (130),
+#: a closed output pipe (141); a stop signal exits with 128 + its number (SIGTERM: 143).
+EXIT_USER, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 2, 70, 130, 141
+TRACEBACK_ENV = "TIAUG_TRACEBACK"  # set to 1 to see the traceback of an internal error
 
-    click prints ``Error: <message>`` and exits with status 1. Bugs (other exceptions) keep their traceback.
+
+def _say(message: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(message, err=True)
+
+
+def report(error: BaseException, ctx: click.Context | None = None) -> int:
+    """The one place where a command's failure becomes one ``Error: ...`` line on stderr; returns the exit status.
+
+    User errors (``UserError`` and any ``ValueError`` or ``OSError``: a bad file, flag, value or output path)
+    exit with 1, usage errors with 2, Ctrl-C with 130, SIGTERM with 143, a closed pipe quietly with 141; any
+    other exception is a bug: one line too (exit 70), the traceback only with ``TIAUG_TRACEBACK=1``.
     """
-    try:
-        yield
-    except (TiaugIOError, ValueError, OSError) as e:
-        raise click.ClickException(str(e)) from e
+    if isinstance(error, click.exceptions.Exit):
+        return error.exit_code
+    if isinstance(error, click.Abort) and isinstance(error.__cause__, KeyboardInterrupt | EOFError):
+        error = error.__cause__
+    if isinstance(error, BrokenPipeError) or (isinstance(error, OSError) and error.errno == errno.EPIPE):
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # nothing more to say: the reader has gone
+        return EXIT_BROKEN_PIPE
+    if isinstance(error, StopSignal):
+        _say(f"Error: stopped by signal {signal.Signals(error.signum).name}; outputs in progress were removed")
+        return int(error.code)
+    if isinstance(error, KeyboardInterrupt | click.Abort):
+        _say("Error: interrupted (Ctrl-C); outputs in progress were removed")
+        return EXIT_INTERRUPTED
+    if isinstance(error, SystemExit):
+        return error.code if isinstance(error.code, int) else (0 if error.code is None else EXIT_USER)
+    if isinstance(error, click.UsageError):
+        where = error.ctx.command_path if error.ctx is not None else (ctx.command_path if ctx else "")
+        _say(f"Error: {one_line(error.format_message())}" + (f" (see '{where} --help')" if where else ""))
+        return EXIT_USAGE
+    if isinstance(error, click.ClickException):
+        _say(f"Error: {one_line(error.format_message())}")
+        return error.exit_code
+    if isinstance(error, ValueError | OSError):
+        _say(f"Error: {one_line(error)}")
+        return EXIT_USER
+    if os.environ.get(TRACEBACK_ENV) == "1":
+        raise error
+    _say(f"Error: internal error ({type(error).__name__}: {one_line(error)}); {TRACEBACK_ENV}=1 shows where")
+    return EXIT_BUG
 
 
-_STOP_REQUESTED: list[int] = []  # signal numbers received, for loops to re-check (see ``check_stop``)
+class Command(click.Command):
+    """A click command that stops cleanly on signals and reports every failure as one line (:func:`report`)."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:  # fmt: skip
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        stop_on_signals()
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except BaseException as error:
+            sys.exit(report(error))
+        sys.exit(result if isinstance(result, int) else 0)
 
 
-def _raise_for(signum: int) -> None:
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt
-    raise SystemExit(128 + signum)
+class Group(Command, click.Group):
+    """A click group whose sub-commands' failures are reported by :func:`report` too."""
+
+    command_class = Command
 
 
-def exit_cleanly_on_sigterm() -> None:
-    """Make SIGTERM (and Ctrl-C) stop the command so whole-or-nothing outputs delete their temporary files.
-
-    The handler raises ``SystemExit(143)`` (``KeyboardInterrupt`` for SIGINT) and remembers the signal: an
-    exception raised while Python runs a finalizer is swallowed, so long loops also call :func:`check_stop`
-    (``progress_bar`` does it for every item) and the command stops at the next item anyway.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return
-
-    def _handler(signum: int, frame: Any) -> None:
-        _STOP_REQUESTED.append(signum)
-        _raise_for(signum)
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(ValueError, OSError):
-            signal.signal(signum, _handler)
-
-
-def check_stop() -> None:
-    """Raise again if a stop signal arrived whose exception was swallowed (see ``exit_cleanly_on_sigterm``)."""
-    if _STOP_REQUESTED:
-        _raise_for(_STOP_REQUESTED[0])
+def command(name: str | None = None, **kwargs: Any) -> Callable:
+    """``click.command`` for tiaug and samcl: :class:`Command`, ``-h``, 100 columns."""
+    return click.command(name, cls=Command, context_settings=CONTEXT, **kwargs)
 
 
 class Progress:

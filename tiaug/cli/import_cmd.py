@@ -7,12 +7,13 @@ from pathlib import Path
 import click
 
 from tiaug.cli.common import (
+    SEED,
+    FiniteFloat,
+    command,
     compression_option,
-    exit_cleanly_on_sigterm,
     overwrite_flag,
     progress_bar,
     progress_flag,
-    reported_errors,
     size_option,
 )
 from tiaug.io.importers import import_folder
@@ -32,14 +33,14 @@ _resize = click.option(
 )
 _scale = click.option(
     "--scale",
-    type=float,
+    type=FiniteFloat(),
     default=None,
     help="Convert stored values: T_C = raw * SCALE + OFFSET. Required for integer raw counts "
     "(e.g. centi-kelvin: --scale 0.01 --offset -273.15).",
 )
 _offset = click.option(
     "--offset",
-    type=float,
+    type=FiniteFloat(),
     default=0.0,
     show_default=True,
     help="See --scale; Kelvin floats: --offset -273.15.",
@@ -51,7 +52,7 @@ def _report(result: dict[str, int]) -> None:
         click.echo(f"wrote {n} images to {path}", err=True)
 
 
-@click.command("import-tfdb")
+@command("import-tfdb")
 @click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
 @_crop
@@ -64,12 +65,12 @@ def _report(result: dict[str, int]) -> None:
     help="Subject-wise split: about FRACTION of the subjects go to OUT_val.h5, the rest to "
     "OUT_train.h5 (instead of OUT.h5).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the subject-wise split.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the subject-wise split.")
 @_scale
 @_offset
 @click.option(
     "--forehead",
-    type=click.FloatRange(min=0.0),
+    type=FiniteFloat(min=0.0),
     default=0.45,
     show_default=True,
     help="Skin mask: lift the brow points by this fraction of the brow-chin distance (landmarks stop "
@@ -77,7 +78,7 @@ def _report(result: dict[str, int]) -> None:
 )
 @click.option(
     "--brow-thickness",
-    type=click.FloatRange(min=0.0),
+    type=FiniteFloat(min=0.0),
     default=0.09,
     show_default=True,
     help="Eyebrow mask thickness as a fraction of the distance between the eye centres.",
@@ -117,28 +118,26 @@ def import_tfdb_cmd(
     OUT.h5 also gets landmarks (x, y) and per-row source_file and subject (the second _-separated field of
     the file name, e.g. irface_sub012_... -> sub012). Outputs are whole or not at all; DIR is only read.
     """
-    exit_cleanly_on_sigterm()
-    with reported_errors():
-        result = import_tfdb(
-            folder,
-            out,
-            crop=crop,
-            size=resize,
-            split_val=split_val,
-            seed=seed,
-            overwrite=overwrite,
-            scale=scale,
-            offset=offset,
-            forehead=forehead,
-            brow_thickness=brow_thickness,
-            skip_unlabelled=skip_unlabelled,
-            compression=compression,
-            progress=lambda it: progress_bar(it, desc="import-tfdb", enabled=progress),
-        )
+    result = import_tfdb(
+        folder,
+        out,
+        crop=crop,
+        size=resize,
+        split_val=split_val,
+        seed=seed,
+        overwrite=overwrite,
+        scale=scale,
+        offset=offset,
+        forehead=forehead,
+        brow_thickness=brow_thickness,
+        skip_unlabelled=skip_unlabelled,
+        compression=compression,
+        progress=lambda it: progress_bar(it, desc="import-tfdb", enabled=progress),
+    )
     _report(result)
 
 
-@click.command("import-folder")
+@command("import-folder")
 @click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -184,20 +183,18 @@ def import_folder_cmd(
     have one size after --crop/--resize. Files are taken in name order, not recursively; OUT.h5 records each
     row's source_file. Outputs are whole or not at all; DIR is only read.
     """
-    exit_cleanly_on_sigterm()
-    with reported_errors():
-        result = import_folder(
-            folder,
-            out,
-            masks_dir=masks_dir,
-            mask_suffix=mask_suffix,
-            binary_masks=binary_masks,
-            crop=crop,
-            size=resize,
-            overwrite=overwrite,
-            scale=scale,
-            offset=offset,
-            compression=compression,
-            progress=lambda it: progress_bar(it, desc="import-folder", enabled=progress),
-        )
+    result = import_folder(
+        folder,
+        out,
+        masks_dir=masks_dir,
+        mask_suffix=mask_suffix,
+        binary_masks=binary_masks,
+        crop=crop,
+        size=resize,
+        overwrite=overwrite,
+        scale=scale,
+        offset=offset,
+        compression=compression,
+        progress=lambda it: progress_bar(it, desc="import-folder", enabled=progress),
+    )
     _report(result)

@@ -7,20 +7,21 @@ from pathlib import Path
 import click
 import numpy as np
 
-from tiaug.cli.common import exit_cleanly_on_sigterm, reported_errors
+from tiaug.cli.common import SEED, command, overwrite_flag
+from tiaug.io.atomic import check_output_path
 from tiaug.io.h5_reader import open_thermal
 
 #: Per-row JSON datasets whose "polygon" entries are drawn as occluder outlines.
 PARAM_KEYS = ("tiaug/params", "synth/params")
 
 
-@click.command("preview")
+@command("preview")
 @click.argument("input_path", metavar="IN.h5", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--png",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Output PNG (replaced if it exists).",
+    help="Output PNG (refused if it exists, unless --overwrite).",
 )
 @click.option(
     "-n",
@@ -32,7 +33,7 @@ PARAM_KEYS = ("tiaug/params", "synth/params")
 )
 @click.option(
     "--seed",
-    type=int,
+    type=SEED,
     default=None,
     help="Pick the images at random with this seed (default: evenly spaced rows).",
 )
@@ -46,6 +47,7 @@ PARAM_KEYS = ("tiaug/params", "synth/params")
 )
 @click.option("--landmarks", is_flag=True, help="Draw the landmarks when the file has them.")
 @click.option("--cmap", default="inferno", show_default=True, help="matplotlib colormap.")
+@overwrite_flag
 def preview(
     input_path: Path,
     png: Path,
@@ -56,6 +58,7 @@ def preview(
     occluders: bool,
     landmarks: bool,
     cmap: str,
+    overwrite: bool,
 ) -> None:
     """Draw a grid of images from IN.h5 into a PNG.
 
@@ -65,10 +68,10 @@ def preview(
     each row's JSON is searched for dicts with a "polygon" key holding [x, y] pixel coordinates. IN.h5 is only
     read.
     """
-    exit_cleanly_on_sigterm()
     from tiaug import plots  # matplotlib loads only when a figure is drawn, not for every `tiaug` call
 
-    with reported_errors(), open_thermal(input_path) as r:
+    check_output_path(png, overwrite=overwrite, inputs=[input_path])  # before any work
+    with open_thermal(input_path) as r:
         k = min(count, r.n)
         if seed is None:
             rows = np.unique(np.linspace(0, r.n - 1, k).round().astype(int))
@@ -96,5 +99,6 @@ def preview(
             cols=cols,
             cmap=cmap,
             inputs=[input_path],
+            overwrite=overwrite,
         )
     click.echo(f"preview of {len(rows)} images written to {png}", err=True)

@@ -9,22 +9,22 @@ from pathlib import Path
 import click
 
 from tiaug.analysis import fg_bg_stats, format_table
-from tiaug.cli.common import exit_cleanly_on_sigterm, progress_bar, progress_flag, reported_errors
-from tiaug.io.atomic import atomic_output
+from tiaug.cli.common import command, progress_bar, progress_flag
+from tiaug.io.atomic import atomic_output, check_output_path
 
 
-@click.command("stats")
+@command("stats")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--png",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write box plots to this PNG (replaced if it exists), one group per input file.",
+    help="Write box plots to this PNG, one group per input file (refused if it exists, unless --overwrite).",
 )
 @click.option(
     "--json",
     "json_out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the summary table as JSON (replaced if it exists).",
+    help="Also write the summary table as JSON (refused if it exists, unless --overwrite).",
 )
 @click.option(
     "--label",
@@ -39,6 +39,7 @@ from tiaug.io.atomic import atomic_output
     show_default=True,
     help="Images read per batch (memory stays one batch).",
 )
+@click.option("--overwrite", is_flag=True, help="Replace the PNG and JSON outputs if they exist.")
 @progress_flag
 def stats(
     inputs: tuple[Path, ...],
@@ -46,6 +47,7 @@ def stats(
     json_out: Path | None,
     labels: tuple[str, ...],
     batch_size: int,
+    overwrite: bool,
     progress: bool,
 ) -> None:
     """Compare face and background temperatures in one or more HDF5 files with masks.
@@ -57,24 +59,27 @@ def stats(
     files (e.g. before and after `tiaug augment`) to see them side by side; --png draws the box plots.
     Input files are only read.
     """
-    exit_cleanly_on_sigterm()
     if labels and len(labels) != len(inputs):
         raise click.BadParameter(f"got {len(labels)} --label for {len(inputs)} inputs", param_hint="--label")
-    with reported_errors():
-        results = []
-        for i, path in enumerate(inputs):
+    outputs = [p for p in (json_out, png) if p is not None]
+    if len(outputs) == 2 and json_out.absolute() == png.absolute():
+        raise click.BadParameter("--json and --png must be different files", param_hint="--json")
+    for out in outputs:  # before any work
+        check_output_path(out, overwrite=overwrite, inputs=inputs)
+    results = []
+    for i, path in enumerate(inputs):
 
-            def bar(batches: Iterable, name: str = path.name) -> Iterable:
-                return progress_bar(batches, desc=f"stats {name}", unit="batch", enabled=progress)
+        def bar(batches: Iterable, name: str = path.name) -> Iterable:
+            return progress_bar(batches, desc=f"stats {name}", unit="batch", enabled=progress)
 
-            label = labels[i] if labels else path.name
-            results.append(fg_bg_stats(path, batch_size=batch_size, label=label, progress=bar))
-        click.echo(format_table(results))
-        if json_out is not None:
-            with atomic_output(json_out, overwrite=True, inputs=inputs) as tmp:
-                tmp.write_text(json.dumps([r.summary() for r in results], indent=2))
-        if png is not None:
-            from tiaug.plots import plot_fg_bg  # matplotlib loads only when a figure is drawn
+        label = labels[i] if labels else path.name
+        results.append(fg_bg_stats(path, batch_size=batch_size, label=label, progress=bar))
+    click.echo(format_table(results))
+    if json_out is not None:
+        with atomic_output(json_out, overwrite=overwrite, inputs=inputs) as tmp:
+            tmp.write_text(json.dumps([r.summary() for r in results], indent=2))
+    if png is not None:
+        from tiaug.plots import plot_fg_bg  # matplotlib loads only when a figure is drawn
 
-            plot_fg_bg(results, png, inputs=inputs)
-            click.echo(f"box plots written to {png}", err=True)
+        plot_fg_bg(results, png, inputs=inputs, overwrite=overwrite)
+        click.echo(f"box plots written to {png}", err=True)

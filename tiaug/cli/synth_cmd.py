@@ -9,19 +9,19 @@ import numpy as np
 
 from tiaug import __version__
 from tiaug.cli.common import (
+    SEED,
+    command,
     compression_option,
-    exit_cleanly_on_sigterm,
     overwrite_flag,
     progress_bar,
     progress_flag,
-    reported_errors,
     size_option,
 )
 from tiaug.io.h5_writer import JSON, ThermalH5Writer, create_thermal_h5
 from tiaug.synth import CLASSES, SyntheticFace, iter_faces
 
 
-@click.command("synth")
+@command("synth")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "-n",
@@ -42,7 +42,7 @@ from tiaug.synth import CLASSES, SyntheticFace, iter_faces
 )
 @click.option(
     "--seed",
-    type=int,
+    type=SEED,
     default=0,
     show_default=True,
     help="Random seed; face i is the same for a given seed whatever -n is.",
@@ -88,7 +88,6 @@ def synth(
     --unconstrained); about 1 px optical blur and 0.02-0.08 C sensor noise. OUT is written to a temporary
     file and renamed when complete; an existing OUT is refused without --overwrite.
     """
-    exit_cleanly_on_sigterm()
     h, w = size
     attrs = {
         "tiaug/synth": {
@@ -101,7 +100,6 @@ def synth(
         "landmarks_format": "iBUG-68, (x, y) pixels, pixel centres at integers",
     }
     with (
-        reported_errors(),
         create_thermal_h5(
             out,
             h,

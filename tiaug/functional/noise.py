@@ -41,8 +41,8 @@ class NoiseConfig:
 
     def __post_init__(self) -> None:
         for name in ("min_netd", "max_netd"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0 degrees Celsius, got {getattr(self, name)}")
+            if not 0 <= getattr(self, name) < float("inf"):
+                raise ValueError(f"{name} must be a finite number >= 0 degrees Celsius, got {getattr(self, name)}")
         if self.min_netd > self.max_netd:
             raise ValueError(f"min_netd ({self.min_netd}) must not exceed max_netd ({self.max_netd})")
 

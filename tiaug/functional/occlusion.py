@@ -89,23 +89,23 @@ class OcclusionConfig:
         if self.temperature_relation not in RELATIONS:
             raise ValueError(f"temperature_relation must be one of {RELATIONS}, got {self.temperature_relation!r}")
         weights = self.configuration_weights
-        if len(weights) != len(CONFIGURATIONS) or min(weights) < 0 or sum(weights) <= 0:
+        if len(weights) != len(CONFIGURATIONS) or not all(0 <= w < math.inf for w in weights) or sum(weights) <= 0:
             raise ValueError(
                 f"configuration_weights must be {len(CONFIGURATIONS)} non-negative weights for "
                 f"{CONFIGURATIONS} with a positive sum, got {weights}"
             )
         for name in ("temperature_extension", "texture_std", "min_dual_difference"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+            if not 0 <= getattr(self, name) < math.inf:
+                raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)}")
         for name in ("min_temperature_span", "min_area_px"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+            if not 0 < getattr(self, name) < math.inf:
+                raise ValueError(f"{name} must be a finite number > 0, got {getattr(self, name)}")
 
 
 def _check_range(name: str, value: tuple[float, float], low: float, high: float, low_open: bool = False) -> None:
     lo, hi = value
     below = lo <= low if low_open else lo < low
-    if below or hi > high or lo > hi:
+    if not (math.isfinite(lo) and math.isfinite(hi)) or below or hi > high or lo > hi:
         bracket = "(" if low_open else "["
         raise ValueError(f"{name} must be an ordered pair (min, max) within {bracket}{low}, {high}], got {value}")
 

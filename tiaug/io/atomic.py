@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
@@ -34,26 +35,87 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
+
+
+def check_not_an_input(out: PathLike, inputs: Iterable[PathLike]) -> None:
+    """Refuse an output that is one of ``inputs``, or a file inside an input folder: by name, through a symbolic
+    link (resolved paths) or a hard link (same device and inode)."""
+    out = Path(out)
+    for src in map(Path, inputs):
+        if src.is_dir() and out.exists() and not out.is_dir():
+            inside = _inside(out, src) or any(_same_file(out, f) for f in src.rglob("*") if f.is_file())
+            if inside:
+                raise OutputPathError(
+                    f"{out}: is a file of the input folder {src} (or a link to one); write the output elsewhere "
+                    "(inputs are never modified)"
+                )
+        elif _same_file(out, src):
+            raise OutputPathError(
+                f"{out}: the output is the input file {src} (by name or through a link); write to a different "
+                "file (inputs are never modified)"
+            )
+
+
 def check_output_path(path: PathLike, *, overwrite: bool = False, inputs: Iterable[PathLike] = ()) -> Path:
-    """Refuse an output path that is an input, a folder, in a missing folder, or exists without ``overwrite``.
+    """The one output check of every command: refuse an output path that is an input (or a file of an input
+    folder, or a link to either), a folder, in a missing or unwritable folder, or exists without ``overwrite``.
 
     Returns the path as a ``Path``. Raises ``OutputPathError`` naming the path and the problem.
     """
     out = Path(path)
-    for src in inputs:
-        if _same_file(out, Path(src)):
-            raise OutputPathError(
-                f"{out}: the output is the input file {src}; write to a different file "
-                "(inputs are never modified in place)"
-            )
+    check_not_an_input(out, inputs)
     if out.is_dir():
         raise OutputPathError(f"{out}: is a folder; give an output file name such as {out / 'out.h5'}")
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise OutputPathError(f"{out}: the output folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{out}: cannot write into the folder {parent} (permission denied)")
     if out.exists() and not overwrite:
         raise OutputPathError(f"{out}: the output file already exists; pass --overwrite (overwrite=True) to replace it")
     return out
+
+
+_TEMPORARY = re.compile(r"^\.?(?P<name>.+)\.tmp-(?P<pid>\d+)-[0-9a-f]{8}$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(out: Path) -> list[Path]:
+    """Delete the temporary files (and staging folders) of ``out`` left by processes that no longer run (a
+    SIGKILL or a power loss); return them. Those of running processes, this one included, are kept."""
+    removed = []
+    parent = out.parent if str(out.parent) else Path(".")
+    with contextlib.suppress(OSError):
+        for item in parent.iterdir():
+            m = _TEMPORARY.match(item.name)
+            if not m or m["name"] != out.name or _alive(int(m["pid"])):
+                continue
+            with contextlib.suppress(OSError):
+                shutil.rmtree(item) if item.is_dir() and not item.is_symlink() else item.unlink()
+                removed.append(item)
+    return removed
+
+
+def _claim(tmp: Path, out: Path) -> None:
+    """Create the empty temporary file now, so an unwritable folder is reported against ``out``, not ``tmp``."""
+    try:
+        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except OSError as e:
+        raise OutputPathError(f"{out}: cannot create a file in {tmp.parent} ({e.strerror or e})") from None
 
 
 def temporary_path(out: Path, *, hidden: bool = False) -> Path:
@@ -97,11 +159,13 @@ def atomic_output(path: PathLike, *, overwrite: bool = False, inputs: Iterable[P
     KeyboardInterrupt and SystemExit leave no temporary file and no partial output.
     """
     out = check_output_path(path, overwrite=overwrite, inputs=inputs)
+    remove_stale_temporaries(out)
     tmp = temporary_path(out)
+    _claim(tmp, out)
     try:
         yield tmp
-        if not tmp.exists():
-            raise OutputPathError(f"{out}: nothing was written to the temporary file {tmp}")
+        if not tmp.exists() or tmp.stat().st_size == 0:
+            raise OutputPathError(f"{out}: nothing was written")
         _commit(tmp, out, overwrite)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -143,15 +207,22 @@ def atomic_outputs(
 
 
 @contextlib.contextmanager
-def atomic_folder(out: PathLike, names: Sequence[str], *, overwrite: bool = False) -> Iterator[Path]:
+def atomic_folder(
+    out: PathLike, names: Sequence[str], *, overwrite: bool = False, inputs: Iterable[PathLike] = ()
+) -> Iterator[Path]:
     """Yield a hidden staging folder beside ``out``; on success move its files into ``out``, else delete it.
 
-    Refused before anything is written: ``out`` being a file, and files among ``names`` that exist in ``out``
-    without ``overwrite``. Missing parent folders are created (and removed again, when empty, on failure).
+    Refused before anything is written: ``out`` being a file or one of the input folders, files among ``names``
+    that are inputs (:func:`check_not_an_input`), and files among ``names`` that exist in ``out`` without
+    ``overwrite``. Missing parent folders are created (and removed again, when empty, on failure).
     """
-    out = Path(out)
+    out, inputs = Path(out), [Path(p) for p in inputs]
     if out.exists() and not out.is_dir():
         raise OutputPathError(f"{out}: exists and is not a folder; --out names the folder to write into")
+    if any(src.is_dir() and _same_file(out, src) for src in inputs):
+        raise OutputPathError(f"{out}: the output folder is the input folder; write the outputs elsewhere")
+    for name in names:
+        check_not_an_input(out / name, inputs)
     taken = [n for n in names if (out / n).exists()]
     if any((out / n).is_dir() for n in taken):
         raise OutputPathError(f"{out}: {next(n for n in taken if (out / n).is_dir())} is a folder")
@@ -165,6 +236,7 @@ def atomic_folder(out: PathLike, names: Sequence[str], *, overwrite: bool = Fals
         parent = parent.parent
     for folder in reversed(created):
         folder.mkdir()
+    remove_stale_temporaries(out.absolute())
     staging = temporary_path(out.absolute(), hidden=True)
     try:
         staging.mkdir()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 
+from tiaug.errors import UserError
 
-class TiaugIOError(ValueError):
-    """Base class: a file tiaug was asked to read or write is refused."""
+
+class TiaugIOError(UserError):
+    """Base class: a file tiaug was asked to read or write is refused (pickles across processes)."""
 
 
 class ThermalDataError(TiaugIOError):

@@ -33,10 +33,17 @@ from typing import Any
 import h5py
 import numpy as np
 
+from tiaug.errors import one_line
 from tiaug.io.atomic import PathLike
 from tiaug.io.errors import ThermalDataError
 from tiaug.labels import DEFAULT_CLASSES
-from tiaug.validation import check_finite_rows, check_float_pixels, check_labels, check_single_channel
+from tiaug.validation import (
+    check_finite_rows,
+    check_float_pixels,
+    check_labels,
+    check_plausible_rows,
+    check_single_channel,
+)
 
 UNITS = "degC"
 _CELSIUS = {"degc", "c", "°c", "celsius", "degree_celsius", "degrees_celsius", "degrees celsius", "deg c"}
@@ -50,6 +57,19 @@ def _as_data_error(path: PathLike, key: str) -> Iterator[None]:
         yield
     except ValueError as e:
         raise ThermalDataError(path, key, str(e)) from None
+
+
+def _ignore_index_of(path: PathLike, f: h5py.File) -> int | None:
+    if "ignore_index" not in f.attrs:
+        return None
+    raw = f.attrs["ignore_index"]
+    try:
+        value = int(raw) if np.ndim(raw) == 0 and not isinstance(raw, str | bytes) else None
+    except (TypeError, ValueError):
+        value = None
+    if value is None or float(raw) != value or not 0 <= value <= 255:
+        raise ThermalDataError(path, "ignore_index", f"attribute must be a label 0..255 (an integer), got {raw!r}")
+    return value
 
 
 def _units_of(f: h5py.File) -> str | None:
@@ -143,7 +163,7 @@ class ThermalH5Reader:
         self.n, self.height, self.width = (int(v) for v in shape)
         self.units = units or UNITS
         self.classes = _classes_of(path, f)
-        self.ignore_index = int(f.attrs["ignore_index"]) if "ignore_index" in f.attrs else None
+        self.ignore_index = _ignore_index_of(path, f)
 
         self.has_masks = "masks" in f
         if require_masks and not self.has_masks:
@@ -191,6 +211,7 @@ class ThermalH5Reader:
             images = images.astype(np.float32)
         with _as_data_error(self.path, "images"):
             check_finite_rows(images, "", first_row)
+            check_plausible_rows(images, "", first_row)
         return images
 
     def _check_masks(self, masks: np.ndarray, first_row: int) -> np.ndarray:
@@ -198,12 +219,21 @@ class ThermalH5Reader:
             check_labels(masks, self.classes, self.ignore_index, "", first_row)
         return masks.astype(np.uint8, copy=False)
 
+    def _rows(self, key: str, start: int, stop: int) -> np.ndarray:
+        """Rows of a dataset; a damaged file (unreadable chunk) is refused naming the file, key and rows."""
+        try:
+            return self._f[key][start:stop]
+        except (OSError, RuntimeError, ValueError) as e:
+            raise ThermalDataError(
+                self.path, key, f"rows {start}..{stop - 1} cannot be read ({one_line(e)}): the file is damaged"
+            ) from None
+
     def read_batch(self, start: int, stop: int) -> ThermalBatch:
         """Read and validate rows ``start .. stop - 1``."""
         start, stop = max(0, int(start)), min(self.n, int(stop))
-        images = self._check_images(self._f["images"][start:stop], start)
-        masks = self._check_masks(self._f["masks"][start:stop], start) if self.has_masks else None
-        lm = self._f["landmarks"][start:stop].astype(np.float32) if self.has_landmarks else None
+        images = self._check_images(self._rows("images", start, stop), start)
+        masks = self._check_masks(self._rows("masks", start, stop), start) if self.has_masks else None
+        lm = self._rows("landmarks", start, stop).astype(np.float32) if self.has_landmarks else None
         return ThermalBatch(np.arange(start, stop, dtype=np.int64), images, masks, lm)
 
     def read_rows(self, rows: Sequence[int]) -> ThermalBatch:

@@ -26,12 +26,11 @@ import numpy as np
 from tiaug.io.atomic import PathLike, atomic_outputs, check_output_path
 from tiaug.io.errors import ThermalDataError
 from tiaug.io.h5_writer import DEFAULT_COMPRESSION, STR, ThermalH5Writer
-from tiaug.validation import check_float_pixels, check_mask, check_thermal_image
+from tiaug.validation import PLAUSIBLE_C, check_float_pixels, check_mask, check_thermal_image
 
 Size = tuple[int, int]
 Progress = Callable[[Iterable], Iterable]
 IMAGE_SUFFIXES = (".npy", ".tif", ".tiff")
-PLAUSIBLE_C = (-60.0, 200.0)
 
 
 def no_progress(it: Iterable) -> Iterable:
@@ -262,10 +261,11 @@ def import_folder(
     """Import a folder of ``.npy``/``.tif`` temperature images (and PNG masks); return {out: n images}."""
     root = Path(folder)
     pairs = find_folder_items(root, masks_dir, mask_suffix)
-    check_output_path(out, overwrite=overwrite)
+    inputs = [root, *([masks_dir] if masks_dir is not None else [])]
+    check_output_path(out, overwrite=overwrite, inputs=inputs)
     has_masks = pairs[0][1] is not None
     attrs = {"tiaug/import": {"source": "folder", "crop": crop, "resize": size, "scale": scale, "offset": offset}}
-    with atomic_outputs([out], overwrite=overwrite) as (tmp,), h5py.File(tmp, "w") as f:
+    with atomic_outputs([out], overwrite=overwrite, inputs=inputs) as (tmp,), h5py.File(tmp, "w") as f:
         sink = ImageSink(f, has_masks, None, ("source_file",), compression, attrs)
         for img_path, mask_path in progress(pairs):
             image = to_celsius(load_raw(img_path), img_path, scale, offset)

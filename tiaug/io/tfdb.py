@@ -117,7 +117,7 @@ def import_tfdb(
     items = find_tfdb_items(root, skip_unlabelled=skip_unlabelled, need_subject=split_val is not None)
     outputs = [Path(out)] if split_val is None else list(split_paths(out))
     for p in outputs:  # refuse a bad output before reading anything
-        check_output_path(p, overwrite=overwrite)
+        check_output_path(p, overwrite=overwrite, inputs=[root])
     val_subjects = split_subjects([i.subject for i in items], split_val, seed) if split_val is not None else set()
     marks = [lmk.read_ljson(i.ljson) for i in items]
     counts = {len(pts) for pts, _ in marks}
@@ -135,7 +135,7 @@ def import_tfdb(
             "seed": seed,
         }
     }
-    with atomic_outputs(outputs, overwrite=overwrite) as tmps:
+    with atomic_outputs(outputs, overwrite=overwrite, inputs=[root]) as tmps:
         files = [h5py.File(t, "w") for t in tmps]
         try:
             sinks = [

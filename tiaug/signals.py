@@ -1,0 +1,73 @@
+"""Stop signals: SIGTERM and Ctrl-C stop a command cleanly; worker processes leave them to their parent.
+
+In the main process of a command (:func:`stop_on_signals`), SIGTERM raises :class:`StopSignal` (a
+``SystemExit`` with status 128 + signal) and SIGINT ``KeyboardInterrupt``, so whole-or-nothing outputs
+delete their temporary files on the way out. An exception raised while Python runs a finalizer is swallowed
+(and would print "Exception ignored in ..."): the signal is remembered, such reports of our own stop are
+silenced, and long loops call :func:`check_stop` (the progress bar does it for every step) to stop at the next
+step anyway. Worker processes (:func:`as_worker`) ignore Ctrl-C and die quietly on SIGTERM: the parent sees
+the interruption and ends them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from typing import Any
+
+_STOP_REQUESTED: list[int] = []  # signal numbers received, for loops to re-check (see ``check_stop``)
+
+
+class StopSignal(SystemExit):
+    """SIGTERM (or another stop signal) arrived: exit with status 128 + signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+
+    def __reduce__(self) -> tuple:
+        return StopSignal, (self.signum,)
+
+
+def _raise_for(signum: int) -> None:
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise StopSignal(signum)
+
+
+def _quiet_unraisable(unraisable: Any, _default=sys.unraisablehook) -> None:
+    """Do not report our own stop raised inside a finalizer (``check_stop`` raises it again)."""
+    if _STOP_REQUESTED and isinstance(unraisable.exc_value, StopSignal | KeyboardInterrupt):
+        return
+    _default(unraisable)
+
+
+def stop_on_signals() -> None:
+    """In the main thread: SIGTERM raises ``StopSignal``, SIGINT ``KeyboardInterrupt`` (see the module doc)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def _handler(signum: int, frame: Any) -> None:
+        _STOP_REQUESTED.append(signum)
+        _raise_for(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signum, _handler)
+    sys.unraisablehook = _quiet_unraisable
+
+
+def check_stop() -> None:
+    """Raise again if a stop signal arrived whose exception was swallowed (see :func:`stop_on_signals`)."""
+    if _STOP_REQUESTED:
+        _raise_for(_STOP_REQUESTED[0])
+
+
+def as_worker() -> None:
+    """In a worker process: Ctrl-C is the parent's to handle (ignored here), SIGTERM ends the process quietly."""
+    _STOP_REQUESTED.clear()
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
