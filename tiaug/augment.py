@@ -8,9 +8,11 @@ Rows are read, augmented and written in batches, so memory stays flat whatever t
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import multiprocessing
+import multiprocessing.pool
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -159,7 +161,10 @@ def _results(in_path: Path, job: AugmentJob, n_rows: int, batch_size: int, worke
             _WORKER.pop("reader").close()
         return
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_init_worker, initargs=(str(in_path), job, True)) as pool:
+    with (
+        context.Pool(workers, initializer=_init_worker, initargs=(str(in_path), job, True)) as pool,
+        _aborted_on_error(pool),
+    ):
         pending: deque = deque()
         queue = iter(spans)
         for span in queue:
@@ -172,6 +177,24 @@ def _results(in_path: Path, job: AugmentJob, n_rows: int, batch_size: int, worke
                 pending.append(pool.apply_async(_work_in_pool, (span,)))
                 break
             yield result
+
+
+@contextlib.contextmanager
+def _aborted_on_error(pool: Any) -> Iterator[None]:
+    """On any exception (a bad row, a stop signal), end ``pool`` at once: no replacement workers, every worker
+    killed. ``Pool.terminate`` waits for its workers cooperatively and can wait forever when a signal ended one
+    of them inside the task queue's lock (private attributes of multiprocessing.pool, Python 3.10+)."""
+    try:
+        yield
+    except BaseException:
+        pool._worker_handler._state = multiprocessing.pool.TERMINATE
+        workers = list(pool._pool)
+        for process in workers:
+            process.kill()
+        for process in workers:
+            process.join(timeout=5)
+        pool._terminate.cancel()  # nothing left for terminate() / interpreter exit to wait for
+        raise
 
 
 def augment_file(

@@ -58,15 +58,14 @@ def _problem(node: Any) -> str | None:
     if name in MOVE_ONLY and not pads:
         return None
     if name not in MOVE_ONLY | RESAMPLING:
-        return (f"{name} is not known to keep temperatures in degrees Celsius (Albumentations assumes [0, 1] "
-                "floats); wrap it in TemperatureSafe([...]) or pass --allow-unsafe")  # fmt: skip
+        return f"{name} is not known to keep temperatures in degrees Celsius (Albumentations assumes [0, 1] floats)"
     interpolation = getattr(node, "interpolation", cv2.INTER_LINEAR)
     if interpolation not in SAFE_INTERPOLATIONS:
-        return f"{name} interpolates with cv2 flag {interpolation}, which overshoots: use cv2.INTER_LINEAR"
+        return f"{name} interpolates with cv2 flag {interpolation}, which overshoots (use cv2.INTER_LINEAR)"
     border = getattr(node, "border_mode", cv2.BORDER_REFLECT_101)
     if (pads or name in RESAMPLING) and hasattr(node, "border_mode") and border not in SAFE_BORDERS:
         fill = getattr(node, "fill", 0)
-        return f"{name} fills new border pixels with {fill} °C: use border_mode=cv2.BORDER_REFLECT_101"
+        return f"{name} fills new border pixels with {fill} °C (use border_mode=cv2.BORDER_REFLECT_101)"
     return None
 
 
@@ -83,7 +82,8 @@ def _walk(node: Any, path: str) -> Iterator[tuple[str, Any]]:
 
 def unsafe_transforms(pipeline: A.BaseCompose) -> list[str]:
     """One message per transform of ``pipeline`` not known to keep degrees Celsius (empty: the pipeline is safe)."""
-    return [f"{path} {p}" for path, node in _walk(pipeline, "transform") if (p := _problem(node))]
+    fix = "; wrap it in TemperatureSafe([...]) or pass --allow-unsafe"
+    return [f"{path} {p}{fix}" for path, node in _walk(pipeline, "transform") if (p := _problem(node))]
 
 
 def check_pipeline(pipeline: A.BaseCompose, source: str = "the pipeline", allow_unsafe: bool = False) -> list[str]:

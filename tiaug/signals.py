@@ -39,7 +39,7 @@ def _raise_for(signum: int) -> None:
 
 def _quiet_unraisable(unraisable: Any, _default=sys.unraisablehook) -> None:
     """Do not report our own stop raised inside a finalizer (``check_stop`` raises it again)."""
-    if _STOP_REQUESTED and isinstance(unraisable.exc_value, StopSignal | KeyboardInterrupt):
+    if _STOP_REQUESTED and isinstance(unraisable.exc_value, SystemExit | KeyboardInterrupt):
         return
     _default(unraisable)
 
@@ -65,9 +65,27 @@ def check_stop() -> None:
         _raise_for(_STOP_REQUESTED[0])
 
 
+def _end_with_parent() -> None:
+    """Linux: get SIGTERM when the parent dies (e.g. SIGKILL), instead of writing into its closed pipes."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+
+
 def as_worker() -> None:
-    """In a worker process: Ctrl-C is the parent's to handle (ignored here), SIGTERM ends the process quietly."""
+    """In a worker process: Ctrl-C is the parent's to handle (ignored here); SIGTERM, and the death of the
+    parent, end the process quietly. The exit unwinds (``SystemExit``, which multiprocessing reports without a
+    traceback), so the worker lets go of the pool's queue locks and the parent can still shut the pool down."""
     _STOP_REQUESTED.clear()
+
+    def _handler(signum: int, frame: Any) -> None:
+        _STOP_REQUESTED.append(signum)
+        raise SystemExit(128 + signum)
+
     with contextlib.suppress(ValueError, OSError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, _handler)
+    sys.unraisablehook = _quiet_unraisable
+    _end_with_parent()

@@ -114,10 +114,10 @@ def import_tfdb(
     validation side holding about ``split_val`` of the subjects, chosen with ``seed``.
     """
     root = Path(folder)
-    items = find_tfdb_items(root, skip_unlabelled=skip_unlabelled, need_subject=split_val is not None)
     outputs = [Path(out)] if split_val is None else list(split_paths(out))
     for p in outputs:  # refuse a bad output before reading anything
         check_output_path(p, overwrite=overwrite, inputs=[root])
+    items = find_tfdb_items(root, skip_unlabelled=skip_unlabelled, need_subject=split_val is not None)
     val_subjects = split_subjects([i.subject for i in items], split_val, seed) if split_val is not None else set()
     marks = [lmk.read_ljson(i.ljson) for i in items]
     counts = {len(pts) for pts, _ in marks}
