@@ -13,19 +13,18 @@ JOBS ?= 2
 
 .PHONY: demo test lint format test-core test-zoo bench clean
 
-$(VENV)/.installed: setup.cfg pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install $(PIP_QUIET) --upgrade pip
-	$(PY) -m pip install $(PIP_QUIET) $(TORCH_SPEC)
-	$(PY) -m pip install $(PIP_QUIET) -e ".[samcl,dev]"
-	touch $@
-
-$(ZOO_VENV)/.installed: setup.cfg pyproject.toml
-	$(PYTHON) -m venv $(ZOO_VENV)
-	$(ZOO_PY) -m pip install $(PIP_QUIET) --upgrade pip
-	$(ZOO_PY) -m pip install $(PIP_QUIET) $(ZOO_TORCH_SPEC)
-	$(ZOO_PY) -m pip install $(PIP_QUIET) -e ".[samcl,zoo,dev]"
-	touch $@
+# $(call venv_rule,FOLDER,TORCH SPEC,EXTRAS): FOLDER/.installed, a virtual environment with torch and this package.
+define venv_rule
+$(1)/.installed: setup.cfg pyproject.toml
+	$$(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install $$(PIP_QUIET) --upgrade pip
+	$(1)/bin/python -m pip install $$(PIP_QUIET) $(2)
+	$(1)/bin/python -m pip install $$(PIP_QUIET) -e ".[$(3)]"
+	touch $$@
+endef
+comma := ,
+$(eval $(call venv_rule,$(VENV),$(TORCH_SPEC),samcl$(comma)dev))
+$(eval $(call venv_rule,$(ZOO_VENV),$(ZOO_TORCH_SPEC),samcl$(comma)zoo$(comma)dev))
 
 ## demo: synthetic thermal faces -> TiAug -> statistics and previews -> two small trainings (without/with SAM-CL) -> evaluation
 demo: $(VENV)/.installed

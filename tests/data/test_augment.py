@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import albumentations as A
@@ -14,11 +11,12 @@ import h5py
 import numpy as np
 import pytest
 
+from tests.refusals import start, stop_group, wait_for
 from tiaug.augment import load_pipeline, row_seed
 from tiaug.io import open_thermal, write_thermal_h5
 from tiaug.synth import generate_faces
 
-from .conftest import REPO, SIZE, run_module, sha256
+from .conftest import SIZE, run_module, sha256
 from .test_cli import BAD_WORDS_CLI
 
 
@@ -161,21 +159,14 @@ def test_killed_augment_leaves_no_output(tmp_path, sig):
     src = tmp_path / "in.h5"
     write_thermal_h5(src, np.tile(faces.images, (250, 1, 1)), np.tile(faces.masks, (250, 1, 1)))
     out = tmp_path / "out.h5"
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-m", "tiaug", "augment", str(src), str(out), "--copies", "4",
-                             "--batch-size", "8", "--no-progress"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc = start("tiaug", "augment", src, out, "--copies", "4", "--batch-size", "8", "--no-progress")
     try:
-        deadline = time.time() + 60
-        while not any(p.name.startswith("out.h5.tmp-") for p in tmp_path.iterdir()):
-            assert time.time() < deadline and proc.poll() is None, "augment did not start writing"
-            time.sleep(0.02)
+        wait_for(lambda: any(p.name.startswith("out.h5.tmp-") for p in tmp_path.iterdir()), proc, "augment writing")
         time.sleep(0.2)
         proc.send_signal(sig)
         proc.wait(timeout=60)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        stop_group(proc)
     assert proc.returncode != 0
     assert not out.exists()
     if sig == signal.SIGINT:  # a clean interruption also removes its temporary file

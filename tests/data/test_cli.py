@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import h5py
 import numpy as np
 import pytest
 
-from tests.data.conftest import REPO, SIZE, run_module, sha256
+from tests.data.conftest import SIZE, run_module, sha256
+from tests.refusals import start, stop_group, wait_for
 from tiaug.io import open_thermal
 from tiaug.io.landmarks import write_ljson
 
@@ -95,35 +93,14 @@ def test_synth_subprocess_unconstrained(tmp_path):
 
 def test_synth_killed_midway_leaves_no_output(tmp_path):
     out = tmp_path / "big.h5"
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tiaug",
-            "synth",
-            str(out),
-            "-n",
-            "100000",
-            "--size",
-            "64x80",
-            "--no-progress",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc = start("tiaug", "synth", out, "-n", "100000", "--size", "64x80", "--no-progress")
     try:
-        deadline = time.time() + 60
-        while not any(p.name.startswith("big.h5.tmp-") for p in tmp_path.iterdir()):
-            assert time.time() < deadline and proc.poll() is None, "synth did not start writing"
-            time.sleep(0.05)
+        wait_for(lambda: any(p.name.startswith("big.h5.tmp-") for p in tmp_path.iterdir()), proc, "synth writing")
         time.sleep(0.3)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        stop_group(proc)
     assert proc.returncode != 0
     assert _listing(tmp_path) == []  # neither OUT nor its temporary file
 

@@ -6,7 +6,6 @@ import csv
 import json
 import signal
 import subprocess
-import time
 
 import h5py
 import numpy as np
@@ -16,6 +15,7 @@ import torch
 from samcl.inference.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of, save_checkpoint
 from samcl.inference.predictor import evaluate_batches
 from samcl.models import build_model
+from tests.refusals import stop_group, wait_for
 from tiaug.io import open_thermal
 
 from .conftest import env, run_train, train_args
@@ -83,18 +83,12 @@ def test_killed_and_resumed_run_reaches_the_same_weights(dataset, tmp_path):
     proc = subprocess.Popen(train_args(train, val, killed, *args), env=env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)  # fmt: skip
     try:
-        deadline = time.time() + 240
-        while True:
-            assert proc.poll() is None, "the run ended before it could be killed"
-            assert time.time() < deadline
-            if (killed / "last.pt").exists() and load_checkpoint(killed / "last.pt")["iteration"] >= 4:
-                break
-            time.sleep(0.05)
+        wait_for(lambda: (killed / "last.pt").exists() and load_checkpoint(killed / "last.pt")["iteration"] >= 4,
+                 proc, "a checkpoint at step 4", timeout=240)  # fmt: skip
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        stop_group(proc)
     assert proc.returncode == -signal.SIGKILL
     stopped_at = load_checkpoint(killed / "last.pt")["iteration"]
     assert 4 <= stopped_at < 24

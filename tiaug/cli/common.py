@@ -33,6 +33,9 @@ class FiniteFloat(click.FloatRange):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
 
+    def _describe_range(self) -> str:
+        return "finite" if self.min is None and self.max is None else super()._describe_range()
+
 
 #: Seeds are non-negative integers (numpy's SeedSequence refuses the others).
 SEED = click.IntRange(min=0)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -19,6 +22,12 @@ from tiaug.cli.common import (
 from tiaug.io.importers import import_folder
 from tiaug.io.tfdb import import_tfdb
 
+
+def _default(importer: Callable, name: str) -> Any:
+    """An importer's default for one of its arguments (the options show and use it)."""
+    return inspect.signature(importer).parameters[name].default
+
+
 _crop = click.option(
     "--crop",
     callback=size_option,
@@ -27,6 +36,7 @@ _crop = click.option(
 )
 _resize = click.option(
     "--resize",
+    "size",
     callback=size_option,
     metavar="HxW",
     help="Then resize to HxW pixels (the paper used 256x320).",
@@ -41,13 +51,15 @@ _scale = click.option(
 _offset = click.option(
     "--offset",
     type=FiniteFloat(),
-    default=0.0,
+    default=_default(import_folder, "offset"),
     show_default=True,
     help="See --scale; Kelvin floats: --offset -273.15.",
 )
 
 
-def _report(result: dict[str, int]) -> None:
+def _run(importer: Callable[..., dict[str, int]], name: str, progress: bool, **arguments: Any) -> None:
+    """Run an importer with the command's arguments (same names) and report what it wrote."""
+    result = importer(**arguments, progress=lambda it: progress_bar(it, desc=name, enabled=progress))
     for path, n in result.items():
         click.echo(f"wrote {n} images to {path}", err=True)
 
@@ -65,13 +77,13 @@ def _report(result: dict[str, int]) -> None:
     help="Subject-wise split: about FRACTION of the subjects go to OUT_val.h5, the rest to "
     "OUT_train.h5 (instead of OUT.h5).",
 )
-@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the subject-wise split.")
+@click.option("--seed", type=SEED, default=_default(import_tfdb, "seed"), show_default=True, help="Seed of the split.")
 @_scale
 @_offset
 @click.option(
     "--forehead",
     type=FiniteFloat(min=0.0),
-    default=0.45,
+    default=_default(import_tfdb, "forehead"),
     show_default=True,
     help="Skin mask: lift the brow points by this fraction of the brow-chin distance (landmarks stop "
     "at the brows; 0.45 follows the facial thirds).",
@@ -79,7 +91,7 @@ def _report(result: dict[str, int]) -> None:
 @click.option(
     "--brow-thickness",
     type=FiniteFloat(min=0.0),
-    default=0.09,
+    default=_default(import_tfdb, "brow_thickness"),
     show_default=True,
     help="Eyebrow mask thickness as a fraction of the distance between the eye centres.",
 )
@@ -87,22 +99,7 @@ def _report(result: dict[str, int]) -> None:
 @overwrite_flag
 @compression_option
 @progress_flag
-def import_tfdb_cmd(
-    folder: Path,
-    out: Path,
-    crop,
-    resize,
-    split_val,
-    seed,
-    scale,
-    offset,
-    forehead,
-    brow_thickness,
-    skip_unlabelled,
-    overwrite,
-    compression,
-    progress,
-) -> None:
+def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
     """Import the Thermal Face Database (Kopaczka et al.) from DIR into OUT.h5.
 
     \b
@@ -118,23 +115,7 @@ def import_tfdb_cmd(
     OUT.h5 also gets landmarks (x, y) and per-row source_file and subject (the second _-separated field of
     the file name, e.g. irface_sub012_... -> sub012). Outputs are whole or not at all; DIR is only read.
     """
-    result = import_tfdb(
-        folder,
-        out,
-        crop=crop,
-        size=resize,
-        split_val=split_val,
-        seed=seed,
-        overwrite=overwrite,
-        scale=scale,
-        offset=offset,
-        forehead=forehead,
-        brow_thickness=brow_thickness,
-        skip_unlabelled=skip_unlabelled,
-        compression=compression,
-        progress=lambda it: progress_bar(it, desc="import-tfdb", enabled=progress),
-    )
-    _report(result)
+    _run(import_tfdb, "import-tfdb", progress, **arguments)
 
 
 @command("import-folder")
@@ -149,7 +130,7 @@ def import_tfdb_cmd(
 )
 @click.option(
     "--mask-suffix",
-    default="_mask",
+    default=_default(import_folder, "mask_suffix"),
     show_default=True,
     help="Mask of NAME.npy is NAME<suffix>.png (in a separate --masks folder NAME.png works too).",
 )
@@ -161,20 +142,7 @@ def import_tfdb_cmd(
 @overwrite_flag
 @compression_option
 @progress_flag
-def import_folder_cmd(
-    folder: Path,
-    out: Path,
-    masks_dir,
-    mask_suffix,
-    binary_masks,
-    crop,
-    resize,
-    scale,
-    offset,
-    overwrite,
-    compression,
-    progress,
-) -> None:
+def import_folder_cmd(progress: bool, **arguments: Any) -> None:
     """Import a folder of temperature images (.npy, .tif, .tiff) and optional PNG masks into OUT.h5.
 
     Images are 2-D arrays of temperatures in degrees Celsius (or converted with --scale/--offset; integer
@@ -183,18 +151,4 @@ def import_folder_cmd(
     have one size after --crop/--resize. Files are taken in name order, not recursively; OUT.h5 records each
     row's source_file. Outputs are whole or not at all; DIR is only read.
     """
-    result = import_folder(
-        folder,
-        out,
-        masks_dir=masks_dir,
-        mask_suffix=mask_suffix,
-        binary_masks=binary_masks,
-        crop=crop,
-        size=resize,
-        overwrite=overwrite,
-        scale=scale,
-        offset=offset,
-        compression=compression,
-        progress=lambda it: progress_bar(it, desc="import-folder", enabled=progress),
-    )
-    _report(result)
+    _run(import_folder, "import-folder", progress, **arguments)
