@@ -9,7 +9,9 @@ import click
 import yaml
 from tqdm import tqdm
 
+from samcl.checkpoint import INPUT_NORMS
 from samcl.config import read_config_file, resolve_config
+from samcl.losses.samcl_loss import DEFAULT_LAMBDA, DEFAULT_PRESET, SAMCL_PRESETS
 from samcl.train import Run, resume_payload
 from tiaug.cli._common import exit_cleanly_on_sigterm, reported_errors, size_option
 
@@ -53,12 +55,44 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
 )
 @click.option("--loss", type=click.Choice(["ce", "dice", "rmi"]), help="Base loss. [rmi]")
 @click.option("--samcl/--no-samcl", "samcl", default=None, help="Add lambda * SAM-CL to the base loss. [on]")
-@click.option("--samcl-lambda", type=float, help="Weight lambda of the SAM-CL term. [0.5]")
+@click.option("--samcl-lambda", type=float, help=f"Weight lambda of the SAM-CL term. [{DEFAULT_LAMBDA}]")
+@click.option(
+    "--samcl-preset",
+    type=click.Choice(sorted(SAMCL_PRESETS)),
+    help=f"SAM-CL design choices: 'poster' (the poster's raw batch triplet, margin 1) or 'stable' (distances "
+    f"normalised per scale, see the README). [{DEFAULT_PRESET}]",
+)
+@click.option(
+    "--samcl-warmup",
+    type=float,
+    help="Fraction of the steps over which lambda ramps up linearly from 0 (e.g. 0.2). [0]",
+)
+@click.option(
+    "--samcl-arg",
+    "samcl_kwargs",
+    multiple=True,
+    callback=_model_args,
+    help="SAMCLLoss argument KEY=VALUE, repeatable: margin, distance_norm (none|ratio), triplet (batch|image), "
+    "aux_mode (joint|adversarial|frozen), aux_lr_scale, spectral_norm, seg_distance, feat_distance, ...",
+)
 @click.option(
     "--tiaug/--no-tiaug",
     "tiaug",
     default=None,
     help="TiAug occlusion + thermal noise on the fly (flips, rotation, scale, crop, blur always). [on]",
+)
+@click.option(
+    "--scene/--no-scene",
+    "scene",
+    default=None,
+    help="Scene-level augmentation on the fly: room temperature (skin following partially), camera drift, "
+    "column/row stripes, each with p = 0.5. [off]",
+)
+@click.option(
+    "--input-norm",
+    type=click.Choice(INPUT_NORMS),
+    help="Network input: 'dataset' (one mean/std of the training set: absolute temperatures) or 'image' (each "
+    "frame's median and robust spread). Stored in the checkpoint; eval and predict apply the same. [dataset]",
 )
 @click.option("--crop", callback=size_option, help="Training crop HxW in pixels. [256x320]")
 @click.option("--iters", type=int, help="Training steps. [10000]")
@@ -71,6 +105,11 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
 @click.option("--device", help="cpu, cuda, cuda:N or auto. [auto]")
 @click.option("--amp/--no-amp", "amp", default=None, help="bfloat16 autocast. [on for CUDA, off on the CPU]")
 @click.option("--workers", type=int, help="DataLoader worker processes per training process. [2]")
+@click.option(
+    "--threads",
+    type=int,
+    help="CPU threads of each training process (torch.set_num_threads). [the cores / processes on this machine]",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
 def train(config_file: Path | None, resume: Path | None, progress: bool, **flags: object) -> None:
     """Train a thermal face segmentation network with SAM-CL.
@@ -92,7 +131,7 @@ def train(config_file: Path | None, resume: Path | None, progress: bool, **flags
         if resume is not None:
             payload = resume_payload(resume)
             given = {k: v for k, v in flags.items() if v is not None}
-            allowed = {"iters", "device", "workers", "amp"}
+            allowed = {"iters", "device", "workers", "amp", "threads"}
             if config_file is not None or set(given) - allowed:
                 raise click.UsageError(f"--resume continues a run as configured; only {sorted(allowed)} may change")
             config = resolve_config({**payload["config"], "out": str(resume)}, given)
