@@ -26,6 +26,7 @@ from tiaug.functional.scene import (
     camera_drift,
     fixed_pattern_noise,
     sample_ambient,
+    stripe_offsets,
 )
 from tiaug.provenance import applied_params
 from tiaug.transforms import AmbientTemperature, CameraDrift, FixedPatternNoise
@@ -235,6 +236,18 @@ def test_stripes_are_row_plus_column_offsets_within_four_sigmas(case: dict, conf
     assert np.abs(rank_one).max() <= 4 * tol
     if params["column_std"] > 0.01:  # the columns really differ
         assert np.ptp(delta[0]) > 0
+
+
+def test_stripe_offsets_are_clipped_at_four_sigmas_and_keep_their_spread() -> None:
+    clipped = 0
+    for seed in range(50):  # 100,000 draws: some lie beyond 4 sigmas before clipping
+        rows, columns = stripe_offsets({"seed": seed, "row_std": 0.5, "column_std": 2.0}, 1000, 1000)
+        assert rows.dtype == columns.dtype == np.float32
+        for offsets, std in ((rows, 0.5), (columns, 2.0)):
+            largest = np.abs(offsets).max()
+            assert largest <= MAX_STRIPE_SIGMAS * std and 0.9 * std <= offsets.std() <= 1.1 * std
+            clipped += int(largest == MAX_STRIPE_SIGMAS * std)
+    assert clipped > 0
 
 
 # -- shared contract of the three transforms ----------------------------------------------------------------
