@@ -4,14 +4,15 @@
 ``__init__(self, <every config field with its default>, p=0.5)`` whose signature Albumentations reads to
 derive the init-argument names (``A.to_dict`` / ``A.from_dict`` round trips), which stores each argument as an
 attribute and builds ``self.config`` (the config validates itself and raises a ``ValueError`` naming the bad
-argument). Sequences given for tuple fields (e.g. lists from YAML) are turned back into tuples.
+argument). Sequences given for tuple fields (e.g. lists from YAML) are turned back into tuples; anything else
+(a number, a string) is left for the config to refuse.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from albumentations.core.transforms_interface import BasicTransform
@@ -34,8 +35,9 @@ def init_from_config(config_cls: type, p: float) -> Callable[..., None]:
         del values["self"]
         chance = values.pop("p")
         for f in fields:
-            if isinstance(f.default, tuple) and not isinstance(values[f.name], str):
-                values[f.name] = tuple(values[f.name])
+            value = values[f.name]
+            if isinstance(f.default, tuple) and isinstance(value, Iterable) and not isinstance(value, str):
+                values[f.name] = tuple(value)
         if not 0.0 <= chance <= 1.0:
             raise ValueError(f"p must be a probability in [0, 1], got {chance}")
         self.config = config_cls(**values)

@@ -9,9 +9,9 @@ itself, as real-world recordings do:
   room's change, and what lies between (hair, clothes, the nose tip, the blurred face edge) moves in
   proportion, so no step appears at the mask's outline. Facial skin temperature rises and falls with the
   ambient temperature by a fraction of its change (roughly 0.1-0.4 C per C for the forehead and cheeks,
-  more for the nose; e.g. Houdas & Ring, *Human Body Temperature*, 1982), and never rises above the core
-  temperature (``max_skin_temperature``). A hot room can therefore end up warmer than the face, and a cold
-  outdoor scene far colder.
+  more for the nose; e.g. Houdas & Ring, *Human Body Temperature*, 1982), and its change never takes it
+  above the core temperature (``max_skin_temperature``). A hot room can therefore end up warmer than the face,
+  and a cold outdoor scene far colder.
 * **camera drift** (:func:`camera_drift`): a global offset and gain of the whole frame about its median, as an
   uncalibrated or drifting microbolometer gives. Radiometric accuracy in datasheets: FLIR Lepton 3.5
   +-5 C or 5 %, TOPDON TC001 and FLIR A-series +-2 C or 2 % of the reading, before drift after power-up.
@@ -51,8 +51,10 @@ class AmbientConfig:
         ambient_range: new room (background) temperature, drawn uniformly.
         skin_coupling_range: skin change per degree of room change (0: the skin keeps its temperature, 1: it
             follows the room fully), drawn uniformly.
-        max_skin_temperature: the face's median never rises above this (core body temperature); a face that
-            is already warmer keeps its temperature when the room warms.
+        max_skin_temperature: the skin's own change never takes it above this (core body temperature); a
+            face that is already warmer keeps its temperature when the room warms. Face pixels cooler than the
+            skin's median (nose tip, outline) move towards the room by their relative warmth, so in a room
+            warmer than this the face's median can end above it, never above the room.
         min_contrast: below this face-room difference the relative warmth is unreliable: the face is then
             taken from the mask (softened by a Gaussian of ``edge_sigma`` px), or, without a mask, the whole
             frame moves with the room.
