@@ -107,12 +107,12 @@ def tiaug_pipeline(
     scene: bool = False,
 ) -> A.Compose:
     """``tiaug augment``'s default: occlusion then thermal noise, each applied to every image (``p=1`` unless
-    given). With ``scene``, the scene-level steps are added with probability ``SCENE_P`` each: a new room
-    temperature before the occluders, camera drift and fixed-pattern stripes before the noise."""
+    given). With ``scene``, every copy also gets a new room temperature (before the occluders), and camera
+    drift and fixed-pattern stripes (before the noise) with probability ``SCENE_P`` each."""
     p_scene = SCENE_P if scene else 0.0
     return A.Compose(
         [
-            *_optional([(p_scene, AmbientTemperature, None)]),
+            *_optional([(1.0 if scene else 0.0, AmbientTemperature, None)]),
             TiAugOcclusion(**{"p": 1.0, **(occlusion or {})}),
             *_optional([(p_scene, CameraDrift, None), (p_scene, FixedPatternNoise, None)]),
             ThermalNoise(**{"p": 1.0, **(noise or {})}),

@@ -119,8 +119,8 @@ NOISE_FLAGS = ("min_netd", "max_netd")
     "--scene/--no-scene",
     default=False,
     show_default=True,
-    help="Also change the scene: a new room temperature (skin following partially), camera offset/gain "
-    "drift and column/row stripes, each with probability 0.5.",
+    help="Also change the scene: every copy gets a new room temperature (0-50 C, the skin following "
+    "partially), and camera offset/gain drift and column/row stripes each with probability 0.5.",
 )
 @overwrite_flag
 @compression_option

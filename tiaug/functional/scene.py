@@ -61,7 +61,7 @@ class AmbientConfig:
         edge_sigma: softening of the mask outline in that fallback, pixels.
     """
 
-    ambient_range: tuple[float, float] = (0.0, 45.0)
+    ambient_range: tuple[float, float] = (0.0, 50.0)
     skin_coupling_range: tuple[float, float] = (0.1, 0.35)
     max_skin_temperature: float = 37.0
     min_contrast: float = 1.0
