@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=list(SIZES), default="converged")
     parser.add_argument("--quick", action="store_const", const="quick", dest="size", help="same as --size quick")
-    parser.add_argument("--recipes", nargs="+", default=DEFAULT_RECIPES, metavar="NAME",
+    parser.add_argument("--recipes", nargs="*", default=DEFAULT_RECIPES, metavar="NAME",
                         help=f"named recipes to run; known: {list(RECIPES)}")  # fmt: skip
     parser.add_argument("--recipe", type=parse_recipe, action="append", default=[], metavar="NAME=FLAGS",
                         help="an extra recipe: samcl-train flags on top of the common ones (repeatable)")  # fmt: skip
