@@ -17,6 +17,7 @@ memory-mapped: one frame is in memory at a time.
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,8 +75,8 @@ class TiffPages:
             self._file = tifffile.TiffFile(path)
             self._pages = self._file.pages
             n = len(self._pages)
-        except (OSError, ValueError, tifffile.TiffFileError) as e:
-            raise ThermalDataError(path, None, f"not a readable TIFF ({e})") from None
+        except (OSError, ValueError, struct.error, tifffile.TiffFileError) as e:
+            raise ThermalDataError(path, None, f"not a readable TIFF, damaged or cut short ({e})") from None
         if n == 0:
             raise ThermalDataError(path, None, "TIFF holds no pages")
         self.path = path
@@ -87,7 +88,7 @@ class TiffPages:
     def __getitem__(self, index: int) -> np.ndarray:
         try:
             page = self._pages[index].asarray()
-        except (OSError, ValueError, IndexError) as e:
+        except (OSError, ValueError, IndexError, struct.error) as e:
             raise ThermalDataError(self.path, None, f"page {index} cannot be read ({e})") from None
         if page.ndim == 3 and page.shape[-1] == 1:
             page = page[..., 0]
