@@ -12,7 +12,8 @@ through :mod:`tiaug.io.readers.planck`.
 
 flirpy (``flirpy.io.seq.Seq``) reads a whole .seq into memory and pulls in USB and serial stacks and an upper
 bound on numpy; this reader finds the frames by walking the headers of a memory map, so a recording of any
-length costs one frame of memory. A file cut short inside a frame is refused with the frame's number.
+length costs one frame of memory. A file cut short inside a frame is refused with the frame's number; bytes
+between or after frames that no record refers to are passed over.
 """
 
 from __future__ import annotations
@@ -89,9 +90,12 @@ def frame_extents(buf: Any, name: str) -> list[tuple[int, int]]:
     while start < end:
         where = f"{name} frame {len(extents)}"
         if buf[start : start + 4] != MAGIC:
-            if extents and not any(buf[start:end]):  # zero padding after the last frame
-                break
-            raise ThermalDataError(where, None, f"no FFF frame header at byte {start}: not a FLIR file, or damaged")
+            found = buf.find(MAGIC, start) if extents else -1
+            if found < 0 and extents:
+                break  # bytes after the last frame that no frame refers to
+            if found < 0:
+                raise ThermalDataError(where, None, f"no FFF frame header at byte {start}: not a FLIR file, or damaged")
+            start = found  # unreferenced bytes between two frames
         records = _records(buf, start, where)
         order = _endian(buf, start)
         dir_offset, count = struct.unpack_from(f"{order}II", buf, start + 0x18)
