@@ -10,13 +10,12 @@ Containers (how frames are stored) and formats (what a value means) are independ
 - ``raw``: counts with a documented ``scale`` and ``offset`` (e.g. 0.04 K per count: 0.04 and -273.15).
 
 A .npy array holds one frame ((H, W) or (H, W, 1)) or a stack ((N, H, W)); a .tiff one frame per page; a
-headerless file N frames of ``raw_size`` pixels of ``raw_dtype`` back to back. .npy and raw files are
-memory-mapped: one frame is in memory at a time.
+headerless file N frames of ``raw_size`` pixels of ``raw_dtype`` back to back. Raw files are read frame by frame
+and .npy files memory-mapped: one frame is read at a time.
 """
 
 from __future__ import annotations
 
-import os
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 
 from tiaug.io.errors import ThermalDataError
 from tiaug.io.readers.base import RAW_DTYPES, Frame, FrameSource, ReadOptions
+from tiaug.io.readers.filebytes import FileBytes
 from tiaug.io.readers.units import KELVIN_OFFSET, to_celsius
 
 TC001_FRAME = (384, 256)  # rows x columns of one UVC frame: 192 picture rows above 192 temperature rows
@@ -100,24 +100,44 @@ class TiffPages:
         self._file.close()
 
 
-def raw_stream(path: Path, size: tuple[int, int], dtype: str) -> np.ndarray:
-    """A headerless file of frames of ``size`` (H, W) as a memory-mapped (N, H, W) array; refuses a size that
-    is not a whole number of frames."""
-    item = np.dtype(RAW_DTYPES[dtype])
-    frame_bytes = size[0] * size[1] * item.itemsize
-    total = os.path.getsize(path)
-    n, rest = divmod(total, frame_bytes)
-    if total == 0:
-        raise ThermalDataError(path, None, "is empty (0 bytes)")
-    if rest or n == 0:
-        raise ThermalDataError(
-            path,
-            None,
-            f"wrong raw size: {total} bytes is not a whole number of {size[0]}x{size[1]} {dtype} frames "
-            f"({frame_bytes} bytes each: {n} frames and {rest} bytes left over); check --raw-size HxW and "
-            "--raw-dtype, or the recording is cut short",
-        )
-    return np.memmap(path, dtype=item, mode="r", shape=(n, *size))
+class RawFrames:
+    """A headerless file of frames of ``size`` (H, W) and ``dtype`` back to back, read one frame at a time.
+
+    Refuses a file that is not a whole number of frames.
+    """
+
+    def __init__(self, path: Path, size: tuple[int, int], dtype: str) -> None:
+        self.dtype = np.dtype(RAW_DTYPES[dtype])
+        self.size = size
+        self.frame_bytes = size[0] * size[1] * self.dtype.itemsize
+        self._bytes = FileBytes(path)
+        total = len(self._bytes)
+        n, rest = divmod(total, self.frame_bytes)
+        if total == 0 or rest or n == 0:
+            self.close()
+        if total == 0:
+            raise ThermalDataError(path, None, "is empty (0 bytes)")
+        if rest or n == 0:
+            raise ThermalDataError(
+                path,
+                None,
+                f"wrong raw size: {total} bytes is not a whole number of {size[0]}x{size[1]} {dtype} frames "
+                f"({self.frame_bytes} bytes each: {n} frames and {rest} bytes left over); check --raw-size HxW "
+                "and --raw-dtype, or the recording is cut short",
+            )
+        self.count = n
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        if not 0 <= index < self.count:
+            raise IndexError(f"frame {index} of {self.count}")
+        data = self._bytes.read(index * self.frame_bytes, self.frame_bytes)
+        return np.frombuffer(data, dtype=self.dtype).reshape(self.size)
+
+    def close(self) -> None:
+        self._bytes.close()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -201,7 +221,7 @@ def open_array_source(path: Path, fmt: str, container_kind: str | None, opts: Re
         size = opts.raw_size or default
         if size is None:
             raise ValueError(f"{path}: a headerless file needs --raw-size HxW (pixels of one frame)")
-        container = raw_stream(path, size, opts.raw_dtype)
+        container = RawFrames(path, size, opts.raw_dtype)
     meta = {"camera": CAMERA_NAMES[fmt]} if fmt in CAMERA_NAMES else {}
     if fmt == "raw" or (fmt in ("npy", "tiff") and opts.scale is not None):
         meta.update(scale=opts.scale, offset=0.0 if opts.offset is None else opts.offset)

@@ -1,4 +1,4 @@
-"""FLIR ``.fff`` frames and ``.seq`` sequences (series of FFF frames back to back), streamed from a memory map.
+"""FLIR ``.fff`` frames and ``.seq`` sequences (series of FFF frames back to back), streamed frame by frame.
 
 Layout (FLIR's FFF container as documented by ExifTool's FLIR tags): a 64-byte header (``FFF\\0``, creator,
 format version at 0x14, record-directory offset at 0x18, record count at 0x1C; big- or little-endian, told by
@@ -11,16 +11,15 @@ Planck R1/B/F 0x58/0x5C/0x60, atmospheric constants 0x70..0x80, model name 0xD4,
 through :mod:`tiaug.io.readers.planck`.
 
 flirpy (``flirpy.io.seq.Seq``) reads a whole .seq into memory and pulls in USB and serial stacks and an upper
-bound on numpy; this reader finds the frames by walking the headers of a memory map, so a recording of any
-length costs one frame of memory. A file cut short inside a frame is refused with the frame's number; bytes
-between or after frames that no record refers to are passed over.
+bound on numpy; this reader finds the frames by reading their headers and then reads one frame at a time, so a
+recording of any length costs one frame of memory. A file cut short inside a frame is refused with the frame's
+number; bytes between or after frames that no record refers to are passed over.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import mmap
 import struct
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ import numpy as np
 
 from tiaug.io.errors import ThermalDataError
 from tiaug.io.readers.base import Frame, FrameSource
+from tiaug.io.readers.filebytes import FileBytes
 from tiaug.io.readers.planck import FlirCalibration
 from tiaug.io.readers.units import to_celsius
 
@@ -57,28 +57,28 @@ _FLOATS = {  # camera information: FlirCalibration field -> offset of a float32
 }
 
 
-def _endian(buf: Any, start: int) -> str:
-    """'<' or '>' from the format version at 0x14 (seen: 100..199)."""
-    little = int.from_bytes(buf[start + 0x14 : start + 0x18], "little")
-    return "<" if 100 <= little < 200 else ">"
+def _header(buf: Any, start: int, where: str) -> tuple[str, int, int]:
+    """(byte order, directory offset, record count) of the FFF header at ``start``; the version at 0x14 (seen:
+    100..199) tells the byte order."""
+    head = buf[start : start + HEADER_BYTES]
+    if len(head) < HEADER_BYTES:
+        raise ThermalDataError(where, None, f"is cut short: its FFF header needs {HEADER_BYTES} bytes")
+    order = "<" if 100 <= int.from_bytes(head[0x14:0x18], "little") < 200 else ">"
+    version, dir_offset, count = struct.unpack_from(f"{order}III", head, 0x14)
+    if not 100 <= version < 200 or count > 4096:
+        raise ThermalDataError(where, None, f"FFF header is damaged (version {version}, {count} records)")
+    return order, dir_offset, count
 
 
 def _records(buf: Any, start: int, where: str) -> list[tuple[int, int, int, int]]:
     """(type, subtype, offset, length) of the non-empty records of the frame at ``start``."""
-    end = len(buf)
-    if start + HEADER_BYTES > end:
-        raise ThermalDataError(where, None, f"is cut short: its FFF header needs {HEADER_BYTES} bytes")
-    order = _endian(buf, start)
-    version, dir_offset, count = struct.unpack_from(f"{order}III", buf, start + 0x14)
-    if not 100 <= version < 200 or count > 4096:
-        raise ThermalDataError(where, None, f"FFF header is damaged (version {version}, {count} records)")
-    if start + dir_offset + count * RECORD_BYTES > end:
+    order, dir_offset, count = _header(buf, start, where)
+    directory = buf[start + dir_offset : start + dir_offset + count * RECORD_BYTES]
+    if len(directory) < count * RECORD_BYTES:
         raise ThermalDataError(where, None, "is cut short: its record directory runs past the end of the file")
     out = []
     for i in range(count):
-        rtype, subtype, _, _, offset, length = struct.unpack_from(
-            f"{order}HHIIII", buf, start + dir_offset + i * RECORD_BYTES
-        )
+        rtype, subtype, _, _, offset, length = struct.unpack_from(f"{order}HHIIII", directory, i * RECORD_BYTES)
         if rtype:
             out.append((rtype, subtype, offset, length))
     return out
@@ -97,8 +97,7 @@ def frame_extents(buf: Any, name: str) -> list[tuple[int, int]]:
                 raise ThermalDataError(where, None, f"no FFF frame header at byte {start}: not a FLIR file, or damaged")
             start = found  # unreferenced bytes between two frames
         records = _records(buf, start, where)
-        order = _endian(buf, start)
-        dir_offset, count = struct.unpack_from(f"{order}II", buf, start + 0x18)
+        _, dir_offset, count = _header(buf, start, where)
         size = max([dir_offset + count * RECORD_BYTES] + [off + length for _, _, off, length in records])
         if start + size > end:
             raise ThermalDataError(
@@ -182,16 +181,12 @@ def decode_frame(data: Any, where: str) -> tuple[np.ndarray, dict[str, Any]]:
 
 
 class FffSource(FrameSource):
-    """The frames of a .fff file or a .seq recording, read from a memory map one at a time."""
+    """The frames of a .fff file or a .seq recording, read one at a time."""
 
     def __init__(self, path: Path, fmt: str) -> None:
+        self._bytes = FileBytes(path)
         try:
-            self._file = open(path, "rb")  # noqa: SIM115 - closed in close()
-            self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
-        except (OSError, ValueError) as e:
-            raise ThermalDataError(path, None, f"cannot be read ({e})") from None
-        try:
-            self._extents = frame_extents(self._map, str(path))
+            self._extents = frame_extents(self._bytes, str(path))
         except ThermalDataError:
             self.close()
             raise
@@ -200,12 +195,8 @@ class FffSource(FrameSource):
 
     def read(self, index: int) -> Frame:
         start, size = self._extents[index]
-        image, meta = decode_frame(self._map[start : start + size], self.where(index))  # one frame's bytes
+        image, meta = decode_frame(self._bytes.read(start, size), self.where(index))
         return Frame(image, index, {**self.meta, **meta})
 
     def close(self) -> None:
-        for handle in ("_map", "_file"):
-            obj = getattr(self, handle, None)
-            if obj is not None:
-                obj.close()
-                setattr(self, handle, None)
+        self._bytes.close()
