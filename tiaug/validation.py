@@ -70,3 +70,12 @@ def check_mask(mask: np.ndarray | None, image_shape: tuple[int, ...], name: str 
     if not (np.issubdtype(view.dtype, np.integer) or view.dtype == np.bool_):
         raise ValueError(f"{name} has dtype {view.dtype}: masks hold integer class indices")
     return view
+
+
+def check_range(name: str, value: tuple[float, float], low: float, high: float, low_open: bool = False) -> None:
+    """Refuse a (min, max) pair that is unordered, not finite or outside [low, high] (``(low, high]`` if low_open)."""
+    lo, hi = value
+    below = lo <= low if low_open else lo < low
+    if not (np.isfinite(lo) and np.isfinite(hi)) or below or hi > high or lo > hi:
+        bracket = "(" if low_open else "["
+        raise ValueError(f"{name} must be an ordered pair (min, max) within {bracket}{low}, {high}], got {value}")
