@@ -101,6 +101,8 @@ def iter_sources(spec: str | Path, fmt: str, options: ReadOptions, on_skip: OnSk
         yield open_source(path, fmt, options)
         return
     files = folder_files(path, fmt)
+    for h5 in sorted(p for p in path.iterdir() if p.suffix.lower() in (".h5", ".hdf5")):
+        on_skip(f"{h5}: an HDF5 file among camera files; segment it on its own (samcl-predict ... {h5.name})")
     if not files:
         raise ThermalDataError(path, None, "the folder holds no files of a supported format")
     for file in files:

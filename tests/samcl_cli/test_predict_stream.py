@@ -19,7 +19,7 @@ from samcl.runtime import load_inference_model
 from samcl.stream_predict import deferred_signals, predict_stream
 from tests.camera_files import REALISTIC, face_temperatures, fff_frame, plain_jpeg, planck_counts, tc001_frame
 from tests.samcl_cli.conftest import CLASSES, REPO, listing, reference_labels, sha256
-from tiaug.io import open_thermal
+from tiaug.io import open_thermal, write_thermal_h5
 from tiaug.io.readers import ReadOptions
 
 rng = np.random.default_rng(2)
@@ -87,11 +87,13 @@ def test_folder_of_camera_files_with_bad_ones(invoke, checkpoint, tmp_path):
     (src / "b.seq").write_bytes(b"".join(fff_frame(planck_counts(t, REALISTIC), REALISTIC) for t in temps[1:]))
     (src / "c.jpg").write_bytes(plain_jpeg())
     np.save(src / "d.npy", temps[0].astype(np.float32))
+    write_thermal_h5(src / "e.h5", np.stack(temps[:1]).astype(np.float32))
     out = tmp_path / "pred"
     res = invoke(predict_main, "-c", checkpoint, src, "--out", out, "--no-progress", "--overlays", "--h5")
     assert res.exit_code == 0, res.output
     assert f"skipped {src / 'c.jpg'}: JPEG without FLIR radiometric metadata" in res.output
-    assert "segmented 4 frames of 3 source(s)" in res.output and "skipped 1" in res.output
+    assert f"skipped {src / 'e.h5'}: an HDF5 file among camera files" in res.output
+    assert "segmented 4 frames of 3 source(s)" in res.output and "skipped 2" in res.output
     bases = ["a", "b_00000", "b_00001", "d"]
     assert listing(out) == sorted(
         [f"{b}_mask.png" for b in bases] + [f"{b}_overlay.png" for b in bases] + ["in_masks.h5", "in_regions.csv"]
