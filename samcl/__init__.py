@@ -9,7 +9,6 @@ Public API (imports only torch and numpy):
 - metrics: :class:`ConfusionMatrix`, :func:`all_reduce_confusion_matrix`.
 """
 
-from .aux_net import AuxiliaryNetwork
 from .losses import (
     CrossEntropyLoss,
     DiceLoss,
@@ -20,6 +19,7 @@ from .losses import (
     random_derangement,
     rmi_lower_bound,
 )
+from .losses.aux_net import AuxiliaryNetwork
 from .metrics import ConfusionMatrix, all_reduce_confusion_matrix
 from .models import available_models, build_model, check_input_size
 
