@@ -23,7 +23,7 @@ $(1)/.installed: setup.cfg pyproject.toml
 	touch $$@
 endef
 comma := ,
-$(eval $(call venv_rule,$(VENV),$(TORCH_SPEC),samcl$(comma)dev))
+$(eval $(call venv_rule,$(VENV),$(TORCH_SPEC),samcl$(comma)cameras$(comma)dev))
 $(eval $(call venv_rule,$(ZOO_VENV),$(ZOO_TORCH_SPEC),samcl$(comma)zoo$(comma)dev))
 
 ## demo: synthetic thermal faces -> TiAug -> statistics and previews -> two small trainings (without/with SAM-CL) -> evaluation

@@ -12,6 +12,7 @@ the interruption and ends them.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -65,13 +66,35 @@ def check_stop() -> None:
         _raise_for(_STOP_REQUESTED[0])
 
 
+class _WhileParentLives:
+    """A worker's stderr that goes quiet once the parent is gone: what a worker would say then (a broken pipe
+    to the dead parent) has no reader that could act on it."""
+
+    def __init__(self, stream: Any, parent: int) -> None:
+        self._stream, self._parent = stream, parent
+
+    def write(self, text: str) -> int:
+        return self._stream.write(text) if os.getppid() == self._parent else len(text)
+
+    def flush(self) -> None:
+        if os.getppid() == self._parent:
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def _end_with_parent() -> None:
     """Linux: get SIGTERM when the parent dies (e.g. SIGKILL), instead of writing into its closed pipes."""
+    parent = os.getppid()
+    sys.stderr = _WhileParentLives(sys.stderr, parent)
     with contextlib.suppress(Exception):
         import ctypes
 
         pr_set_pdeathsig = 1
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        raise SystemExit(128 + signal.SIGTERM)
 
 
 def as_worker() -> None:

@@ -13,13 +13,19 @@ and maps the result back.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import typing
 from typing import Annotated, Any
 
 import numpy as np
 from albumentations.core.composition import Sequential
-from albumentations.core.transforms_interface import BaseTransformInitSchema, DualTransform, ImageOnlyTransform
+from albumentations.core.transforms_interface import (
+    BaseTransformInitSchema,
+    BasicTransform,
+    DualTransform,
+    ImageOnlyTransform,
+)
 from pydantic import BaseModel, Field, create_model, model_validator
 
 from tiaug.functional.noise import NoiseConfig, apply_thermal_noise, sample_thermal_noise
@@ -33,6 +39,18 @@ from tiaug.functional.occlusion import (
     apply_mask_policy,
     render_occlusion,
     sample_occlusion,
+)
+from tiaug.functional.scene import (
+    AmbientConfig,
+    AmbientPlan,
+    DriftConfig,
+    FixedPatternConfig,
+    apply_ambient,
+    apply_drift,
+    apply_fixed_pattern,
+    sample_ambient,
+    sample_drift,
+    sample_fixed_pattern,
 )
 from tiaug.labels import IGNORE_INDEX
 from tiaug.validation import as_2d_view, check_thermal_image
@@ -76,6 +94,27 @@ def init_signature(arguments: Arguments) -> inspect.Signature:
     return inspect.Signature([*parameters, inspect.Parameter("p", kind, default=DEFAULT_P, annotation=float)])
 
 
+def config_init(arguments: Arguments, config: type | None = None) -> typing.Callable[..., None]:
+    """An ``__init__`` with ``init_signature(arguments)`` that stores every argument as an attribute and, given a
+    functional ``config`` dataclass, builds ``self.config`` from the attributes of the same names."""
+
+    def __init__(self: BasicTransform, **kwargs: Any) -> None:
+        BasicTransform.__init__(self, p=kwargs.pop("p"))
+        for name, value in kwargs.items():
+            setattr(self, name, value)
+        if config is not None:
+            self.config = config_from(config, self)
+
+    __init__.__signature__ = init_signature(arguments)  # type: ignore[attr-defined]
+    return __init__
+
+
+def config_from(config: type, args: Any) -> Any:
+    """``config(**fields)`` from the attributes of ``args`` named like the config's fields (lists become tuples)."""
+    fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(config)}
+    return config(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+
+
 _OCCLUSION_ARGUMENTS = config_arguments(
     OcclusionConfig,
     replace={"configuration_weights": {"configurations": (dict[Configuration, float] | None, None)}},
@@ -83,6 +122,9 @@ _OCCLUSION_ARGUMENTS = config_arguments(
     ignore_index=(Annotated[int, Field(ge=0)], IGNORE_INDEX),
 )
 _NOISE_ARGUMENTS = config_arguments(NoiseConfig)
+_AMBIENT_ARGUMENTS = config_arguments(AmbientConfig)
+_DRIFT_ARGUMENTS = config_arguments(DriftConfig)
+_FIXED_PATTERN_ARGUMENTS = config_arguments(FixedPatternConfig)
 
 
 def _occlusion_config(args: Any) -> OcclusionConfig:
@@ -95,10 +137,6 @@ def _occlusion_config(args: Any) -> OcclusionConfig:
     fields = {k: tuple(v) if isinstance(v, list | tuple) else v for k, v in fields.items()}
     weights = tuple(float(weights.get(name, 0.0)) for name in CONFIGURATIONS)
     return OcclusionConfig(**{**fields, "configuration_weights": weights})
-
-
-def _noise_config(args: Any) -> NoiseConfig:
-    return NoiseConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(NoiseConfig)})
 
 
 class TiAugOcclusion(DualTransform):
@@ -165,14 +203,8 @@ class ThermalNoise(ImageOnlyTransform):
     Targets: image ((H, W) or (H, W, 1) float32/float64 degrees Celsius).
     """
 
-    InitSchema = init_schema(_NOISE_ARGUMENTS, _noise_config)
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(p=kwargs.pop("p"))
-        for name, value in kwargs.items():
-            setattr(self, name, value)
-
-    __init__.__signature__ = init_signature(_NOISE_ARGUMENTS)
+    InitSchema = init_schema(_NOISE_ARGUMENTS, functools.partial(config_from, NoiseConfig))
+    __init__ = config_init(_NOISE_ARGUMENTS)
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return tuple(_NOISE_ARGUMENTS)
@@ -217,3 +249,66 @@ class TemperatureSafe(Sequential):
             restored = restored[:, :, 0]
         data["image"] = restored
         return data
+
+
+class AmbientTemperature(ImageOnlyTransform):
+    """A new room temperature, the skin following partially (:func:`tiaug.functional.scene.ambient_temperature`).
+
+    Arguments: the fields of :class:`~tiaug.functional.scene.AmbientConfig` (``ambient_range`` in degrees
+    Celsius, ``skin_coupling_range``, ``max_skin_temperature``, ``min_contrast``, ``edge_sigma``) and ``p``.
+    Reads the mask (face = class > 0) when one is given and never changes it. Provenance under "ambient".
+    """
+
+    InitSchema = init_schema(_AMBIENT_ARGUMENTS, functools.partial(config_from, AmbientConfig))
+    __init__ = config_init(_AMBIENT_ARGUMENTS, AmbientConfig)
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return tuple(_AMBIENT_ARGUMENTS)
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        plan = sample_ambient(data["image"], data.get("mask"), self.random_generator, self.config)
+        return {"plan": plan, "ambient": plan.params}
+
+    def apply(self, img: np.ndarray, plan: AmbientPlan, **params: Any) -> np.ndarray:
+        return apply_ambient(img, plan, self.config.edge_sigma)
+
+
+class CameraDrift(ImageOnlyTransform):
+    """Global offset and gain of the frame (:func:`tiaug.functional.scene.camera_drift`).
+
+    Arguments: the fields of :class:`~tiaug.functional.scene.DriftConfig` (``offset_range`` in degrees Celsius,
+    ``gain_range`` about the frame's median) and ``p``. Provenance under "drift".
+    """
+
+    InitSchema = init_schema(_DRIFT_ARGUMENTS, functools.partial(config_from, DriftConfig))
+    __init__ = config_init(_DRIFT_ARGUMENTS, DriftConfig)
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return tuple(_DRIFT_ARGUMENTS)
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        return {"drift": sample_drift(data["image"], self.random_generator, self.config)}
+
+    def apply(self, img: np.ndarray, drift: dict[str, float], **params: Any) -> np.ndarray:
+        return apply_drift(img, drift)
+
+
+class FixedPatternNoise(ImageOnlyTransform):
+    """Column and row stripes of a microbolometer (:func:`tiaug.functional.scene.fixed_pattern_noise`).
+
+    Arguments: the fields of :class:`~tiaug.functional.scene.FixedPatternConfig` (``column_std_range``,
+    ``row_std_range`` in degrees Celsius) and ``p``. Provenance under "fixed_pattern".
+    """
+
+    InitSchema = init_schema(_FIXED_PATTERN_ARGUMENTS, functools.partial(config_from, FixedPatternConfig))
+    __init__ = config_init(_FIXED_PATTERN_ARGUMENTS, FixedPatternConfig)
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return tuple(_FIXED_PATTERN_ARGUMENTS)
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        check_thermal_image(data["image"])
+        return {"fixed_pattern": sample_fixed_pattern(self.random_generator, self.config)}
+
+    def apply(self, img: np.ndarray, fixed_pattern: dict[str, Any], **params: Any) -> np.ndarray:
+        return apply_fixed_pattern(img, fixed_pattern)

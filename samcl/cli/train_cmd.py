@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 import yaml
 
-from samcl.losses.samcl_loss import BASE_LOSSES
+from samcl.inference.normalization import INPUT_NORMS
+from samcl.losses.factory import BASE_LOSSES
+from samcl.losses.samcl_loss import SAMCL_PRESETS
 from samcl.training.config import FLAGS, TrainConfig, read_config_file, resolve_config
 from samcl.training.loop import Run, check_run_dir, resume_payload
 from tiaug.cli.common import SEED, FiniteFloat, Progress, command, progress_flag, size_option
@@ -104,10 +106,39 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
 @option("--samcl/--no-samcl", "samcl", default=None, help="Add lambda * SAM-CL to the base loss.")
 @option("--samcl-lambda", type=FiniteFloat(min=0), help="Weight lambda of the SAM-CL term.")
 @option(
+    "--samcl-preset",
+    type=click.Choice(sorted(SAMCL_PRESETS)),
+    help="SAM-CL design choices: 'poster' (the poster's raw batch triplet, margin 1) or 'stable' (distances "
+    "normalised per scale, see the README).",
+)
+@option("--samcl-warmup", type=FiniteFloat(0, 1), help="Fraction of the steps over which lambda ramps up from 0.")
+@option(
+    "--samcl-arg",
+    "samcl_kwargs",
+    multiple=True,
+    callback=_model_args,
+    help="SAMCLLoss argument KEY=VALUE, repeatable: margin, distance_norm (none|ratio), triplet (batch|image), "
+    "lam_mode (absolute|relative), aux_mode (joint|adversarial|frozen), aux_lr_scale, spectral_norm, ...",
+    shown="the preset's",
+)
+@option(
     "--tiaug/--no-tiaug",
     "tiaug",
     default=None,
     help="TiAug occlusion + thermal noise on the fly (flips, rotation, scale, crop, blur always).",
+)
+@option(
+    "--scene/--no-scene",
+    "scene",
+    default=None,
+    help="Scene-level augmentation on the fly: room temperature (skin following partially), camera drift, "
+    "column/row stripes, each with p = 0.5.",
+)
+@option(
+    "--input-norm",
+    type=click.Choice(INPUT_NORMS),
+    help="Network input: 'dataset' (one mean/std of the training set: absolute temperatures) or 'image' (each "
+    "frame's median and robust spread). Stored in the checkpoint; eval and predict apply the same.",
 )
 @option("--crop", callback=size_option, help="Training crop HxW in pixels.")
 @option("--iters", type=int, help="Training steps.")
@@ -121,13 +152,19 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
 @option("--amp/--no-amp", "amp", default=None, help="bfloat16 autocast.", shown="on for CUDA, off on the CPU")
 @option("--workers", type=int, help="DataLoader worker processes per training process.")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier run in RUN_DIR (refused otherwise).")
+@option(
+    "--threads",
+    type=int,
+    help="CPU threads of each training process (torch.set_num_threads).",
+    shown="the cores / processes on this machine",
+)
 @progress_flag
 def train(config_file: Path | None, resume: Path | None, overwrite: bool, progress: bool, **flags: object) -> None:
     """``samcl-train`` (help text: ``_help()``)."""
     if resume is not None:
         payload = resume_payload(resume)
         given = {k: v for k, v in flags.items() if v is not None}
-        allowed = {"iters", "device", "workers", "amp"}
+        allowed = {"iters", "device", "workers", "amp", "threads"}
         if config_file is not None or set(given) - allowed:
             raise click.UsageError(f"--resume continues a run as configured; only {sorted(allowed)} may change")
         config = resolve_config({**payload["config"], "out": str(resume)}, given)

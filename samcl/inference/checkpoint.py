@@ -5,7 +5,8 @@ A checkpoint is a ``torch.save``d dict::
     format         "samcl-checkpoint" (refused otherwise), version 1
     model          {"name": registry name, "kwargs": constructor arguments, "num_classes", "in_channels"}
     classes        class names (index = label), ignore_index
-    normalization  {"mean": C, "std": C}: the network sees (temperature - mean) / std
+    normalization  {"mean": C, "std": C, "mode": "dataset" | "image"} (see :class:`Normalization`; checkpoints
+                   without "mode" are "dataset")
     input_size     [H, W] the network was trained on (a multiple of the model's size_multiple)
     model_state    the segmentation network's state_dict
     iteration, best_miou, best_iteration, config (the resolved training configuration)
@@ -78,4 +79,5 @@ def model_from_checkpoint(payload: dict[str, Any], source: str | Path = "checkpo
 
 def normalization_of(payload: dict[str, Any]) -> Normalization:
     """The checkpoint's input normalisation."""
-    return Normalization(float(payload["normalization"]["mean"]), float(payload["normalization"]["std"]))
+    entry = payload["normalization"]
+    return Normalization(float(entry["mean"]), float(entry["std"]), str(entry.get("mode", "dataset")))

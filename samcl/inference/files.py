@@ -13,6 +13,8 @@ Outputs (:func:`predict_to_folder`), named after the input so they can be traced
   8-bit greyscale PNG, lossless, pixel value = class index (0 background, 1 skin, ...; dark to the eye);
 - ``<same>_overlay.png``: the temperatures in a thermal colour map with a colour bar in degrees Celsius, and
   the same image with the predicted classes blended in their colours, with a legend (class, % of pixels);
+- ``<input stem>_regions.csv``: one row per image with each class's pixel count and mean and maximum
+  temperature in degrees Celsius (:mod:`samcl.inference.regions`);
 - with ``h5=True``, ``<input stem>_masks.h5``: a file of the data contract holding every image (``images``,
   a copy of the input temperatures), the predicted ``masks`` uint8 (N, H, W), ``source`` (input file name,
   one string per row), ``source_index`` (row in that file) and attributes ``classes`` (the checkpoint's)
@@ -33,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from samcl.inference.predictor import InferenceModel
+from samcl.inference.regions import RegionsCSV
 from tiaug.io import STR, atomic_folder, create_thermal_h5, open_thermal
 from tiaug.validation import check_float_pixels, check_single_channel, check_thermal_image
 
@@ -218,9 +221,11 @@ class PredictionSummary:
     masks: list[str] = field(default_factory=list)
     overlays: list[str] = field(default_factory=list)
     h5: str | None = None
+    csv: str | None = None
 
 
-def _plan(sources: Sequence[Source], input_path: Path, h5: bool, overlays: bool) -> tuple[list[str], str | None]:
+def _plan(sources: Sequence[Source], input_path: Path, h5: bool, overlays: bool) -> tuple[list[str], str | None, str]:
+    stem = input_path.stem if input_path.is_file() else input_path.name
     names: dict[str, Source] = {}
     for s in sources:
         for row in range(s.count):
@@ -238,8 +243,8 @@ def _plan(sources: Sequence[Source], input_path: Path, h5: bool, overlays: bool)
             by_shape = {s.shape: s.path.name for s in sources}
             listed = ", ".join(f"{hh}x{ww} ({by_shape[(hh, ww)]})" for hh, ww in shapes[:4])
             raise ValueError(f"--h5 needs images of one size; {input_path} holds {listed}")
-        h5_name = f"{input_path.stem if input_path.is_file() else input_path.name}_masks.h5"
-    return list(names), h5_name
+        h5_name = f"{stem}_masks.h5"
+    return list(names), h5_name, f"{stem}_regions.csv"
 
 
 def predict_to_folder(
@@ -262,12 +267,13 @@ def predict_to_folder(
         raise ValueError(f"batch size must be >= 1, got {batch_size}")
     input_path, out = Path(input_path), Path(out)
     sources = find_sources(input_path)
-    names, h5_name = _plan(sources, input_path, h5, overlays)
+    names, h5_name, csv_name = _plan(sources, input_path, h5, overlays)
+    names = [*names, csv_name, *([h5_name] if h5_name else [])]
     total = sum(s.count for s in sources)
     summary = PredictionSummary(out)
-    outputs = [*names, *([h5_name] if h5_name else [])]
-    with atomic_folder(out, outputs, overwrite=overwrite, inputs=[input_path, model.source]) as staging:
+    with atomic_folder(out, names, overwrite=overwrite, inputs=[input_path, model.source]) as staging:
         with contextlib.ExitStack() as stack:
+            regions = stack.enter_context(RegionsCSV(staging / csv_name, model.classes))
             writer = None
             if h5_name is not None:
                 meta = {"checkpoint": str(model.source), "model": model.spec["name"], "input": str(input_path)}
@@ -285,8 +291,10 @@ def predict_to_folder(
             for source in sources:
                 for rows, images in source.batches(batch_size):
                     labels = model.predict(images)
+                    stats = []
                     for k, row in enumerate(rows):
                         base = source.base_name(row)
+                        stats.append((source.label, row, base, None, images[k], labels[k]))
                         write_mask_png(labels[k], staging / f"{base}_mask.png")
                         summary.masks.append(f"{base}_mask.png")
                         if overlays:
@@ -295,6 +303,7 @@ def predict_to_folder(
                                 images[k], labels[k], model.classes, staging / f"{base}_overlay.png", title=title
                             )
                             summary.overlays.append(f"{base}_overlay.png")
+                    regions.add(stats)
                     if writer is not None:
                         writer.append(
                             images, labels, extra={"source": [source.label] * len(rows), "source_index": rows}
@@ -303,6 +312,7 @@ def predict_to_folder(
                     if progress is not None:
                         progress(summary.images, total)
         summary.h5 = h5_name
+        summary.csv = csv_name
     return summary
 
 
@@ -314,6 +324,7 @@ def describe_outputs(summary: PredictionSummary) -> dict[str, Any]:
         "masks": summary.masks,
         "overlays": summary.overlays,
         "h5": summary.h5,
+        "csv": summary.csv,
     }
 
 

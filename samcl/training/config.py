@@ -18,7 +18,9 @@ from typing import Any
 
 import yaml
 
-from samcl.losses.samcl_loss import BASE_LOSSES, SAMCLLoss
+from samcl.inference.normalization import INPUT_NORMS
+from samcl.losses.factory import BASE_LOSSES
+from samcl.losses.samcl_loss import DEFAULT_PRESET, SAMCL_PRESETS, SAMCLLoss
 from tiaug.errors import UserError
 from tiaug.labels import IGNORE_INDEX
 from tiaug.validation import parse_size
@@ -39,10 +41,17 @@ class TrainConfig:
     loss: str = _LOSS_DEFAULTS["base_loss"].default  # base loss: one of BASE_LOSSES (ce, dice, rmi)
     samcl: bool = True  # add lambda * SAM-CL to the base loss
     samcl_lambda: float = _LOSS_DEFAULTS["lam"].default
-    samcl_kwargs: dict[str, Any] = field(default_factory=dict)  # margin, seg_distance, aux_norm, ...
+    samcl_preset: str = DEFAULT_PRESET  # SAM-CL design choices: "stable" or "poster" (samcl.losses.SAMCL_PRESETS)
+    samcl_warmup: float = 0.0  # fraction of the steps over which lambda ramps up from 0
+    samcl_kwargs: dict[str, Any] = field(default_factory=dict)  # SAMCLLoss arguments: margin, triplet, aux_mode, ...
     tiaug: bool = True  # occlusion + thermal noise in the augmentation (geometry and blur always on)
     occlusion: dict[str, Any] = field(default_factory=dict)  # TiAugOcclusion arguments
     noise: dict[str, Any] = field(default_factory=dict)  # ThermalNoise arguments
+    scene: bool = False  # scene-level augmentation: room temperature, camera drift, fixed-pattern stripes
+    ambient: dict[str, Any] = field(default_factory=dict)  # AmbientTemperature arguments
+    drift: dict[str, Any] = field(default_factory=dict)  # CameraDrift arguments
+    fixed_pattern: dict[str, Any] = field(default_factory=dict)  # FixedPatternNoise arguments
+    input_norm: str = "dataset"  # network input: "dataset" mean/std, or "image" (each frame's median and spread)
     crop: tuple[int, int] = (256, 320)  # training crop H, W
     iters: int = 10000
     batch_size: int = 16  # per process
@@ -58,6 +67,7 @@ class TrainConfig:
     device: str = "auto"  # cpu, cuda, cuda:N, auto
     amp: bool | None = None  # bfloat16 autocast; None: on for CUDA, off on the CPU
     workers: int = 2  # DataLoader worker processes per training process
+    threads: int | None = None  # CPU threads per training process; None: the cores shared among the processes
     ignore_index: int = IGNORE_INDEX
 
     def validate(self) -> TrainConfig:
@@ -80,7 +90,25 @@ class TrainConfig:
                 raise UserError(f"{_option(name)} must be >= 0, got {getattr(self, name)}")
         if min(self.crop) < 1:
             raise UserError(f"{_option('crop')} must be a positive HxW size in pixels, got {self.crop}")
+        if self.input_norm not in INPUT_NORMS:
+            raise UserError(f"{_option('input_norm')} must be one of {list(INPUT_NORMS)}, got {self.input_norm!r}")
+        if self.samcl_preset not in SAMCL_PRESETS:
+            raise UserError(
+                f"{_option('samcl_preset')} must be one of {sorted(SAMCL_PRESETS)}, got {self.samcl_preset!r}"
+            )
+        if not 0.0 <= self.samcl_warmup <= 1.0:
+            raise UserError(f"{_option('samcl_warmup')} is a fraction of the steps in [0, 1], got {self.samcl_warmup}")
+        if self.threads is not None and self.threads < 1:
+            raise UserError(f"{_option('threads')} must be >= 1, got {self.threads}")
         return self
+
+    def loss_kwargs(self) -> dict[str, Any]:
+        """Arguments of the loss beyond its name (``build_loss``): SAM-CL's, or none for a plain base loss."""
+        if not self.samcl:
+            return {}
+        warmup = {"warmup_steps": round(self.samcl_warmup * self.iters)} if self.samcl_warmup else {}
+        return {"lam": self.samcl_lambda, "preset": self.samcl_preset, "seed": self.seed, **warmup,
+                **self.samcl_kwargs}  # fmt: skip
 
     @classmethod
     def default(cls, name: str) -> Any:

@@ -151,11 +151,11 @@ OTHERS: dict[str, Callable[[Path, Path, Callable], tuple[list, list[str]]]] = {
     "preview:png_is_folder": lambda t, g, b: (["preview", g, "--png", t], ["directory"]),
     "import-folder:empty": lambda t, g, b: (["import-folder", _folder(t / "empty"), t / "o.h5"], ["empty"]),
     "import-folder:integers": lambda t, g, b: (
-        ["import-folder", _npy_folder(t, _images(g).astype(np.int16)), t / "o.h5"],
+        ["import-folder", "--strict", _npy_folder(t, _images(g).astype(np.int16)), t / "o.h5"],
         ["integer", "--scale"],
     ),
     "import-folder:garbage": lambda t, g, b: (
-        ["import-folder", _npy_folder(t, _images(g), **{"x.npy": np.zeros(0)}), t / "o.h5"],
+        ["import-folder", "--strict", _npy_folder(t, _images(g), **{"x.npy": np.zeros(0)}), t / "o.h5"],
         ["x.npy"],
     ),
     "import-folder:out_is_input": lambda t, g, b: (

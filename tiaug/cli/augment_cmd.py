@@ -144,12 +144,19 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
     show_default=True,
     help="Input rows per batch (memory stays one batch per worker).",
 )
+@click.option(
+    "--scene/--no-scene",
+    default=False,
+    show_default=True,
+    help="Also change the scene: every copy gets a new room temperature (0-50 C, the skin following "
+    "partially), and camera offset/gain drift and column/row stripes each with probability 0.5.",
+)
 @overwrite_flag
 @compression_option
 @progress_flag
 def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, seed: int, workers: int,
-            config: Path | None, allow_unsafe: bool, batch_size: int, overwrite: bool, compression: str,
-            progress: bool, **flags: object) -> None:  # fmt: skip
+            config: Path | None, allow_unsafe: bool, batch_size: int, scene: bool, overwrite: bool,
+            compression: str, progress: bool, **flags: object) -> None:  # fmt: skip
     """Write augmented copies of the thermal dataset IN.h5 to OUT.h5.
 
     \b
@@ -171,14 +178,16 @@ def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, see
     """
     given = {name: value for name, value in flags.items() if value is not None}
     if config is not None:
-        if given:
-            raise click.UsageError(f"--config replaces the pipeline; drop {', '.join(sorted(given))}")
+        if given or scene:
+            dropped = sorted([*given, *(["scene"] if scene else [])])
+            raise click.UsageError(f"--config replaces the pipeline; drop {', '.join(dropped)}")
         pipeline = load_pipeline(config)
         check_pipeline(pipeline, f"--config {config}", allow_unsafe)  # refused before anything is read
     else:
         pipeline = tiaug_pipeline(
             occlusion={k: v for k, v in given.items() if k in PIPELINE_FLAGS[TiAugOcclusion]},
             noise={k: v for k, v in given.items() if k in PIPELINE_FLAGS[ThermalNoise]},
+            scene=scene,
         )
     if allow_unsafe:
         for problem in unsafe_transforms(pipeline):
