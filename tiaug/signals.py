@@ -67,17 +67,20 @@ def check_stop() -> None:
 
 
 class _WhileParentLives:
-    """A worker's stderr that goes quiet once the parent is gone: what a worker would say then (a broken pipe
-    to the dead parent) has no reader that could act on it."""
+    """A worker's stderr that stays quiet about its parent's death: the report of a broken pipe to the dead
+    parent (printed while that error is handled) or anything said after the parent is gone has no reader."""
 
     def __init__(self, stream: Any, parent: int) -> None:
         self._stream, self._parent = stream, parent
 
+    def _parent_gone(self) -> bool:
+        return isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError) or os.getppid() != self._parent
+
     def write(self, text: str) -> int:
-        return self._stream.write(text) if os.getppid() == self._parent else len(text)
+        return len(text) if self._parent_gone() else self._stream.write(text)
 
     def flush(self) -> None:
-        if os.getppid() == self._parent:
+        if not self._parent_gone():
             self._stream.flush()
 
     def __getattr__(self, name: str) -> Any:
