@@ -36,6 +36,11 @@ from tiaug.cli._common import exit_cleanly_on_sigterm, progress_flag, reported_e
     show_default=True,
     help="Write an overlay PNG per image (about 0.2 s each on a CPU).",
 )
+@click.option(
+    "--colour-masks",
+    is_flag=True,
+    help="Also write <name>_mask_colour.png: the predicted classes in their colours, for the eye.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace output files of the same names in DIR.")
 @batch_size_option(8)
 @device_option
@@ -47,6 +52,7 @@ def predict_main(
     out: Path,
     h5: bool,
     overlays: bool,
+    colour_masks: bool,
     overwrite: bool,
     batch_size: int,
     device: str,
@@ -69,10 +75,15 @@ def predict_main(
     <stem>_<row:05d> (stacks and HDF5 rows):
       <name>_mask.png     8-bit greyscale PNG, lossless, pixel value = class
                           index (0 = background, 1 = skin, ...: the
-                          checkpoint's classes, printed at the end)
-      <name>_overlay.png  temperatures (thermal colour map, colour bar in
-                          degrees Celsius) beside the predicted classes
-                          blended in, legend with each class's pixel share
+                          checkpoint's classes, printed at the end); the
+                          values are so small that an image viewer shows
+                          it black: read it as data, or see the overlay
+                          or --colour-masks
+      <name>_mask_colour.png  with --colour-masks: the classes in colour
+      <name>_overlay.png  temperatures (thermal colour map, its colour bar
+                          in degrees Celsius, predicted class outlines)
+                          beside an opaque map of the predicted classes,
+                          legend with class names and pixel shares
     With --h5 also <INPUT stem>_masks.h5 of the data contract: images (copy),
     masks (predicted), classes, units degC, source (input file per row),
     source_index (row in that file), attribute samcl/predict.
@@ -92,11 +103,14 @@ def predict_main(
                 out,
                 h5=h5,
                 overlays=overlays,
+                colour_masks=colour_masks,
                 overwrite=overwrite,
                 batch_size=batch_size,
                 progress=advance,
             )
     written = [f"{len(summary.masks)} masks"]
+    if colour_masks:
+        written.append(f"{len(summary.colour_masks)} colour masks")
     if overlays:
         written.append(f"{len(summary.overlays)} overlays")
     if summary.h5:
