@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
 from tiaug.cli._common import check_stop
+from tiaug.progress import Progress
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -51,19 +50,12 @@ def batch_size_option(default: int) -> Callable:
 
 @contextlib.contextmanager
 def image_progress(total: int, desc: str, enabled: bool = True) -> Iterator[Callable[[int], None]]:
-    """A tqdm bar on stderr (shown on a terminal only); yields ``advance(n_images)``, which also stops on SIGTERM."""
-    with tqdm(
-        total=total,
-        desc=desc,
-        unit="img",
-        file=sys.stderr,
-        dynamic_ncols=True,
-        leave=False,
-        disable=None if enabled else True,
-    ) as bar:
+    """Progress on stderr (:class:`tiaug.progress.Progress`: a bar on a terminal, one-line records in a log);
+    yields ``advance(n_images)``, which also stops on SIGTERM."""
+    with Progress(total, desc, unit="img", enabled=enabled) as progress:
 
         def advance(n: int) -> None:
             check_stop()
-            bar.update(n)
+            progress.update(n)
 
         yield advance

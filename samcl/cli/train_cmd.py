@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 import yaml
-from tqdm import tqdm
 
 from samcl.config import read_config_file, resolve_config
 from samcl.train import Run, resume_payload
-from tiaug.cli._common import exit_cleanly_on_sigterm, reported_errors, size_option
+from tiaug.cli._common import exit_cleanly_on_sigterm, progress_every_option, reported_errors, size_option
+from tiaug.progress import Progress
 
 
 def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict | None:
@@ -71,8 +70,17 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
 @click.option("--device", help="cpu, cuda, cuda:N or auto. [auto]")
 @click.option("--amp/--no-amp", "amp", default=None, help="bfloat16 autocast. [on for CUDA, off on the CPU]")
 @click.option("--workers", type=int, help="DataLoader worker processes per training process. [2]")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
-def train(config_file: Path | None, resume: Path | None, progress: bool, **flags: object) -> None:
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Progress on stderr: a bar on a terminal, else (a log) a one-line record every 5% of the steps "
+    "(step, loss, val mIoU, img/s, elapsed, ETA).",
+)
+@progress_every_option
+def train(
+    config_file: Path | None, resume: Path | None, progress: bool, progress_every: int | None, **flags: object
+) -> None:
     """Train a thermal face segmentation network with SAM-CL.
 
     \b
@@ -100,17 +108,14 @@ def train(config_file: Path | None, resume: Path | None, progress: bool, **flags
         else:
             config = resolve_config(read_config_file(config_file) if config_file else None, dict(flags))
             run = Run(config)
-        bar = tqdm(total=config.iters, initial=run.step, desc="train", unit="step", file=sys.stderr,
-                   dynamic_ncols=True, disable=None if progress and run.world.is_main else True)  # fmt: skip
+        images_per_step = config.batch_size * run.world.size
+        with Progress(config.iters, "train", unit="step", initial=run.step, enabled=progress and run.world.is_main,
+                      rate=("img", images_per_step), every=progress_every) as bar:  # fmt: skip
 
-        def show(step: int, stats: dict[str, float]) -> None:
-            bar.update(step - bar.n)
-            if stats:
-                bar.set_postfix(loss=f"{stats['loss']:.3f}", miou=f"{stats.get('val_miou', float('nan')):.3f}",
-                                img_s=f"{stats['images_per_s']:.1f}", refresh=False)  # fmt: skip
+            def show(step: int, stats: dict[str, float]) -> None:
+                bar.update_to(step, loss=stats.get("loss"), val_mIoU=stats.get("val_miou"))
 
-        summary = run.fit(progress=show)
-        bar.close()
+            summary = run.fit(progress=show)
     if run.world.is_main:
         click.echo(f"best val mIoU {summary['best_miou']:.4f} at step {summary['best_iteration']}; "
                    f"{summary['iterations']} steps in {summary['wall_time_s']:.0f} s; outputs in {config.out}",

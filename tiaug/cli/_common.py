@@ -5,15 +5,14 @@ from __future__ import annotations
 import contextlib
 import re
 import signal
-import sys
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import click
-from tqdm import tqdm
 
 from tiaug.io.errors import TiaugIOError
+from tiaug.progress import Progress
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX×,]\s*(\d+)\s*$")
 
@@ -90,27 +89,28 @@ def _checked(iterable: Iterable) -> Iterator:
 
 def progress_bar(
     iterable: Iterable, *, total: int | None = None, desc: str = "", unit: str = "img", enabled: bool = True
-) -> Iterable:
-    """A tqdm progress bar on stderr when stderr is a terminal (logs stay clean), else the bare iterable."""
-    if not enabled:
-        return _checked(iterable)
-    return tqdm(
-        _checked(iterable),
-        total=total,
-        desc=desc,
-        unit=unit,
-        file=sys.stderr,
-        dynamic_ncols=True,
-        leave=False,
-        disable=None,
-    )
+) -> Iterator:
+    """The items of ``iterable``, with their progress on stderr (:class:`tiaug.progress.Progress`: a bar on a
+    terminal, a one-line record every few percent in a log); stops at the next item after SIGTERM."""
+    with Progress(total, desc, unit=unit, enabled=enabled) as progress:
+        for item in _checked(iterable):
+            yield item
+            progress.update(1)
 
 
 progress_flag = click.option(
     "--progress/--no-progress",
     default=True,
     show_default=True,
-    help="Progress bar on stderr (on a terminal).",
+    help="Progress on stderr: a bar on a terminal, else (a log) a one-line record every 5% (ETA included).",
+)
+progress_every_option = click.option(
+    "--progress-every",
+    "progress_every",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Without a terminal: a progress record every N units (default: every 5%, at most one per 5 s).",
 )
 overwrite_flag = click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (refused otherwise).")
 compression_option = click.option(

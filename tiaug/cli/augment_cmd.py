@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
 from tiaug.augment import augment_file, load_pipeline, temperature_warnings
 from tiaug.cli._common import (
@@ -14,11 +12,13 @@ from tiaug.cli._common import (
     compression_option,
     exit_cleanly_on_sigterm,
     overwrite_flag,
+    progress_every_option,
     progress_flag,
     reported_errors,
 )
 from tiaug.io.h5 import open_thermal
 from tiaug.presets import tiaug_pipeline
+from tiaug.progress import Progress
 
 
 def _pair(kind: type) -> click.ParamType:
@@ -118,9 +118,10 @@ NOISE_FLAGS = ("min_netd", "max_netd")
 @overwrite_flag
 @compression_option
 @progress_flag
+@progress_every_option
 def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, seed: int, workers: int,
             config: Path | None, batch_size: int, overwrite: bool, compression: str, progress: bool,
-            **flags: object) -> None:  # fmt: skip
+            progress_every: int | None, **flags: object) -> None:  # fmt: skip
     """Write augmented copies of the thermal dataset IN.h5 to OUT.h5.
 
     \b
@@ -154,12 +155,11 @@ def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, see
             click.echo(f"warning: {warning}", err=True)
         with open_thermal(in_path) as reader:
             total = reader.n
-        with tqdm(total=total, desc="augment", unit="row", file=sys.stderr, leave=False,
-                  disable=None if progress else True) as bar:  # fmt: skip
+        with Progress(total, "augment", unit="row", enabled=progress, every=progress_every) as bar:
 
             def advance(rows_done: int) -> None:
                 check_stop()
-                bar.update(rows_done - bar.n)
+                bar.update_to(rows_done)
 
             written = augment_file(in_path, out_path, pipeline, seed=seed, copies=copies,
                                    keep_original=keep_original, workers=workers, batch_size=batch_size,
