@@ -9,6 +9,7 @@ Public API (imports only torch and numpy):
 - metrics: :class:`ConfusionMatrix`, :func:`all_reduce_confusion_matrix`.
 """
 
+from . import _requirements  # noqa: F401  (first: without torch, a message naming the 'samcl' extra)
 from .aux_net import AuxiliaryNetwork
 from .losses import (
     CrossEntropyLoss,

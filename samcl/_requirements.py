@@ -1,0 +1,45 @@
+"""A clear message instead of a raw ``ModuleNotFoundError`` when PyTorch (the ``samcl`` extra) is missing.
+
+``samcl`` imports torch as soon as it is imported. Without torch, the ``samcl-*`` commands (console scripts or
+``python -m samcl.cli ...``) print one line naming the extra and exit with status 1; an ``import samcl`` raises a
+``ModuleNotFoundError`` with the same message. A torch that is installed but broken keeps its own error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+MISSING_TORCH = (
+    "samcl needs PyTorch, which is not installed in this Python environment: install the 'samcl' extra, e.g. "
+    "pip install 'tiaug-samcl[samcl]' (or first the torch build for your machine, see pytorch.org)"
+)
+COMMANDS = ("samcl-train", "samcl-eval", "samcl-predict")
+
+
+def running_a_samcl_command(argv: list[str] | None = None, orig_argv: list[str] | None = None) -> bool:
+    """Whether this process is a samcl command: a ``samcl-*`` script, or ``python -m samcl.cli...``."""
+    argv = sys.argv if argv is None else argv
+    orig_argv = getattr(sys, "orig_argv", []) if orig_argv is None else orig_argv
+    if argv and Path(argv[0]).name.removesuffix(".exe") in COMMANDS:
+        return True
+    if not argv or argv[0] != "-m":  # python sets argv[0] to "-m" while it imports the packages of `-m MODULE`
+        return False
+    module = next((orig_argv[i + 1] for i, arg in enumerate(orig_argv[:-1]) if arg == "-m"), "")
+    return module == "samcl.cli" or module.startswith("samcl.cli.")
+
+
+def require_torch() -> None:
+    """Return if torch imports; else stop a samcl command with :data:`MISSING_TORCH`, or raise it on import."""
+    try:
+        import torch  # noqa: F401
+    except ModuleNotFoundError as error:
+        if error.name != "torch":
+            raise
+        if running_a_samcl_command():
+            print(f"Error: {MISSING_TORCH}", file=sys.stderr)
+            raise SystemExit(1) from None
+        raise ModuleNotFoundError(MISSING_TORCH, name="torch") from None
+
+
+require_torch()
