@@ -46,6 +46,8 @@ class TrainConfig:
     device: str = "auto"  # cpu, cuda, cuda:N, auto
     amp: bool | None = None  # bfloat16 autocast; None: on for CUDA, off on the CPU
     workers: int = 2  # DataLoader worker processes per training process
+    threads: int | None = None  # intra-op CPU threads per training process; None: torch's default (one per core)
+    deterministic: bool = True  # deterministic torch algorithms (warn where none), no cuDNN autotuning
     ignore_index: int = 255
 
     def validate(self) -> TrainConfig:
@@ -58,6 +60,8 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be >= 1 (or unset for torch's default), got {self.threads}")
         if self.lr <= 0 or self.workers < 0 or len(self.crop) != 2 or min(self.crop) < 1:
             raise ValueError(f"invalid lr ({self.lr}), workers ({self.workers}) or crop ({self.crop})")
         return self

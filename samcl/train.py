@@ -35,6 +35,7 @@ from samcl.inference import autocast, evaluate_batches
 from samcl.losses import SAMCLLoss, build_loss
 from samcl.metrics import ConfusionMatrix, all_reduce_confusion_matrix
 from samcl.models import build_model, check_input_size
+from samcl.reproducibility import cpu_name, reproducible
 from tiaug.io import open_thermal, validate_file
 
 LOSS_KEYS = ("loss", "base_loss", "samcl_loss")
@@ -87,15 +88,17 @@ def check_data(config: TrainConfig, model: nn.Module) -> tuple[tuple[str, ...], 
 
 def _environment(device: torch.device, world: World) -> dict[str, Any]:
     import albumentations
+    import cv2
 
     info = {
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
         "world_size": world.size,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,
         "albumentations": albumentations.__version__,
+        "opencv": cv2.__version__,
     }
     return info
 
@@ -217,7 +220,17 @@ class Run:
                           prefetch_factor=4 if self.config.workers else None)  # fmt: skip
 
     def fit(self, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, Any]:
-        """Train to ``config.iters``; ``progress(step, stats)`` is called after every step (main process)."""
+        """Train to ``config.iters``; ``progress(step, stats)`` is called after every step (main process).
+
+        Runs with ``config.threads`` intra-op threads and, with ``config.deterministic``, deterministic
+        algorithms (:func:`samcl.reproducibility.reproducible`; the settings are restored afterwards).
+        """
+        with reproducible(self.config.threads, self.config.deterministic) as settings:
+            return self._fit(progress, settings)
+
+    def _fit(
+        self, progress: Callable[[int, dict[str, float]], None] | None, settings: dict[str, Any]
+    ) -> dict[str, Any]:
         config = self.config
         self.out.mkdir(parents=True, exist_ok=True)
         log = MetricsLog(self.out / "metrics.csv", self.classes, keep_until=self.step) if self.world.is_main else None
@@ -265,6 +278,7 @@ class Run:
                 progress(self.step, stats)
         wall = time.perf_counter() - started
         summary = self._summary(wall)
+        summary["environment"]["torch_settings"] = settings
         if self.world.is_main:
             (self.out / "summary.json").write_text(json.dumps(summary, indent=2))
             from samcl.plots import plot_training_curves

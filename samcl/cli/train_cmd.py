@@ -71,6 +71,18 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
 @click.option("--amp/--no-amp", "amp", default=None, help="bfloat16 autocast. [on for CUDA, off on the CPU]")
 @click.option("--workers", type=int, help="DataLoader worker processes per training process. [2]")
 @click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    help="Intra-op CPU threads per training process. Results depend on it (floating-point sums split over "
+    "threads): fix it to compare runs across machines. [torch's default: one per core]",
+)
+@click.option(
+    "--deterministic/--no-deterministic",
+    "deterministic",
+    default=None,
+    help="Deterministic torch algorithms (a warning names any op without one) and no cuDNN autotuning. [on]",
+)
+@click.option(
     "--progress/--no-progress",
     default=True,
     show_default=True,
@@ -100,7 +112,7 @@ def train(
         if resume is not None:
             payload = resume_payload(resume)
             given = {k: v for k, v in flags.items() if v is not None}
-            allowed = {"iters", "device", "workers", "amp"}
+            allowed = {"iters", "device", "workers", "amp", "threads"}
             if config_file is not None or set(given) - allowed:
                 raise click.UsageError(f"--resume continues a run as configured; only {sorted(allowed)} may change")
             config = resolve_config({**payload["config"], "out": str(resume)}, given)
