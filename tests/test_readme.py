@@ -3,8 +3,8 @@
 The blocks run in order in one working folder that the test first fills with the small synthetic inputs they
 name (``face.npy``, ``TFDB_DIR``, ``runs/unet_samcl/best.pt``, ...). Each ``python`` block runs in a fresh
 namespace, so a block that forgets an import fails here. ``bash`` blocks run line by line: the ``tiaug`` and
-``samcl-eval``/``samcl-predict`` commands in-process through their click commands, exactly with the README's
-arguments; commands that take minutes to hours (``make demo``, ``make test``, a 10,000-step ``samcl-train``,
+``samcl-eval``/``samcl-predict`` commands in subprocesses (``python -m``), exactly with the README's arguments;
+commands that take minutes to hours (``make demo``, ``make test``, a 10,000-step ``samcl-train``,
 ``torchrun``, the 16-minute ablation) are only parsed by the program's own parser.
 """
 
@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from tiaug.io import write_thermal_h5
 from tiaug.io.landmarks import write_ljson
@@ -130,14 +129,13 @@ def _parse_only(argv: list[str]) -> None:
 
 
 def _run(argv: list[str]) -> None:
-    from samcl.cli.eval_cmd import eval_main
-    from samcl.cli.predict_cmd import predict_main
-    from tiaug.cli import main as tiaug_main
-
-    commands = {"tiaug": tiaug_main, "samcl-eval": eval_main, "samcl-predict": predict_main}
-    assert argv[0] in commands, f"a README command the test does not know how to run: {argv}"
-    result = CliRunner().invoke(commands[argv[0]], argv[1:], catch_exceptions=False)
-    assert result.exit_code == 0, (argv, result.output)
+    """Run a README command in a subprocess, as a shell would (the program through ``python -m``)."""
+    modules = {"tiaug": ["tiaug"], "samcl-eval": ["samcl.cli", "eval"], "samcl-predict": ["samcl.cli", "predict"]}
+    assert argv[0] in modules, f"a README command the test does not know how to run: {argv}"
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    done = subprocess.run([sys.executable, "-m", *modules[argv[0]], *argv[1:]], capture_output=True, text=True,
+                          env=env, timeout=600)  # fmt: skip
+    assert done.returncode == 0, (argv, done.stderr)
 
 
 @pytest.mark.slow
