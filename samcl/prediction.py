@@ -15,6 +15,8 @@ Outputs (:func:`predict_to_folder`), named after the input so they can be traced
 - ``<same>_overlay.png``: the temperatures in a thermal colour map with their colour bar in degrees Celsius
   and the predicted class outlines, beside an opaque map of the predicted classes, with a legend (class, %
   of pixels);
+- ``<input stem>_regions.csv``: one row per image with each class's pixel count and mean and maximum
+  temperature in degrees Celsius (:mod:`samcl.regions`);
 - with ``h5=True``, ``<input stem>_masks.h5``: a file of the data contract holding every image (``images``,
   a copy of the input temperatures), the predicted ``masks`` uint8 (N, H, W), ``source`` (input file name,
   one string per row), ``source_index`` (row in that file) and attributes ``classes`` (the checkpoint's)
@@ -37,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from samcl.regions import RegionsCSV
 from samcl.runtime import InferenceModel
 from tiaug.display import class_colour, class_palette, colourbar_extend, robust_range
 from tiaug.io import STR, OutputPathError, create_thermal_h5, open_thermal
@@ -291,11 +294,13 @@ class PredictionSummary:
     colour_masks: list[str] = field(default_factory=list)
     overlays: list[str] = field(default_factory=list)
     h5: str | None = None
+    csv: str | None = None
 
 
 def _plan(
     sources: Sequence[Source], input_path: Path, h5: bool, suffixes: Sequence[str]
-) -> tuple[list[str], str | None]:
+) -> tuple[list[str], str | None, str]:
+    stem = input_path.stem if input_path.is_file() else input_path.name
     names: dict[str, Source] = {}
     for s in sources:
         for row in range(s.count):
@@ -313,8 +318,8 @@ def _plan(
             by_shape = {s.shape: s.path.name for s in sources}
             listed = ", ".join(f"{hh}x{ww} ({by_shape[(hh, ww)]})" for hh, ww in shapes[:4])
             raise ValueError(f"--h5 needs images of one size; {input_path} holds {listed}")
-        h5_name = f"{input_path.stem if input_path.is_file() else input_path.name}_masks.h5"
-    return list(names), h5_name
+        h5_name = f"{stem}_masks.h5"
+    return list(names), h5_name, f"{stem}_regions.csv"
 
 
 def predict_to_folder(
@@ -341,14 +346,16 @@ def predict_to_folder(
     if input_path.is_dir() and out.exists() and os.path.samefile(input_path, out):
         raise OutputPathError(f"{out}: the output folder is the input folder; write the predictions elsewhere")
     suffixes = ["_mask.png"] + (["_mask_colour.png"] if colour_masks else []) + (["_overlay.png"] if overlays else [])
-    names, h5_name = _plan(sources, input_path, h5, suffixes)
+    names, h5_name, csv_name = _plan(sources, input_path, h5, suffixes)
+    names = [*names, csv_name, *([h5_name] if h5_name else [])]
     inputs = {s.path.resolve() for s in sources}
-    for name in [*names, *([h5_name] if h5_name else [])]:
+    for name in names:
         if (out / name).resolve() in inputs:
             raise OutputPathError(f"{out / name}: the output would replace an input file")
     summary = PredictionSummary(out)
-    with staged_folder(out, [*names, *([h5_name] if h5_name else [])], overwrite=overwrite) as staging:
+    with staged_folder(out, names, overwrite=overwrite) as staging:
         with contextlib.ExitStack() as stack:
+            regions = stack.enter_context(RegionsCSV(staging / csv_name, model.classes))
             writer = None
             if h5_name is not None:
                 meta = {"checkpoint": str(model.source), "model": model.spec["name"], "input": str(input_path)}
@@ -366,8 +373,10 @@ def predict_to_folder(
             for source in sources:
                 for rows, images in source.batches(batch_size):
                     labels = model.predict(images)
+                    stats = []
                     for k, row in enumerate(rows):
                         base = source.base_name(row)
+                        stats.append((source.label, row, base, None, images[k], labels[k]))
                         write_mask_png(labels[k], staging / f"{base}_mask.png")
                         summary.masks.append(f"{base}_mask.png")
                         if colour_masks:
@@ -379,6 +388,7 @@ def predict_to_folder(
                                 images[k], labels[k], model.classes, staging / f"{base}_overlay.png", title=title
                             )
                             summary.overlays.append(f"{base}_overlay.png")
+                    regions.add(stats)
                     if writer is not None:
                         writer.append(
                             images, labels, extra={"source": [source.label] * len(rows), "source_index": rows}
@@ -387,6 +397,7 @@ def predict_to_folder(
                     if progress is not None:
                         progress(len(rows))
         summary.h5 = h5_name
+        summary.csv = csv_name
     return summary
 
 
@@ -399,6 +410,7 @@ def describe_outputs(summary: PredictionSummary) -> dict[str, Any]:
         "colour_masks": summary.colour_masks,
         "overlays": summary.overlays,
         "h5": summary.h5,
+        "csv": summary.csv,
     }
 
 

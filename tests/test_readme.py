@@ -5,7 +5,8 @@ name (``face.npy``, ``TFDB_DIR``, ``runs/unet_samcl/best.pt``, ...). Each ``pyth
 namespace, so a block that forgets an import fails here. ``bash`` blocks run line by line: the ``tiaug`` and
 ``samcl-eval``/``samcl-predict`` commands in subprocesses (``python -m``), exactly with the README's arguments;
 commands that take minutes to hours (``make demo``, ``make test``, a 10,000-step ``samcl-train``,
-``torchrun``, the 16-minute ablation) are only parsed by the program's own parser.
+``torchrun``, the 16-minute ablation) and ``samcl-predict`` on a live camera are only parsed by the program's
+own parser. The camera examples are run by tests/samcl_cli/test_readme_cameras.py on camera files it makes.
 """
 
 from __future__ import annotations
@@ -30,10 +31,24 @@ FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 PARSED_ONLY = {"make", "samcl-train", "torchrun", "python"}  # the long runs: arguments checked, not run
 
 
+def parsed_only(argv: list[str]) -> bool:
+    """Long runs, and samcl-predict on a live camera (an index as INPUT), are parsed instead of run."""
+    return argv[0] in PARSED_ONLY or (argv[0] == "samcl-predict" and any(a.isdigit() for a in argv[1:3]))
+
+
+CAMERA_EXAMPLES = re.compile(r"<!-- camera-examples.*?<!-- end camera-examples -->", re.DOTALL)
+
+
 def readme_blocks() -> list[tuple[str, int, str]]:
-    """(language, first line number, code) of every fenced block of README.md."""
+    """(language, first line number, code) of every fenced block of README.md, but the camera examples, which
+    tests/samcl_cli/test_readme_cameras.py runs on the camera files it makes."""
     text = (REPO / "README.md").read_text()
-    return [(m[1], text.count("\n", 0, m.start()) + 2, m[2]) for m in FENCE.finditer(text)]
+    cameras = [m.span() for m in CAMERA_EXAMPLES.finditer(text)]
+    return [
+        (m[1], text.count("\n", 0, m.start()) + 2, m[2])
+        for m in FENCE.finditer(text)
+        if not any(a <= m.start() < b for a, b in cameras)
+    ]
 
 
 def shell_commands(code: str) -> list[list[str]]:
@@ -102,6 +117,11 @@ def test_python_block_runs_as_written(workdir, line, code, capsys):
 def _parse_only(argv: list[str]) -> None:
     """Check a long-running command's arguments with the program's own parser, without running it."""
     program, args = argv[0], argv[1:]
+    if program == "samcl-predict":  # a live camera
+        from samcl.cli.predict_cmd import predict_main
+
+        predict_main.make_context("samcl-predict", list(args))
+        return
     if program == "make":
         for target in args:
             dry = subprocess.run(["make", "-n", "-C", str(REPO), target], capture_output=True, text=True)
@@ -145,4 +165,4 @@ def _run(argv: list[str]) -> None:
 def test_bash_block_runs_as_written(workdir, line, code):
     with inside(workdir):
         for argv in shell_commands(code):
-            (_parse_only if argv[0] in PARSED_ONLY else _run)(argv)
+            (_parse_only if parsed_only(argv) else _run)(argv)

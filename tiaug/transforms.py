@@ -24,6 +24,7 @@ from albumentations.core.transforms_interface import (
 )
 from pydantic import AfterValidator, Field, model_validator
 
+from tiaug.config_init import init_from_config
 from tiaug.functional.noise import apply_thermal_noise, sample_thermal_noise
 from tiaug.functional.occlusion import (
     CONFIGURATIONS,
@@ -32,6 +33,18 @@ from tiaug.functional.occlusion import (
     apply_mask_policy,
     render_occlusion,
     sample_occlusion,
+)
+from tiaug.functional.scene import (
+    AmbientConfig,
+    AmbientPlan,
+    DriftConfig,
+    FixedPatternConfig,
+    apply_ambient,
+    apply_drift,
+    apply_fixed_pattern,
+    sample_ambient,
+    sample_drift,
+    sample_fixed_pattern,
 )
 from tiaug.validation import as_2d_view, check_thermal_image
 
@@ -246,3 +259,54 @@ class TemperatureSafe(Sequential):
             restored = restored[:, :, 0]
         data["image"] = restored
         return data
+
+
+class AmbientTemperature(ImageOnlyTransform):
+    """A new room temperature, the skin following partially (:func:`tiaug.functional.scene.ambient_temperature`).
+
+    Arguments: the fields of :class:`~tiaug.functional.scene.AmbientConfig` (``ambient_range`` in degrees
+    Celsius, ``skin_coupling_range``, ``max_skin_temperature``, ``min_contrast``, ``edge_sigma``) and ``p``.
+    Reads the mask (face = class > 0) when one is given and never changes it. Provenance under "ambient".
+    """
+
+    __init__ = init_from_config(AmbientConfig, p=0.5)
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        plan = sample_ambient(data["image"], data.get("mask"), self.random_generator, self.config)
+        return {"plan": plan, "ambient": plan.params}
+
+    def apply(self, img: np.ndarray, plan: AmbientPlan, **params: Any) -> np.ndarray:
+        return apply_ambient(img, plan, self.config.edge_sigma)
+
+
+class CameraDrift(ImageOnlyTransform):
+    """Global offset and gain of the frame (:func:`tiaug.functional.scene.camera_drift`).
+
+    Arguments: the fields of :class:`~tiaug.functional.scene.DriftConfig` (``offset_range`` in degrees Celsius,
+    ``gain_range`` about the frame's median) and ``p``. Provenance under "drift".
+    """
+
+    __init__ = init_from_config(DriftConfig, p=0.5)
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        return {"drift": sample_drift(data["image"], self.random_generator, self.config)}
+
+    def apply(self, img: np.ndarray, drift: dict[str, float], **params: Any) -> np.ndarray:
+        return apply_drift(img, drift)
+
+
+class FixedPatternNoise(ImageOnlyTransform):
+    """Column and row stripes of a microbolometer (:func:`tiaug.functional.scene.fixed_pattern_noise`).
+
+    Arguments: the fields of :class:`~tiaug.functional.scene.FixedPatternConfig` (``column_std_range``,
+    ``row_std_range`` in degrees Celsius) and ``p``. Provenance under "fixed_pattern".
+    """
+
+    __init__ = init_from_config(FixedPatternConfig, p=0.5)
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        check_thermal_image(data["image"])
+        return {"fixed_pattern": sample_fixed_pattern(self.random_generator, self.config)}
+
+    def apply(self, img: np.ndarray, fixed_pattern: dict[str, Any], **params: Any) -> np.ndarray:
+        return apply_fixed_pattern(img, fixed_pattern)

@@ -6,6 +6,8 @@ problem instead of producing silently wrong temperatures.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 INTEGER_IMAGE_HINT = (
@@ -70,3 +72,19 @@ def check_mask(mask: np.ndarray | None, image_shape: tuple[int, ...], name: str 
     if not (np.issubdtype(view.dtype, np.integer) or view.dtype == np.bool_):
         raise ValueError(f"{name} has dtype {view.dtype}: masks hold integer class indices")
     return view
+
+
+def check_range(name: str, value: tuple[float, float], low: float, high: float, low_open: bool = False) -> None:
+    """Refuse a (min, max) pair that is not a pair of numbers, unordered, not finite or outside [low, high]
+    (``(low, high]`` if low_open)."""
+    bracket = "(" if low_open else "["
+    message = f"{name} must be an ordered pair (min, max) within {bracket}{low}, {high}], got {value!r}"
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        raise ValueError(message) from None
+    if not (isinstance(lo, numbers.Real) and isinstance(hi, numbers.Real)):
+        raise ValueError(message)
+    below = lo <= low if low_open else lo < low
+    if not (np.isfinite(lo) and np.isfinite(hi)) or below or hi > high or lo > hi:
+        raise ValueError(message)

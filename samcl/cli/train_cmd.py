@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 import yaml
 
+from samcl.checkpoint import INPUT_NORMS
 from samcl.config import read_config_file, resolve_config
+from samcl.losses.samcl_loss import DEFAULT_LAMBDA, DEFAULT_PRESET, SAMCL_PRESETS
 from samcl.train import Run, resume_payload
 from tiaug.cli._common import exit_cleanly_on_sigterm, progress_every_option, reported_errors, size_option
 from tiaug.progress import Progress
@@ -52,12 +54,44 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
 )
 @click.option("--loss", type=click.Choice(["ce", "dice", "rmi"]), help="Base loss. [rmi]")
 @click.option("--samcl/--no-samcl", "samcl", default=None, help="Add lambda * SAM-CL to the base loss. [on]")
-@click.option("--samcl-lambda", type=float, help="Weight lambda of the SAM-CL term. [0.5]")
+@click.option("--samcl-lambda", type=float, help=f"Weight lambda of the SAM-CL term. [{DEFAULT_LAMBDA}]")
+@click.option(
+    "--samcl-preset",
+    type=click.Choice(sorted(SAMCL_PRESETS)),
+    help=f"SAM-CL design choices: 'poster' (the poster's raw batch triplet, margin 1) or 'stable' (distances "
+    f"normalised per scale, see the README). [{DEFAULT_PRESET}]",
+)
+@click.option(
+    "--samcl-warmup",
+    type=float,
+    help="Fraction of the steps over which lambda ramps up linearly from 0 (e.g. 0.2). [0]",
+)
+@click.option(
+    "--samcl-arg",
+    "samcl_kwargs",
+    multiple=True,
+    callback=_model_args,
+    help="SAMCLLoss argument KEY=VALUE, repeatable: margin, distance_norm (none|ratio), triplet (batch|image), "
+    "aux_mode (joint|adversarial|frozen), aux_lr_scale, spectral_norm, seg_distance, feat_distance, ...",
+)
 @click.option(
     "--tiaug/--no-tiaug",
     "tiaug",
     default=None,
     help="TiAug occlusion + thermal noise on the fly (flips, rotation, scale, crop, blur always). [on]",
+)
+@click.option(
+    "--scene/--no-scene",
+    "scene",
+    default=None,
+    help="Scene-level augmentation on the fly: room temperature (skin following partially), camera drift, "
+    "column/row stripes, each with p = 0.5. [off]",
+)
+@click.option(
+    "--input-norm",
+    type=click.Choice(INPUT_NORMS),
+    help="Network input: 'dataset' (one mean/std of the training set: absolute temperatures) or 'image' (each "
+    "frame's median and robust spread). Stored in the checkpoint; eval and predict apply the same. [dataset]",
 )
 @click.option("--crop", callback=size_option, help="Training crop HxW in pixels. [256x320]")
 @click.option("--iters", type=int, help="Training steps. [10000]")
@@ -72,9 +106,9 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
 @click.option("--workers", type=int, help="DataLoader worker processes per training process. [2]")
 @click.option(
     "--threads",
-    type=click.IntRange(min=1),
-    help="Intra-op CPU threads per training process. Results depend on it (floating-point sums split over "
-    "threads): fix it to compare runs across machines. [torch's default: one per core]",
+    type=int,
+    help="CPU threads of each training process (torch.set_num_threads). Results depend on it (floating-point "
+    "sums split over threads): fix it to compare runs across machines. [the cores / processes on this machine]",
 )
 @click.option(
     "--deterministic/--no-deterministic",

@@ -25,8 +25,9 @@ def _register() -> None:
     from tiaug.cli.preview_cmd import preview
     from tiaug.cli.stats_cmd import stats
     from tiaug.cli.synth_cmd import synth
+    from tiaug.cli.video_cmd import import_video_cmd
 
-    for command in (synth, augment, stats, preview, import_tfdb_cmd, import_folder_cmd):
+    for command in (synth, augment, stats, preview, import_tfdb_cmd, import_folder_cmd, import_video_cmd):
         main.add_command(command)
 
 

@@ -115,12 +115,19 @@ NOISE_FLAGS = ("min_netd", "max_netd")
     show_default=True,
     help="Input rows per batch (memory stays one batch per worker).",
 )
+@click.option(
+    "--scene/--no-scene",
+    default=False,
+    show_default=True,
+    help="Also change the scene: every copy gets a new room temperature (0-50 C, the skin following "
+    "partially), and camera offset/gain drift and column/row stripes each with probability 0.5.",
+)
 @overwrite_flag
 @compression_option
 @progress_flag
 @progress_every_option
 def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, seed: int, workers: int,
-            config: Path | None, batch_size: int, overwrite: bool, compression: str, progress: bool,
+            config: Path | None, batch_size: int, scene: bool, overwrite: bool, compression: str, progress: bool,
             progress_every: int | None, **flags: object) -> None:  # fmt: skip
     """Write augmented copies of the thermal dataset IN.h5 to OUT.h5.
 
@@ -143,13 +150,15 @@ def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, see
     with reported_errors():
         given = {name: value for name, value in flags.items() if value is not None}
         if config is not None:
-            if given:
-                raise click.UsageError(f"--config replaces the pipeline; drop {', '.join(sorted(given))}")
+            if given or scene:
+                dropped = sorted([*given, *(["scene"] if scene else [])])
+                raise click.UsageError(f"--config replaces the pipeline; drop {', '.join(dropped)}")
             pipeline = load_pipeline(config)
         else:
             pipeline = tiaug_pipeline(
                 occlusion={k: v for k, v in given.items() if k in OCCLUSION_FLAGS},
                 noise={k: v for k, v in given.items() if k in NOISE_FLAGS},
+                scene=scene,
             )
         for warning in temperature_warnings(pipeline):
             click.echo(f"warning: {warning}", err=True)

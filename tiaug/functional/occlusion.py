@@ -27,7 +27,7 @@ from tiaug.functional.face import FaceStats, face_statistics
 from tiaug.functional.noise import noise_field, sample_noise_window, texture_range
 from tiaug.functional.polygon import bar_between, bounding_radius, random_outline
 from tiaug.functional.raster import Region, clip_region, rasterize, rasterize_to_area
-from tiaug.validation import check_mask, check_thermal_image
+from tiaug.validation import check_mask, check_range, check_thermal_image
 
 CONFIGURATIONS = ("single", "dual", "connected")
 RELATIONS = ("poster", "any", "lower", "higher")
@@ -74,12 +74,12 @@ class OcclusionConfig:
     min_area_px: float = 4.0
 
     def __post_init__(self) -> None:
-        _check_range("size_range", self.size_range, 0.0, 1.0, low_open=True)
-        _check_range("vertices_range", self.vertices_range, 2, 1000)
-        _check_range("irregularity_range", self.irregularity_range, 0.0, 1.0)
-        _check_range("spikiness_range", self.spikiness_range, 0.0, 1.0)
-        _check_range("stroke_aspect_range", self.stroke_aspect_range, 1.0, math.inf)
-        _check_range("bar_thickness_range", self.bar_thickness_range, 0.0, 2.0, low_open=True)
+        check_range("size_range", self.size_range, 0.0, 1.0, low_open=True)
+        check_range("vertices_range", self.vertices_range, 2, 1000)
+        check_range("irregularity_range", self.irregularity_range, 0.0, 1.0)
+        check_range("spikiness_range", self.spikiness_range, 0.0, 1.0)
+        check_range("stroke_aspect_range", self.stroke_aspect_range, 1.0, math.inf)
+        check_range("bar_thickness_range", self.bar_thickness_range, 0.0, 2.0, low_open=True)
         if self.temperature_relation not in RELATIONS:
             raise ValueError(f"temperature_relation must be one of {RELATIONS}, got {self.temperature_relation!r}")
         weights = self.configuration_weights
@@ -94,14 +94,6 @@ class OcclusionConfig:
         for name in ("min_temperature_span", "min_area_px"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-
-
-def _check_range(name: str, value: tuple[float, float], low: float, high: float, low_open: bool = False) -> None:
-    lo, hi = value
-    below = lo <= low if low_open else lo < low
-    if below or hi > high or lo > hi:
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must be an ordered pair (min, max) within {bracket}{low}, {high}], got {value}")
 
 
 @dataclass(frozen=True)

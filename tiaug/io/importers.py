@@ -6,8 +6,12 @@ Thermal Face Database (``import_tfdb``): temperature arrays (``.npy``, degrees C
 The subject of a file is the second ``_``-separated field of its name (``irface_sub012_seq03_frm00042.npy``
 -> ``sub012``); a subject-wise split sends all images of a subject to the same side.
 
-Plain folder (``import_folder``): ``.npy``, ``.tif`` or ``.tiff`` temperature images (not recursive) with
-optional PNG masks of class indices named ``<image stem><mask_suffix>.png``.
+Plain folder (``import_folder``): every file the camera reader layer (:mod:`tiaug.io.readers`) reads, found by
+content and name or forced with ``fmt`` (``.npy``/``.tif`` temperatures, FLIR R-JPEG/``.fff``/``.seq``, TC001,
+Lepton and headerless raw frames; not recursive), with optional PNG masks of class indices named
+``<image stem><mask_suffix>.png`` for single-frame files. A file that cannot be read (truncated, no radiometric
+data, wrong raw size, NaN pixels, ...) is skipped with its name and problem (``on_skip``) and the rest of the
+folder is imported, unless ``strict``; each file is read whole before any of its frames is written.
 
 Both: ``T_C = raw * scale + offset`` converts other units (Kelvin: ``offset=-273.15``; integer raw counts
 need an explicit ``scale``, they are never guessed), images whose median is outside -60..200 C after
@@ -22,6 +26,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import h5py
@@ -30,13 +35,15 @@ import numpy as np
 from tiaug.io import landmarks as lmk
 from tiaug.io.atomic import PathLike, atomic_outputs, check_output_path
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.h5 import STR, ThermalH5Writer
-from tiaug.validation import INTEGER_IMAGE_HINT, check_mask, check_thermal_image
+from tiaug.io.h5 import JSON, STR, ThermalH5Writer
+from tiaug.io.readers import ReadOptions, folder_files, open_source
+from tiaug.io.readers.units import to_celsius
+from tiaug.validation import check_mask
 
 Size = tuple[int, int]
 Progress = Callable[[Iterable], Iterable]
-IMAGE_SUFFIXES = (".npy", ".tif", ".tiff")
-PLAUSIBLE_C = (-60.0, 200.0)
+TFDB_COLUMNS = {"source_file": STR, "subject": STR}
+FOLDER_COLUMNS = {"source_file": STR, "frame_index": np.int64, "source_meta": JSON}
 
 
 def _no_progress(it: Iterable) -> Iterable:
@@ -64,33 +71,6 @@ def load_raw(path: PathLike) -> np.ndarray:
             return arr
     except (OSError, ValueError) as e:
         raise ThermalDataError(p, None, f"cannot read the image ({e})") from None
-
-
-def to_celsius(raw: np.ndarray, path: PathLike, scale: float | None = None, offset: float = 0.0) -> np.ndarray:
-    """Convert a stored array to an (H, W) float32 image in degrees Celsius: ``raw * scale + offset``.
-
-    Integer arrays need an explicit ``scale`` (raw camera counts are never guessed). Refuses RGB arrays,
-    NaN/inf pixels and images whose median is outside -60..200 C (probably Kelvin or counts).
-    """
-    raw = np.asarray(raw)
-    if raw.dtype.kind in "iub" and scale is None:
-        raise ThermalDataError(path, None, f"integer pixels ({raw.dtype}) and no --scale given. " + INTEGER_IMAGE_HINT)
-    if raw.dtype.kind not in "iubf":
-        raise ThermalDataError(path, None, f"has dtype {raw.dtype}; temperatures must be real numbers")
-    try:
-        view = check_thermal_image(np.asarray(raw, dtype=np.float32), name="image")[0]
-    except ValueError as e:
-        raise ThermalDataError(path, None, str(e)) from None
-    image = view * np.float32(1.0 if scale is None else scale) + np.float32(offset)
-    median = float(np.median(image))
-    if not PLAUSIBLE_C[0] <= median <= PLAUSIBLE_C[1]:
-        raise ThermalDataError(
-            path,
-            None,
-            f"median {median:.1f} after conversion is not a plausible temperature in degrees Celsius: Kelvin "
-            "needs --offset -273.15, raw counts need --scale and --offset from the camera's calibration",
-        )
-    return np.ascontiguousarray(image, dtype=np.float32)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -228,7 +208,7 @@ class _Sink:
     file: h5py.File
     masks: bool
     landmarks: int | None
-    columns: tuple[str, ...]
+    columns: dict[str, Any]  # extra per-row column -> dtype (STR, JSON or a numpy dtype)
     compression: str | None
     attrs: dict
     writer: ThermalH5Writer | None = None
@@ -248,8 +228,8 @@ class _Sink:
                 compression=self.compression,
                 attrs=self.attrs,
             )
-            for c in self.columns:
-                self.writer.add_column(c, STR)
+            for c, dtype in self.columns.items():
+                self.writer.add_column(c, dtype)
         elif image.shape != self.shape:
             raise ThermalDataError(
                 source,
@@ -276,7 +256,7 @@ def import_tfdb(
     seed: int = 0,
     overwrite: bool = False,
     scale: float | None = None,
-    offset: float = 0.0,
+    offset: float | None = None,
     forehead: float = 0.45,
     brow_thickness: float = 0.09,
     skip_unlabelled: bool = False,
@@ -314,11 +294,13 @@ def import_tfdb(
         files = [h5py.File(t, "w") for t in tmps]
         try:
             sinks = [
-                _Sink(f, True, n_points, ("source_file", "subject"), compression, {**attrs, "tiaug/split": name})
+                _Sink(
+                    f, True, n_points, {"source_file": STR, "subject": STR}, compression, {**attrs, "tiaug/split": name}
+                )
                 for f, name in zip(files, ["all"] if split_val is None else ["train", "val"], strict=True)
             ]
             for item, (pts, groups) in progress(list(zip(items, marks, strict=True))):
-                image = to_celsius(load_raw(item.image), item.image, scale, offset)
+                image = to_celsius(load_raw(item.image), item.image, scale, offset or 0.0)
                 image, _, pts = _reshape(image, None, pts, crop, size, item.image)
                 mask = lmk.mask_from_landmarks(
                     pts, groups, image.shape, forehead=forehead, brow_thickness=brow_thickness
@@ -366,17 +348,19 @@ def load_mask_png(path: PathLike, image_shape: Size, n_classes: int, binary: boo
     return m.astype(np.uint8)
 
 
-def find_folder_items(folder: PathLike, masks_dir: PathLike | None, mask_suffix: str) -> list[tuple[Path, Path | None]]:
-    """Images of a folder (sorted) with their mask PNGs (or None); masks must exist for all or none."""
+def find_folder_items(
+    folder: PathLike, masks_dir: PathLike | None, mask_suffix: str, fmt: str = "auto"
+) -> list[tuple[Path, Path | None]]:
+    """Files of a folder that ``fmt`` reads (sorted) with their mask PNGs (or None); masks for all or none."""
     root = Path(folder)
-    if not root.is_dir():
-        raise ThermalDataError(folder, None, "is not a folder")
     mdir = Path(masks_dir) if masks_dir is not None else root
+    images = folder_files(root, fmt)
     if not mdir.is_dir():
         raise ThermalDataError(mdir, None, "mask folder not found")
-    images = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not images:
-        raise ThermalDataError(folder, None, f"no temperature images ({', '.join(IMAGE_SUFFIXES)}) found")
+        raise ThermalDataError(
+            folder, None, "no temperature images (.npy, .tif, .tiff) or camera files (.jpg, .fff, .seq, ...) found"
+        )
     pairs = []
     for img in images:
         candidates = [mdir / f"{img.stem}{mask_suffix}.png"]
@@ -395,10 +379,28 @@ def find_folder_items(folder: PathLike, masks_dir: PathLike | None, mask_suffix:
     return pairs
 
 
+def _file_rows(
+    path: Path, mask_path: Path | None, fmt: str, options: ReadOptions, binary_masks: bool, crop, size
+) -> list[tuple[np.ndarray, np.ndarray | None, dict]]:
+    """(image, mask, extra columns) of every frame of one file, or ThermalDataError for the file."""
+    with open_source(path, fmt, options) as source:
+        frames = list(source.frames())  # the whole file is checked before any of it is written
+    if mask_path is not None and len(frames) != 1:
+        raise ThermalDataError(path, None, f"holds {len(frames)} frames; a mask PNG pairs with a one-frame file")
+    rows = []
+    for frame in frames:
+        mask = load_mask_png(mask_path, frame.image.shape, 6, binary_masks) if mask_path is not None else None
+        image, mask, _ = _reshape(frame.image, mask, None, crop, size, path)
+        rows.append((image, mask, {"source_file": path.name, "frame_index": frame.index, "source_meta": frame.meta}))
+    return rows
+
+
 def import_folder(
     folder: PathLike,
     out: PathLike,
     *,
+    fmt: str = "auto",
+    options: ReadOptions | None = None,
     masks_dir: PathLike | None = None,
     mask_suffix: str = "_mask",
     binary_masks: bool = False,
@@ -406,22 +408,55 @@ def import_folder(
     size: Size | None = None,
     overwrite: bool = False,
     scale: float | None = None,
-    offset: float = 0.0,
+    offset: float | None = None,
+    strict: bool = False,
+    on_skip: Callable[[ThermalDataError], None] | None = None,
     compression: str | None = "lzf",
     progress: Progress = _no_progress,
 ) -> dict[str, int]:
-    """Import a folder of ``.npy``/``.tif`` temperature images (and PNG masks); return {out: n images}."""
+    """Import every readable file of a folder (and PNG masks); return {out: number of images}.
+
+    ``fmt``: a reader format or ``auto``; ``options`` (or ``scale``/``offset``) as in
+    :class:`~tiaug.io.readers.ReadOptions`. A file refused by its reader is passed to ``on_skip`` and left
+    out (``strict``: raised instead); if no file can be imported the error lists the refusals. Output rows
+    record ``source_file``, ``frame_index`` (frame within that file) and ``source_meta`` (JSON: format,
+    camera, emissivity, timestamp, ...); the attribute ``tiaug/skipped`` lists the files left out.
+    """
     root = Path(folder)
-    pairs = find_folder_items(root, masks_dir, mask_suffix)
+    options = options or ReadOptions(scale=scale, offset=offset)
+    pairs = find_folder_items(root, masks_dir, mask_suffix, fmt)
     check_output_path(out, overwrite=overwrite)
     has_masks = pairs[0][1] is not None
-    attrs = {"tiaug/import": {"source": "folder", "crop": crop, "resize": size, "scale": scale, "offset": offset}}
+    attrs = {
+        "tiaug/import": {
+            "source": "folder",
+            "format": fmt,
+            "crop": crop,
+            "resize": size,
+            "scale": options.scale,
+            "offset": options.offset,
+        }
+    }
+    skipped: list[ThermalDataError] = []
     with atomic_outputs([out], overwrite=overwrite) as (tmp,), h5py.File(tmp, "w") as f:
-        sink = _Sink(f, has_masks, None, ("source_file",), compression, attrs)
+        sink = _Sink(f, has_masks, None, FOLDER_COLUMNS, compression, attrs)
         for img_path, mask_path in progress(pairs):
-            image = to_celsius(load_raw(img_path), img_path, scale, offset)
-            mask = load_mask_png(mask_path, image.shape, 6, binary_masks) if mask_path is not None else None
-            image, mask, _ = _reshape(image, mask, None, crop, size, img_path)
-            sink.append(image, mask, None, {"source_file": img_path.name}, img_path)
+            try:
+                rows = _file_rows(img_path, mask_path, fmt, options, binary_masks, crop, size)
+            except ThermalDataError as e:
+                if strict:
+                    raise
+                skipped.append(e)
+                if on_skip is not None:
+                    on_skip(e)
+                continue
+            for image, mask, extra in rows:
+                sink.append(image, mask, None, extra, img_path)
+        if sink.writer is None:
+            shown = "; ".join(str(e) for e in skipped[:3]) + (
+                f"; and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+            )
+            raise ThermalDataError(folder, None, f"no file could be imported ({len(skipped)} refused): {shown}")
+        sink.writer.set_attr("tiaug/skipped", [str(e) for e in skipped])
         n = sink.writer.finish()
     return {str(out): n}
