@@ -33,7 +33,11 @@ PARSED_ONLY = {"make", "samcl-train", "torchrun", "python"}  # the long runs: ar
 
 def parsed_only(argv: list[str]) -> bool:
     """Long runs, and samcl-predict on a live camera (an index as INPUT), are parsed instead of run."""
-    return argv[0] in PARSED_ONLY or (argv[0] == "samcl-predict" and any(a.isdigit() for a in argv[1:3]))
+    if argv[0] == "samcl-predict":
+        from samcl.cli.predict_cmd import predict_main
+
+        return str(predict_main.make_context("samcl-predict", argv[1:]).params["input_path"]).isdigit()
+    return argv[0] in PARSED_ONLY
 
 
 CAMERA_EXAMPLES = re.compile(r"<!-- camera-examples.*?<!-- end camera-examples -->", re.DOTALL)

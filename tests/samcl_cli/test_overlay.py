@@ -72,7 +72,9 @@ def test_colour_masks_beside_the_index_masks(invoke, checkpoint, faces, tmp_path
     res = invoke(predict_main, "-c", checkpoint, stack, "--out", out, "--no-progress", "--no-overlays",
                  "--colour-masks")  # fmt: skip
     assert res.exit_code == 0, res.output
-    assert listing(out) == sorted(f"stack_{k:05d}_{kind}.png" for k in range(2) for kind in ("mask", "mask_colour"))
+    assert listing(out) == sorted(
+        [f"stack_{k:05d}_{kind}.png" for k in range(2) for kind in ("mask", "mask_colour")] + ["stack_regions.csv"]
+    )
     for k in range(2):
         labels = read_mask_png(out / f"stack_{k:05d}_mask.png")
         with Image.open(out / f"stack_{k:05d}_mask_colour.png") as im:
