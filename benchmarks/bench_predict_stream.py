@@ -9,7 +9,7 @@ the steps of ``samcl-predict`` on it frame by frame (batch 1, as a live camera w
 - normalise: tensor on the device, ``(T - mean) / std`` (256x192 needs no padding: a multiple of 16);
 - network: the U-Net forward pass (``torch.inference_mode``);
 - argmax: class per pixel, back on the host as uint8;
-- statistics: pixels, mean and max temperature per class (:func:`samcl.regions.region_statistics`).
+- statistics: pixels, mean and max temperature per class (:func:`samcl.inference.regions.region_statistics`).
 
 Models are ``unet`` with base width 16 and 32 (random weights: latency does not depend on them), in NCHW and in
 channels-last layout, timed interleaved frame by frame so a noisy machine disturbs them alike. Reported: median
@@ -42,8 +42,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from samcl.checkpoint import Normalization
+
+from samcl.inference.regions import region_statistics
 from samcl.models import build_model
-from samcl.regions import region_statistics
 from tiaug.io.readers import ReadOptions, open_source
 from tiaug.synth import generate_faces
 

@@ -13,7 +13,7 @@ two CPU cores a width-64 step takes many seconds, so the default is smaller; pas
 with its defaults (scale-0 distance RMI, MSE feature distance, 4 scales, instance norm,
 one batched auxiliary pass). On a GPU: ``--device cuda --amp --batch-size 16 --base-width 64``.
 
-How the SAM-CL side is kept cheap (details in :mod:`samcl.aux_net` and :mod:`samcl.losses.samcl_loss`):
+How the SAM-CL side is kept cheap (details in :mod:`samcl.losses.aux_net` and :mod:`samcl.losses.samcl_loss`):
 
 - Nothing about Y+ and Y- runs at full resolution through normalisation or 1x1 convs. A one-hot
   map through ``1x1 conv -> per-sample norm -> ReLU`` is a per-class lookup table whose statistics

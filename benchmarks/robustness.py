@@ -159,8 +159,8 @@ def plateau_range(curve: list[tuple[int, float]], iters: int) -> float:
 
 def score(checkpoint: Path, data: dict[str, Path], device: str) -> dict[str, dict[str, Any]]:
     """mIoU and per-class IoU of a checkpoint on every test set."""
-    from samcl.evaluation import evaluate_file, scores
-    from samcl.runtime import load_inference_model
+    from samcl.inference.evaluation import evaluate_file, scores
+    from samcl.inference.predictor import load_inference_model
 
     model = load_inference_model(checkpoint, device=device)
     out = {}

@@ -10,7 +10,6 @@ Public API (imports only torch and numpy):
 """
 
 from . import _requirements  # noqa: F401  (first: without torch, a message naming the 'samcl' extra)
-from .aux_net import AuxiliaryNetwork
 from .losses import (
     CrossEntropyLoss,
     DiceLoss,
@@ -21,6 +20,7 @@ from .losses import (
     random_derangement,
     rmi_lower_bound,
 )
+from .losses.aux_net import AuxiliaryNetwork
 from .metrics import ConfusionMatrix, all_reduce_confusion_matrix
 from .models import available_models, build_model, check_input_size
 

@@ -65,8 +65,8 @@ def workdir(tmp_path_factory) -> Path:
     """A folder holding every input the README's blocks name."""
     import albumentations as A
     import torch
-
     from samcl.checkpoint import save_checkpoint
+
     from samcl.models import build_model
     from tests.samcl_cli.conftest import checkpoint_payload
 
@@ -136,7 +136,7 @@ def _parse_only(argv: list[str]) -> None:
         program, args = "samcl-train", [a for a in args[args.index("-m") + 2 :]]
     if program == "samcl-train":
         from samcl.cli.train_cmd import train
-        from samcl.config import read_config_file, resolve_config
+        from samcl.training.config import read_config_file, resolve_config
 
         context = train.make_context("samcl-train", list(args))  # refuses unknown options and bad values
         flags = {k: v for k, v in context.params.items() if k not in ("config_file", "resume", "progress",

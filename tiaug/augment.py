@@ -23,7 +23,8 @@ import numpy as np
 import tiaug.transforms
 from tiaug import __version__
 from tiaug.io.atomic import check_output_path
-from tiaug.io.h5 import JSON, ThermalH5Reader, create_thermal_h5, open_thermal
+from tiaug.io.h5_reader import ThermalH5Reader, open_thermal
+from tiaug.io.h5_writer import DEFAULT_COMPRESSION, JSON, create_thermal_h5
 from tiaug.provenance import applied_params
 
 # Albumentations transforms that clip float images to [0, 1] or fill borders with 0 (i.e. 0 degrees Celsius)
@@ -194,8 +195,8 @@ def augment_file(
     workers: int = 1,
     batch_size: int = 32,
     overwrite: bool = False,
-    compression: str | None = "lzf",
-    progress: Callable[[int], None] | None = None,
+    compression: str | None = DEFAULT_COMPRESSION,
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Write ``copies`` augmented rows per input row (and the original first if ``keep_original``) to OUT.
 
@@ -203,7 +204,7 @@ def augment_file(
     row of each output row), ``tiaug/params`` (one JSON list of applied transforms and their sampled parameters
     per row; "[]" for kept originals), and the attributes ``tiaug/pipeline`` (the pipeline, ``A.to_dict``) and
     ``tiaug/augment`` (seed, copies, input) so the run can be repeated. OUT is written to a temporary file and
-    renamed when complete. ``progress`` is called with the number of input rows done after each batch.
+    renamed when complete. ``progress(rows done, input rows)`` is called after each batch.
     Returns the number of output rows.
     """
     if copies < 0 or (copies == 0 and not keep_original):
@@ -232,5 +233,5 @@ def augment_file(
                           extra={"source_index": result["source_index"], "tiaug/params": result["params"]})  # fmt: skip
             written += len(result["images"])
             if progress is not None:
-                progress(int(result["source_index"][-1]) + 1)
+                progress(int(result["source_index"][-1]) + 1, n_rows)
     return written

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from samcl.cli._common import CONTEXT, amp_option, batch_size_option, checkpoint_option, device_option, image_progress
-from samcl.prediction import H5_SUFFIXES, NPY_SUFFIXES, find_sources, predict_to_folder
-from samcl.runtime import InferenceModel, load_inference_model
-from samcl.stream_predict import predict_stream
-from tiaug.cli._common import exit_cleanly_on_sigterm, progress_flag, reported_errors
+from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
+from samcl.inference.files import H5_SUFFIXES, NPY_SUFFIXES, predict_to_folder
+from samcl.inference.predictor import InferenceModel, load_inference_model
+from samcl.inference.stream import predict_stream
+from tiaug.cli.common import CONTEXT, Progress, exit_cleanly_on_sigterm, progress_flag, reported_errors
 from tiaug.cli.reader_options import read_options, reader_options
 from tiaug.io.readers import folder_files, is_device
 
@@ -155,8 +155,7 @@ def predict_main(
             return
         input_path = Path(input_path)
         overlays = True if overlays is None else overlays
-        total = sum(s.count for s in find_sources(input_path))
-        with image_progress(total, "predict", progress) as advance:
+        with Progress(desc="predict", enabled=progress) as bar:
             summary = predict_to_folder(
                 model,
                 input_path,
@@ -166,7 +165,7 @@ def predict_main(
                 colour_masks=colour_masks,
                 overwrite=overwrite,
                 batch_size=batch_size,
-                progress=advance,
+                progress=bar.to,
             )
     written = [f"{len(summary.masks)} masks"]
     if colour_masks:
@@ -186,12 +185,12 @@ def _mask_values(model: InferenceModel) -> None:
 
 def _predict_stream(model: InferenceModel, spec: str, out: Path, progress: bool, **kwargs) -> None:
     """The camera-input path of samcl-predict (``kwargs``: those of :func:`predict_stream`)."""
-    with image_progress(kwargs["max_frames"], "predict", progress) as advance:
+    with Progress(kwargs["max_frames"], desc="predict", enabled=progress) as bar:
         summary = predict_stream(
             model,
             spec,
             out,
-            progress=advance,
+            progress=bar.to,
             on_skip=lambda message: click.echo(f"skipped {message}", err=True),
             **kwargs,
         )

@@ -14,7 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-DEFAULT_IGNORE_INDEX = 255
+from tiaug.labels import IGNORE_INDEX
+
+DEFAULT_IGNORE_INDEX = IGNORE_INDEX  # the label convention of tiaug.labels
 
 
 class SegmentationLoss(nn.Module):

@@ -6,7 +6,7 @@ For logits (B, C, H, W) and integer targets (B, H, W):
 - ``Y+ = one_hot(target)``,
 - ``Y- = one_hot(sigma_b(target))``: Y+ with its class channels permuted by a random derangement
   ``sigma_b`` (no class keeps its channel; one derangement per image, drawn from a ``torch.Generator``),
-- the auxiliary network A (:class:`samcl.aux_net.AuxiliaryNetwork`; give the optimiser ``loss.parameters()``
+- the auxiliary network A (:class:`samcl.losses.aux_net.AuxiliaryNetwork`; give the optimiser ``loss.parameters()``
   too) maps each of them to scales s0..s3, with ``d_0`` a segmentation distance (RMI, Dice or CE; see
   :mod:`samcl.losses.distances`) and ``d_1..d_3`` a feature distance (MSE, L1 or cosine), and
 
@@ -44,7 +44,7 @@ there get no gradient. A batch (or, per image, an image) without any valid pixel
 
 Cost: Y+ and Y- are never materialised as full-resolution one-hot maps (``fast_path=True``): the auxiliary
 network's first block has an exact shortcut for one-hot inputs
-(:meth:`~samcl.aux_net.AuxiliaryNetwork.forward_triplet_labels`), the scale-0 distances are computed from the
+(:meth:`~samcl.losses.aux_net.AuxiliaryNetwork.forward_triplet_labels`), the scale-0 distances are computed from the
 label maps (:mod:`samcl.losses.label_distances`). ``fast_path=False`` runs the plain map-based computation;
 tests check that both give the same values and gradients.
 """
@@ -59,7 +59,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..aux_net import AuxiliaryNetwork
 from ._common import (
     DEFAULT_IGNORE_INDEX,
     SegmentationLoss,
@@ -68,6 +67,7 @@ from ._common import (
     one_hot_map,
     valid_and_safe_target,
 )
+from .aux_net import AuxiliaryNetwork
 from .derangement import random_derangements
 from .distances import feature_distance, segmentation_distance
 from .label_distances import LABEL_PAIRS

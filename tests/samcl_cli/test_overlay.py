@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from samcl.cli.predict_cmd import predict_main
-from samcl.prediction import overlay_figure, read_mask_png
+from samcl.inference.files import overlay_figure, read_mask_png
 from tests.samcl_cli.conftest import CLASSES, listing
 from tiaug.display import (
     BACKGROUND_COLOUR,

@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 from samcl.cli.predict_cmd import predict_main
-from samcl.prediction import predict_to_folder, read_mask_png
-from samcl.runtime import load_inference_model
+from samcl.inference.files import predict_to_folder, read_mask_png
+from samcl.inference.predictor import load_inference_model
 from tests.samcl_cli.conftest import CLASSES, listing, reference_labels, run_module, sha256
 from tiaug.io import open_thermal, write_thermal_h5
 from tiaug.synth import generate_faces
@@ -131,8 +131,9 @@ def test_interrupted_run_leaves_nothing(checkpoint, faces, tmp_path):
     model = load_inference_model(checkpoint, device="cpu")
     before = listing(tmp_path)
 
-    def stop(_n):
-        raise KeyboardInterrupt
+    def stop(done, total):
+        assert 0 < done < total
+        raise KeyboardInterrupt  # after the first batch, with files in the staging folder
 
     with pytest.raises(KeyboardInterrupt):
         predict_to_folder(model, stack, tmp_path / "new" / "pred", batch_size=2, progress=stop)

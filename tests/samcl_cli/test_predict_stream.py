@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from samcl.cli.predict_cmd import predict_main
-from samcl.prediction import read_mask_png
-from samcl.regions import column_names, read_regions_csv, region_statistics
-from samcl.runtime import load_inference_model
-from samcl.stream_predict import deferred_signals, predict_stream
+from samcl.inference.files import read_mask_png
+from samcl.inference.predictor import load_inference_model
+from samcl.inference.regions import column_names, read_regions_csv, region_statistics
+from samcl.inference.stream import deferred_signals, predict_stream
 from tests.camera_files import REALISTIC, face_temperatures, fff_frame, plain_jpeg, planck_counts, tc001_frame
 from tests.samcl_cli.conftest import CLASSES, REPO, listing, reference_labels, sha256
 from tiaug.io import open_thermal, write_thermal_h5

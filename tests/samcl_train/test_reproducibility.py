@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import torch
-
 from samcl.checkpoint import load_checkpoint
-from samcl.reproducibility import reproducible, torch_settings
+
+from samcl.training.reproducibility import reproducible, torch_settings
 from tests.samcl_train.conftest import run_train
 
 SHORT = ("--iters", "4", "--batch-size", "4", "--val-every", "4", "--lr", "0.05", "--loss", "dice")

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tiaug.progress import Progress, format_duration
+from tiaug.cli.common import Progress, format_duration
 
 
 class Clock:
@@ -64,7 +64,7 @@ def test_explicit_every_records_each_time_and_the_end_once():
     with Progress(10, "augment", unit="row", every=4, stream=log, clock=clock) as progress:
         for done in (3, 4, 9, 10):  # a callback reporting totals
             clock.now += 1.0
-            progress.update_to(done)
+            progress.to(done)
     assert [r.split(",")[0] for r in lines(log)] == ["augment: row 4/10 (40%)", "augment: row 9/10 (90%)",
                                                      "augment: row 10/10 (100%)"]  # fmt: skip
     assert ", 3.0 row/s, elapsed 0:00:03, ETA 0:00:00" in lines(log)[1]  # 9 rows in 3 s, 1 row to go

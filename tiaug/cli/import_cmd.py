@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tiaug.cli._common import (
+from tiaug.cli.common import (
     compression_option,
     exit_cleanly_on_sigterm,
     overwrite_flag,
@@ -16,7 +16,8 @@ from tiaug.cli._common import (
     size_option,
 )
 from tiaug.cli.reader_options import offset_option, read_options, reader_options, scale_option
-from tiaug.io.importers import import_folder, import_tfdb
+from tiaug.io.importers import import_folder
+from tiaug.io.tfdb import import_tfdb
 
 _crop = click.option(
     "--crop",

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from tiaug.cli._common import exit_cleanly_on_sigterm, reported_errors
-from tiaug.io.h5 import open_thermal
+from tiaug.cli.common import exit_cleanly_on_sigterm, reported_errors
+from tiaug.io.h5_reader import open_thermal
 
 #: Per-row JSON datasets whose "polygon" entries are drawn as occluder outlines.
 PARAM_KEYS = ("tiaug/params", "synth/params")

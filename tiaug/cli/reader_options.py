@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import click
 
-from tiaug.cli._common import size_option
+from tiaug.cli.common import size_option
 from tiaug.io.readers import FORMATS, RAW_DTYPES, ReadOptions
 
 FORMAT_HELP = (

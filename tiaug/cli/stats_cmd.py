@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from tiaug.analysis import fg_bg_stats, format_table
-from tiaug.cli._common import exit_cleanly_on_sigterm, progress_bar, progress_flag, reported_errors
+from tiaug.cli.common import exit_cleanly_on_sigterm, progress_bar, progress_flag, reported_errors
 from tiaug.io.atomic import atomic_output
 
 

@@ -8,7 +8,7 @@ import click
 import numpy as np
 
 from tiaug import __version__
-from tiaug.cli._common import (
+from tiaug.cli.common import (
     compression_option,
     exit_cleanly_on_sigterm,
     overwrite_flag,
@@ -17,7 +17,7 @@ from tiaug.cli._common import (
     reported_errors,
     size_option,
 )
-from tiaug.io.h5 import JSON, ThermalH5Writer, create_thermal_h5
+from tiaug.io.h5_writer import JSON, ThermalH5Writer, create_thermal_h5
 from tiaug.synth import CLASSES, SyntheticFace, iter_faces
 from tiaug.synth.conditions import CONDITIONS
 

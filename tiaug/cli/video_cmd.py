@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tiaug.cli._common import (
+from tiaug.cli.common import (
     compression_option,
     exit_cleanly_on_sigterm,
     overwrite_flag,

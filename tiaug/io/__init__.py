@@ -1,4 +1,5 @@
-"""Thermal datasets on disk: HDF5 read/write, whole-or-nothing outputs, importers, a dataset class.
+"""Thermal datasets on disk: HDF5 reading (``h5_reader``) and writing (``h5_writer``), whole-or-nothing outputs,
+importers, a dataset class.
 
 Reading (validating, streaming)::
 
@@ -13,26 +14,22 @@ Writing (whole-or-nothing, appending in batches)::
         w.add_column("tiaug/params", JSON)
         w.append(images, masks, extra={"source_index": idx, "tiaug/params": [dict(...), ...]})
 
-``atomic_output`` / ``atomic_h5`` give the same guarantee to any other file.
+``atomic_output`` / ``atomic_h5`` / ``atomic_folder`` give the same guarantee to any other file or folder.
 """
 
-from tiaug.io.atomic import atomic_h5, atomic_output, atomic_outputs, check_output_path
+from tiaug.io.atomic import atomic_folder, atomic_h5, atomic_output, atomic_outputs, check_output_path
 from tiaug.io.dataset import ThermalH5Dataset
 from tiaug.io.errors import OutputPathError, ThermalDataError, TiaugIOError
-from tiaug.io.h5 import (
+from tiaug.io.h5_reader import (
     DEFAULT_CLASSES,
-    JSON,
-    STR,
     UNITS,
     ThermalBatch,
     ThermalH5Reader,
-    ThermalH5Writer,
-    create_thermal_h5,
     open_thermal,
     read_thermal_h5,
     validate_file,
-    write_thermal_h5,
 )
+from tiaug.io.h5_writer import JSON, STR, ThermalH5Writer, create_thermal_h5, write_thermal_h5
 
 __all__ = [
     "DEFAULT_CLASSES",
@@ -46,6 +43,7 @@ __all__ = [
     "ThermalH5Reader",
     "ThermalH5Writer",
     "TiaugIOError",
+    "atomic_folder",
     "atomic_h5",
     "atomic_output",
     "atomic_outputs",

@@ -9,13 +9,14 @@ from typing import Any
 
 import numpy as np
 
+from tiaug.labels import DEFAULT_CLASSES
 from tiaug.synth import conditions as cond
 from tiaug.synth import raster
 from tiaug.synth.geometry import FaceGeometry, FaceShape, Pose, build_geometry, head_extent, sample_shape
 from tiaug.synth.thermal import ThermalParams, background, sample_thermal, skin_field
 
 #: Class indices of the masks (the Thermal Face Database convention used by the paper).
-CLASSES = ("background", "skin", "mouth", "eyes", "eyebrows", "nose")
+CLASSES = DEFAULT_CLASSES
 BACKGROUND, SKIN, MOUTH, EYES, EYEBROWS, NOSE = range(6)
 
 

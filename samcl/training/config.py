@@ -7,6 +7,7 @@ to ``summary.json`` and into every checkpoint, so a run can be repeated exactly.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import math
 from dataclasses import dataclass, field
@@ -15,9 +16,13 @@ from typing import Any
 
 import yaml
 
-from samcl.checkpoint import INPUT_NORMS
+from samcl.inference.normalization import INPUT_NORMS
 from samcl.losses.factory import BASE_LOSSES
-from samcl.losses.samcl_loss import DEFAULT_LAMBDA, DEFAULT_PRESET, SAMCL_PRESETS
+from samcl.losses.samcl_loss import DEFAULT_PRESET, SAMCL_PRESETS, SAMCLLoss
+from tiaug.labels import IGNORE_INDEX
+
+#: SAMCLLoss's own defaults (base loss, lambda): the training recipe uses them unchanged.
+_LOSS_DEFAULTS = inspect.signature(SAMCLLoss).parameters
 
 
 @dataclass
@@ -29,9 +34,9 @@ class TrainConfig:
     out: str = ""  # run directory
     model: str = "unet"  # registry name, e.g. unet, attention_unet, smp:DeepLabV3Plus:resnet101
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"base_width": 32}
-    loss: str = "rmi"  # base loss: ce, dice, rmi
+    loss: str = _LOSS_DEFAULTS["base_loss"].default  # base loss: one of BASE_LOSSES (ce, dice, rmi)
     samcl: bool = True  # add lambda * SAM-CL to the base loss
-    samcl_lambda: float = DEFAULT_LAMBDA
+    samcl_lambda: float = _LOSS_DEFAULTS["lam"].default
     samcl_preset: str = DEFAULT_PRESET  # SAM-CL design choices: "stable" or "poster" (samcl.losses.SAMCL_PRESETS)
     samcl_warmup: float = 0.0  # fraction of the steps over which lambda ramps up from 0
     samcl_kwargs: dict[str, Any] = field(default_factory=dict)  # SAMCLLoss arguments: margin, triplet, aux_mode, ...
@@ -60,7 +65,7 @@ class TrainConfig:
     workers: int = 2  # DataLoader worker processes per training process
     threads: int | None = None  # CPU threads per training process; None: the cores shared among the processes
     deterministic: bool = True  # deterministic torch algorithms (warn where none), no cuDNN autotuning
-    ignore_index: int = 255
+    ignore_index: int = IGNORE_INDEX
 
     def validate(self) -> TrainConfig:
         """Refuse impossible settings with a message naming the option."""
@@ -95,6 +100,12 @@ class TrainConfig:
         warmup = {"warmup_steps": round(self.samcl_warmup * self.iters)} if self.samcl_warmup else {}
         return {"lam": self.samcl_lambda, "preset": self.samcl_preset, "seed": self.seed, **warmup,
                 **self.samcl_kwargs}  # fmt: skip
+
+    @classmethod
+    def default(cls, name: str) -> Any:
+        """The built-in default of option ``name`` (what ``--help`` shows)."""
+        f = next(f for f in dataclasses.fields(cls) if f.name == name)
+        return f.default_factory() if f.default is dataclasses.MISSING else f.default
 
     def as_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}

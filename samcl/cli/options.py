@@ -1,17 +1,11 @@
-"""Options and helpers shared by the samcl commands (error reporting and SIGTERM come from tiaug's CLI)."""
+"""Options shared by the samcl commands (errors, stop signals and progress: :mod:`tiaug.cli.common`)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import click
-
-from tiaug.cli._common import check_stop
-from tiaug.progress import Progress
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 checkpoint_option = click.option(
     "--checkpoint",
@@ -46,16 +40,3 @@ def batch_size_option(default: int) -> Callable:
         show_default=True,
         help="Images per forward pass (memory stays one batch whatever the input size).",
     )
-
-
-@contextlib.contextmanager
-def image_progress(total: int, desc: str, enabled: bool = True) -> Iterator[Callable[[int], None]]:
-    """Progress on stderr (:class:`tiaug.progress.Progress`: a bar on a terminal, one-line records in a log);
-    yields ``advance(n_images)``, which also stops on SIGTERM."""
-    with Progress(total, desc, unit="img", enabled=enabled) as progress:
-
-        def advance(n: int) -> None:
-            check_stop()
-            progress.update(n)
-
-        yield advance

@@ -16,7 +16,7 @@ Outputs (:func:`predict_to_folder`), named after the input so they can be traced
   and the predicted class outlines, beside an opaque map of the predicted classes, with a legend (class, %
   of pixels);
 - ``<input stem>_regions.csv``: one row per image with each class's pixel count and mean and maximum
-  temperature in degrees Celsius (:mod:`samcl.regions`);
+  temperature in degrees Celsius (:mod:`samcl.inference.regions`);
 - with ``h5=True``, ``<input stem>_masks.h5``: a file of the data contract holding every image (``images``,
   a copy of the input temperatures), the predicted ``masks`` uint8 (N, H, W), ``source`` (input file name,
   one string per row), ``source_index`` (row in that file) and attributes ``classes`` (the checkpoint's)
@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,11 +37,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from samcl.regions import RegionsCSV
-from samcl.runtime import InferenceModel
+from samcl.inference.predictor import InferenceModel
+from samcl.inference.regions import RegionsCSV
 from tiaug.display import class_colour, class_palette, colourbar_extend, robust_range
-from tiaug.io import STR, OutputPathError, create_thermal_h5, open_thermal
-from tiaug.validation import INTEGER_IMAGE_HINT, check_thermal_image
+from tiaug.io import STR, OutputPathError, atomic_folder, create_thermal_h5, open_thermal
+from tiaug.validation import check_float_pixels, check_single_channel, check_thermal_image
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -96,16 +94,8 @@ def npy_source(path: Path, label: str = "") -> Source:
     """Read a ``.npy`` header (memory-mapped, no pixels) and check its shape and dtype."""
     array = _load_npy(path)
     shape, dtype = array.shape, array.dtype
-    if dtype.kind in "iub":
-        raise ValueError(f"{path}: array has dtype {dtype}: integer or boolean pixels. {INTEGER_IMAGE_HINT}")
-    if dtype.kind != "f":
-        raise ValueError(f"{path}: array has dtype {dtype}; temperatures must be real floating-point numbers")
-    rgb = len(shape) in (3, 4) and shape[-1] in (3, 4)
-    if rgb:
-        raise ValueError(
-            f"{path}: array of shape {shape} looks like RGB/RGBA pictures; thermal images are single-channel "
-            "temperature maps (H, W) or (N, H, W) in degrees Celsius, not colour-mapped renders"
-        )
+    check_float_pixels(dtype, f"{path}: array")
+    check_single_channel(shape, f"{path}: array", image_ndims=(2, 3))
     if len(shape) == 2:
         count, hw, stacked = 1, shape, False
     elif len(shape) == 3 and shape[2] == 1:
@@ -233,54 +223,6 @@ def render_overlay(
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Output folder, whole or nothing
-
-
-@contextlib.contextmanager
-def staged_folder(out: Path, names: Sequence[str], *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a hidden staging folder beside ``out``; on success move its files into ``out``, else delete it.
-
-    Refused before anything is written: ``out`` being a file, and files among ``names`` that exist in ``out``
-    without ``overwrite``. Missing parent folders are created (and removed again, when empty, on failure).
-    """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OutputPathError(f"{out}: exists and is not a folder; --out names the folder to write into")
-    taken = [n for n in names if (out / n).exists()]
-    if any((out / n).is_dir() for n in taken):
-        raise OutputPathError(f"{out}: {next(n for n in taken if (out / n).is_dir())} is a folder")
-    if taken and not overwrite:
-        shown = ", ".join(taken[:3]) + (f" and {len(taken) - 3} more" if len(taken) > 3 else "")
-        raise OutputPathError(f"{out}: output files exist already ({shown}); pass --overwrite to replace them")
-    created = []
-    parent = out.absolute().parent
-    while not parent.exists():
-        created.append(parent)
-        parent = parent.parent
-    for folder in reversed(created):
-        folder.mkdir()
-    staging = out.absolute().parent / f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        staging.mkdir()
-        yield staging
-        if not out.exists():
-            os.rename(staging, out)
-            return
-        for item in sorted(staging.iterdir()):
-            target = out / item.name
-            if target.exists() and not overwrite:
-                raise OutputPathError(f"{target}: appeared while the predictions were written; pass --overwrite")
-            os.replace(item, target)
-        staging.rmdir()
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        for folder in created:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        raise
-
-
-# ---------------------------------------------------------------------------------------------------------
 # The whole job
 
 
@@ -332,11 +274,11 @@ def predict_to_folder(
     colour_masks: bool = False,
     overwrite: bool = False,
     batch_size: int = 8,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PredictionSummary:
     """Segment every image of ``input_path`` with ``model`` and write the outputs described above into ``out``.
 
-    ``progress`` is called with the number of images of each finished batch. Raises ``ValueError`` /
+    ``progress(images done, images)`` is called after each batch. Raises ``ValueError`` /
     ``ThermalDataError`` / ``OutputPathError`` naming the problem; then ``out`` is left as it was.
     """
     if batch_size < 1:
@@ -348,12 +290,13 @@ def predict_to_folder(
     suffixes = ["_mask.png"] + (["_mask_colour.png"] if colour_masks else []) + (["_overlay.png"] if overlays else [])
     names, h5_name, csv_name = _plan(sources, input_path, h5, suffixes)
     names = [*names, csv_name, *([h5_name] if h5_name else [])]
+    total = sum(s.count for s in sources)
     inputs = {s.path.resolve() for s in sources}
     for name in names:
         if (out / name).resolve() in inputs:
             raise OutputPathError(f"{out / name}: the output would replace an input file")
     summary = PredictionSummary(out)
-    with staged_folder(out, names, overwrite=overwrite) as staging:
+    with atomic_folder(out, names, overwrite=overwrite) as staging:
         with contextlib.ExitStack() as stack:
             regions = stack.enter_context(RegionsCSV(staging / csv_name, model.classes))
             writer = None
@@ -395,7 +338,7 @@ def predict_to_folder(
                         )
                     summary.images += len(rows)
                     if progress is not None:
-                        progress(len(rows))
+                        progress(summary.images, total)
         summary.h5 = h5_name
         summary.csv = csv_name
     return summary
@@ -424,7 +367,6 @@ __all__ = [
     "predict_to_folder",
     "read_mask_png",
     "render_overlay",
-    "staged_folder",
     "write_colour_mask_png",
     "write_mask_png",
 ]

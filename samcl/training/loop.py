@@ -20,6 +20,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +30,18 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from samcl.checkpoint import load_checkpoint, normalization_of, save_checkpoint
-from samcl.config import TrainConfig
-from samcl.data import StepSampler, TrainingSet, compute_normalization, iter_rows, training_pipeline
-from samcl.distributed import World, broadcast_buffers, finish_world, init_world
-from samcl.inference import autocast, evaluate_batches
+from samcl.device import autocast
+from samcl.inference.checkpoint import load_checkpoint, normalization_of, save_checkpoint
+from samcl.inference.normalization import Normalization
+from samcl.inference.predictor import evaluate_batches
 from samcl.losses import build_loss
 from samcl.metrics import ConfusionMatrix, all_reduce_confusion_matrix
 from samcl.models import build_model, check_input_size
-from samcl.reproducibility import cpu_name, reproducible
-from tiaug.io import open_thermal, validate_file
+from samcl.training.config import TrainConfig
+from samcl.training.data import StepSampler, TrainingSet, iter_rows, reader_normalization, training_pipeline
+from samcl.training.distributed import World, broadcast_buffers, finish_world, init_world
+from samcl.training.reproducibility import cpu_name, reproducible
+from tiaug.io import atomic_output, open_thermal
 
 LOSS_KEYS = ("loss", "base_loss", "samcl_loss")
 SCALE_KEYS = ("d_pos", "d_neg", "active")  # per-scale SAM-CL values, (num_scales,)
@@ -83,24 +86,43 @@ def poly_schedule(total: int, power: float) -> Callable[[int], float]:
     return lambda step: max(0.0, 1.0 - step / total) ** power
 
 
-def check_data(config: TrainConfig, model: nn.Module) -> tuple[tuple[str, ...], int]:
-    """Validate both files fully before training: masks present and in range, same classes, sizes that fit."""
-    classes = None
-    n_train = 0
+@dataclass
+class DataCheck:
+    """What :func:`check_data` learnt about the two files: classes, row counts, image sizes, normalisation."""
+
+    classes: tuple[str, ...]
+    n_train: int
+    n_val: int
+    sizes: dict[str, tuple[str, int, int]]  # option -> (path, height, width)
+    normalization: Normalization | None
+
+    def check_sizes(self, model: nn.Module, model_name: str) -> None:
+        """Refuse images smaller than the network's minimum size."""
+        minimum = int(getattr(model, "min_size", 1))
+        for option, (path, height, width) in self.sizes.items():
+            if min(height, width) < minimum:
+                raise ValueError(
+                    f"{option} {path}: images of {height}x{width} px are smaller than the "
+                    f"{model_name} network's minimum size of {minimum}x{minimum} px"
+                )
+
+
+def check_data(config: TrainConfig, normalization: bool = True) -> DataCheck:
+    """Validate both files fully before training, each opened once: masks present, every pixel finite and every
+    label a class (streamed), same classes; with ``normalization``, also the training file's mean and std."""
+    found: DataCheck | None = None
     for option, path in (("--data", config.data), ("--val", config.val)):
         with open_thermal(path, require_masks=True) as reader:
-            if classes is None:
-                classes, n_train = reader.classes, reader.n
-            elif reader.classes != classes:
-                raise ValueError(f"--val {path} has classes {list(reader.classes)}, --data has {list(classes)}")
-            minimum = int(getattr(model, "min_size", 1))
-            if min(reader.height, reader.width) < minimum:
-                raise ValueError(
-                    f"{option} {path}: images of {reader.height}x{reader.width} px are smaller than the "
-                    f"{config.model} network's minimum size of {minimum}x{minimum} px"
-                )
-        validate_file(path, require_masks=True)  # every pixel finite, every label a class (streamed)
-    return classes, n_train
+            if found is None:
+                norm = reader_normalization(reader, mode=config.input_norm) if normalization else None
+                found = DataCheck(reader.classes, reader.n, 0, {}, norm)
+            elif reader.classes != found.classes:
+                raise ValueError(f"--val {path} has classes {list(reader.classes)}, --data has {list(found.classes)}")
+            else:
+                found.n_val = reader.n
+            found.sizes[option] = (path, reader.height, reader.width)
+            reader.validate_all()
+    return found
 
 
 def _environment(device: torch.device, world: World) -> dict[str, Any]:
@@ -130,10 +152,12 @@ class Run:
         torch.set_num_threads(self.threads)
         self.amp = config.amp if config.amp is not None else self.device.type == "cuda"
         self.out = Path(config.out)
+        data = check_data(config, normalization=resume_payload is None)
         torch.manual_seed(config.seed)  # identical initial weights in every process
-        model = build_model(config.model, self.num_classes_of(config), **config.model_kwargs)
+        model = build_model(config.model, len(data.classes), **config.model_kwargs)
         check_input_size(model, *config.crop)
-        self.classes, self.n_train = check_data(config, model)
+        data.check_sizes(model, config.model)
+        self.classes, self.n_train, self.n_val = data.classes, data.n_train, data.n_val
         criterion = build_loss(f"{config.loss}+samcl" if config.samcl else config.loss, len(self.classes),
                                ignore_index=config.ignore_index, **config.loss_kwargs())  # fmt: skip
         self.step_module = TrainStep(model, criterion).to(self.device)
@@ -151,16 +175,9 @@ class Run:
         )
         self.step = 0
         self.best_miou, self.best_step = -1.0, -1
-        self.normalization = (
-            compute_normalization(config.data, mode=config.input_norm) if resume_payload is None else None
-        )
+        self.normalization = data.normalization  # None on resume: restored below
         if resume_payload is not None:
             self._restore(resume_payload)
-
-    @staticmethod
-    def num_classes_of(config: TrainConfig) -> int:
-        with open_thermal(config.data, require_masks=True) as reader:
-            return len(reader.classes)
 
     # -- checkpoints ---------------------------------------------------------------------------------------
     def _payload(self, with_state: bool) -> dict[str, Any]:
@@ -218,8 +235,7 @@ class Run:
         first taken from process 0 (whose weights are saved), so every process scores the same network.
         """
         broadcast_buffers(self.step_module.model, self.world)
-        with open_thermal(self.config.val) as reader:
-            rows = list(range(self.world.rank, reader.n, self.world.size))
+        rows = list(range(self.world.rank, self.n_val, self.world.size))
         matrix = evaluate_batches(
             self.step_module.model, iter_rows(self.config.val, rows, self.config.val_batch_size),
             self.normalization, len(self.classes), self.config.ignore_index, self.device, self.amp,
@@ -239,7 +255,7 @@ class Run:
         """Train to ``config.iters``; ``progress(step, stats)`` is called after every step (main process).
 
         Runs with ``self.threads`` intra-op threads and, with ``config.deterministic``, deterministic
-        algorithms (:func:`samcl.reproducibility.reproducible`; the settings are restored afterwards).
+        algorithms (:func:`samcl.training.reproducibility.reproducible`; the settings are restored afterwards).
         """
         with reproducible(self.threads, self.config.deterministic) as settings:
             return self._fit(progress, settings)
@@ -292,8 +308,9 @@ class Run:
         summary = self._summary(wall)
         summary["environment"]["torch_settings"] = settings
         if self.world.is_main:
-            (self.out / "summary.json").write_text(json.dumps(summary, indent=2))
-            from samcl.plots import plot_training_curves
+            with atomic_output(self.out / "summary.json", overwrite=True) as tmp:
+                tmp.write_text(json.dumps(summary, indent=2))
+            from samcl.training.plots import plot_training_curves
 
             plot_training_curves(self.out / "metrics.csv", self.out / "curves.png")
         finish_world(self.world)

@@ -17,22 +17,27 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from samcl.checkpoint import Normalization
-from tiaug.io import open_thermal
+from samcl.inference.normalization import Normalization
+from tiaug.io import ThermalH5Reader, open_thermal
 from tiaug.presets import SCENE_P, paper_training_pipeline
 
 if TYPE_CHECKING:
     import albumentations as A
 
-    from samcl.config import TrainConfig
+    from samcl.training.config import TrainConfig
 
 
 def compute_normalization(path: str, max_images: int = 64, mode: str = "dataset") -> Normalization:
     """Mean and standard deviation (degrees Celsius) of the pixels of up to ``max_images`` evenly spaced rows,
     for a :class:`Normalization` of the given mode (the statistics are recorded in both)."""
     with open_thermal(path) as reader:
-        rows = np.unique(np.linspace(0, reader.n - 1, min(max_images, reader.n)).round().astype(int))
-        images = reader.read_rows(rows.tolist()).images.astype(np.float64)
+        return reader_normalization(reader, max_images, mode)
+
+
+def reader_normalization(reader: ThermalH5Reader, max_images: int = 64, mode: str = "dataset") -> Normalization:
+    """:func:`compute_normalization` of a file that is already open."""
+    rows = np.unique(np.linspace(0, reader.n - 1, min(max_images, reader.n)).round().astype(int))
+    images = reader.read_rows(rows.tolist()).images.astype(np.float64)
     return Normalization(float(images.mean()), float(max(images.std(), 1e-3)), mode)
 
 

@@ -5,7 +5,7 @@ memory stays one batch whatever the recording's length. Per frame, into the outp
 
 - ``<name>_mask.png`` (class index per pixel) and, with ``overlays``, ``<name>_overlay.png``; ``<name>`` is the
   file's stem, plus ``_<frame:05d>`` for multi-frame files (``camera<N>_<frame:06d>`` for a camera);
-- one row of ``<input>_regions.csv``: pixels, mean and max temperature of every class (:mod:`samcl.regions`);
+- one row of ``<input>_regions.csv``: pixels, mean and max temperature of every class (:mod:`samcl.inference.regions`);
 - with ``h5``, a row of ``<input>_masks.h5`` (images, predicted masks, source, source_index).
 
 Each batch's files and CSV rows are written with Ctrl-C and SIGTERM held back until they are complete, and the
@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from samcl.prediction import render_overlay, write_mask_png
-from samcl.regions import RegionsCSV
-from samcl.runtime import InferenceModel
+from samcl.inference.files import render_overlay, write_mask_png
+from samcl.inference.predictor import InferenceModel
+from samcl.inference.regions import RegionsCSV
 from tiaug.io import STR, OutputPathError, ThermalDataError, ThermalH5Writer, atomic_h5
 from tiaug.io.readers import Frame, FrameSource, ReadOptions, folder_files, is_device, open_camera, open_source
 
@@ -193,7 +193,7 @@ def predict_stream(
     overlays: bool = False,
     h5: bool = False,
     overwrite: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
     on_skip: OnSkip | None = None,
 ) -> StreamSummary:
     """Segment every ``every``-th frame of INPUT ``spec`` (at most ``max_frames``) into the folder ``out``.
@@ -264,7 +264,7 @@ def _run(
     outputs: _Outputs,
     summary: StreamSummary,
     skip: OnSkip,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int, int | None], None] | None,
 ) -> None:
     for source, base, frames in sources:
         summary.files += 1
@@ -291,4 +291,4 @@ def _run(
                 summary.frames += len(batch)
                 done += len(batch)
             if progress is not None:
-                progress(len(batch))
+                progress(summary.frames, max_frames)
