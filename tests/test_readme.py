@@ -65,8 +65,8 @@ def workdir(tmp_path_factory) -> Path:
     """A folder holding every input the README's blocks name."""
     import albumentations as A
     import torch
-    from samcl.checkpoint import save_checkpoint
 
+    from samcl.inference.checkpoint import save_checkpoint
     from samcl.models import build_model
     from tests.samcl_cli.conftest import checkpoint_payload
 

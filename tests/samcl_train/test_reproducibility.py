@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import torch
-from samcl.checkpoint import load_checkpoint
 
+from samcl.inference.checkpoint import load_checkpoint
 from samcl.training.reproducibility import reproducible, torch_settings
 from tests.samcl_train.conftest import run_train
 

@@ -102,7 +102,7 @@ def import_tfdb(
     seed: int = 0,
     overwrite: bool = False,
     scale: float | None = None,
-    offset: float = 0.0,
+    offset: float | None = None,
     forehead: float = 0.45,
     brow_thickness: float = 0.09,
     skip_unlabelled: bool = False,
@@ -111,9 +111,12 @@ def import_tfdb(
 ) -> dict[str, int]:
     """Import a Thermal Face Database folder; return {output path: number of images}.
 
+    Pixels are converted as ``raw * scale + offset`` (no ``offset``: 0, i.e. degrees Celsius as stored).
+
     Without ``split_val`` everything goes to ``out``; with it, to ``split_paths(out)`` (train, val), the
     validation side holding about ``split_val`` of the subjects, chosen with ``seed``.
     """
+    offset = 0.0 if offset is None else offset  # `tiaug import-tfdb` without --offset passes None
     root = Path(folder)
     items = find_tfdb_items(root, skip_unlabelled=skip_unlabelled, need_subject=split_val is not None)
     outputs = [Path(out)] if split_val is None else list(split_paths(out))
