@@ -125,7 +125,7 @@ class ImageSink:
     file: h5py.File
     masks: bool
     landmarks: int | None
-    columns: tuple[str, ...]
+    columns: tuple[str, ...] | dict[str, object]  # names of string columns, or name -> kind (STR, JSON, dtype)
     compression: str | None
     attrs: dict
     writer: ThermalH5Writer | None = None
@@ -145,8 +145,9 @@ class ImageSink:
                 compression=self.compression,
                 attrs=self.attrs,
             )
-            for c in self.columns:
-                self.writer.add_column(c, STR)
+            kinds = self.columns if isinstance(self.columns, dict) else dict.fromkeys(self.columns, STR)
+            for c, kind in kinds.items():
+                self.writer.add_column(c, kind)
         elif image.shape != self.shape:
             raise ThermalDataError(
                 source,
