@@ -76,8 +76,11 @@ class TrainStep(nn.Module):
 
 
 def default_threads() -> int:
-    """CPU threads for one training process: the machine's cores shared among the processes on it (torchrun's
-    LOCAL_WORLD_SIZE), so that two or more processes do not oversubscribe the cores."""
+    """CPU threads for one training process: ``OMP_NUM_THREADS`` when set (as torch itself honours it), else the
+    machine's cores shared among the processes on it (torchrun's LOCAL_WORLD_SIZE), so that two or more
+    processes do not oversubscribe the cores."""
+    if os.environ.get("OMP_NUM_THREADS", "").strip().isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
+        return int(os.environ["OMP_NUM_THREADS"])
     return max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
 
 

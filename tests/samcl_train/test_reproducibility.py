@@ -4,6 +4,7 @@ the same seed and thread count give the same weights whatever the DataLoader wor
 from __future__ import annotations
 
 import json
+import os
 
 import torch
 
@@ -45,3 +46,15 @@ def test_settings_hold_inside_the_block_and_are_restored_after():
     assert torch_settings() == before
     with reproducible(threads=None, deterministic=False) as untouched:
         assert untouched == before
+
+
+def test_default_threads_honour_omp_num_threads(monkeypatch):
+    from samcl.training.loop import default_threads
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "1")
+    assert default_threads() == 1  # tests and busy machines ask for one thread: a run must not take the cores
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert default_threads() == max(1, os.cpu_count() or 1)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", str(2 * (os.cpu_count() or 1)))
+    assert default_threads() == 1
