@@ -157,17 +157,17 @@ def test_preset_arguments_and_warmup_reach_the_loss():
         ({"warmup_steps": 1.5}, ["warmup_steps", "integer"]),
     ],
 )
-def test_bad_samcl_arguments_refused_before_training(samcl_kwargs, words):
+def test_bad_samcl_arguments_refused_before_training(samcl_kwargs, words, tmp_path):
     with pytest.raises(ValueError) as info:
         _config(samcl_kwargs=samcl_kwargs).validate()
     for word in words:
         assert word in str(info.value), (word, str(info.value))
     # the command: a one-line error naming the option, no traceback; the (missing) data files are never opened
     key, value = next(iter(samcl_kwargs.items()))
-    res = CliRunner().invoke(train, ["--data", "nope.h5", "--val", "nope.h5", "--out", "run", "--no-progress",
-                                     "--samcl-arg", f"{key}={value}"])  # fmt: skip
+    res = CliRunner().invoke(train, ["--data", "nope.h5", "--val", "nope.h5", "--out", str(tmp_path / "run"),
+                                     "--no-progress", "--samcl-arg", f"{key}={value}"])  # fmt: skip
     assert res.exit_code == 1 and words[0] in res.output and "nope.h5" not in res.output, res.output
-    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert isinstance(res.exception, SystemExit) and not (tmp_path / "run").exists()
 
 
 # -- real runs --------------------------------------------------------------------------------------------------
