@@ -102,7 +102,7 @@ def import_tfdb(
     seed: int = 0,
     overwrite: bool = False,
     scale: float | None = None,
-    offset: float = 0.0,
+    offset: float | None = None,
     forehead: float = 0.45,
     brow_thickness: float = 0.09,
     skip_unlabelled: bool = False,
@@ -144,7 +144,7 @@ def import_tfdb(
                 for f, name in zip(files, ["all"] if split_val is None else ["train", "val"], strict=True)
             ]
             for item, (pts, groups) in progress(list(zip(items, marks, strict=True))):
-                image = to_celsius(load_raw(item.image), item.image, scale, offset)
+                image = to_celsius(load_raw(item.image), item.image, scale, offset or 0.0)
                 image, _, pts = crop_and_resize(image, None, pts, crop, size, item.image)
                 mask = lmk.mask_from_landmarks(
                     pts, groups, image.shape, forehead=forehead, brow_thickness=brow_thickness
