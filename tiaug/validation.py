@@ -39,7 +39,7 @@ def check_thermal_image(image: np.ndarray, name: str = "image") -> tuple[np.ndar
     so the check costs no extra pass over the image.
     """
     view = as_2d_view(image, name)
-    if not np.issubdtype(view.dtype, np.floating):
+    if view.dtype.kind != "f":  # np.issubdtype(dtype, np.floating) without its Python overhead
         raise ValueError(f"{name} has dtype {view.dtype}: integer or boolean pixels. {INTEGER_IMAGE_HINT}")
     if view.size == 0:
         raise ValueError(f"{name} is empty (shape {image.shape})")
@@ -67,6 +67,6 @@ def check_mask(mask: np.ndarray | None, image_shape: tuple[int, ...], name: str 
             f"{name} shape {mask.shape} does not match the image shape {tuple(image_shape)}: "
             "masks must have the same height and width as their image"
         )
-    if not (np.issubdtype(view.dtype, np.integer) or view.dtype == np.bool_):
+    if view.dtype.kind not in "iub":  # signed, unsigned or boolean
         raise ValueError(f"{name} has dtype {view.dtype}: masks hold integer class indices")
     return view

@@ -41,7 +41,9 @@ class Region:
 
 def rasterize(points: np.ndarray) -> Region:
     """Fill the polygon (n, 2) (x, y in px; pixel centres at integer coordinates) into its own stencil."""
-    fixed = np.round(points * (1 << SUBPIXEL_BITS)).astype(np.int32)
+    fixed = points * (1 << SUBPIXEL_BITS)
+    np.rint(fixed, out=fixed)  # what np.round does for 0 decimals, without its Python wrapper
+    fixed = fixed.astype(np.int32)
     bx, by, bw, bh = cv2.boundingRect(fixed)
     x0 = (bx >> SUBPIXEL_BITS) - 1
     y0 = (by >> SUBPIXEL_BITS) - 1
@@ -69,8 +71,9 @@ def rasterize_to_area(
     best: tuple[float, Region, np.ndarray] | None = None
     for _ in range(_SHIFT_ATTEMPTS):
         low, high, scale = 0.0, math.inf, 1.0
+        spokes = points - centre
         for _ in range(_SCALE_STEPS):
-            scaled = centre + (points - centre) * scale
+            scaled = spokes + centre if scale == 1.0 else spokes * scale + centre
             region = rasterize(scaled)
             error = region.area - target_area
             if best is None or abs(error) < best[0]:
