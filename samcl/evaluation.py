@@ -26,12 +26,10 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from samcl.metrics import ConfusionMatrix
-from samcl.runtime import InferenceModel
 from tiaug.functional import (
     CONFIGURATIONS,
     OcclusionConfig,
@@ -40,7 +38,10 @@ from tiaug.functional import (
     sample_occlusion,
     thermal_noise,
 )
-from tiaug.io import open_thermal
+
+if TYPE_CHECKING:
+    from samcl.metrics import ConfusionMatrix
+    from samcl.runtime import InferenceModel
 
 DEFAULT_NETD = (0.05, 0.1, 0.2)
 OCCLUDED_LABELS = ("keep", "ignore")
@@ -236,6 +237,10 @@ def evaluate_file(
     """
     if batch_size < 1:
         raise ValueError(f"batch size must be >= 1, got {batch_size}")
+    # h5py and torch load with the evaluation, not with `samcl-eval --help`
+    from samcl.metrics import ConfusionMatrix
+    from tiaug.io import open_thermal
+
     data = Path(data)
     with open_thermal(data, require_masks=True) as reader:
         if tuple(reader.classes) != tuple(model.classes):
@@ -244,6 +249,7 @@ def evaluate_file(
                 f"{list(model.classes)} ({model.source}); class indices would not mean the same thing"
             )
         ignore_index = model.ignore_index if reader.ignore_index is None else int(reader.ignore_index)
+
         clean = ConfusionMatrix(model.num_classes, ignore_index=ignore_index)
         perturbed = [(p, ConfusionMatrix(model.num_classes, ignore_index=ignore_index)) for p in perturbations]
         for batch in reader.iter_batches(batch_size):

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
 from tiaug.cli._common import check_stop
 
@@ -52,6 +51,8 @@ def batch_size_option(default: int) -> Callable:
 @contextlib.contextmanager
 def image_progress(total: int, desc: str, enabled: bool = True) -> Iterator[Callable[[int], None]]:
     """A tqdm bar on stderr (shown on a terminal only); yields ``advance(n_images)``, which also stops on SIGTERM."""
+    from tqdm import tqdm
+
     with tqdm(
         total=total,
         desc=desc,

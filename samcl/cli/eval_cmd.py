@@ -8,11 +8,9 @@ from pathlib import Path
 import click
 
 from samcl.cli._common import CONTEXT, amp_option, batch_size_option, checkpoint_option, device_option, image_progress
-from samcl.evaluation import DEFAULT_NETD, OCCLUDED_LABELS, evaluate_file, robustness_perturbations
-from samcl.runtime import load_inference_model
+from samcl.evaluation import DEFAULT_NETD, OCCLUDED_LABELS
 from tiaug.cli._common import exit_cleanly_on_sigterm, progress_flag, reported_errors
-from tiaug.functional import CONFIGURATIONS
-from tiaug.io import atomic_output, check_output_path, open_thermal
+from tiaug.functional.occlusion import CONFIGURATIONS
 
 ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configuration", "occluded_labels")
 
@@ -120,6 +118,11 @@ def eval_main(
     the classes.
     """
     exit_cleanly_on_sigterm()
+    # torch loads here, not when the command starts (`samcl-eval --help` stays quick)
+    from samcl.evaluation import evaluate_file, robustness_perturbations
+    from samcl.runtime import load_inference_model
+    from tiaug.io import atomic_output, check_output_path, open_thermal
+
     with reported_errors():
         if not tiaug_robustness:
             given = [

@@ -7,8 +7,6 @@ from pathlib import Path
 import click
 
 from samcl.cli._common import CONTEXT, amp_option, batch_size_option, checkpoint_option, device_option, image_progress
-from samcl.prediction import find_sources, predict_to_folder
-from samcl.runtime import load_inference_model
 from tiaug.cli._common import exit_cleanly_on_sigterm, progress_flag, reported_errors
 
 
@@ -82,6 +80,10 @@ def predict_main(
     interrupted run leaves DIR as it was. INPUT is never modified.
     """
     exit_cleanly_on_sigterm()
+    # torch loads here, not when the command starts (`samcl-predict --help` stays quick)
+    from samcl.prediction import find_sources, predict_to_folder
+    from samcl.runtime import load_inference_model
+
     with reported_errors():
         model = load_inference_model(checkpoint, device=device, amp=amp)
         total = sum(s.count for s in find_sources(input_path))

@@ -6,12 +6,15 @@ import sys
 from pathlib import Path
 
 import click
-import yaml
-from tqdm import tqdm
 
-from samcl.config import read_config_file, resolve_config
-from samcl.train import Run, resume_payload
 from tiaug.cli._common import exit_cleanly_on_sigterm, reported_errors, size_option
+
+
+def _yaml_scalar(text: str) -> object:
+    """A YAML scalar ("32" -> 32, "true" -> True, "a" -> "a")."""
+    import yaml
+
+    return yaml.safe_load(text)
 
 
 def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict | None:
@@ -23,7 +26,7 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", ctx=ctx, param=param)
-        parsed[key.strip()] = yaml.safe_load(value)
+        parsed[key.strip()] = _yaml_scalar(value)
     return parsed
 
 
@@ -88,6 +91,12 @@ def train(config_file: Path | None, resume: Path | None, progress: bool, **flags
     metrics.csv, summary.json and curves.png.
     """
     exit_cleanly_on_sigterm()
+    # torch loads here, not when the command starts (`samcl-train --help` stays quick)
+    from tqdm import tqdm
+
+    from samcl.config import read_config_file, resolve_config
+    from samcl.train import Run, resume_payload
+
     with reported_errors():
         if resume is not None:
             payload = resume_payload(resume)

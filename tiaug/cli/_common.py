@@ -11,9 +11,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import click
-from tqdm import tqdm
-
-from tiaug.io.errors import TiaugIOError
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX×,]\s*(\d+)\s*$")
 
@@ -42,6 +39,8 @@ def reported_errors() -> Iterator[None]:
 
     click prints ``Error: <message>`` and exits with status 1. Bugs (other exceptions) keep their traceback.
     """
+    from tiaug.io.errors import TiaugIOError  # here, not at the top: `tiaug --help` must not load tiaug.io
+
     try:
         yield
     except (TiaugIOError, ValueError, OSError) as e:
@@ -94,6 +93,8 @@ def progress_bar(
     """A tqdm progress bar on stderr when stderr is a terminal (logs stay clean), else the bare iterable."""
     if not enabled:
         return _checked(iterable)
+    from tqdm import tqdm
+
     return tqdm(
         _checked(iterable),
         total=total,

@@ -6,9 +6,7 @@ import sys
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
-from tiaug.augment import augment_file, load_pipeline, temperature_warnings
 from tiaug.cli._common import (
     check_stop,
     compression_option,
@@ -17,8 +15,6 @@ from tiaug.cli._common import (
     progress_flag,
     reported_errors,
 )
-from tiaug.io.h5 import open_thermal
-from tiaug.presets import tiaug_pipeline
 
 
 def _pair(kind: type) -> click.ParamType:
@@ -139,6 +135,13 @@ def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, see
     file and renamed when complete: an interrupted run leaves no OUT.h5. IN.h5 is never modified.
     """
     exit_cleanly_on_sigterm()
+    # Albumentations (and through it torch) loads here, not when `tiaug` starts
+    from tqdm import tqdm
+
+    from tiaug.augment import augment_file, load_pipeline, temperature_warnings
+    from tiaug.io.h5 import open_thermal
+    from tiaug.presets import tiaug_pipeline
+
     with reported_errors():
         given = {name: value for name, value in flags.items() if value is not None}
         if config is not None:

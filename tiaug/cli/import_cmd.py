@@ -15,7 +15,6 @@ from tiaug.cli._common import (
     reported_errors,
     size_option,
 )
-from tiaug.io.importers import import_folder, import_tfdb
 
 _crop = click.option(
     "--crop",
@@ -117,6 +116,8 @@ def import_tfdb_cmd(
     the file name, e.g. irface_sub012_... -> sub012). Outputs are whole or not at all; DIR is only read.
     """
     exit_cleanly_on_sigterm()
+    from tiaug.io.importers import import_tfdb  # OpenCV and h5py load when the command runs
+
     with reported_errors():
         result = import_tfdb(
             folder,
@@ -184,6 +185,8 @@ def import_folder_cmd(
     row's source_file. Outputs are whole or not at all; DIR is only read.
     """
     exit_cleanly_on_sigterm()
+    from tiaug.io.importers import import_folder  # OpenCV and h5py load when the command runs
+
     with reported_errors():
         result = import_folder(
             folder,
