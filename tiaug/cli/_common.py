@@ -12,6 +12,9 @@ from typing import Any
 
 import click
 
+from tiaug.io.codecs import CODECS, DEFAULT_CODEC, dataset_filters
+from tiaug.io.errors import TiaugIOError
+
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX×,]\s*(\d+)\s*$")
 
 
@@ -39,8 +42,6 @@ def reported_errors() -> Iterator[None]:
 
     click prints ``Error: <message>`` and exits with status 1. Bugs (other exceptions) keep their traceback.
     """
-    from tiaug.io.errors import TiaugIOError  # here, not at the top: `tiaug --help` must not load tiaug.io
-
     try:
         yield
     except (TiaugIOError, ValueError, OSError) as e:
@@ -114,10 +115,23 @@ progress_flag = click.option(
     help="Progress bar on stderr (on a terminal).",
 )
 overwrite_flag = click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (refused otherwise).")
+
+
+def _codec(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Refuse a codec whose optional dependency is missing before any work is done."""
+    try:
+        dataset_filters(value)
+    except ImportError as e:
+        raise click.BadParameter(str(e), ctx=ctx, param=param) from None
+    return value
+
+
 compression_option = click.option(
     "--compression",
-    type=click.Choice(["none", "lzf", "gzip"]),
-    default="lzf",
+    type=click.Choice(CODECS),
+    default=DEFAULT_CODEC,
     show_default=True,
-    help="HDF5 compression of the output datasets.",
+    callback=_codec,
+    help="HDF5 compression of the output datasets: none is the fastest and opens everywhere; blosc2-zstd gives "
+    "the smallest files (readers need hdf5plugin, see tiaug.io.codecs).",
 )

@@ -16,26 +16,42 @@ Writing (whole-or-nothing, appending in batches)::
 ``atomic_output`` / ``atomic_h5`` give the same guarantee to any other file.
 """
 
-from tiaug.io.atomic import atomic_h5, atomic_output, atomic_outputs, check_output_path
-from tiaug.io.dataset import ThermalH5Dataset
-from tiaug.io.errors import OutputPathError, ThermalDataError, TiaugIOError
-from tiaug.io.h5 import (
-    DEFAULT_CLASSES,
-    JSON,
-    STR,
-    UNITS,
-    ThermalBatch,
-    ThermalH5Reader,
-    ThermalH5Writer,
-    create_thermal_h5,
-    open_thermal,
-    read_thermal_h5,
-    validate_file,
-    write_thermal_h5,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: public name -> the submodule defining it, imported on first use (PEP 562): `import tiaug.io.errors` or the
+#: command line's start do not load h5py and OpenCV
+_EXPORTS = {
+    "CODECS": "codecs",
+    "DEFAULT_CODEC": "codecs",
+    "DEFAULT_CLASSES": "h5",
+    "JSON": "h5",
+    "OutputPathError": "errors",
+    "STR": "h5",
+    "ThermalBatch": "h5",
+    "ThermalDataError": "errors",
+    "ThermalH5Dataset": "dataset",
+    "ThermalH5Reader": "h5",
+    "ThermalH5Writer": "h5",
+    "TiaugIOError": "errors",
+    "UNITS": "h5",
+    "atomic_h5": "atomic",
+    "atomic_output": "atomic",
+    "atomic_outputs": "atomic",
+    "check_output_path": "atomic",
+    "create_thermal_h5": "h5",
+    "open_thermal": "h5",
+    "read_thermal_h5": "h5",
+    "validate_file": "h5",
+    "write_thermal_h5": "h5",
+}
 
 __all__ = [
+    "CODECS",
     "DEFAULT_CLASSES",
+    "DEFAULT_CODEC",
     "JSON",
     "STR",
     "UNITS",
@@ -56,3 +72,15 @@ __all__ = [
     "validate_file",
     "write_thermal_h5",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'tiaug.io' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"tiaug.io.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -35,6 +35,7 @@ import h5py
 import numpy as np
 
 from tiaug.io.atomic import PathLike, atomic_h5
+from tiaug.io.codecs import dataset_filters, missing_filter
 from tiaug.io.errors import ThermalDataError
 from tiaug.validation import INTEGER_IMAGE_HINT
 
@@ -157,6 +158,10 @@ class ThermalH5Reader:
                 )
         elif dtype.kind != "f":
             raise ThermalDataError(path, "images", f"has dtype {dtype}; temperatures must be real numbers")
+        for key in ("images", "masks"):
+            problem = missing_filter(f[key]) if key in f and isinstance(f[key], h5py.Dataset) else None
+            if problem:
+                raise ThermalDataError(path, key, problem)
         self.n, self.height, self.width = (int(v) for v in shape)
         self.units = units or UNITS
         self.classes = _classes_of(path, f)
@@ -206,6 +211,8 @@ class ThermalH5Reader:
     def _check_images(self, images: np.ndarray, first_row: int) -> np.ndarray:
         if images.dtype != np.float32:
             images = images.astype(np.float32)
+        if images.size and np.isfinite(images.min()) and np.isfinite(images.max()):  # NaN propagates: no temporary
+            return images
         finite = np.isfinite(images)
         if not finite.all():
             bad_rows = np.nonzero(~finite.reshape(len(images), -1).all(axis=1))[0]
@@ -329,12 +336,7 @@ class ThermalH5Writer:
         self.height, self.width = int(height), int(width)
         self.classes = tuple(classes)
         self.ignore_index = ignore_index
-        if compression in (None, "none"):
-            self._filters: dict[str, Any] = {}
-        elif compression in ("gzip", "lzf"):
-            self._filters = {"compression": compression, "shuffle": True}
-        else:
-            raise ValueError(f"compression must be None, 'none', 'gzip' or 'lzf', got {compression!r}")
+        self._filters = dataset_filters(compression)  # see tiaug.io.codecs
         self.n = 0
         self._columns: dict[str, str] = {}  # key -> "array", JSON or STR
         self._make("images", np.float32, (self.height, self.width))
@@ -360,14 +362,18 @@ class ThermalH5Writer:
             return
         row_shape = tuple(int(v) for v in row_shape)
         row_bytes = max(1, int(np.prod(row_shape)) * np.dtype(dtype).itemsize)
-        # images and masks: one row per chunk; small per-row values: chunks of about 64 KiB
-        rows_per_chunk = 1 if key in ("images", "masks") else max(1, (1 << 16) // row_bytes)
+        # images and masks: one row per chunk (a training read of one row touches one chunk), always written
+        # whole, so they skip HDF5's chunk cache (one copy less: 1 byte, as h5py ignores 0); small per-row
+        # values: chunks of about 64 KiB, cached while a batch fills them
+        whole_rows = key in ("images", "masks")
+        rows_per_chunk = 1 if whole_rows else max(1, (1 << 16) // row_bytes)
         self.file.create_dataset(
             key,
             shape=(0, *row_shape),
             maxshape=(None, *row_shape),
             dtype=dtype,
             chunks=(rows_per_chunk, *row_shape),
+            rdcc_nbytes=1 if whole_rows else None,
             **self._filters,
         )
         self._columns[key] = "array"
@@ -408,7 +414,7 @@ class ThermalH5Writer:
             raise ValueError(f"images shape {images.shape} does not match (B, {self.height}, {self.width})")
         if images.dtype.kind != "f":
             raise ValueError(f"images have dtype {images.dtype}: integer or boolean pixels. {INTEGER_IMAGE_HINT}")
-        if not np.isfinite(images).all():
+        if images.size and not (np.isfinite(images.min()) and np.isfinite(images.max())):  # NaN propagates
             raise ValueError("images contain NaN or infinite pixels; temperatures must be finite degrees Celsius")
         rows: dict[str, Any] = {"images": images.astype(np.float32, copy=False)}
         if "masks" in self._columns:
