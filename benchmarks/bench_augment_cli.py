@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -64,9 +65,19 @@ def _tree_pss_kib(pid: int) -> int:
     return total
 
 
-def run_measured(args: list[str], tree: Path = REPO) -> tuple[float, float]:
-    """Run ``python -m tiaug ARGS`` from checkout ``tree``; return (wall seconds, peak PSS of the tree in MiB)."""
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_measured(args: list[str], tree: Path = REPO) -> tuple[float, float, float]:
+    """Run ``python -m tiaug ARGS`` from checkout ``tree``.
+
+    Returns (wall seconds, peak PSS of the process tree in MiB, CPU seconds of the whole tree: user + system,
+    workers included). On a shared machine the CPU seconds say what the work costs whatever the load.
+    """
     env = dict(os.environ, PYTHONPATH=str(tree))
+    cpu = _children_cpu_s()
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "tiaug", *args], env=env, cwd=tree, stderr=subprocess.PIPE)
     peak = 0
@@ -76,7 +87,7 @@ def run_measured(args: list[str], tree: Path = REPO) -> tuple[float, float]:
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"tiaug {' '.join(args)} failed: {proc.stderr.read().decode()[-2000:]}")
-    return elapsed, peak / 1024
+    return elapsed, peak / 1024, _children_cpu_s() - cpu
 
 
 def available_codecs() -> list[str]:
@@ -197,14 +208,16 @@ def main() -> None:
                     extra = [] if codec == "reference default" else ["--compression", codec]
                     command = ["augment", str(source), str(out), "--workers", str(workers), "--seed", "0",
                                "--overwrite", "--no-progress", *extra]  # fmt: skip
-                    seconds, peak = run_measured(command, tree)
+                    seconds, peak, cpu = run_measured(command, tree)
                     row = {"checkout": label, "codec": codec, "images": n, "workers": workers, "seconds": seconds,
                            "images_per_s": n / seconds, "mb_per_s": n * ROW_BYTES / 1e6 / seconds,
-                           "output_mb": out.stat().st_size / 1e6, "peak_pss_mib": peak}  # fmt: skip
+                           "output_mb": out.stat().st_size / 1e6, "peak_pss_mib": peak, "cpu_s": cpu,
+                           "images_per_cpu_s": n / cpu}  # fmt: skip
                     rows.append(row)
                     out.unlink()
                     print(f"n={n} workers={workers} {label} {codec}: {row['images_per_s']:.0f} img/s, "
-                          f"{row['mb_per_s']:.0f} MB/s, peak {peak:.0f} MiB", flush=True)  # fmt: skip
+                          f"{row['mb_per_s']:.0f} MB/s, {n / cpu:.0f} images per CPU-second, peak {peak:.0f} MiB",
+                          flush=True)  # fmt: skip
             if n == args.sizes[0]:
                 split = report["main_process_seconds"] = main_process_split(source, scratch / "split.h5",
                                                                             max(args.workers))  # fmt: skip
@@ -217,19 +230,20 @@ def main() -> None:
     start_load, end_load = report["load_average_start"][0], report["load_average_end"][0]
     print(f"\n`tiaug augment` ({HEIGHT}x{WIDTH}, --copies 1, occlusion + noise), {os.cpu_count()} cores, "
           f"load average {start_load:.1f} at the start, {end_load:.1f} at the end\n")  # fmt: skip
-    print("| checkout | codec | images | workers | wall s | images/s | MB/s | output MB | peak PSS MiB |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| checkout | codec | images | workers | wall s | images/s | MB/s | images per CPU-s | output MB | "
+          "peak PSS MiB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")  # fmt: skip
     for r in rows:
         print(f"| {r['checkout']} | {r['codec']} | {r['images']} | {r['workers']} | {r['seconds']:.1f} | "
-              f"{r['images_per_s']:.0f} | {r['mb_per_s']:.0f} | {r['output_mb']:.0f} | "
-              f"{r['peak_pss_mib']:.0f} |")  # fmt: skip
+              f"{r['images_per_s']:.0f} | {r['mb_per_s']:.0f} | {r['images_per_cpu_s']:.0f} | "
+              f"{r['output_mb']:.0f} | {r['peak_pss_mib']:.0f} |")  # fmt: skip
     if args.reference:
         for mine in (r for r in rows if r["checkout"] == "this"):
             ref = next(r for r in rows if r["checkout"] == "reference" and r["images"] == mine["images"]
                        and r["workers"] == mine["workers"])  # fmt: skip
             print(
                 f"n={mine['images']} workers={mine['workers']} {mine['codec']}: "
-                f"{mine['images_per_s'] / ref['images_per_s']:.2f}x the reference"
+                f"{mine['images_per_s'] / ref['images_per_s']:.2f}x the reference's images/s, "
+                f"{mine['images_per_cpu_s'] / ref['images_per_cpu_s']:.2f}x its images per CPU-second"
             )
     for workers in args.workers:
         peaks = [r["peak_pss_mib"] for r in rows if r["workers"] == workers and r["checkout"] == "this"]
