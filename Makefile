@@ -17,7 +17,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install $(PIP_QUIET) --upgrade pip
 	$(PY) -m pip install $(PIP_QUIET) $(TORCH_SPEC)
-	$(PY) -m pip install $(PIP_QUIET) -e ".[samcl,dev]"
+	$(PY) -m pip install $(PIP_QUIET) -e ".[samcl,cameras,dev]"
 	touch $@
 
 $(ZOO_VENV)/.installed: setup.cfg pyproject.toml

@@ -108,9 +108,10 @@ def train_one(run_dir: Path, data: dict[str, Path], size: Size, network: str, re
 
 def score(checkpoint: Path, data: dict[str, Path], device: str) -> dict[str, dict]:
     """mIoU and per-class IoU of a checkpoint on the clean and unconstrained test sets."""
-    from samcl.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of
-    from samcl.inference import evaluate_batches
+    from samcl.inference.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of
+    from samcl.inference.predictor import evaluate_batches
     from tiaug.io import open_thermal
+    from tiaug.labels import IGNORE_INDEX
 
     payload = load_checkpoint(checkpoint)
     model = model_from_checkpoint(payload, checkpoint).to(device)
@@ -119,7 +120,7 @@ def score(checkpoint: Path, data: dict[str, Path], device: str) -> dict[str, dic
         with open_thermal(data[name], require_masks=True) as reader:
             batches = ((b.images, b.masks) for b in reader.iter_batches(32))
             matrix = evaluate_batches(model, batches, normalization_of(payload), len(payload["classes"]),
-                                      payload.get("ignore_index", 255), device)  # fmt: skip
+                                      payload.get("ignore_index", IGNORE_INDEX), device)  # fmt: skip
         scores[name] = {"miou": matrix.miou(), "per_class_iou": [float(v) for v in matrix.per_class_iou()]}
     return scores
 

@@ -91,10 +91,10 @@ def run_measured(args: list[str], tree: Path = REPO) -> tuple[float, float, floa
 
 
 def available_codecs() -> list[str]:
-    from tiaug.io.codecs import CODECS, dataset_filters
+    from tiaug.io.codecs import COMPRESSIONS, dataset_filters
 
     usable = []
-    for codec in CODECS:
+    for codec in COMPRESSIONS:
         try:
             dataset_filters(codec)
             usable.append(codec)

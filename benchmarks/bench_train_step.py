@@ -13,7 +13,7 @@ two CPU cores a width-64 step takes many seconds, so the default is smaller; pas
 with its defaults (scale-0 distance RMI, MSE feature distance, 4 scales, instance norm,
 one batched auxiliary pass). On a GPU: ``--device cuda --amp --batch-size 16 --base-width 64``.
 
-How the SAM-CL side is kept cheap (details in :mod:`samcl.aux_net` and :mod:`samcl.losses.samcl_loss`):
+How the SAM-CL side is kept cheap (details in :mod:`samcl.losses.aux_net` and :mod:`samcl.losses.samcl_loss`):
 
 - Nothing about Y+ and Y- runs at full resolution through normalisation or 1x1 convs. A one-hot
   map through ``1x1 conv -> per-sample norm -> ReLU`` is a per-class lookup table whose statistics
@@ -57,7 +57,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from samcl.losses import SAMCLLoss, build_base_loss
+from samcl.losses import SAMCL_PRESETS, SAMCLLoss, build_loss
+from samcl.losses.samcl_loss import DEFAULT_PRESET
 from samcl.models import build_model
 
 
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave the default)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--samcl-preset", default=DEFAULT_PRESET, choices=sorted(SAMCL_PRESETS))
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
 
@@ -115,10 +117,11 @@ def main(argv: list[str] | None = None) -> dict:
 
     model_a = build_model(args.model, args.classes, base_width=args.base_width).to(device, memory_format=mf)
     model_b = copy.deepcopy(model_a)
-    base = build_base_loss(args.base_loss).to(device)
+    base = build_loss(args.base_loss, args.classes).to(device)
     samcl = SAMCLLoss(
         args.classes,
         base_loss=args.base_loss,
+        preset=args.samcl_preset,
         seg_distance=args.seg_distance,
         feat_distance=args.feat_distance,
         aux_norm=args.aux_norm,
@@ -140,6 +143,7 @@ def main(argv: list[str] | None = None) -> dict:
         naive = SAMCLLoss(
             args.classes,
             base_loss=args.base_loss,
+            preset=args.samcl_preset,
             seg_distance=args.seg_distance,
             feat_distance=args.feat_distance,
             aux_norm="batch",

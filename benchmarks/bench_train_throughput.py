@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from samcl.config import TrainConfig
-from samcl.data import compute_normalization
-from samcl.inference import autocast
+from samcl.device import autocast
 from samcl.losses import SAMCLLoss
 from samcl.models import build_model
-from samcl.train import Run
+from samcl.training.config import TrainConfig
+from samcl.training.data import compute_normalization
+from samcl.training.loop import Run
 from tiaug.io import write_thermal_h5
 from tiaug.synth import generate_faces
 

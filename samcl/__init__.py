@@ -14,10 +14,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-#: public name -> the submodule defining it; imported on first use (PEP 562), so that `import samcl.cli` and
-#: `samcl-train --help` do not load torch
+#: public name -> the submodule defining it; imported on first use (PEP 562), so that `import samcl.cli` does not
+#: load torch by itself
 _EXPORTS = {
-    "AuxiliaryNetwork": "aux_net",
+    "AuxiliaryNetwork": "losses.aux_net",
     "ConfusionMatrix": "metrics",
     "CrossEntropyLoss": "losses",
     "DiceLoss": "losses",

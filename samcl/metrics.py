@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from tiaug.labels import IGNORE_INDEX
+
 
 def _to_numpy_labels(x: Any) -> np.ndarray:
     if isinstance(x, torch.Tensor):
@@ -33,7 +35,7 @@ def _to_numpy_labels(x: Any) -> np.ndarray:
 class ConfusionMatrix:
     """Accumulates a (num_classes, num_classes) int64 confusion matrix ``[true, predicted]``."""
 
-    def __init__(self, num_classes: int, ignore_index: int | None = 255):
+    def __init__(self, num_classes: int, ignore_index: int | None = IGNORE_INDEX):
         if num_classes < 1:
             raise ValueError(f"num_classes must be >= 1, got {num_classes}")
         self.num_classes = int(num_classes)

@@ -29,7 +29,9 @@ import numpy as np
 import tiaug.transforms
 from tiaug import __version__
 from tiaug.io.atomic import check_output_path
-from tiaug.io.h5 import JSON, ThermalH5Reader, create_thermal_h5, open_thermal
+from tiaug.io.codecs import DEFAULT_COMPRESSION
+from tiaug.io.h5_reader import ThermalH5Reader, open_thermal
+from tiaug.io.h5_writer import JSON, create_thermal_h5
 from tiaug.provenance import applied_params
 
 # Albumentations transforms that clip float images to [0, 1] or fill borders with 0 (i.e. 0 degrees Celsius)
@@ -255,8 +257,8 @@ def augment_file(
     workers: int = 1,
     batch_size: int = 32,
     overwrite: bool = False,
-    compression: str | None = None,
-    progress: Callable[[int], None] | None = None,
+    compression: str | None = DEFAULT_COMPRESSION,
+    progress: Callable[[int, int], None] | None = None,
     timings: dict[str, float] | None = None,
 ) -> int:
     """Write ``copies`` augmented rows per input row (and the original first if ``keep_original``) to OUT.
@@ -265,9 +267,9 @@ def augment_file(
     row of each output row), ``tiaug/params`` (one JSON list of applied transforms and their sampled parameters
     per row; "[]" for kept originals), and the attributes ``tiaug/pipeline`` (the pipeline, ``A.to_dict``) and
     ``tiaug/augment`` (seed, copies, input) so the run can be repeated. OUT is written to a temporary file and
-    renamed when complete; ``compression`` is one of :data:`tiaug.io.codecs.CODECS` (None: uncompressed).
-    ``workers`` processes read and augment while this one writes (see the module docstring). ``progress`` is
-    called with the number of input rows done after each batch. ``timings``, if given, receives where this
+    renamed when complete; ``compression`` is one of :data:`tiaug.io.codecs.COMPRESSIONS` (None: uncompressed).
+    ``workers`` processes read and augment while this one writes (see the module docstring).
+    ``progress(rows done, input rows)`` is called after each batch. ``timings``, if given, receives where this
     process spent its seconds: "waiting" for the workers, "writing" rows to OUT, "committing" it (flush, fsync,
     rename) and "total". Returns the number of output rows.
     """
@@ -308,7 +310,7 @@ def augment_file(
                           extra={"source_index": sources, "tiaug/params": params})  # fmt: skip
             written += n
             if progress is not None:
-                progress(sources[-1] + 1)
+                progress(sources[-1] + 1, n_rows)
             mark = time.perf_counter()
             clock["writing"] += mark - got
         clock["commit_start"] = time.perf_counter()

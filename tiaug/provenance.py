@@ -13,7 +13,13 @@ from typing import Any
 import numpy as np
 
 # params entries that are JSON provenance already, by transform
-_JSON_KEYS = {"TiAugOcclusion": "tiaug", "ThermalNoise": "noise"}
+_JSON_KEYS = {
+    "TiAugOcclusion": "tiaug",
+    "ThermalNoise": "noise",
+    "AmbientTemperature": "ambient",
+    "CameraDrift": "drift",
+    "FixedPatternNoise": "fixed_pattern",
+}
 
 
 def _plain(value: Any) -> Any:

@@ -12,56 +12,149 @@ and maps the result back.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import dataclasses
+import functools
+import inspect
+import typing
+from typing import Annotated, Any
 
 import numpy as np
 from albumentations.core.composition import Sequential
-from albumentations.core.pydantic import check_range_bounds, nondecreasing
 from albumentations.core.transforms_interface import (
     BaseTransformInitSchema,
+    BasicTransform,
     DualTransform,
     ImageOnlyTransform,
 )
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import BaseModel, Field, create_model, model_validator
 
-from tiaug.functional.noise import apply_thermal_noise, sample_thermal_noise
+from tiaug.functional.noise import NoiseConfig, apply_thermal_noise, sample_thermal_noise
 from tiaug.functional.occlusion import (
     CONFIGURATIONS,
+    DEFAULT_MASK_POLICY,
+    Configuration,
+    MaskPolicy,
     OcclusionConfig,
     OcclusionPlan,
     apply_mask_policy,
     render_occlusion,
     sample_occlusion,
 )
+from tiaug.functional.scene import (
+    AmbientConfig,
+    AmbientPlan,
+    DriftConfig,
+    FixedPatternConfig,
+    apply_ambient,
+    apply_drift,
+    apply_fixed_pattern,
+    sample_ambient,
+    sample_drift,
+    sample_fixed_pattern,
+)
+from tiaug.labels import IGNORE_INDEX
 from tiaug.validation import as_2d_view, check_thermal_image
 
-DEFAULT_CONFIGURATIONS = {"single": 1.0, "dual": 1.0, "connected": 1.0}
+#: Weights of the configurations when ``configurations`` is None: OcclusionConfig's defaults, by name.
+DEFAULT_CONFIGURATIONS = dict(zip(CONFIGURATIONS, OcclusionConfig.configuration_weights, strict=True))
+DEFAULT_P = 0.5
 
-Fraction = Annotated[tuple[float, float], AfterValidator(check_range_bounds(0, 1)), AfterValidator(nondecreasing)]
+Arguments = dict[str, tuple[Any, Any]]  # argument name -> (type, default), in signature order
+
+
+def config_arguments(config: type, replace: dict[str, Arguments] | None = None, **extra: tuple[Any, Any]) -> Arguments:
+    """A transform's arguments from a functional config dataclass: its fields (types and defaults), in order.
+
+    ``replace`` maps a field to the argument(s) standing in its place; ``extra`` are appended after the fields.
+    """
+    hints = typing.get_type_hints(config, include_extras=True)
+    arguments: Arguments = {}
+    for f in dataclasses.fields(config):
+        arguments.update((replace or {}).get(f.name, {f.name: (hints[f.name], f.default)}))
+    return {**arguments, **extra}
+
+
+def init_schema(arguments: Arguments, check: typing.Callable[[BaseModel], object]) -> type[BaseTransformInitSchema]:
+    """The pydantic ``InitSchema`` of a transform with these arguments; ``check(schema)`` validates them together."""
+
+    def _check(self: BaseModel) -> BaseModel:
+        check(self)  # raises ValueError naming the bad argument
+        return self
+
+    fields = {name: (kind, ...) for name, (kind, _) in arguments.items()}
+    validators = {"_check_together": model_validator(mode="after")(_check)}
+    return create_model("InitSchema", __base__=BaseTransformInitSchema, __validators__=validators, **fields)
+
+
+def init_signature(arguments: Arguments) -> inspect.Signature:
+    """``__init__(self, <arguments>..., p=0.5)``: what Albumentations validates and serialises."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    parameters = [inspect.Parameter("self", kind)]
+    parameters += [inspect.Parameter(n, kind, default=d, annotation=t) for n, (t, d) in arguments.items()]
+    return inspect.Signature([*parameters, inspect.Parameter("p", kind, default=DEFAULT_P, annotation=float)])
+
+
+def config_init(arguments: Arguments, config: type | None = None) -> typing.Callable[..., None]:
+    """An ``__init__`` with ``init_signature(arguments)`` that stores every argument as an attribute and, given a
+    functional ``config`` dataclass, builds ``self.config`` from the attributes of the same names."""
+
+    def __init__(self: BasicTransform, **kwargs: Any) -> None:
+        BasicTransform.__init__(self, p=kwargs.pop("p"))
+        for name, value in kwargs.items():
+            setattr(self, name, value)
+        if config is not None:
+            self.config = config_from(config, self)
+
+    __init__.__signature__ = init_signature(arguments)  # type: ignore[attr-defined]
+    return __init__
+
+
+def config_from(config: type, args: Any) -> Any:
+    """``config(**fields)`` from the attributes of ``args`` named like the config's fields (lists become tuples)."""
+    fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(config)}
+    return config(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+
+
+_OCCLUSION_ARGUMENTS = config_arguments(
+    OcclusionConfig,
+    replace={"configuration_weights": {"configurations": (dict[Configuration, float] | None, None)}},
+    mask_policy=(MaskPolicy, DEFAULT_MASK_POLICY),
+    ignore_index=(Annotated[int, Field(ge=0)], IGNORE_INDEX),
+)
+_NOISE_ARGUMENTS = config_arguments(NoiseConfig)
+_AMBIENT_ARGUMENTS = config_arguments(AmbientConfig)
+_DRIFT_ARGUMENTS = config_arguments(DriftConfig)
+_FIXED_PATTERN_ARGUMENTS = config_arguments(FixedPatternConfig)
+
+
+def _occlusion_config(args: Any) -> OcclusionConfig:
+    """The functional :class:`OcclusionConfig` for transform/schema arguments (validates every range)."""
+    weights = args.configurations if args.configurations is not None else DEFAULT_CONFIGURATIONS
+    unknown = set(weights) - set(CONFIGURATIONS)
+    if unknown:
+        raise ValueError(f"unknown configuration(s) {sorted(unknown)}; choose from {CONFIGURATIONS}")
+    fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(OcclusionConfig) if hasattr(args, f.name)}
+    fields = {k: tuple(v) if isinstance(v, list | tuple) else v for k, v in fields.items()}
+    weights = tuple(float(weights.get(name, 0.0)) for name in CONFIGURATIONS)
+    return OcclusionConfig(**{**fields, "configuration_weights": weights})
 
 
 class TiAugOcclusion(DualTransform):
     """Synthesised thermal occluders (the poster's TiAug): polygons or strokes at chosen temperatures.
 
-    Args:
+    Args: the fields of :class:`~tiaug.functional.occlusion.OcclusionConfig` (same names, same defaults: the
+    poster's ranges), except that ``configuration_weights`` is given by name, plus the labels and ``p``:
+
         size_range: occluded area as a fraction of the face area (mask > 0; without a mask, the pixels warmer
             than the middle of the image's range), in (0, 1]. For two occluders: their total.
         vertices_range: polygon vertices (inclusive), >= 2; 2 draws a thick stroke (cable, glasses arm).
-        irregularity_range: spread of the angular spacing, fraction of 2*pi/n, in [0, 1] (poster: 0..0.1).
-        spikiness_range: spread of the vertex radius, fraction of the mean radius, in [0, 1] (poster: 0..0.5).
-        temperature_extension: occluder temperatures lie in [Tmin - e*span, Tmax + e*span] degrees Celsius,
-            span = Tmax - Tmin of the image (poster: e = 1).
-        min_temperature_span: span (degrees Celsius) used for near-constant images.
-        temperature_relation: "poster" (single: any; dual: both colder than the face; connected: both colder or
-            both warmer), or "any", "lower", "higher" for every configuration.
-        configurations: relative weights of "single", "dual" and "connected" (missing names weigh 0).
-        texture_std: per-pixel texture inside occluders, degrees Celsius.
-        min_dual_difference: smallest difference between the two dual temperatures, degrees Celsius.
-        stroke_aspect_range: length / thickness of 2-vertex strokes.
-        bar_thickness_range: connecting bar thickness, fraction of the smaller occluder's equivalent radius.
-        min_area_px: smallest occluder area, pixels.
+        irregularity_range, spikiness_range, temperature_extension, min_temperature_span,
+        temperature_relation, texture_std, min_dual_difference, stroke_aspect_range, bar_thickness_range,
+        min_area_px: see ``OcclusionConfig``.
+        configurations: relative weights of "single", "dual" and "connected" (missing names weigh 0;
+            None: all equal).
         mask_policy: labels under occluders: "keep" (the paper's), "background" (0) or "ignore".
-        ignore_index: label written by the "ignore" policy.
+        ignore_index: label written by the "ignore" policy (``tiaug.labels.IGNORE_INDEX``).
         p: probability of applying the transform.
 
     Targets: image ((H, W) or (H, W, 1) float32/float64 degrees Celsius), mask (class indices).
@@ -69,72 +162,19 @@ class TiAugOcclusion(DualTransform):
     ``A.Compose(..., save_applied_params=True)`` results (see :func:`tiaug.provenance.applied_params`).
     """
 
-    class InitSchema(BaseTransformInitSchema):
-        size_range: tuple[float, float]
-        vertices_range: tuple[int, int]
-        irregularity_range: Fraction
-        spikiness_range: Fraction
-        temperature_extension: float = Field(ge=0)
-        min_temperature_span: float = Field(gt=0)
-        temperature_relation: Literal["poster", "any", "lower", "higher"]
-        configurations: dict[Literal["single", "dual", "connected"], float] | None
-        texture_std: float = Field(ge=0)
-        min_dual_difference: float = Field(ge=0)
-        stroke_aspect_range: tuple[float, float]
-        bar_thickness_range: tuple[float, float]
-        min_area_px: float = Field(gt=0)
-        mask_policy: Literal["keep", "background", "ignore"]
-        ignore_index: int = Field(ge=0)
+    InitSchema = init_schema(_OCCLUSION_ARGUMENTS, _occlusion_config)
 
-        @model_validator(mode="after")
-        def _check_with_functional_config(self) -> TiAugOcclusion.InitSchema:
-            _occlusion_config(self)  # raises ValueError naming the bad range
-            return self
-
-    def __init__(
-        self,
-        size_range: tuple[float, float] = (0.01, 0.40),
-        vertices_range: tuple[int, int] = (2, 30),
-        irregularity_range: tuple[float, float] = (0.0, 0.10),
-        spikiness_range: tuple[float, float] = (0.0, 0.50),
-        temperature_extension: float = 1.0,
-        min_temperature_span: float = 1.0,
-        temperature_relation: Literal["poster", "any", "lower", "higher"] = "poster",
-        configurations: dict[str, float] | None = None,
-        texture_std: float = 0.1,
-        min_dual_difference: float = 0.5,
-        stroke_aspect_range: tuple[float, float] = (3.0, 12.0),
-        bar_thickness_range: tuple[float, float] = (0.15, 0.40),
-        min_area_px: float = 4.0,
-        mask_policy: Literal["keep", "background", "ignore"] = "keep",
-        ignore_index: int = 255,
-        p: float = 0.5,
-    ):
-        super().__init__(p=p)
-        self.size_range = size_range
-        self.vertices_range = vertices_range
-        self.irregularity_range = irregularity_range
-        self.spikiness_range = spikiness_range
-        self.temperature_extension = temperature_extension
-        self.min_temperature_span = min_temperature_span
-        self.temperature_relation = temperature_relation
-        self.configurations = dict(DEFAULT_CONFIGURATIONS if configurations is None else configurations)
-        self.texture_std = texture_std
-        self.min_dual_difference = min_dual_difference
-        self.stroke_aspect_range = stroke_aspect_range
-        self.bar_thickness_range = bar_thickness_range
-        self.min_area_px = min_area_px
-        self.mask_policy = mask_policy
-        self.ignore_index = ignore_index
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(p=kwargs.pop("p"))
+        for name, value in kwargs.items():
+            setattr(self, name, value)
+        self.configurations = dict(DEFAULT_CONFIGURATIONS if self.configurations is None else self.configurations)
         self.config = _occlusion_config(self)
 
+    __init__.__signature__ = init_signature(_OCCLUSION_ARGUMENTS)
+
     def get_transform_init_args_names(self) -> tuple[str, ...]:
-        return (
-            "size_range", "vertices_range", "irregularity_range", "spikiness_range", "temperature_extension",
-            "min_temperature_span", "temperature_relation", "configurations", "texture_std",
-            "min_dual_difference", "stroke_aspect_range", "bar_thickness_range", "min_area_px", "mask_policy",
-            "ignore_index",
-        )  # fmt: skip
+        return tuple(_OCCLUSION_ARGUMENTS)
 
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         image = data["image"] if "image" in data else data["images"][0]
@@ -150,33 +190,10 @@ class TiAugOcclusion(DualTransform):
         return apply_mask_policy(mask, plan, self.mask_policy, self.ignore_index)
 
 
-def _occlusion_config(args: Any) -> OcclusionConfig:
-    """The functional :class:`OcclusionConfig` for transform/schema arguments (validates every range)."""
-    weights = args.configurations if args.configurations is not None else DEFAULT_CONFIGURATIONS
-    unknown = set(weights) - set(CONFIGURATIONS)
-    if unknown:
-        raise ValueError(f"unknown configuration(s) {sorted(unknown)}; choose from {CONFIGURATIONS}")
-    return OcclusionConfig(
-        size_range=tuple(args.size_range),
-        vertices_range=tuple(args.vertices_range),
-        irregularity_range=tuple(args.irregularity_range),
-        spikiness_range=tuple(args.spikiness_range),
-        temperature_extension=args.temperature_extension,
-        min_temperature_span=args.min_temperature_span,
-        temperature_relation=args.temperature_relation,
-        configuration_weights=tuple(float(weights.get(name, 0.0)) for name in CONFIGURATIONS),
-        texture_std=args.texture_std,
-        min_dual_difference=args.min_dual_difference,
-        stroke_aspect_range=tuple(args.stroke_aspect_range),
-        bar_thickness_range=tuple(args.bar_thickness_range),
-        min_area_px=args.min_area_px,
-    )
-
-
 class ThermalNoise(ImageOnlyTransform):
     """Per-pixel white Gaussian sensor noise whose standard deviation (NETD) is drawn in [min_netd, max_netd].
 
-    Args:
+    Args: the fields of :class:`~tiaug.functional.noise.NoiseConfig` (same names and defaults) and ``p``:
         min_netd: smallest noise standard deviation, degrees Celsius (>= 0).
         max_netd: largest noise standard deviation, degrees Celsius (poster: 0.1).
         exact: draw a fresh field per image instead of a window of a constant N(0, 1) texture (slower; see
@@ -186,25 +203,11 @@ class ThermalNoise(ImageOnlyTransform):
     Targets: image ((H, W) or (H, W, 1) float32/float64 degrees Celsius).
     """
 
-    class InitSchema(BaseTransformInitSchema):
-        min_netd: float = Field(ge=0)
-        max_netd: float = Field(ge=0)
-        exact: bool
-
-        @model_validator(mode="after")
-        def _ordered(self) -> ThermalNoise.InitSchema:
-            if self.min_netd > self.max_netd:
-                raise ValueError(f"min_netd ({self.min_netd}) must not exceed max_netd ({self.max_netd})")
-            return self
-
-    def __init__(self, min_netd: float = 0.0, max_netd: float = 0.1, exact: bool = False, p: float = 0.5):
-        super().__init__(p=p)
-        self.min_netd = min_netd
-        self.max_netd = max_netd
-        self.exact = exact
+    InitSchema = init_schema(_NOISE_ARGUMENTS, functools.partial(config_from, NoiseConfig))
+    __init__ = config_init(_NOISE_ARGUMENTS)
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
-        return ("min_netd", "max_netd", "exact")
+        return tuple(_NOISE_ARGUMENTS)
 
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         height, width = params["shape"][:2]
@@ -246,3 +249,66 @@ class TemperatureSafe(Sequential):
             restored = restored[:, :, 0]
         data["image"] = restored
         return data
+
+
+class AmbientTemperature(ImageOnlyTransform):
+    """A new room temperature, the skin following partially (:func:`tiaug.functional.scene.ambient_temperature`).
+
+    Arguments: the fields of :class:`~tiaug.functional.scene.AmbientConfig` (``ambient_range`` in degrees
+    Celsius, ``skin_coupling_range``, ``max_skin_temperature``, ``min_contrast``, ``edge_sigma``) and ``p``.
+    Reads the mask (face = class > 0) when one is given and never changes it. Provenance under "ambient".
+    """
+
+    InitSchema = init_schema(_AMBIENT_ARGUMENTS, functools.partial(config_from, AmbientConfig))
+    __init__ = config_init(_AMBIENT_ARGUMENTS, AmbientConfig)
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return tuple(_AMBIENT_ARGUMENTS)
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        plan = sample_ambient(data["image"], data.get("mask"), self.random_generator, self.config)
+        return {"plan": plan, "ambient": plan.params}
+
+    def apply(self, img: np.ndarray, plan: AmbientPlan, **params: Any) -> np.ndarray:
+        return apply_ambient(img, plan, self.config.edge_sigma)
+
+
+class CameraDrift(ImageOnlyTransform):
+    """Global offset and gain of the frame (:func:`tiaug.functional.scene.camera_drift`).
+
+    Arguments: the fields of :class:`~tiaug.functional.scene.DriftConfig` (``offset_range`` in degrees Celsius,
+    ``gain_range`` about the frame's median) and ``p``. Provenance under "drift".
+    """
+
+    InitSchema = init_schema(_DRIFT_ARGUMENTS, functools.partial(config_from, DriftConfig))
+    __init__ = config_init(_DRIFT_ARGUMENTS, DriftConfig)
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return tuple(_DRIFT_ARGUMENTS)
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        return {"drift": sample_drift(data["image"], self.random_generator, self.config)}
+
+    def apply(self, img: np.ndarray, drift: dict[str, float], **params: Any) -> np.ndarray:
+        return apply_drift(img, drift)
+
+
+class FixedPatternNoise(ImageOnlyTransform):
+    """Column and row stripes of a microbolometer (:func:`tiaug.functional.scene.fixed_pattern_noise`).
+
+    Arguments: the fields of :class:`~tiaug.functional.scene.FixedPatternConfig` (``column_std_range``,
+    ``row_std_range`` in degrees Celsius) and ``p``. Provenance under "fixed_pattern".
+    """
+
+    InitSchema = init_schema(_FIXED_PATTERN_ARGUMENTS, functools.partial(config_from, FixedPatternConfig))
+    __init__ = config_init(_FIXED_PATTERN_ARGUMENTS, FixedPatternConfig)
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return tuple(_FIXED_PATTERN_ARGUMENTS)
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        check_thermal_image(data["image"])
+        return {"fixed_pattern": sample_fixed_pattern(self.random_generator, self.config)}
+
+    def apply(self, img: np.ndarray, fixed_pattern: dict[str, Any], **params: Any) -> np.ndarray:
+        return apply_fixed_pattern(img, fixed_pattern)

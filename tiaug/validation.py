@@ -1,10 +1,14 @@
 """Checks that an array really is a thermal image in degrees Celsius (and a mask that fits it).
 
-Every public entry point of tiaug calls these, so bad input is refused with a message that names the
-problem instead of producing silently wrong temperatures.
+Every public entry point of tiaug calls these (and only these: readers, writers and importers wrap their
+``ValueError`` into messages naming the file), so bad input is refused with a message that names the problem
+instead of producing silently wrong temperatures.
 """
 
 from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -15,6 +19,69 @@ INTEGER_IMAGE_HINT = (
 )
 
 
+def _named(name: str, problem: str) -> str:
+    return f"{name} {problem}" if name else problem
+
+
+def check_float_pixels(dtype: np.dtype | type, name: str = "image", *, allow_integers: bool = False,
+                       reason: str = "") -> None:  # fmt: skip
+    """Refuse integer or boolean pixels (raw counts without a unit) unless ``allow_integers``, and anything that
+    is not a real number. ``reason`` says why integers are refused here (e.g. " and no --scale given")."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iub" and not allow_integers:
+        kind = "boolean" if dtype.kind == "b" else "integer"
+        raise ValueError(_named(name, f"has dtype {dtype}: {kind} pixels{reason}. {INTEGER_IMAGE_HINT}"))
+    if dtype.kind not in "iubf":
+        raise ValueError(_named(name, f"has dtype {dtype}; temperatures must be real floating-point numbers"))
+
+
+def check_single_channel(shape: tuple[int, ...], name: str = "image", image_ndims: tuple[int, ...] = (2,)) -> None:
+    """Refuse a shape that looks like RGB/RGBA pictures: one of ``image_ndims`` plus a last axis of 3 or 4."""
+    if len(shape) - 1 in image_ndims and shape[-1] in (3, 4):
+        raise ValueError(
+            _named(name, f"has shape {tuple(shape)}: it looks like RGB/RGBA pictures. Thermal images are single-")
+            + "channel temperature maps in degrees Celsius ((H, W), (H, W, 1) or stacks), not colour-mapped renders."
+        )
+
+
+def check_finite_rows(images: np.ndarray, name: str = "images", first_row: int = 0) -> None:
+    """Refuse NaN/inf pixels in a stack (B, H, W), naming the first bad row (numbered from ``first_row``)."""
+    if not images.size or (np.isfinite(images.min()) and np.isfinite(images.max())):  # NaN propagates: no temporary
+        return
+    finite = np.isfinite(images)
+    bad_rows = np.nonzero(~finite.reshape(len(images), -1).all(axis=1))[0]
+    raise ValueError(
+        (f"{name}: " if name else "")
+        + f"row {first_row + int(bad_rows[0])} contains NaN or infinite pixels ({int((~finite).sum())} in rows "
+        f"{first_row}..{first_row + len(images) - 1}); temperatures must be finite degrees Celsius "
+        "(fill dead pixels, e.g. with the median of their neighbours, first)"
+    )
+
+
+def valid_labels(masks: np.ndarray, n_classes: int, ignore_index: int | None = None) -> bool:
+    """Whether every mask value is a class index 0..n_classes-1 or the ignore index."""
+    if not masks.size:
+        return True
+    if ignore_index is None:
+        return bool(masks.min() >= 0 and masks.max() < n_classes)
+    labelled = masks[masks != ignore_index]
+    return not labelled.size or bool(labelled.min() >= 0 and labelled.max() < n_classes)
+
+
+def check_labels(masks: np.ndarray, classes: Sequence[str], ignore_index: int | None = None, name: str = "masks",
+                 first_row: int = 0) -> None:  # fmt: skip
+    """Refuse masks (B, H, W) that are not integers or hold values other than class indices and the ignore index."""
+    if masks.dtype.kind not in "iub":
+        raise ValueError(_named(name, f"has dtype {masks.dtype}; masks hold integer class indices"))
+    if not valid_labels(masks, len(classes), ignore_index):
+        raise ValueError(
+            (f"{name}: " if name else "")
+            + f"rows {first_row}..{first_row + len(masks) - 1} hold class values {int(masks.min())}.."
+            f"{int(masks.max())}, outside 0..{len(classes) - 1} (classes {list(classes)})"
+            + ("" if ignore_index is None else f" and not the ignore index {ignore_index}")
+        )
+
+
 def as_2d_view(image: np.ndarray, name: str = "image") -> np.ndarray:
     """Return an (H, W) view of an (H, W) or (H, W, 1) array; refuse anything else (RGB, stacks)."""
     if not isinstance(image, np.ndarray):
@@ -23,11 +90,7 @@ def as_2d_view(image: np.ndarray, name: str = "image") -> np.ndarray:
         return image[:, :, 0]
     if image.ndim == 2:
         return image
-    if image.ndim == 3 and image.shape[2] in (3, 4):
-        raise ValueError(
-            f"{name} has shape {image.shape}: it looks like an RGB/RGBA picture. Thermal images are single-"
-            "channel temperature maps of shape (H, W) or (H, W, 1) in degrees Celsius, not colour-mapped renders."
-        )
+    check_single_channel(image.shape, name)
     raise ValueError(f"{name} must have shape (H, W) or (H, W, 1), got {image.shape}")
 
 
@@ -39,8 +102,7 @@ def check_thermal_image(image: np.ndarray, name: str = "image") -> tuple[np.ndar
     so the check costs no extra pass over the image.
     """
     view = as_2d_view(image, name)
-    if view.dtype.kind != "f":  # np.issubdtype(dtype, np.floating) without its Python overhead
-        raise ValueError(f"{name} has dtype {view.dtype}: integer or boolean pixels. {INTEGER_IMAGE_HINT}")
+    check_float_pixels(view.dtype, name)
     if view.size == 0:
         raise ValueError(f"{name} is empty (shape {image.shape})")
     t_min = float(view.min())
@@ -70,3 +132,19 @@ def check_mask(mask: np.ndarray | None, image_shape: tuple[int, ...], name: str 
     if view.dtype.kind not in "iub":  # signed, unsigned or boolean
         raise ValueError(f"{name} has dtype {view.dtype}: masks hold integer class indices")
     return view
+
+
+def check_range(name: str, value: tuple[float, float], low: float, high: float, low_open: bool = False) -> None:
+    """Refuse a (min, max) pair that is not a pair of numbers, unordered, not finite or outside [low, high]
+    (``(low, high]`` if low_open)."""
+    bracket = "(" if low_open else "["
+    message = f"{name} must be an ordered pair (min, max) within {bracket}{low}, {high}], got {value!r}"
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        raise ValueError(message) from None
+    if not (isinstance(lo, numbers.Real) and isinstance(hi, numbers.Real)):
+        raise ValueError(message)
+    below = lo <= low if low_open else lo < low
+    if not (np.isfinite(lo) and np.isfinite(hi)) or below or hi > high or lo > hi:
+        raise ValueError(message)

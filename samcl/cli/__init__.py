@@ -17,14 +17,14 @@ def eval_main() -> None:
     """``samcl-eval``."""
     from samcl.cli.eval_cmd import eval_main as main
 
-    main()
+    main(prog_name="samcl-eval")
 
 
 def predict_main() -> None:
     """``samcl-predict``."""
     from samcl.cli.predict_cmd import predict_main as main
 
-    main()
+    main(prog_name="samcl-predict")
 
 
 __all__ = ["eval_main", "predict_main", "train_main"]

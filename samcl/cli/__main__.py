@@ -26,12 +26,8 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("\n".join(lines), err=not asked)
         sys.exit(0 if asked else 2)
     name, rest = argv[0], argv[1:]
-    command = available[name]
-    if isinstance(command, click.Command):
-        command.main(rest, prog_name=f"samcl-{name}")
-    else:  # a plain function reading sys.argv
-        sys.argv = [f"samcl-{name}", *rest]
-        sys.exit(command())
+    sys.argv = [f"samcl-{name}", *rest]  # each entry point is a plain function reading sys.argv
+    sys.exit(available[name]())
 
 
 if __name__ == "__main__":

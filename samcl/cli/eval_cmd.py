@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from samcl.cli._common import CONTEXT, amp_option, batch_size_option, checkpoint_option, device_option, image_progress
-from samcl.evaluation import DEFAULT_NETD, OCCLUDED_LABELS
-from tiaug.cli._common import exit_cleanly_on_sigterm, progress_flag, reported_errors
+from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
+from samcl.inference.evaluation import DEFAULT_NETD, OCCLUDED_LABELS
+from tiaug.cli.common import CONTEXT, Progress, exit_cleanly_on_sigterm, progress_flag, reported_errors
 from tiaug.functional.occlusion import CONFIGURATIONS
 
 ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configuration", "occluded_labels")
@@ -69,7 +69,7 @@ ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configur
 @click.option(
     "--occluded-labels",
     type=click.Choice(OCCLUDED_LABELS),
-    default="keep",
+    default=OCCLUDED_LABELS[0],
     show_default=True,
     help="Labels under occluders: keep (the face behind counts, as the paper trains) or ignore (not scored).",
 )
@@ -99,7 +99,7 @@ def eval_main(
     matrix of the whole dataset; mIoU = the mean over classes (a class absent
     from both the labels and the predictions of the whole file is left out,
     shown n/a). Pixels equal to the file's ignore_index attribute (else the
-    checkpoint's, 255) are not scored. Images are in degrees Celsius.
+    checkpoint's ignore index) are not scored. Images are in degrees Celsius.
     \b
     --json OUT.json holds (scores in 0..1, null where undefined):
       miou, per_class_iou (list, class order), pixel_accuracy, pixels,
@@ -119,9 +119,9 @@ def eval_main(
     """
     exit_cleanly_on_sigterm()
     # torch loads here, not when the command starts (`samcl-eval --help` stays quick)
-    from samcl.evaluation import evaluate_file, robustness_perturbations
-    from samcl.runtime import load_inference_model
-    from tiaug.io import atomic_output, check_output_path, open_thermal
+    from samcl.inference.evaluation import evaluate_file, robustness_perturbations
+    from samcl.inference.predictor import load_inference_model
+    from tiaug.io import atomic_output, check_output_path
 
     with reported_errors():
         if not tiaug_robustness:
@@ -140,11 +140,9 @@ def eval_main(
             else []
         )
         model = load_inference_model(checkpoint, device=device, amp=amp)
-        with open_thermal(data, require_masks=True) as reader:  # refuse before the progress bar appears
-            total = reader.n
-        with image_progress(total, "eval", progress) as advance:
+        with Progress(desc="eval", enabled=progress) as bar:
             result = evaluate_file(
-                model, data, batch_size=batch_size, perturbations=perturbations, seed=robustness_seed, progress=advance
+                model, data, batch_size=batch_size, perturbations=perturbations, seed=robustness_seed, progress=bar.to
             )
         height, width = result.image_size
         click.echo(f"checkpoint {model.describe()}")

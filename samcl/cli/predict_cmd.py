@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from samcl.cli._common import CONTEXT, amp_option, batch_size_option, checkpoint_option, device_option, image_progress
-from tiaug.cli._common import exit_cleanly_on_sigterm, progress_flag, reported_errors
+from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
+from samcl.inference.files import H5_SUFFIXES, NPY_SUFFIXES
+from tiaug.cli.common import CONTEXT, Progress, exit_cleanly_on_sigterm, progress_flag, reported_errors
+from tiaug.cli.reader_options import read_options, reader_options
+from tiaug.io.readers import folder_files, is_device
+
+if TYPE_CHECKING:  # torch loads with the model, not with the command (`samcl-predict --help` stays quick)
+    from samcl.inference.predictor import InferenceModel
+
+
+def is_stream_input(spec: str, fmt: str) -> bool:
+    """True for camera inputs (a device, a camera file or recording, a folder holding any): streamed outputs.
+
+    HDF5 and .npy files, and folders of nothing else, keep the whole-or-nothing image path.
+    """
+    if fmt != "auto" or is_device(spec):
+        return True
+    path = Path(spec)
+    if path.is_dir():
+        return any(p.suffix.lower() not in NPY_SUFFIXES for p in folder_files(path))
+    return path.exists() and path.suffix.lower() not in NPY_SUFFIXES + H5_SUFFIXES
 
 
 @click.command("samcl-predict", context_settings=CONTEXT)
 @checkpoint_option
-@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.argument("input_path", metavar="INPUT")
 @click.option(
     "--out",
     "-o",
@@ -30,9 +50,16 @@ from tiaug.cli._common import exit_cleanly_on_sigterm, progress_flag, reported_e
 )
 @click.option(
     "--overlays/--no-overlays",
-    default=True,
-    show_default=True,
-    help="Write an overlay PNG per image (about 0.2 s each on a CPU).",
+    default=None,
+    help="Write an overlay PNG per image (about 0.2 s each on a CPU). Default: on for HDF5 and .npy inputs, "
+    "off for camera files, recordings and cameras.",
+)
+@reader_options
+@click.option(
+    "--every", type=click.IntRange(min=1), default=1, show_default=True, help="Camera inputs: every Nth frame."
+)
+@click.option(
+    "--max-frames", type=click.IntRange(min=1), default=None, help="Camera inputs: stop after this many frames."
 )
 @click.option("--overwrite", is_flag=True, help="Replace output files of the same names in DIR.")
 @batch_size_option(8)
@@ -44,14 +71,21 @@ def predict_main(
     input_path: Path,
     out: Path,
     h5: bool,
-    overlays: bool,
+    overlays: bool | None,
+    fmt: str,
+    raw_size,
+    raw_dtype: str,
+    scale: float | None,
+    offset: float | None,
+    every: int,
+    max_frames: int | None,
     overwrite: bool,
     batch_size: int,
     device: str,
     amp: bool,
     progress: bool,
 ) -> None:
-    """Segment the thermal images of INPUT with a checkpoint; write masks and overlays to DIR.
+    """Segment the thermal images of INPUT with a checkpoint; write masks, overlays and region temperatures to DIR.
 
     \b
     INPUT is one of:
@@ -59,6 +93,10 @@ def predict_main(
       a .npy file   float temperatures in degrees Celsius: (H, W) one image,
                     (N, H, W) a stack
       a folder      of .npy and .h5 files (not recursive, in name order)
+      camera input  a camera file or recording (FLIR .jpg/.fff/.seq, .tiff,
+                    headerless TC001/Lepton/raw frames with --format), a
+                    folder holding any, or a UVC camera: 0 or /dev/video0
+                    (TOPDON TC001 / InfiRay, read through OpenCV)
     Integer (raw counts), NaN/inf, RGB and empty arrays are refused. Any image
     size works: images are padded to the network's size multiple and the
     masks cropped back.
@@ -71,23 +109,44 @@ def predict_main(
       <name>_overlay.png  temperatures (thermal colour map, colour bar in
                           degrees Celsius) beside the predicted classes
                           blended in, legend with each class's pixel share
+    <INPUT stem>_regions.csv  one row per image: source, frame, output name,
+                          timestamp, then per class <class>_pixels,
+                          <class>_mean_c, <class>_max_c (degrees Celsius)
     With --h5 also <INPUT stem>_masks.h5 of the data contract: images (copy),
     masks (predicted), classes, units degC, source (input file per row),
     source_index (row in that file), attribute samcl/predict.
     \b
     Runs on the GPU when CUDA is available (--device auto), else on the CPU.
-    Outputs appear only when every image is done: a refused input or an
-    interrupted run leaves DIR as it was. INPUT is never modified.
+    HDF5/.npy inputs: outputs appear only when every image is done; a refused
+    input or an interrupted run leaves DIR as it was. Camera inputs are
+    streamed (memory: one batch): each batch's files and CSV rows are
+    complete when written, Ctrl-C stops after the frames done and keeps their
+    outputs (the --h5 file too), and an unreadable file is skipped with its
+    name and problem. INPUT is never modified.
     """
     exit_cleanly_on_sigterm()
-    # torch loads here, not when the command starts (`samcl-predict --help` stays quick)
-    from samcl.prediction import find_sources, predict_to_folder
-    from samcl.runtime import load_inference_model
+    from samcl.inference.files import predict_to_folder
+    from samcl.inference.predictor import load_inference_model
 
     with reported_errors():
+        options = read_options(scale, offset, raw_size, raw_dtype)
         model = load_inference_model(checkpoint, device=device, amp=amp)
-        total = sum(s.count for s in find_sources(input_path))
-        with image_progress(total, "predict", progress) as advance:
+        if is_stream_input(input_path, fmt):
+            stream = {"fmt": fmt, "options": options, "every": every, "max_frames": max_frames, "h5": h5}
+            _predict_stream(
+                model,
+                input_path,
+                out,
+                progress,
+                overlays=bool(overlays),
+                batch_size=batch_size,
+                overwrite=overwrite,
+                **stream,
+            )
+            return
+        input_path = Path(input_path)
+        overlays = True if overlays is None else overlays
+        with Progress(desc="predict", enabled=progress) as bar:
             summary = predict_to_folder(
                 model,
                 input_path,
@@ -96,7 +155,7 @@ def predict_main(
                 overlays=overlays,
                 overwrite=overwrite,
                 batch_size=batch_size,
-                progress=advance,
+                progress=bar.to,
             )
     written = [f"{len(summary.masks)} masks"]
     if overlays:
@@ -105,4 +164,32 @@ def predict_main(
         written.append(summary.h5)
     click.echo(f"segmented {summary.images} images with {model.describe()}")
     click.echo(f"wrote {', '.join(written)} to {out}")
+    _mask_values(model)
+
+
+def _mask_values(model: InferenceModel) -> None:
     click.echo("mask values: " + ", ".join(f"{i} {name}" for i, name in enumerate(model.classes)))
+
+
+def _predict_stream(model: InferenceModel, spec: str, out: Path, progress: bool, **kwargs) -> None:
+    """The camera-input path of samcl-predict (``kwargs``: those of :func:`predict_stream`)."""
+    from samcl.inference.stream import predict_stream
+
+    with Progress(kwargs["max_frames"], desc="predict", enabled=progress) as bar:
+        summary = predict_stream(
+            model,
+            spec,
+            out,
+            progress=bar.to,
+            on_skip=lambda message: click.echo(f"skipped {message}", err=True),
+            **kwargs,
+        )
+    written = [f"{summary.frames} masks"] + ([f"{summary.frames} overlays"] if kwargs["overlays"] else [])
+    written += [name for name in (summary.csv, summary.h5) if name]
+    skipped = f"; skipped {len(summary.skipped)} (listed above)" if summary.skipped else ""
+    click.echo(f"segmented {summary.frames} frames of {summary.files} source(s) with {model.describe()}{skipped}")
+    click.echo(f"wrote {', '.join(written)} to {out}")
+    _mask_values(model)
+    if summary.interrupted:
+        click.echo(f"stopped by {summary.interrupted}: the outputs of the {summary.frames} frames done are complete")
+        raise SystemExit(130 if summary.interrupted == "Ctrl-C" else 143)

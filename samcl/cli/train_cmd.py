@@ -2,19 +2,63 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
+import yaml
 
-from tiaug.cli._common import exit_cleanly_on_sigterm, reported_errors, size_option
+from samcl.inference.normalization import INPUT_NORMS
+from samcl.losses.factory import BASE_LOSSES
+from samcl.losses.samcl_loss import SAMCL_PRESETS
+from samcl.training.config import TrainConfig, read_config_file, resolve_config
+from samcl.training.loop import Run, resume_payload
+from tiaug.cli.common import CONTEXT, Progress, exit_cleanly_on_sigterm, progress_flag, reported_errors, size_option
 
 
-def _yaml_scalar(text: str) -> object:
-    """A YAML scalar ("32" -> 32, "true" -> True, "a" -> "a")."""
-    import yaml
+def _shown(value: object) -> str:
+    """A TrainConfig default as ``--help`` shows it: 256x320, on/off, plain values."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple):
+        return "x".join(str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
-    return yaml.safe_load(text)
+
+def _help() -> str:
+    """The command's help; the recipe paragraph is written from TrainConfig's defaults."""
+    d = TrainConfig.default
+    loss = "base loss" + (f" + {_shown(d('samcl_lambda'))} * SAM-CL" if d("samcl") else "")
+    recipe = (
+        f"Recipe (the paper's, the defaults): SGD momentum {_shown(d('momentum'))}, weight decay "
+        f"{_shown(d('weight_decay'))}, lr {_shown(d('lr'))} with poly decay, batch {d('batch_size')}, "
+        f"{_shown(d('crop'))} crops, the paper's augmentation with TiAug, {loss}."
+    )
+    return f"""Train a thermal face segmentation network with SAM-CL.
+
+\b
+Data: HDF5 files with `images` float32 (N, H, W) in degrees Celsius and `masks` uint8 (N, H, W)
+(0 background, 1 skin, 2 mouth, 3 eyes, 4 eyebrows, 5 nose by default; attr `classes`).
+Make some with `tiaug synth train.h5 -n 500`.
+
+{recipe}
+Runs unchanged under `torchrun --nproc_per_node N` (DistributedDataParallel; rank 0 writes).
+
+\b
+Writes RUN_DIR/best.pt (best validation mIoU), last.pt (resume with --resume RUN_DIR),
+metrics.csv, summary.json and curves.png.
+"""
+
+
+def option(*decls: str, help: str, shown: str | None = None, **kwargs: object):
+    """``click.option`` whose help ends with TrainConfig's default of the option, ``[value]``.
+
+    Every option defaults to None so that ``--config`` values are not overridden by defaults; ``resolve_config``
+    fills in TrainConfig's defaults, the one place they are written.
+    """
+    name = next((d for d in decls if not d.startswith("-")), None)
+    name = name or decls[0].split("/")[0].lstrip("-").replace("-", "_")
+    default = shown if shown is not None else _shown(TrainConfig.default(name))
+    return click.option(*decls, help=f"{help} [{default}]", **kwargs)
 
 
 def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict | None:
@@ -26,11 +70,11 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", ctx=ctx, param=param)
-        parsed[key.strip()] = _yaml_scalar(value)
+        parsed[key.strip()] = yaml.safe_load(value)
     return parsed
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(context_settings=CONTEXT, help=_help())
 @click.option("--data", "data", help="Training HDF5: images float32 (N, H, W) degrees Celsius + masks uint8.")
 @click.option("--val", "val", help="Validation HDF5 (same classes).")
 @click.option("--out", "out", help="Run directory for best.pt, last.pt, metrics.csv, summary.json, curves.png.")
@@ -46,7 +90,7 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     type=click.Path(path_type=Path),
     help="Continue the run in this directory from its last.pt (same configuration).",
 )
-@click.option("--model", help="Network: unet, attention_unet, or smp:<Arch>:<encoder> (zoo extra). [unet]")
+@option("--model", help="Network: unet, attention_unet, or smp:<Arch>:<encoder> (zoo extra).")
 @click.option(
     "--model-arg",
     "model_kwargs",
@@ -54,54 +98,70 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     callback=_model_args,
     help="Model argument KEY=VALUE, repeatable (e.g. base_width=32).",
 )
-@click.option("--loss", type=click.Choice(["ce", "dice", "rmi"]), help="Base loss. [rmi]")
-@click.option("--samcl/--no-samcl", "samcl", default=None, help="Add lambda * SAM-CL to the base loss. [on]")
-@click.option("--samcl-lambda", type=float, help="Weight lambda of the SAM-CL term. [0.5]")
-@click.option(
+@option("--loss", type=click.Choice(BASE_LOSSES), help="Base loss.")
+@option("--samcl/--no-samcl", "samcl", default=None, help="Add lambda * SAM-CL to the base loss.")
+@option("--samcl-lambda", type=float, help="Weight lambda of the SAM-CL term.")
+@option(
+    "--samcl-preset",
+    type=click.Choice(sorted(SAMCL_PRESETS)),
+    help="SAM-CL design choices: 'poster' (the poster's raw batch triplet, margin 1) or 'stable' (distances "
+    "normalised per scale, see the README).",
+)
+@option("--samcl-warmup", type=float, help="Fraction of the steps over which lambda ramps up linearly from 0.")
+@option(
+    "--samcl-arg",
+    "samcl_kwargs",
+    multiple=True,
+    callback=_model_args,
+    help="SAMCLLoss argument KEY=VALUE, repeatable: margin, distance_norm (none|ratio), triplet (batch|image), "
+    "lam_mode (absolute|relative), aux_mode (joint|adversarial|frozen), aux_lr_scale, spectral_norm, ...",
+    shown="the preset's",
+)
+@option(
     "--tiaug/--no-tiaug",
     "tiaug",
     default=None,
-    help="TiAug occlusion + thermal noise on the fly (flips, rotation, scale, crop, blur always). [on]",
+    help="TiAug occlusion + thermal noise on the fly (flips, rotation, scale, crop, blur always).",
 )
-@click.option("--crop", callback=size_option, help="Training crop HxW in pixels. [256x320]")
-@click.option("--iters", type=int, help="Training steps. [10000]")
-@click.option("--batch-size", type=int, help="Images per step and process. [16]")
-@click.option("--lr", type=float, help="Base learning rate, SGD momentum 0.9, poly decay. [0.01]")
-@click.option("--val-every", type=int, help="Validate every N steps. [500]")
-@click.option("--checkpoint-every", type=int, help="Write last.pt every N steps. [500]")
-@click.option("--log-every", type=int, help="Append a metrics.csv row every N steps. [10]")
-@click.option("--seed", type=int, help="Seed of weights, sampling, augmentation and derangements. [0]")
-@click.option("--device", help="cpu, cuda, cuda:N or auto. [auto]")
-@click.option("--amp/--no-amp", "amp", default=None, help="bfloat16 autocast. [on for CUDA, off on the CPU]")
-@click.option("--workers", type=int, help="DataLoader worker processes per training process. [2]")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
+@option(
+    "--scene/--no-scene",
+    "scene",
+    default=None,
+    help="Scene-level augmentation on the fly: room temperature (skin following partially), camera drift, "
+    "column/row stripes, each with p = 0.5.",
+)
+@option(
+    "--input-norm",
+    type=click.Choice(INPUT_NORMS),
+    help="Network input: 'dataset' (one mean/std of the training set: absolute temperatures) or 'image' (each "
+    "frame's median and robust spread). Stored in the checkpoint; eval and predict apply the same.",
+)
+@option("--crop", callback=size_option, help="Training crop HxW in pixels.")
+@option("--iters", type=int, help="Training steps.")
+@option("--batch-size", type=int, help="Images per step and process.")
+@option("--lr", type=float, help="Base learning rate, SGD momentum 0.9, poly decay.")
+@option("--val-every", type=int, help="Validate every N steps.")
+@option("--checkpoint-every", type=int, help="Write last.pt every N steps.")
+@option("--log-every", type=int, help="Append a metrics.csv row every N steps.")
+@option("--seed", type=int, help="Seed of weights, sampling, augmentation and derangements.")
+@option("--device", help="cpu, cuda, cuda:N or auto.")
+@option("--amp/--no-amp", "amp", default=None, help="bfloat16 autocast.", shown="on for CUDA, off on the CPU")
+@option("--workers", type=int, help="DataLoader worker processes per training process.")
+@option(
+    "--threads",
+    type=int,
+    help="CPU threads of each training process (torch.set_num_threads).",
+    shown="the cores / processes on this machine",
+)
+@progress_flag
 def train(config_file: Path | None, resume: Path | None, progress: bool, **flags: object) -> None:
-    """Train a thermal face segmentation network with SAM-CL.
-
-    \b
-    Data: HDF5 files with `images` float32 (N, H, W) in degrees Celsius and `masks` uint8 (N, H, W)
-    (0 background, 1 skin, 2 mouth, 3 eyes, 4 eyebrows, 5 nose by default; attr `classes`).
-    Make some with `tiaug synth train.h5 -n 500`.
-    \b
-    Recipe (the paper's): SGD momentum 0.9, weight decay 5e-4, lr 0.01 with poly decay, batch 16,
-    256x320 crops, the paper's augmentation with TiAug, base loss + 0.5 * SAM-CL.
-    Runs unchanged under `torchrun --nproc_per_node N` (DistributedDataParallel; rank 0 writes).
-    \b
-    Writes RUN_DIR/best.pt (best validation mIoU), last.pt (resume with --resume RUN_DIR),
-    metrics.csv, summary.json and curves.png.
-    """
+    """``samcl-train`` (help text: ``_help()``)."""
     exit_cleanly_on_sigterm()
-    # torch loads here, not when the command starts (`samcl-train --help` stays quick)
-    from tqdm import tqdm
-
-    from samcl.config import read_config_file, resolve_config
-    from samcl.train import Run, resume_payload
-
     with reported_errors():
         if resume is not None:
             payload = resume_payload(resume)
             given = {k: v for k, v in flags.items() if v is not None}
-            allowed = {"iters", "device", "workers", "amp"}
+            allowed = {"iters", "device", "workers", "amp", "threads"}
             if config_file is not None or set(given) - allowed:
                 raise click.UsageError(f"--resume continues a run as configured; only {sorted(allowed)} may change")
             config = resolve_config({**payload["config"], "out": str(resume)}, given)
@@ -109,17 +169,16 @@ def train(config_file: Path | None, resume: Path | None, progress: bool, **flags
         else:
             config = resolve_config(read_config_file(config_file) if config_file else None, dict(flags))
             run = Run(config)
-        bar = tqdm(total=config.iters, initial=run.step, desc="train", unit="step", file=sys.stderr,
-                   dynamic_ncols=True, disable=None if progress and run.world.is_main else True)  # fmt: skip
+        with Progress(config.iters, "train", unit="step", enabled=progress and run.world.is_main, initial=run.step,
+                      leave=True) as bar:  # fmt: skip
 
-        def show(step: int, stats: dict[str, float]) -> None:
-            bar.update(step - bar.n)
-            if stats:
-                bar.set_postfix(loss=f"{stats['loss']:.3f}", miou=f"{stats.get('val_miou', float('nan')):.3f}",
-                                img_s=f"{stats['images_per_s']:.1f}", refresh=False)  # fmt: skip
+            def show(step: int, stats: dict[str, float]) -> None:
+                bar.to(step)
+                if stats:
+                    bar.postfix(loss=f"{stats['loss']:.3f}", miou=f"{stats.get('val_miou', float('nan')):.3f}",
+                                img_s=f"{stats['images_per_s']:.1f}")  # fmt: skip
 
-        summary = run.fit(progress=show)
-        bar.close()
+            summary = run.fit(progress=show)
     if run.world.is_main:
         click.echo(f"best val mIoU {summary['best_miou']:.4f} at step {summary['best_iteration']}; "
                    f"{summary['iterations']} steps in {summary['wall_time_s']:.0f} s; outputs in {config.out}",

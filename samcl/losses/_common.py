@@ -12,8 +12,21 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-DEFAULT_IGNORE_INDEX = 255
+from tiaug.labels import IGNORE_INDEX
+
+DEFAULT_IGNORE_INDEX = IGNORE_INDEX  # the label convention of tiaug.labels
+
+
+class SegmentationLoss(nn.Module):
+    """Base of every loss: ``forward(logits, target)`` returns the scalar loss; :meth:`parts` returns it with
+    its components, so a training step treats every loss alike."""
+
+    def parts(self, logits: torch.Tensor, target: torch.Tensor, step: int | None = None) -> dict[str, torch.Tensor]:
+        """``{"loss", "base_loss", "samcl_loss"}`` scalars (a plain loss is all base; ``step`` is unused)."""
+        loss = self(logits, target)
+        return {"loss": loss, "base_loss": loss, "samcl_loss": torch.zeros_like(loss)}
 
 
 def check_logits_target(logits: torch.Tensor, target: torch.Tensor) -> None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from ._common import DEFAULT_IGNORE_INDEX, as_float, check_logits_target
+from ._common import DEFAULT_IGNORE_INDEX, SegmentationLoss, as_float, check_logits_target
 
 _EPS = 1e-7
 
 
-class CrossEntropyLoss(nn.Module):
+class CrossEntropyLoss(SegmentationLoss):
     """Softmax cross-entropy averaged over the non-ignored pixels.
 
     Shapes: ``logits`` (B, C, H, W) float, ``target`` (B, H, W) int64 -> scalar.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ._common import (
     DEFAULT_IGNORE_INDEX,
+    SegmentationLoss,
     as_float,
     check_logits_target,
     one_hot_map,
@@ -33,7 +33,7 @@ def dice_map_distance(pred: torch.Tensor, ref: torch.Tensor, valid: torch.Tensor
     return 1.0 - dice.mean()
 
 
-class DiceLoss(nn.Module):
+class DiceLoss(SegmentationLoss):
     """Soft multi-class Dice loss: ``1 - mean over classes of soft Dice(softmax(logits), one_hot(target))``.
 
     Shapes: ``logits`` (B, C, H, W) float, ``target`` (B, H, W) int64 -> scalar in [0, 1].

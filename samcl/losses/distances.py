@@ -1,7 +1,8 @@
 """Distances between maps for SAM-CL's triplet terms, all masked by a (B, H, W) valid-pixel mask.
 
-Every function takes ``(a, b, weight)``: two (B, K, h, w) maps and a (B, h, w) float weight in [0, 1]
-(the fraction of valid full-resolution pixels under each position) and returns a scalar.
+Every feature distance takes ``(a, b, weight, per_image=False)``: two (B, K, h, w) maps and a (B, h, w) float
+weight in [0, 1] (the fraction of valid full-resolution pixels under each position) and returns a scalar over
+the batch, or with ``per_image`` one value per image (B,).
 """
 
 from __future__ import annotations
@@ -15,23 +16,25 @@ from .dice import dice_map_distance
 from .rmi import rmi_map_distance
 
 
-def _weighted_mean(per_pos: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    return (per_pos * weight).sum() / weight.sum().clamp_min(1e-12)
+def _weighted_mean(per_pos: torch.Tensor, weight: torch.Tensor, per_image: bool) -> torch.Tensor:
+    dims = (1, 2) if per_image else (0, 1, 2)
+    return (per_pos * weight).sum(dims) / weight.sum(dims).clamp_min(1e-12)
 
 
-def mse_distance(a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def mse_distance(a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor, per_image: bool = False) -> torch.Tensor:
     """Mean squared difference over channels and weighted positions."""
-    return _weighted_mean((as_float(a) - as_float(b)).pow(2).mean(dim=1), weight)
+    return _weighted_mean((as_float(a) - as_float(b)).pow(2).mean(dim=1), weight, per_image)
 
 
-def l1_distance(a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def l1_distance(a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor, per_image: bool = False) -> torch.Tensor:
     """Mean absolute difference over channels and weighted positions."""
-    return _weighted_mean((as_float(a) - as_float(b)).abs().mean(dim=1), weight)
+    return _weighted_mean((as_float(a) - as_float(b)).abs().mean(dim=1), weight, per_image)
 
 
-def cosine_distance(a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def cosine_distance(a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor, per_image: bool = False) -> torch.Tensor:
     """``1 - cos(a, b)`` of the channel vectors at each position, weighted mean over positions (0..2)."""
-    return _weighted_mean(1.0 - F.cosine_similarity(as_float(a), as_float(b), dim=1, eps=1e-6), weight)
+    cos = F.cosine_similarity(as_float(a), as_float(b), dim=1, eps=1e-6)
+    return _weighted_mean(1.0 - cos, weight, per_image)
 
 
 FEATURE_DISTANCES = {"mse": mse_distance, "l1": l1_distance, "cosine": cosine_distance}

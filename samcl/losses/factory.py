@@ -1,11 +1,14 @@
-"""``build_loss``: every loss of the package by name."""
+"""``build_loss``: every loss of the package by name (the one factory)."""
 
 from __future__ import annotations
 
-from torch import nn
+from ._common import DEFAULT_IGNORE_INDEX, SegmentationLoss
+from .ce import CrossEntropyLoss
+from .dice import DiceLoss
+from .rmi import RMILoss
 
-from ._common import DEFAULT_IGNORE_INDEX
-from .samcl_loss import BASE_LOSSES, SAMCLLoss, build_base_loss
+#: The base losses by name.
+BASE_LOSSES: dict[str, type[SegmentationLoss]] = {"ce": CrossEntropyLoss, "dice": DiceLoss, "rmi": RMILoss}
 
 
 def available_losses() -> list[str]:
@@ -13,16 +16,18 @@ def available_losses() -> list[str]:
     return [*BASE_LOSSES, "samcl", *(f"{b}+samcl" for b in BASE_LOSSES)]
 
 
-def build_loss(name: str, num_classes: int, ignore_index: int = DEFAULT_IGNORE_INDEX, **kwargs) -> nn.Module:
+def build_loss(name: str, num_classes: int, ignore_index: int = DEFAULT_IGNORE_INDEX, **kwargs) -> SegmentationLoss:
     """Build a loss by name.
 
     - 'ce', 'dice', 'rmi': the baselines (``kwargs`` go to their constructors).
-    - 'samcl': :class:`SAMCLLoss` (``kwargs`` go to it; its default base loss is RMI).
-    - 'ce+samcl', 'dice+samcl', 'rmi+samcl': :class:`SAMCLLoss` with that base loss.
+    - 'samcl': :class:`~samcl.losses.samcl_loss.SAMCLLoss` (``kwargs`` go to it; its default base loss is RMI).
+    - 'ce+samcl', 'dice+samcl', 'rmi+samcl': SAM-CL with that base loss.
     """
+    from .samcl_loss import SAMCLLoss
+
     key = name.strip().lower()
     if key in BASE_LOSSES:
-        return build_base_loss(key, ignore_index=ignore_index, **kwargs)
+        return BASE_LOSSES[key](ignore_index=ignore_index, **kwargs)
     if key == "samcl":
         return SAMCLLoss(num_classes, ignore_index=ignore_index, **kwargs)
     if key.endswith("+samcl") and key[: -len("+samcl")] in BASE_LOSSES:

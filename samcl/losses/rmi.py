@@ -33,10 +33,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ._common import (
     DEFAULT_IGNORE_INDEX,
+    SegmentationLoss,
     as_float,
     check_logits_target,
     one_hot_map,
@@ -216,7 +216,7 @@ def rmi_map_distance(
     return bce_weight * bce + (1.0 - bce_weight) * rmi
 
 
-class RMILoss(nn.Module):
+class RMILoss(SegmentationLoss):
     """Region Mutual Information loss; see the module docstring for the exact definition.
 
     Shapes: ``logits`` (B, C, H, W) float, ``target`` (B, H, W) int64 -> scalar (can be negative).

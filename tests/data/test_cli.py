@@ -17,7 +17,7 @@ from tests.data.conftest import REPO, SIZE, run_module, sha256
 from tiaug.io import open_thermal
 from tiaug.io.landmarks import write_ljson
 
-COMMANDS = ["synth", "augment", "stats", "preview", "import-tfdb", "import-folder"]
+COMMANDS = ["synth", "augment", "stats", "preview", "import-tfdb", "import-folder", "import-video"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -296,9 +296,11 @@ def test_import_subprocesses(tfdb_dir, tmp_path, faces):
     res = run_module("import-folder", str(folder), str(tmp_path / "f.h5"))
     assert res.returncode == 0, res.stderr
     np.save(folder / "b.npy", (faces.images[1] * 100).astype(np.int32))
-    res = run_module("import-folder", str(folder), str(tmp_path / "g.h5"))
+    res = run_module("import-folder", str(folder), str(tmp_path / "g.h5"), "--strict")
     assert res.returncode == 1 and "integer" in res.stderr and "b.npy" in res.stderr
     assert not (tmp_path / "g.h5").exists()
+    res = run_module("import-folder", str(folder), str(tmp_path / "g.h5"))  # b.npy skipped, a.npy imported
+    assert res.returncode == 0 and "b.npy" in res.stderr and "1 file(s) skipped" in res.stderr
 
 
 def test_import_folder_cli_bad_inputs(cli, tmp_path, faces):
@@ -315,10 +317,18 @@ def test_import_folder_cli_bad_inputs(cli, tmp_path, faces):
     for name, array, word in cases:
         np.save(folder / name, array)
         before = {p.name: sha256(p) for p in folder.iterdir()}
-        res = cli("import-folder", folder, tmp_path / "o.h5", "--no-progress")
+        res = cli("import-folder", folder, tmp_path / "o.h5", "--no-progress", "--strict")
         assert res.exit_code == 1 and word in res.output and name in res.output, res.output
         assert before == {p.name: sha256(p) for p in folder.iterdir()}
         assert _listing(tmp_path) == ["plain"]
+        res = cli("import-folder", folder, tmp_path / "o.h5", "--no-progress")  # the bad file is skipped
+        assert res.exit_code == 0 and f"skipped {folder / name}" in res.output and word in res.output, res.output
+        assert "wrote 1 images" in res.output and "(1 file(s) skipped" in res.output
+        with open_thermal(tmp_path / "o.h5") as r:
+            assert r.n == 1 and r.file["source_file"].asstr()[:].tolist() == ["a.npy"]
+            assert json.loads(r.attrs["tiaug/skipped"])[0].startswith(str(folder / name))
+        (tmp_path / "o.h5").unlink()
+        assert before == {p.name: sha256(p) for p in folder.iterdir()}
     (folder / "b.npy").unlink()
     assert cli("import-folder", folder, tmp_path / "o.h5", "--no-progress").exit_code == 0
     res = cli("import-folder", folder, tmp_path / "o.h5", "--no-progress")

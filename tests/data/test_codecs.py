@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from tiaug.io import CODECS, DEFAULT_CODEC, ThermalDataError, open_thermal, write_thermal_h5
+from tiaug.io import COMPRESSIONS, DEFAULT_COMPRESSION, ThermalDataError, open_thermal, write_thermal_h5
 from tiaug.io.codecs import dataset_filters
 
 from .conftest import REPO, run_module
@@ -30,7 +30,7 @@ def _needs_plugin(codec: str) -> None:
         pytest.importorskip("hdf5plugin")
 
 
-@pytest.mark.parametrize("codec", CODECS)
+@pytest.mark.parametrize("codec", COMPRESSIONS)
 def test_every_codec_round_trips_exactly(tmp_path, faces, codec):
     _needs_plugin(codec)
     path = tmp_path / f"{codec}.h5"
@@ -44,7 +44,7 @@ def test_every_codec_round_trips_exactly(tmp_path, faces, codec):
 
 
 def test_default_codec_is_uncompressed_and_unknown_ones_are_refused():
-    assert DEFAULT_CODEC == "none" and dataset_filters(None) == dataset_filters("none") == {}
+    assert DEFAULT_COMPRESSION == "none" and dataset_filters(None) == dataset_filters("none") == {}
     with pytest.raises(ValueError, match="compression must be one of none, lzf, gzip"):
         dataset_filters("zip")
 
@@ -108,7 +108,7 @@ def test_synth_and_augment_take_every_codec(tmp_path):
     pytest.importorskip("hdf5plugin")
     source = tmp_path / "in.h5"
     assert run_module("synth", str(source), "-n", "3", "--size", "32x40", "--compression", "blosc2-lz4").returncode == 0
-    for codec in CODECS:
+    for codec in COMPRESSIONS:
         out = tmp_path / f"{codec}.h5"
         done = run_module("augment", str(source), str(out), "--compression", codec, "--no-progress")
         assert done.returncode == 0, done.stderr

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from samcl.aux_net import AuxiliaryNetwork
+from samcl.losses.aux_net import AuxiliaryNetwork
 
 
 def _maps(b=2, c=4, h=24, w=30, seed=0):

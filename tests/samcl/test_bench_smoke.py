@@ -32,3 +32,19 @@ def test_bench_train_step_runs_and_writes_json(tmp_path, capsys):
     assert set(data["median_ms"]) == {"base", "base+samcl"}
     assert data["median_ms"] == result["median_ms"]
     assert "| configuration |" in capsys.readouterr().out
+
+
+def test_bench_predict_stream_runs_and_writes_json(tmp_path, capsys):
+    path = BENCH.parent / "bench_predict_stream.py"
+    spec = importlib.util.spec_from_file_location("bench_predict_stream", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "stream.json"
+    args = ["--frames", "3", "--warmup", "1", "--height", "32", "--width", "48", "--widths", "2", "--json", str(out)]
+    result = mod.main(args)
+    data = json.loads(out.read_text())
+    assert set(data["models"]) == {"unet w2", "unet w2 channels-last"} == set(result["models"])
+    row = data["models"]["unet w2"]
+    assert set(row["steps_median_ms"]) == {"read", "normalise", "network", "argmax", "statistics"}
+    assert row["min_ms"] <= row["median_ms"] <= row["p99_ms"]
+    assert "| unet w2 |" in capsys.readouterr().out

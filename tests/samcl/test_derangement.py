@@ -53,4 +53,4 @@ def test_explicit_derangement_with_fixed_point_is_refused():
     loss = SAMCLLoss(3, base_loss=None, num_scales=1, seg_distance="ce")
     logits, target = torch.randn(1, 3, 8, 8), torch.randint(0, 3, (1, 8, 8))
     with pytest.raises(ValueError, match="no fixed point"):
-        loss(logits, target, derangement=torch.tensor([0, 2, 1]))
+        loss.parts(logits, target, derangement=torch.tensor([0, 2, 1]))

@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 from samcl.cli.predict_cmd import predict_main
-from samcl.prediction import predict_to_folder, read_mask_png
-from samcl.runtime import load_inference_model
+from samcl.inference.files import predict_to_folder, read_mask_png
+from samcl.inference.predictor import load_inference_model
 from tests.samcl_cli.conftest import CLASSES, listing, reference_labels, run_module, sha256
 from tiaug.io import open_thermal, write_thermal_h5
 from tiaug.synth import generate_faces
@@ -25,8 +25,10 @@ def _predict(invoke, checkpoint, source, out, *extra):
     return res
 
 
-def _names(bases, overlays=True):
-    return sorted([f"{b}_mask.png" for b in bases] + ([f"{b}_overlay.png" for b in bases] if overlays else []))
+def _names(bases, overlays=True, csv=None):
+    """Expected output files: masks, overlays and the regions CSV ``<csv>_regions.csv``."""
+    files = [f"{b}_mask.png" for b in bases] + ([f"{b}_overlay.png" for b in bases] if overlays else [])
+    return sorted(files + ([f"{csv}_regions.csv"] if csv else []))
 
 
 def _assert_masks(out, bases, checkpoint, images):
@@ -44,7 +46,7 @@ def test_h5_input(invoke, checkpoint, test_h5, faces, tmp_path):
     out = tmp_path / "pred"
     res = _predict(invoke, checkpoint, test_h5, out)
     bases = [f"test_{i:05d}" for i in range(len(faces.images))]
-    assert listing(out) == _names(bases)
+    assert listing(out) == _names(bases, csv="test")
     labels = _assert_masks(out, bases, checkpoint, faces.images)
     assert 1 in labels  # the trained model sees skin: the masks are not all background
     for base in bases:
@@ -60,11 +62,11 @@ def test_npy_single_image_and_stack(invoke, checkpoint, faces, tmp_path):
     np.save(single, faces.images[0])
     np.save(stack, faces.images[:3].astype(np.float64))  # float64 accepted
     _predict(invoke, checkpoint, single, tmp_path / "a")
-    assert listing(tmp_path / "a") == _names(["one"])
+    assert listing(tmp_path / "a") == _names(["one"], csv="one")
     _assert_masks(tmp_path / "a", ["one"], checkpoint, faces.images[:1])
     _predict(invoke, checkpoint, stack, tmp_path / "b", "--no-overlays")
     bases = [f"stack_{i:05d}" for i in range(3)]
-    assert listing(tmp_path / "b") == _names(bases, overlays=False)
+    assert listing(tmp_path / "b") == _names(bases, overlays=False, csv="stack")
     _assert_masks(tmp_path / "b", bases, checkpoint, faces.images[:3])
 
 
@@ -81,7 +83,7 @@ def test_folder_of_mixed_files_and_sizes(invoke, checkpoint, faces, tmp_path):
     out = tmp_path / "nested" / "pred"  # missing parents are created
     _predict(invoke, checkpoint, src, out, "--no-overlays", "--batch-size", "1")
     bases = ["a", "b_00000", "b_00001", "c", "d_00000", "d_00001"]
-    assert listing(out) == _names(bases, overlays=False)
+    assert listing(out) == _names(bases, overlays=False, csv="in")
     _assert_masks(out, ["a", "c"], checkpoint, faces.images[:2])
     _assert_masks(out, ["b_00000", "b_00001"], checkpoint, big)
     _assert_masks(out, ["d_00000", "d_00001"], checkpoint, faces.images[2:4])
@@ -129,8 +131,9 @@ def test_interrupted_run_leaves_nothing(checkpoint, faces, tmp_path):
     model = load_inference_model(checkpoint, device="cpu")
     before = listing(tmp_path)
 
-    def stop(_n):
-        raise KeyboardInterrupt
+    def stop(done, total):
+        assert 0 < done < total
+        raise KeyboardInterrupt  # after the first batch, with files in the staging folder
 
     with pytest.raises(KeyboardInterrupt):
         predict_to_folder(model, stack, tmp_path / "new" / "pred", batch_size=2, progress=stop)
@@ -149,7 +152,7 @@ def test_predict_in_a_subprocess(checkpoint, faces, tmp_path):
     np.save(image, faces.images[0])
     done = run_module("predict", "--checkpoint", checkpoint, image, "--out", tmp_path / "pred", "--device", "auto")
     assert done.returncode == 0, done.stderr
-    assert listing(tmp_path / "pred") == ["face_mask.png", "face_overlay.png"]
+    assert listing(tmp_path / "pred") == ["face_mask.png", "face_overlay.png", "face_regions.csv"]
     assert (tmp_path / "pred" / "face_overlay.png").read_bytes()[:8] == PNG_MAGIC
     _assert_masks(tmp_path / "pred", ["face"], checkpoint, faces.images[:1])
 
@@ -201,8 +204,8 @@ def _bad_input(name, tmp_path, faces):
     if name == "missing_input":
         return src / "absent.npy", [], ["absent.npy", "not found"]
     if name == "unsupported_suffix":
-        (src / "x.tif").write_bytes(b"II*\x00")
-        return src / "x.tif", [], ["x.tif", ".npy", "hdf5"]
+        (src / "x.xyz").write_bytes(b"plain text, no magic\n")
+        return src / "x.xyz", [], ["x.xyz", "not a recognised", ".npy"]
     if name == "bad_file_after_good_ones":  # found only while segmenting: nothing may be left
         np.save(src / "a.npy", img[0])
         np.save(src / "b.npy", img[1])

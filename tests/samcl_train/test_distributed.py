@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from samcl.checkpoint import load_checkpoint
+from samcl.inference.checkpoint import load_checkpoint
 
 from .conftest import TINY, env
 from .test_train import _val_miou

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from samcl.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of, save_checkpoint
-from samcl.inference import evaluate_batches
+from samcl.inference.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of, save_checkpoint
+from samcl.inference.predictor import evaluate_batches
 from samcl.models import build_model
 from tiaug.io import open_thermal
 

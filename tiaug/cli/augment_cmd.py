@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import sys
+import inspect
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
-from tiaug.cli._common import (
-    check_stop,
+from tiaug.augment import augment_file, load_pipeline, temperature_warnings
+from tiaug.cli.common import (
+    Progress,
     compression_option,
     exit_cleanly_on_sigterm,
     overwrite_flag,
     progress_flag,
     reported_errors,
 )
+from tiaug.functional.occlusion import MASK_POLICIES, RELATIONS
+from tiaug.presets import tiaug_pipeline
+from tiaug.transforms import ThermalNoise, TiAugOcclusion
 
 
 def _pair(kind: type) -> click.ParamType:
@@ -49,9 +55,21 @@ def _weights(ctx: click.Context, param: click.Parameter, value: str | None) -> d
     return weights
 
 
-OCCLUSION_FLAGS = ("size_range", "vertices_range", "irregularity_range", "spikiness_range", "configurations",
-                   "temperature_relation", "mask_policy", "ignore_index")  # fmt: skip
-NOISE_FLAGS = ("min_netd", "max_netd")
+#: augment_file's defaults (seed, copies, workers, batch size, compression): the options show and use them.
+DEFAULTS = {name: p.default for name, p in inspect.signature(augment_file).parameters.items()}
+#: The flags of the default pipeline, by the transform that takes them (its __init__ arguments).
+PIPELINE_FLAGS = {TiAugOcclusion: {}, ThermalNoise: {}}
+
+
+def pipeline_option(decl: str, **kwargs: Any) -> Callable:
+    """An option of the default pipeline: an argument of TiAugOcclusion or ThermalNoise, default from its signature."""
+    name = decl.lstrip("-").replace("-", "_")
+    owner = next(t for t in PIPELINE_FLAGS if name in inspect.signature(t).parameters)
+    default = inspect.signature(owner).parameters[name].default
+    PIPELINE_FLAGS[owner][name] = default
+    shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+    shown = "all 1" if default is None else shown
+    return click.option(decl, help=f"{kwargs.pop('help')} [default: {shown}]", **kwargs)
 
 
 @click.command("augment")
@@ -61,7 +79,7 @@ NOISE_FLAGS = ("min_netd", "max_netd")
     "--copies",
     "-k",
     type=click.IntRange(min=0),
-    default=1,
+    default=DEFAULTS["copies"],
     show_default=True,
     help="Augmented rows written per input row.",
 )
@@ -69,11 +87,18 @@ NOISE_FLAGS = ("min_netd", "max_netd")
 @click.option(
     "--seed",
     type=int,
-    default=0,
+    default=DEFAULTS["seed"],
     show_default=True,
     help="Seed; the same seed gives byte-identical images whatever --workers is.",
 )
-@click.option("--workers", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option(
+    "--workers",
+    "-j",
+    type=click.IntRange(min=1),
+    default=DEFAULTS["workers"],
+    show_default=True,
+    help="Worker processes.",
+)
 @click.option(
     "--config",
     "config",
@@ -81,41 +106,43 @@ NOISE_FLAGS = ("min_netd", "max_netd")
     help="An Albumentations pipeline saved with A.save (JSON, or YAML by extension) to use instead of "
     "the default occlusion + thermal noise. TiAug transforms may appear in it.",
 )
-@click.option("--size-range", type=_pair(float), help="Occluded fraction of the face area, e.g. 0.01,0.4.")
-@click.option("--vertices-range", type=_pair(int), help="Polygon vertices, e.g. 2,30 (2 = thick stroke).")
-@click.option("--irregularity-range", type=_pair(float), help="Angular irregularity, fraction of 2*pi/n.")
-@click.option("--spikiness-range", type=_pair(float), help="Radius spikiness, fraction of the mean radius.")
-@click.option(
+@pipeline_option("--size-range", type=_pair(float), help="Occluded fraction of the face area.")
+@pipeline_option("--vertices-range", type=_pair(int), help="Polygon vertices (2 = thick stroke).")
+@pipeline_option("--irregularity-range", type=_pair(float), help="Angular irregularity, fraction of 2*pi/n.")
+@pipeline_option("--spikiness-range", type=_pair(float), help="Radius spikiness, fraction of the mean radius.")
+@pipeline_option(
     "--configurations",
     callback=_weights,
     help="Weights of the configurations, e.g. single=1,dual=1,connected=1 (missing ones weigh 0).",
 )
-@click.option(
+@pipeline_option(
     "--temperature-relation",
-    "temperature_relation",
-    type=click.Choice(["poster", "any", "lower", "higher"]),
+    type=click.Choice(RELATIONS),
     help="Occluder temperature vs the face median (poster: single any, dual lower, connected either).",
 )
-@click.option(
-    "--mask-policy",
-    type=click.Choice(["keep", "background", "ignore"]),
-    help="Labels under occluders (default keep, as in the paper).",
-)
-@click.option("--ignore-index", type=click.IntRange(0, 255), help="Label of the 'ignore' mask policy.")
-@click.option("--min-netd", type=click.FloatRange(min=0), help="Smallest sensor noise std, degrees Celsius.")
-@click.option("--max-netd", type=click.FloatRange(min=0), help="Largest sensor noise std, degrees Celsius.")
+@pipeline_option("--mask-policy", type=click.Choice(MASK_POLICIES), help="Labels under occluders (keep: the paper's).")
+@pipeline_option("--ignore-index", type=click.IntRange(0, 255), help="Label of the 'ignore' mask policy.")
+@pipeline_option("--min-netd", type=click.FloatRange(min=0), help="Smallest sensor noise std, degrees Celsius.")
+@pipeline_option("--max-netd", type=click.FloatRange(min=0), help="Largest sensor noise std, degrees Celsius.")
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    default=32,
+    default=DEFAULTS["batch_size"],
     show_default=True,
     help="Input rows per batch (memory stays one batch per worker).",
+)
+@click.option(
+    "--scene/--no-scene",
+    default=False,
+    show_default=True,
+    help="Also change the scene: every copy gets a new room temperature (0-50 C, the skin following "
+    "partially), and camera offset/gain drift and column/row stripes each with probability 0.5.",
 )
 @overwrite_flag
 @compression_option
 @progress_flag
 def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, seed: int, workers: int,
-            config: Path | None, batch_size: int, overwrite: bool, compression: str, progress: bool,
+            config: Path | None, batch_size: int, scene: bool, overwrite: bool, compression: str, progress: bool,
             **flags: object) -> None:  # fmt: skip
     """Write augmented copies of the thermal dataset IN.h5 to OUT.h5.
 
@@ -135,38 +162,24 @@ def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, see
     file and renamed when complete: an interrupted run leaves no OUT.h5. IN.h5 is never modified.
     """
     exit_cleanly_on_sigterm()
-    # Albumentations (and through it torch) loads here, not when `tiaug` starts
-    from tqdm import tqdm
-
-    from tiaug.augment import augment_file, load_pipeline, temperature_warnings
-    from tiaug.io.h5 import open_thermal
-    from tiaug.presets import tiaug_pipeline
-
     with reported_errors():
         given = {name: value for name, value in flags.items() if value is not None}
         if config is not None:
-            if given:
-                raise click.UsageError(f"--config replaces the pipeline; drop {', '.join(sorted(given))}")
+            if given or scene:
+                dropped = sorted([*given, *(["scene"] if scene else [])])
+                raise click.UsageError(f"--config replaces the pipeline; drop {', '.join(dropped)}")
             pipeline = load_pipeline(config)
         else:
             pipeline = tiaug_pipeline(
-                occlusion={k: v for k, v in given.items() if k in OCCLUSION_FLAGS},
-                noise={k: v for k, v in given.items() if k in NOISE_FLAGS},
+                occlusion={k: v for k, v in given.items() if k in PIPELINE_FLAGS[TiAugOcclusion]},
+                noise={k: v for k, v in given.items() if k in PIPELINE_FLAGS[ThermalNoise]},
+                scene=scene,
             )
         for warning in temperature_warnings(pipeline):
             click.echo(f"warning: {warning}", err=True)
-        with open_thermal(in_path) as reader:
-            total = reader.n
-        with tqdm(total=total, desc="augment", unit="row", file=sys.stderr, leave=False,
-                  disable=None if progress else True) as bar:  # fmt: skip
-
-            def advance(rows_done: int) -> None:
-                check_stop()
-                bar.update(rows_done - bar.n)
-
+        with Progress(desc="augment", unit="row", enabled=progress) as bar:
             written = augment_file(in_path, out_path, pipeline, seed=seed, copies=copies,
                                    keep_original=keep_original, workers=workers, batch_size=batch_size,
-                                   overwrite=overwrite, compression=None if compression == "none" else compression,
-                                   progress=advance)  # fmt: skip
-    click.echo(f"wrote {written} rows ({total} input rows x {copies} copies"
+                                   overwrite=overwrite, compression=compression, progress=bar.to)  # fmt: skip
+    click.echo(f"wrote {written} rows ({bar.total} input rows x {copies} copies"
                f"{' + originals' if keep_original else ''}, seed {seed}) to {out_path}", err=True)  # fmt: skip

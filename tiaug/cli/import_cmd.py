@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tiaug.cli._common import (
+from tiaug.cli.common import (
     compression_option,
     exit_cleanly_on_sigterm,
     overwrite_flag,
@@ -15,6 +15,7 @@ from tiaug.cli._common import (
     reported_errors,
     size_option,
 )
+from tiaug.cli.reader_options import offset_option, read_options, reader_options, scale_option
 
 _crop = click.option(
     "--crop",
@@ -28,25 +29,14 @@ _resize = click.option(
     metavar="HxW",
     help="Then resize to HxW pixels (the paper used 256x320).",
 )
-_scale = click.option(
-    "--scale",
-    type=float,
-    default=None,
-    help="Convert stored values: T_C = raw * SCALE + OFFSET. Required for integer raw counts "
-    "(e.g. centi-kelvin: --scale 0.01 --offset -273.15).",
-)
-_offset = click.option(
-    "--offset",
-    type=float,
-    default=0.0,
-    show_default=True,
-    help="See --scale; Kelvin floats: --offset -273.15.",
-)
+_scale = scale_option
+_offset = offset_option
 
 
-def _report(result: dict[str, int]) -> None:
+def _report(result: dict[str, int], skipped: int = 0) -> None:
+    note = f" ({skipped} file(s) skipped, listed above)" if skipped else ""
     for path, n in result.items():
-        click.echo(f"wrote {n} images to {path}", err=True)
+        click.echo(f"wrote {n} images to {path}{note}", err=True)
 
 
 @click.command("import-tfdb")
@@ -116,7 +106,7 @@ def import_tfdb_cmd(
     the file name, e.g. irface_sub012_... -> sub012). Outputs are whole or not at all; DIR is only read.
     """
     exit_cleanly_on_sigterm()
-    from tiaug.io.importers import import_tfdb  # OpenCV and h5py load when the command runs
+    from tiaug.io.tfdb import import_tfdb  # OpenCV and h5py load when the command runs
 
     with reported_errors():
         result = import_tfdb(
@@ -157,8 +147,8 @@ def import_tfdb_cmd(
 @click.option("--binary-masks", is_flag=True, help="Masks are 0/255 face masks: any non-zero pixel -> skin (1).")
 @_crop
 @_resize
-@_scale
-@_offset
+@reader_options
+@click.option("--strict", is_flag=True, help="Stop at the first file that cannot be read (default: skip it).")
 @overwrite_flag
 @compression_option
 @progress_flag
@@ -170,36 +160,59 @@ def import_folder_cmd(
     binary_masks,
     crop,
     resize,
+    fmt,
+    raw_size,
+    raw_dtype,
     scale,
     offset,
+    strict,
     overwrite,
     compression,
     progress,
 ) -> None:
-    """Import a folder of temperature images (.npy, .tif, .tiff) and optional PNG masks into OUT.h5.
+    """Import a folder of thermal images and camera files (and optional PNG masks) into OUT.h5, in degrees Celsius.
 
-    Images are 2-D arrays of temperatures in degrees Celsius (or converted with --scale/--offset; integer
-    raw counts are refused without --scale). Masks are single-channel PNGs of class indices 0..5 (0
-    background, 1 skin, 2 mouth, 3 eyes, 4 eyebrows, 5 nose), for every image or for none. All images must
-    have one size after --crop/--resize. Files are taken in name order, not recursively; OUT.h5 records each
-    row's source_file. Outputs are whole or not at all; DIR is only read.
+    \b
+    Files found by content and name (--format forces one format for all):
+      .npy, .tif/.tiff  temperatures in degrees Celsius (one frame or a stack; integer
+                        counts need --scale/--offset, or --format tc001 / lepton)
+      .jpg/.jpeg        FLIR radiometric JPEGs (needs pip install 'tiaug-samcl[cameras]')
+      .fff, .seq        FLIR frames and sequences (every frame)
+      .bin/.raw/.dat    headerless frames: only with --format tc001, lepton or raw
+    \b
+    A file that cannot be read (truncated, no radiometric data, wrong raw size, NaN or
+    integer pixels, ...) is skipped with its name and problem, the rest is imported and
+    the summary says how many were skipped (--strict: stop instead). Masks are single-
+    channel PNGs of class indices 0..5 (0 background, 1 skin, 2 mouth, 3 eyes,
+    4 eyebrows, 5 nose) named NAME_mask.png, for every file or for none. All images must
+    have one size after --crop/--resize. Files are taken in name order, not recursively;
+    OUT.h5 records each row's source_file, frame_index and source_meta (JSON: format,
+    camera, emissivity, timestamp). Outputs are whole or not at all; DIR is only read.
     """
     exit_cleanly_on_sigterm()
     from tiaug.io.importers import import_folder  # OpenCV and h5py load when the command runs
+
+    skipped: list[str] = []
+
+    def skip(error: Exception) -> None:
+        skipped.append(str(error))
+        click.echo(f"skipped {error}", err=True)
 
     with reported_errors():
         result = import_folder(
             folder,
             out,
+            fmt=fmt,
+            options=read_options(scale, offset, raw_size, raw_dtype),
             masks_dir=masks_dir,
             mask_suffix=mask_suffix,
             binary_masks=binary_masks,
             crop=crop,
             size=resize,
             overwrite=overwrite,
-            scale=scale,
-            offset=offset,
+            strict=strict,
+            on_skip=skip,
             compression=compression,
             progress=lambda it: progress_bar(it, desc="import-folder", enabled=progress),
         )
-    _report(result)
+    _report(result, len(skipped))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tiaug.cli._common import exit_cleanly_on_sigterm, reported_errors
+from tiaug.cli.common import exit_cleanly_on_sigterm, reported_errors
 
 #: Per-row JSON datasets whose "polygon" entries are drawn as occluder outlines.
 PARAM_KEYS = ("tiaug/params", "synth/params")
@@ -64,10 +64,10 @@ def preview(
     read.
     """
     exit_cleanly_on_sigterm()
-    import numpy as np
+    import numpy as np  # NumPy and h5py load when the command runs
 
     from tiaug import plots  # matplotlib loads only when a figure is drawn, not for every `tiaug` call
-    from tiaug.io.h5 import open_thermal
+    from tiaug.io.h5_reader import open_thermal
 
     with reported_errors(), open_thermal(input_path) as r:
         k = min(count, r.n)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from tiaug.cli._common import exit_cleanly_on_sigterm, progress_bar, progress_flag, reported_errors
+from tiaug.cli.common import exit_cleanly_on_sigterm, progress_bar, progress_flag, reported_errors
 
 
 @click.command("stats")
@@ -56,7 +56,7 @@ def stats(
     Input files are only read.
     """
     exit_cleanly_on_sigterm()
-    from tiaug.analysis import fg_bg_stats, format_table
+    from tiaug.analysis import fg_bg_stats, format_table  # NumPy and h5py load when the command runs
     from tiaug.io.atomic import atomic_output
 
     if labels and len(labels) != len(inputs):

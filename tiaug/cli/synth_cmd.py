@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from tiaug import __version__
-from tiaug.cli._common import (
+from tiaug.cli.common import (
     compression_option,
     exit_cleanly_on_sigterm,
     overwrite_flag,
@@ -17,9 +17,10 @@ from tiaug.cli._common import (
     reported_errors,
     size_option,
 )
+from tiaug.synth.conditions import CONDITIONS
 
 if TYPE_CHECKING:
-    from tiaug.io.h5 import ThermalH5Writer
+    from tiaug.io.h5_writer import ThermalH5Writer
     from tiaug.synth import SyntheticFace
 
 
@@ -53,7 +54,13 @@ if TYPE_CHECKING:
     "--unconstrained",
     is_flag=True,
     help="Add real-world conditions: eyeglasses, a hand or cup, hair over the forehead, a face mask "
-    "or scarf, hot rooms. Masks keep the true face regions under occluders.",
+    "or scarf, hot rooms, cold outdoor scenes. Masks keep the true face regions under occluders.",
+)
+@click.option(
+    "--condition",
+    type=click.Choice(CONDITIONS),
+    help="Give every face this one real-world condition alone (implies --unconstrained; the same seed gives "
+    "the same faces as without it), for per-condition test sets.",
 )
 @overwrite_flag
 @compression_option
@@ -71,6 +78,7 @@ def synth(
     size: tuple[int, int],
     seed: int,
     unconstrained: bool,
+    condition: str | None,
     overwrite: bool,
     compression: str,
     batch_size: int,
@@ -86,12 +94,13 @@ def synth(
       synth/params  one JSON string per face: shape, pose, temperatures, conditions, occluder polygons
 
     Physiology: skin about 33-35 C, inner eye corners the warmest (35-37 C), nose tip 1-4 C cooler than the
-    cheeks, cooler eyebrows and hair, warm lips; rooms 18-28 C (hot rooms up to 4 C above the skin with
-    --unconstrained); about 1 px optical blur and 0.02-0.08 C sensor noise. OUT is written to a temporary
-    file and renamed when complete; an existing OUT is refused without --overwrite.
+    cheeks, cooler eyebrows and hair, warm lips; rooms 18-28 C (with --unconstrained: hot rooms up to 4 C
+    above the skin, cold outdoor scenes of -5 to 12 C); about 1 px optical blur and 0.02-0.08 C sensor
+    noise. OUT is written to a temporary file and renamed when complete; an existing OUT is refused without
+    --overwrite.
     """
     exit_cleanly_on_sigterm()
-    from tiaug.io.h5 import JSON, create_thermal_h5
+    from tiaug.io.h5_writer import JSON, create_thermal_h5  # h5py loads when the command runs
     from tiaug.synth import CLASSES, iter_faces
 
     h, w = size
@@ -101,7 +110,8 @@ def synth(
             "count": count,
             "size": [h, w],
             "seed": seed,
-            "unconstrained": unconstrained,
+            "unconstrained": unconstrained or condition is not None,
+            "condition": condition,
         },
         "landmarks_format": "iBUG-68, (x, y) pixels, pixel centres at integers",
     }
@@ -119,7 +129,12 @@ def synth(
         ) as writer,
     ):
         writer.add_column("synth/params", JSON)
-        faces = progress_bar(iter_faces(count, h, w, seed, unconstrained), total=count, desc="synth", enabled=progress)
+        faces = progress_bar(
+            iter_faces(count, h, w, seed, unconstrained, condition=condition),
+            total=count,
+            desc="synth",
+            enabled=progress,
+        )
         batch: list = []
         for face in faces:
             batch.append(face)

@@ -19,7 +19,7 @@ from tiaug.functional.occlusion import (
     sample_occlusion,
     temperature_band,
 )
-from tiaug.functional.polygon import polygon_area, random_outline
+from tiaug.functional.polygon import random_outline
 from tiaug.functional.raster import AREA_TOLERANCE_PX, AREA_TOLERANCE_REL, area_tolerance
 
 __all__ = [
@@ -37,7 +37,6 @@ __all__ = [
     "face_statistics",
     "occlude",
     "occluded_pixels",
-    "polygon_area",
     "random_outline",
     "render_occlusion",
     "sample_occlusion",

@@ -12,6 +12,7 @@ randomness comes from ``rng``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +23,28 @@ from tiaug.validation import check_thermal_image
 
 TEXTURE_SIZE = 1024
 _TEXTURE_SEED = 0x7E12A5
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """Sensor noise parameters (the defaults of :func:`thermal_noise` and ``ThermalNoise``).
+
+    Attributes:
+        min_netd: smallest noise standard deviation (NETD), degrees Celsius (>= 0).
+        max_netd: largest noise standard deviation, degrees Celsius (poster: 0.1).
+        exact: draw a fresh field per image instead of a window of the constant N(0, 1) texture (slower).
+    """
+
+    min_netd: float = 0.0
+    max_netd: float = 0.1
+    exact: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("min_netd", "max_netd"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0 degrees Celsius, got {getattr(self, name)}")
+        if self.min_netd > self.max_netd:
+            raise ValueError(f"min_netd ({self.min_netd}) must not exceed max_netd ({self.max_netd})")
 
 
 @lru_cache(maxsize=1)
@@ -86,9 +109,9 @@ def apply_thermal_noise(image: np.ndarray, params: dict[str, Any]) -> np.ndarray
 def thermal_noise(
     image: np.ndarray,
     rng: np.random.Generator,
-    min_netd: float = 0.0,
-    max_netd: float = 0.1,
-    exact: bool = False,
+    min_netd: float = NoiseConfig.min_netd,
+    max_netd: float = NoiseConfig.max_netd,
+    exact: bool = NoiseConfig.exact,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Add per-pixel sensor noise with a NETD drawn in [min_netd, max_netd] degrees Celsius.
 

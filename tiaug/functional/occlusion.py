@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 import cv2
 import numpy as np
@@ -27,11 +27,17 @@ from tiaug.functional.face import FaceStats, face_statistics
 from tiaug.functional.noise import noise_field, sample_noise_window, texture_range
 from tiaug.functional.polygon import bar_between, bounding_radius, random_outline
 from tiaug.functional.raster import Region, clip_region, rasterize, rasterize_to_area
-from tiaug.validation import check_mask, check_thermal_image
+from tiaug.labels import IGNORE_INDEX
+from tiaug.validation import check_mask, check_range, check_thermal_image
 
-CONFIGURATIONS = ("single", "dual", "connected")
-RELATIONS = ("poster", "any", "lower", "higher")
-MASK_POLICIES = ("keep", "background", "ignore")
+Configuration = Literal["single", "dual", "connected"]
+Relation = Literal["poster", "any", "lower", "higher"]
+MaskPolicy = Literal["keep", "background", "ignore"]
+CONFIGURATIONS: tuple[Configuration, ...] = get_args(Configuration)
+RELATIONS: tuple[Relation, ...] = get_args(Relation)
+#: Labels under occluders: keep them (the paper's choice, the default), set them to background (0) or ignore.
+MASK_POLICIES: tuple[MaskPolicy, ...] = get_args(MaskPolicy)
+DEFAULT_MASK_POLICY: MaskPolicy = MASK_POLICIES[0]
 
 _RELATION_EPS = 1e-3  # degrees Celsius kept between an occluder and the face median when a relation is asked
 
@@ -65,7 +71,7 @@ class OcclusionConfig:
     spikiness_range: tuple[float, float] = (0.0, 0.50)
     temperature_extension: float = 1.0
     min_temperature_span: float = 1.0
-    temperature_relation: str = "poster"
+    temperature_relation: Relation = "poster"
     configuration_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
     texture_std: float = 0.1
     min_dual_difference: float = 0.5
@@ -74,12 +80,12 @@ class OcclusionConfig:
     min_area_px: float = 4.0
 
     def __post_init__(self) -> None:
-        _check_range("size_range", self.size_range, 0.0, 1.0, low_open=True)
-        _check_range("vertices_range", self.vertices_range, 2, 1000)
-        _check_range("irregularity_range", self.irregularity_range, 0.0, 1.0)
-        _check_range("spikiness_range", self.spikiness_range, 0.0, 1.0)
-        _check_range("stroke_aspect_range", self.stroke_aspect_range, 1.0, math.inf)
-        _check_range("bar_thickness_range", self.bar_thickness_range, 0.0, 2.0, low_open=True)
+        check_range("size_range", self.size_range, 0.0, 1.0, low_open=True)
+        check_range("vertices_range", self.vertices_range, 2, 1000)
+        check_range("irregularity_range", self.irregularity_range, 0.0, 1.0)
+        check_range("spikiness_range", self.spikiness_range, 0.0, 1.0)
+        check_range("stroke_aspect_range", self.stroke_aspect_range, 1.0, math.inf)
+        check_range("bar_thickness_range", self.bar_thickness_range, 0.0, 2.0, low_open=True)
         if self.temperature_relation not in RELATIONS:
             raise ValueError(f"temperature_relation must be one of {RELATIONS}, got {self.temperature_relation!r}")
         weights = self.configuration_weights
@@ -94,14 +100,6 @@ class OcclusionConfig:
         for name in ("min_temperature_span", "min_area_px"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-
-
-def _check_range(name: str, value: tuple[float, float], low: float, high: float, low_open: bool = False) -> None:
-    lo, hi = value
-    below = lo <= low if low_open else lo < low
-    if below or hi > high or lo > hi:
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must be an ordered pair (min, max) within {bracket}{low}, {high}], got {value}")
 
 
 @dataclass(frozen=True)
@@ -352,7 +350,7 @@ def occluded_pixels(plan: OcclusionPlan, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def apply_mask_policy(
-    mask: np.ndarray, plan: OcclusionPlan, policy: str = "keep", ignore_index: int = 255
+    mask: np.ndarray, plan: OcclusionPlan, policy: MaskPolicy = DEFAULT_MASK_POLICY, ignore_index: int = IGNORE_INDEX
 ) -> np.ndarray:
     """Labels under the occluders: "keep" (unchanged, the paper's choice), "background" (0) or "ignore".
 
@@ -375,8 +373,8 @@ def occlude(
     *,
     rng: np.random.Generator,
     config: OcclusionConfig | None = None,
-    mask_policy: str = "keep",
-    ignore_index: int = 255,
+    mask_policy: MaskPolicy = DEFAULT_MASK_POLICY,
+    ignore_index: int = IGNORE_INDEX,
 ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
     """Occlude ``image`` (and relabel ``mask`` by ``mask_policy``): returns (image, mask, params)."""
     plan = sample_occlusion(image, mask, rng, config)

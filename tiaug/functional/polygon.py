@@ -20,14 +20,6 @@ MIN_RADIUS = 0.05
 MAX_RADIUS = 2.0
 
 
-def polygon_area(points: np.ndarray) -> float:
-    """Area (px^2) of a simple polygon given as (n, 2) vertices, by the shoelace formula."""
-    x = points[:, 0]
-    y = points[:, 1]
-    cross = float(np.dot(x[:-1], y[1:]) - np.dot(y[:-1], x[1:])) + float(x[-1] * y[0] - y[-1] * x[0])
-    return 0.5 * abs(cross)
-
-
 def unit_star_polygon(rng: np.random.Generator, n_vertices: int, irregularity: float, spikiness: float) -> np.ndarray:
     """Star-shaped polygon around the origin with area 1 px^2: (n, 2) float64 (x, y)."""
     if n_vertices < 3:

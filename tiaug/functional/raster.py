@@ -39,11 +39,22 @@ class Region:
     area: int
 
 
+def to_fixed_point(points: np.ndarray, factor: float = 1.0) -> np.ndarray:
+    """Float (K, 2) pixel coordinates (x, y) -> int32 fixed point for OpenCV drawing with ``shift=SUBPIXEL_BITS``.
+
+    ``factor`` rescales first (e.g. 0.25 to draw on a quarter-resolution canvas; pixel centres stay centred).
+    """
+    p = np.asarray(points, dtype=np.float64)
+    if factor != 1.0:
+        p = (p + 0.5) * factor - 0.5
+    fixed = p * (1 << SUBPIXEL_BITS)
+    np.rint(fixed, out=fixed)  # what np.round does for 0 decimals, without its Python wrapper
+    return fixed.astype(np.int32)
+
+
 def rasterize(points: np.ndarray) -> Region:
     """Fill the polygon (n, 2) (x, y in px; pixel centres at integer coordinates) into its own stencil."""
-    fixed = points * (1 << SUBPIXEL_BITS)
-    np.rint(fixed, out=fixed)  # what np.round does for 0 decimals, without its Python wrapper
-    fixed = fixed.astype(np.int32)
+    fixed = to_fixed_point(points)
     bx, by, bw, bh = cv2.boundingRect(fixed)
     x0 = (bx >> SUBPIXEL_BITS) - 1
     y0 = (by >> SUBPIXEL_BITS) - 1

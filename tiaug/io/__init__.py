@@ -1,4 +1,5 @@
-"""Thermal datasets on disk: HDF5 read/write, whole-or-nothing outputs, importers, a dataset class.
+"""Thermal datasets on disk: HDF5 reading (``h5_reader``) and writing (``h5_writer``), whole-or-nothing outputs,
+importers, a dataset class.
 
 Reading (validating, streaming)::
 
@@ -13,7 +14,7 @@ Writing (whole-or-nothing, appending in batches)::
         w.add_column("tiaug/params", JSON)
         w.append(images, masks, extra={"source_index": idx, "tiaug/params": [dict(...), ...]})
 
-``atomic_output`` / ``atomic_h5`` give the same guarantee to any other file.
+``atomic_output`` / ``atomic_h5`` / ``atomic_folder`` give the same guarantee to any other file or folder.
 """
 
 from __future__ import annotations
@@ -22,56 +23,34 @@ import importlib
 from typing import Any
 
 #: public name -> the submodule defining it, imported on first use (PEP 562): `import tiaug.io.errors` or the
-#: command line's start do not load h5py and OpenCV
+#: command line's start do not load h5py
 _EXPORTS = {
-    "CODECS": "codecs",
-    "DEFAULT_CODEC": "codecs",
-    "DEFAULT_CLASSES": "h5",
-    "JSON": "h5",
+    "COMPRESSIONS": "codecs",
+    "DEFAULT_CLASSES": "h5_reader",
+    "DEFAULT_COMPRESSION": "codecs",
+    "JSON": "h5_writer",
     "OutputPathError": "errors",
-    "STR": "h5",
-    "ThermalBatch": "h5",
+    "STR": "h5_writer",
+    "ThermalBatch": "h5_reader",
     "ThermalDataError": "errors",
     "ThermalH5Dataset": "dataset",
-    "ThermalH5Reader": "h5",
-    "ThermalH5Writer": "h5",
+    "ThermalH5Reader": "h5_reader",
+    "ThermalH5Writer": "h5_writer",
     "TiaugIOError": "errors",
-    "UNITS": "h5",
+    "UNITS": "h5_reader",
+    "atomic_folder": "atomic",
     "atomic_h5": "atomic",
     "atomic_output": "atomic",
     "atomic_outputs": "atomic",
     "check_output_path": "atomic",
-    "create_thermal_h5": "h5",
-    "open_thermal": "h5",
-    "read_thermal_h5": "h5",
-    "validate_file": "h5",
-    "write_thermal_h5": "h5",
+    "create_thermal_h5": "h5_writer",
+    "open_thermal": "h5_reader",
+    "read_thermal_h5": "h5_reader",
+    "validate_file": "h5_reader",
+    "write_thermal_h5": "h5_writer",
 }
 
-__all__ = [
-    "CODECS",
-    "DEFAULT_CLASSES",
-    "DEFAULT_CODEC",
-    "JSON",
-    "STR",
-    "UNITS",
-    "OutputPathError",
-    "ThermalBatch",
-    "ThermalDataError",
-    "ThermalH5Dataset",
-    "ThermalH5Reader",
-    "ThermalH5Writer",
-    "TiaugIOError",
-    "atomic_h5",
-    "atomic_output",
-    "atomic_outputs",
-    "check_output_path",
-    "create_thermal_h5",
-    "open_thermal",
-    "read_thermal_h5",
-    "validate_file",
-    "write_thermal_h5",
-]
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:

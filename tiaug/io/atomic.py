@@ -1,11 +1,12 @@
-"""Whole-or-nothing output files: write to a temporary file beside the target, rename it when complete.
+"""Whole-or-nothing outputs: files, folders and checkpoints are written beside the target and renamed at the end.
 
     with atomic_output("out.h5", overwrite=False, inputs=["in.h5"]) as tmp:
         write_everything(tmp)          # any exception (Ctrl-C included) deletes tmp, out.h5 is untouched
 
 The temporary file is ``<name>.tmp-<pid>-<random>`` in the output's folder (same file system, so the final
-rename is atomic). Only a hard kill (SIGKILL, power loss) can leave such a file behind, never a partial
-output; the command line turns SIGTERM into a clean exit so ``kill`` cleans up too.
+rename is atomic); ``atomic_folder`` stages a folder of outputs as ``.<name>.tmp-<pid>-<random>``, and
+samcl's checkpoints go through ``atomic_output``. Only a hard kill (SIGKILL, power loss) can leave such a
+file behind, never a partial output; the command line turns SIGTERM into a clean exit so ``kill`` cleans up.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterable, Iterator
+import shutil
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import h5py
@@ -54,6 +56,11 @@ def check_output_path(path: PathLike, *, overwrite: bool = False, inputs: Iterab
     return out
 
 
+def temporary_path(out: Path, *, hidden: bool = False) -> Path:
+    """``<out>.tmp-<pid>-<random>`` beside ``out`` (``.<name>...`` when ``hidden``): same file system as ``out``."""
+    return out.with_name(f"{'.' if hidden else ''}{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+
+
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -90,7 +97,7 @@ def atomic_output(path: PathLike, *, overwrite: bool = False, inputs: Iterable[P
     KeyboardInterrupt and SystemExit leave no temporary file and no partial output.
     """
     out = check_output_path(path, overwrite=overwrite, inputs=inputs)
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    tmp = temporary_path(out)
     try:
         yield tmp
         if not tmp.exists():
@@ -133,3 +140,47 @@ def atomic_outputs(
         check_output_path(p, overwrite=overwrite, inputs=inputs)
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(atomic_output(p, overwrite=overwrite, inputs=inputs)) for p in paths]
+
+
+@contextlib.contextmanager
+def atomic_folder(out: PathLike, names: Sequence[str], *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a hidden staging folder beside ``out``; on success move its files into ``out``, else delete it.
+
+    Refused before anything is written: ``out`` being a file, and files among ``names`` that exist in ``out``
+    without ``overwrite``. Missing parent folders are created (and removed again, when empty, on failure).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputPathError(f"{out}: exists and is not a folder; --out names the folder to write into")
+    taken = [n for n in names if (out / n).exists()]
+    if any((out / n).is_dir() for n in taken):
+        raise OutputPathError(f"{out}: {next(n for n in taken if (out / n).is_dir())} is a folder")
+    if taken and not overwrite:
+        shown = ", ".join(taken[:3]) + (f" and {len(taken) - 3} more" if len(taken) > 3 else "")
+        raise OutputPathError(f"{out}: output files exist already ({shown}); pass --overwrite to replace them")
+    created = []
+    parent = out.absolute().parent
+    while not parent.exists():
+        created.append(parent)
+        parent = parent.parent
+    for folder in reversed(created):
+        folder.mkdir()
+    staging = temporary_path(out.absolute(), hidden=True)
+    try:
+        staging.mkdir()
+        yield staging
+        if not out.exists():
+            os.rename(staging, out)
+            return
+        for item in sorted(staging.iterdir()):
+            target = out / item.name
+            if target.exists() and not overwrite:
+                raise OutputPathError(f"{target}: appeared while the outputs were written; pass --overwrite")
+            os.replace(item, target)
+        staging.rmdir()
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise

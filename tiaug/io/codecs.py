@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import h5py
 
-CODECS = ("none", "lzf", "gzip", "blosc2-lz4", "blosc2-zstd")
-DEFAULT_CODEC = "none"
+COMPRESSIONS = ("none", "lzf", "gzip", "blosc2-lz4", "blosc2-zstd")
+DEFAULT_COMPRESSION = "none"
 EXTRA = "blosc2"  # the setup.cfg extra that installs hdf5plugin
 _BLOSC2_LEVELS = {"lz4": 5, "zstd": 1}  # zstd above level 1 halves the speed for ~2 % smaller files
 _PLUGIN_FILTERS = {32001: "Blosc", 32026: "Blosc2", 32015: "Zstandard", 307: "bzip2", 32004: "LZ4"}
@@ -47,16 +47,16 @@ def _hdf5plugin(reason: str) -> Any:
 
 def dataset_filters(compression: str | None) -> dict[str, Any]:
     """``h5py.File.create_dataset`` keyword arguments of a codec name (None means "none")."""
-    name = DEFAULT_CODEC if compression is None else compression
+    name = DEFAULT_COMPRESSION if compression is None else compression
     if name == "none":
         return {}
     if name in ("lzf", "gzip"):
         return {"compression": name, "shuffle": True}
-    if name.startswith("blosc2-") and name in CODECS:
+    if name.startswith("blosc2-") and name in COMPRESSIONS:
         cname = name.removeprefix("blosc2-")
         plugin = _hdf5plugin(f"compression {name!r}")
         return dict(plugin.Blosc2(cname=cname, clevel=_BLOSC2_LEVELS[cname], filters=plugin.Blosc2.SHUFFLE))
-    raise ValueError(f"compression must be one of {', '.join(CODECS)} (or None), got {compression!r}")
+    raise ValueError(f"compression must be one of {', '.join(COMPRESSIONS)} (or None), got {compression!r}")
 
 
 def missing_filter(dataset: h5py.Dataset) -> str | None:

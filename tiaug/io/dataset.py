@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from tiaug.io.atomic import PathLike
-from tiaug.io.h5 import ThermalH5Reader
+from tiaug.io.h5_reader import ThermalH5Reader
 
 
 class ThermalH5Dataset:

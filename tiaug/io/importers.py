@@ -1,13 +1,14 @@
-"""Import thermal images into the HDF5 contract: the Thermal Face Database and plain folders.
+"""Import thermal images into the HDF5 contract: plain folders of image and camera files, and what every
+importer shares.
 
-Thermal Face Database (``import_tfdb``): temperature arrays (``.npy``, degrees Celsius) beside menpo
-``.ljson`` landmark files of the same name, searched recursively. Masks are built from the landmark groups
-(``tiaug.io.landmarks.mask_from_landmarks``) after the optional centre crop and resize, so they stay sharp.
-The subject of a file is the second ``_``-separated field of its name (``irface_sub012_seq03_frm00042.npy``
--> ``sub012``); a subject-wise split sends all images of a subject to the same side.
+The Thermal Face Database (``import_tfdb``) has its own module, :mod:`tiaug.io.tfdb`.
 
-Plain folder (``import_folder``): ``.npy``, ``.tif`` or ``.tiff`` temperature images (not recursive) with
-optional PNG masks of class indices named ``<image stem><mask_suffix>.png``.
+Plain folder (``import_folder``): every file the camera reader layer (:mod:`tiaug.io.readers`) reads, found by
+content and name or forced with ``fmt`` (``.npy``/``.tif`` temperatures, FLIR R-JPEG/``.fff``/``.seq``, TC001,
+Lepton and headerless raw frames; not recursive), with optional PNG masks of class indices named
+``<image stem><mask_suffix>.png`` for single-frame files. A file that cannot be read (truncated, no radiometric
+data, wrong raw size, NaN pixels, ...) is skipped with its name and problem (``on_skip``) and the rest of the
+folder is imported, unless ``strict``; each file is read whole before any of its frames is written.
 
 Both: ``T_C = raw * scale + offset`` converts other units (Kelvin: ``offset=-273.15``; integer raw counts
 need an explicit ``scale``, they are never guessed), images whose median is outside -60..200 C after
@@ -27,19 +28,19 @@ import cv2
 import h5py
 import numpy as np
 
-from tiaug.io import landmarks as lmk
 from tiaug.io.atomic import PathLike, atomic_outputs, check_output_path
+from tiaug.io.codecs import DEFAULT_COMPRESSION
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.h5 import STR, ThermalH5Writer
-from tiaug.validation import INTEGER_IMAGE_HINT, check_mask, check_thermal_image
+from tiaug.io.h5_writer import JSON, STR, ThermalH5Writer
+from tiaug.io.readers import ReadOptions, folder_files, open_source
+from tiaug.validation import check_mask
 
 Size = tuple[int, int]
 Progress = Callable[[Iterable], Iterable]
-IMAGE_SUFFIXES = (".npy", ".tif", ".tiff")
-PLAUSIBLE_C = (-60.0, 200.0)
+FOLDER_COLUMNS = {"source_file": STR, "frame_index": np.int64, "source_meta": JSON}
 
 
-def _no_progress(it: Iterable) -> Iterable:
+def no_progress(it: Iterable) -> Iterable:
     return it
 
 
@@ -64,37 +65,6 @@ def load_raw(path: PathLike) -> np.ndarray:
             return arr
     except (OSError, ValueError) as e:
         raise ThermalDataError(p, None, f"cannot read the image ({e})") from None
-
-
-def to_celsius(raw: np.ndarray, path: PathLike, scale: float | None = None, offset: float = 0.0) -> np.ndarray:
-    """Convert a stored array to an (H, W) float32 image in degrees Celsius: ``raw * scale + offset``.
-
-    Integer arrays need an explicit ``scale`` (raw camera counts are never guessed). Refuses RGB arrays,
-    NaN/inf pixels and images whose median is outside -60..200 C (probably Kelvin or counts).
-    """
-    raw = np.asarray(raw)
-    if raw.dtype.kind in "iub" and scale is None:
-        raise ThermalDataError(path, None, f"integer pixels ({raw.dtype}) and no --scale given. " + INTEGER_IMAGE_HINT)
-    if raw.dtype.kind not in "iubf":
-        raise ThermalDataError(path, None, f"has dtype {raw.dtype}; temperatures must be real numbers")
-    try:
-        view = check_thermal_image(np.asarray(raw, dtype=np.float32), name="image")[0]
-    except ValueError as e:
-        raise ThermalDataError(path, None, str(e)) from None
-    image = view * np.float32(1.0 if scale is None else scale) + np.float32(offset)
-    median = float(np.median(image))
-    if not PLAUSIBLE_C[0] <= median <= PLAUSIBLE_C[1]:
-        raise ThermalDataError(
-            path,
-            None,
-            f"median {median:.1f} after conversion is not a plausible temperature in degrees Celsius: Kelvin "
-            "needs --offset -273.15, raw counts need --scale and --offset from the camera's calibration",
-        )
-    return np.ascontiguousarray(image, dtype=np.float32)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Geometry: centre crop and resize, applied to an image, its mask and its landmarks alike
 
 
 def center_crop(
@@ -134,7 +104,7 @@ def resize(
     return out, m, pts
 
 
-def _reshape(
+def crop_and_resize(
     image: np.ndarray,
     mask: np.ndarray | None,
     points: np.ndarray | None,
@@ -149,80 +119,8 @@ def _reshape(
     return image, mask, points
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Thermal Face Database
-
-
-@dataclass(frozen=True)
-class TfdbItem:
-    """One Thermal Face Database image: its temperature array, its landmark file and its subject id."""
-
-    image: Path
-    ljson: Path
-    subject: str
-
-
-def subject_of(path: PathLike, required: bool = True) -> str:
-    """Subject id of a Thermal Face Database file: the second ``_``-separated field of its name.
-
-    A name without one is refused when ``required``, else gives an empty string.
-    """
-    parts = Path(path).stem.split("_")
-    if len(parts) < 2 or not parts[1]:
-        if not required:
-            return ""
-        raise ThermalDataError(
-            path, None, "no subject id: a subject-wise split needs names like <prefix>_<subject>_<rest>.npy"
-        )
-    return parts[1]
-
-
-def find_tfdb_items(folder: PathLike, *, skip_unlabelled: bool = False, need_subject: bool = False) -> list[TfdbItem]:
-    """Pair every ``.npy`` under ``folder`` (recursively, sorted) with the ``.ljson`` of the same name."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise ThermalDataError(folder, None, "is not a folder")
-    items, missing = [], []
-    for npy in sorted(p for p in root.rglob("*") if p.suffix.lower() == ".npy" and p.is_file()):
-        lj = npy.with_suffix(".ljson")
-        if not lj.is_file():
-            missing.append(npy)
-            continue
-        items.append(TfdbItem(npy, lj, subject_of(npy, required=need_subject)))
-    if missing and not skip_unlabelled:
-        shown = ", ".join(str(p.relative_to(root)) for p in missing[:3])
-        raise ThermalDataError(
-            folder,
-            None,
-            f"{len(missing)} .npy file(s) have no .ljson landmark file beside them (e.g. {shown}); "
-            "add the landmarks or pass --skip-unlabelled",
-        )
-    if not items:
-        raise ThermalDataError(folder, None, "no .npy temperature arrays with .ljson landmark files found")
-    return items
-
-
-def split_subjects(subjects: Iterable[str], fraction: float, seed: int) -> set[str]:
-    """Pick the validation subjects: ``round(fraction * n)`` of them (at least 1, at most n - 1) at random."""
-    unique = sorted(set(subjects))
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"the validation fraction must be between 0 and 1, got {fraction}")
-    if len(unique) < 2:
-        raise ValueError(f"a subject-wise split needs at least 2 subjects, found {len(unique)}: {unique}")
-    n_val = min(len(unique) - 1, max(1, round(fraction * len(unique))))
-    order = np.random.default_rng(seed).permutation(len(unique))
-    return {unique[i] for i in order[:n_val]}
-
-
-def split_paths(out: PathLike) -> tuple[Path, Path]:
-    """``OUT.h5`` -> (``OUT_train.h5``, ``OUT_val.h5``), the two files of a subject-wise split."""
-    p = Path(out)
-    suffix = p.suffix or ".h5"
-    return p.with_name(f"{p.stem}_train{suffix}"), p.with_name(f"{p.stem}_val{suffix}")
-
-
 @dataclass
-class _Sink:
+class ImageSink:
     """A writer created lazily on the first image (whose size fixes the file's)."""
 
     file: h5py.File
@@ -266,77 +164,6 @@ class _Sink:
         )
 
 
-def import_tfdb(
-    folder: PathLike,
-    out: PathLike,
-    *,
-    crop: Size | None = None,
-    size: Size | None = None,
-    split_val: float | None = None,
-    seed: int = 0,
-    overwrite: bool = False,
-    scale: float | None = None,
-    offset: float = 0.0,
-    forehead: float = 0.45,
-    brow_thickness: float = 0.09,
-    skip_unlabelled: bool = False,
-    compression: str | None = "lzf",
-    progress: Progress = _no_progress,
-) -> dict[str, int]:
-    """Import a Thermal Face Database folder; return {output path: number of images}.
-
-    Without ``split_val`` everything goes to ``out``; with it, to ``split_paths(out)`` (train, val), the
-    validation side holding about ``split_val`` of the subjects, chosen with ``seed``.
-    """
-    root = Path(folder)
-    items = find_tfdb_items(root, skip_unlabelled=skip_unlabelled, need_subject=split_val is not None)
-    outputs = [Path(out)] if split_val is None else list(split_paths(out))
-    for p in outputs:  # refuse a bad output before reading anything
-        check_output_path(p, overwrite=overwrite)
-    val_subjects = split_subjects([i.subject for i in items], split_val, seed) if split_val is not None else set()
-    marks = [lmk.read_ljson(i.ljson) for i in items]
-    counts = {len(pts) for pts, _ in marks}
-    n_points = counts.pop() if len(counts) == 1 else None
-    attrs = {
-        "tiaug/import": {
-            "source": "thermal-face-database",
-            "crop": crop,
-            "resize": size,
-            "forehead": forehead,
-            "brow_thickness": brow_thickness,
-            "scale": scale,
-            "offset": offset,
-            "split_val": split_val,
-            "seed": seed,
-        }
-    }
-    with atomic_outputs(outputs, overwrite=overwrite) as tmps:
-        files = [h5py.File(t, "w") for t in tmps]
-        try:
-            sinks = [
-                _Sink(f, True, n_points, ("source_file", "subject"), compression, {**attrs, "tiaug/split": name})
-                for f, name in zip(files, ["all"] if split_val is None else ["train", "val"], strict=True)
-            ]
-            for item, (pts, groups) in progress(list(zip(items, marks, strict=True))):
-                image = to_celsius(load_raw(item.image), item.image, scale, offset)
-                image, _, pts = _reshape(image, None, pts, crop, size, item.image)
-                mask = lmk.mask_from_landmarks(
-                    pts, groups, image.shape, forehead=forehead, brow_thickness=brow_thickness
-                )
-                sink = sinks[1] if item.subject in val_subjects else sinks[0]
-                extra = {"source_file": str(item.image.relative_to(root)), "subject": item.subject}
-                sink.append(image, mask, pts if n_points else None, extra, item.image)
-            result = {}
-            for p, s in zip(outputs, sinks, strict=True):
-                if s.writer is None:
-                    raise ThermalDataError(p, None, "no images would go to this output")
-                result[str(p)] = s.writer.finish()
-        finally:
-            for f in files:
-                f.close()
-    return result
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Plain folder
 
@@ -366,17 +193,19 @@ def load_mask_png(path: PathLike, image_shape: Size, n_classes: int, binary: boo
     return m.astype(np.uint8)
 
 
-def find_folder_items(folder: PathLike, masks_dir: PathLike | None, mask_suffix: str) -> list[tuple[Path, Path | None]]:
-    """Images of a folder (sorted) with their mask PNGs (or None); masks must exist for all or none."""
+def find_folder_items(
+    folder: PathLike, masks_dir: PathLike | None, mask_suffix: str, fmt: str = "auto"
+) -> list[tuple[Path, Path | None]]:
+    """Files of a folder that ``fmt`` reads (sorted) with their mask PNGs (or None); masks for all or none."""
     root = Path(folder)
-    if not root.is_dir():
-        raise ThermalDataError(folder, None, "is not a folder")
     mdir = Path(masks_dir) if masks_dir is not None else root
+    images = folder_files(root, fmt)
     if not mdir.is_dir():
         raise ThermalDataError(mdir, None, "mask folder not found")
-    images = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not images:
-        raise ThermalDataError(folder, None, f"no temperature images ({', '.join(IMAGE_SUFFIXES)}) found")
+        raise ThermalDataError(
+            folder, None, "no temperature images (.npy, .tif, .tiff) or camera files (.jpg, .fff, .seq, ...) found"
+        )
     pairs = []
     for img in images:
         candidates = [mdir / f"{img.stem}{mask_suffix}.png"]
@@ -395,10 +224,28 @@ def find_folder_items(folder: PathLike, masks_dir: PathLike | None, mask_suffix:
     return pairs
 
 
+def _file_rows(
+    path: Path, mask_path: Path | None, fmt: str, options: ReadOptions, binary_masks: bool, crop, size
+) -> list[tuple[np.ndarray, np.ndarray | None, dict]]:
+    """(image, mask, extra columns) of every frame of one file, or ThermalDataError for the file."""
+    with open_source(path, fmt, options) as source:
+        frames = list(source.frames())  # the whole file is checked before any of it is written
+    if mask_path is not None and len(frames) != 1:
+        raise ThermalDataError(path, None, f"holds {len(frames)} frames; a mask PNG pairs with a one-frame file")
+    rows = []
+    for frame in frames:
+        mask = load_mask_png(mask_path, frame.image.shape, 6, binary_masks) if mask_path is not None else None
+        image, mask, _ = crop_and_resize(frame.image, mask, None, crop, size, path)
+        rows.append((image, mask, {"source_file": path.name, "frame_index": frame.index, "source_meta": frame.meta}))
+    return rows
+
+
 def import_folder(
     folder: PathLike,
     out: PathLike,
     *,
+    fmt: str = "auto",
+    options: ReadOptions | None = None,
     masks_dir: PathLike | None = None,
     mask_suffix: str = "_mask",
     binary_masks: bool = False,
@@ -406,22 +253,55 @@ def import_folder(
     size: Size | None = None,
     overwrite: bool = False,
     scale: float | None = None,
-    offset: float = 0.0,
-    compression: str | None = "lzf",
-    progress: Progress = _no_progress,
+    offset: float | None = None,
+    strict: bool = False,
+    on_skip: Callable[[ThermalDataError], None] | None = None,
+    compression: str | None = DEFAULT_COMPRESSION,
+    progress: Progress = no_progress,
 ) -> dict[str, int]:
-    """Import a folder of ``.npy``/``.tif`` temperature images (and PNG masks); return {out: n images}."""
+    """Import every readable file of a folder (and PNG masks); return {out: number of images}.
+
+    ``fmt``: a reader format or ``auto``; ``options`` (or ``scale``/``offset``) as in
+    :class:`~tiaug.io.readers.ReadOptions`. A file refused by its reader is passed to ``on_skip`` and left
+    out (``strict``: raised instead); if no file can be imported the error lists the refusals. Output rows
+    record ``source_file``, ``frame_index`` (frame within that file) and ``source_meta`` (JSON: format,
+    camera, emissivity, timestamp, ...); the attribute ``tiaug/skipped`` lists the files left out.
+    """
     root = Path(folder)
-    pairs = find_folder_items(root, masks_dir, mask_suffix)
+    options = options or ReadOptions(scale=scale, offset=offset)
+    pairs = find_folder_items(root, masks_dir, mask_suffix, fmt)
     check_output_path(out, overwrite=overwrite)
     has_masks = pairs[0][1] is not None
-    attrs = {"tiaug/import": {"source": "folder", "crop": crop, "resize": size, "scale": scale, "offset": offset}}
+    attrs = {
+        "tiaug/import": {
+            "source": "folder",
+            "format": fmt,
+            "crop": crop,
+            "resize": size,
+            "scale": options.scale,
+            "offset": options.offset,
+        }
+    }
+    skipped: list[ThermalDataError] = []
     with atomic_outputs([out], overwrite=overwrite) as (tmp,), h5py.File(tmp, "w") as f:
-        sink = _Sink(f, has_masks, None, ("source_file",), compression, attrs)
+        sink = ImageSink(f, has_masks, None, FOLDER_COLUMNS, compression, attrs)
         for img_path, mask_path in progress(pairs):
-            image = to_celsius(load_raw(img_path), img_path, scale, offset)
-            mask = load_mask_png(mask_path, image.shape, 6, binary_masks) if mask_path is not None else None
-            image, mask, _ = _reshape(image, mask, None, crop, size, img_path)
-            sink.append(image, mask, None, {"source_file": img_path.name}, img_path)
+            try:
+                rows = _file_rows(img_path, mask_path, fmt, options, binary_masks, crop, size)
+            except ThermalDataError as e:
+                if strict:
+                    raise
+                skipped.append(e)
+                if on_skip is not None:
+                    on_skip(e)
+                continue
+            for image, mask, extra in rows:
+                sink.append(image, mask, None, extra, img_path)
+        if sink.writer is None:
+            shown = "; ".join(str(e) for e in skipped[:3]) + (
+                f"; and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+            )
+            raise ThermalDataError(folder, None, f"no file could be imported ({len(skipped)} refused): {shown}")
+        sink.writer.set_attr("tiaug/skipped", [str(e) for e in skipped])
         n = sink.writer.finish()
     return {str(out): n}

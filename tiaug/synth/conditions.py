@@ -7,7 +7,10 @@
 * ``fringe``: hair over the forehead, at hair temperature;
 * ``face_mask`` (a surgical mask, warm where the breath goes) or ``scarf`` (over the chin and neck);
 * ``hot_room``: the room is as warm as or warmer than the skin, so the usual "face warmer than background"
-  cue is gone (the skin warms up and the edge cooling fades too).
+  cue is gone (the skin warms up and the edge cooling fades too);
+* ``cold_room``: a cold outdoor scene (-5 to 12 C): the skin cools by a fraction of the room's drop, the nose
+  tip and ears much more (vasoconstriction), hair and clothes come close to the cold background, while the
+  inner eye corners stay warm.
 
 Labels are NOT changed by any of these: as in the paper, a mask keeps the true face regions under an
 occluder, so a network learns to segment through it. The outline of every occluder is recorded in the
@@ -30,6 +33,7 @@ class Conditions:
     """Which real-world conditions one unconstrained face gets."""
 
     hot_room: bool = False
+    cold_room: bool = False
     glasses: bool = False
     hand: bool = False
     cup: bool = False
@@ -41,8 +45,25 @@ class Conditions:
         return any(vars(self).values())
 
 
-def sample_conditions(rng: np.random.Generator) -> Conditions:
-    """Draw the conditions of one unconstrained face; at least one is always present."""
+#: Every condition, by name (``tiaug synth --condition NAME`` draws one alone).
+CONDITIONS = ("hot_room", "cold_room", "glasses", "hand", "cup", "fringe", "face_mask", "scarf")
+_FALLBACK = ("hot_room", "glasses", "hand", "cup", "fringe", "face_mask", "scarf")  # the first version's list
+COLD_ROOM_P = 0.25  # chance of a cold room for an unconstrained face that is not in a hot room
+
+
+def single_condition(name: str) -> Conditions:
+    """The conditions with only ``name`` present; an unknown name is refused with the valid ones."""
+    if name not in CONDITIONS:
+        raise ValueError(f"unknown condition {name!r}; choose one of {', '.join(CONDITIONS)}")
+    return Conditions(**{name: True})
+
+
+def sample_conditions(rng: np.random.Generator, cold_rng: np.random.Generator | None = None) -> Conditions:
+    """Draw the conditions of one unconstrained face; at least one is always present.
+
+    The cold room is drawn from ``cold_rng`` (its own stream, so every other condition of a face is drawn as
+    before the cold room existed); without it, never.
+    """
     c = Conditions()
     c.hot_room = bool(rng.random() < 0.35)
     c.glasses = bool(rng.random() < 0.35)
@@ -52,7 +73,9 @@ def sample_conditions(rng: np.random.Generator) -> Conditions:
     r = rng.random()
     c.face_mask, c.scarf = bool(r < 0.18), bool(0.18 <= r < 0.3)
     if not c.any():
-        setattr(c, str(rng.choice(list(vars(c)))), True)
+        setattr(c, str(rng.choice(list(_FALLBACK))), True)
+    if cold_rng is not None and not c.hot_room:
+        c.cold_room = bool(cold_rng.random() < COLD_ROOM_P)
     return c
 
 
@@ -65,6 +88,21 @@ def apply_hot_room(rng: np.random.Generator, t: ThermalParams) -> None:
     t.edge *= 0.3
     t.nose_drop = 1.0 + (t.nose_drop - 1.0) * 0.3  # less heat loss to a warm room
     t.hair = rng.uniform(0.6, 0.9)
+
+
+def apply_cold_room(rng: np.random.Generator, t: ThermalParams) -> None:
+    """Turn ``t`` into a cold outdoor scene in place: background -5..12 C, the face cooling partially."""
+    before = t.ambient
+    t.ambient = rng.uniform(-5.0, 12.0)
+    cooling = rng.uniform(0.15, 0.35) * (before - t.ambient)  # the skin follows the room by a fraction
+    t.skin -= cooling
+    t.canthus = max(t.canthus - 0.5 * cooling, t.skin + 1.5)  # the inner eye corners stay close to the core
+    t.mouth_inside = min(t.mouth_inside, t.canthus - 0.3)
+    t.nose_drop = rng.uniform(4.0, 9.0)  # vasoconstriction of the nose tip
+    t.edge *= 1.5
+    t.ear -= rng.uniform(1.0, 3.0)
+    t.hair = rng.uniform(0.15, 0.4)
+    t.cloth = rng.uniform(0.1, 0.35)
 
 
 def _poly_json(poly: np.ndarray) -> list[list[float]]:

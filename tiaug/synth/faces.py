@@ -9,13 +9,14 @@ from typing import Any
 
 import numpy as np
 
+from tiaug.labels import DEFAULT_CLASSES
 from tiaug.synth import conditions as cond
 from tiaug.synth import raster
 from tiaug.synth.geometry import FaceGeometry, FaceShape, Pose, build_geometry, head_extent, sample_shape
 from tiaug.synth.thermal import ThermalParams, background, sample_thermal, skin_field
 
 #: Class indices of the masks (the Thermal Face Database convention used by the paper).
-CLASSES = ("background", "skin", "mouth", "eyes", "eyebrows", "nose")
+CLASSES = DEFAULT_CLASSES
 BACKGROUND, SKIN, MOUTH, EYES, EYEBROWS, NOSE = range(6)
 
 
@@ -122,23 +123,35 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-def generate_face(height: int, width: int, rng: np.random.Generator, unconstrained: bool = False) -> SyntheticFace:
+def generate_face(
+    height: int, width: int, rng: np.random.Generator, unconstrained: bool = False, condition: str | None = None
+) -> SyntheticFace:
     """Generate one synthetic thermal face of (height, width) pixels from ``rng``.
 
     ``rng`` is split into independent streams for the shape, the heat field, the real-world conditions and
     the camera noise, so the same ``rng`` state gives the same face (same pose, mask and landmarks) with or
     without ``unconstrained``, which adds glasses, hands, cups, fringes, face masks, scarves or a hot room
     (see ``tiaug.synth.conditions``): clean and unconstrained versions of a dataset pair up row by row.
+    ``condition`` (one of ``conditions.CONDITIONS``) gives every face that condition alone (implies
+    ``unconstrained``), for per-condition test sets of the same faces.
     """
     if height < 8 or width < 8:
         raise ValueError(f"synthetic faces need at least 8x8 pixels, got {height}x{width}")
     shape_rng, heat_rng, cond_rng, noise_rng = rng.spawn(4)
+    cold_rng = cond_rng.spawn(1)[0]  # spawning leaves cond_rng's own stream as it was
     shape = sample_shape(shape_rng)
     t = sample_thermal(heat_rng)
     pose, rel = _sample_pose(shape_rng, shape, height, width)
-    conditions = cond.sample_conditions(cond_rng) if unconstrained else cond.Conditions()
+    if condition is not None:
+        conditions, unconstrained = cond.single_condition(condition), True
+    elif unconstrained:
+        conditions = cond.sample_conditions(cond_rng, cold_rng)
+    else:
+        conditions = cond.Conditions()
     if conditions.hot_room:
         cond.apply_hot_room(cond_rng, t)
+    if conditions.cold_room:
+        cond.apply_cold_room(cold_rng, t)
     g = _place(shape, pose, rel, height, width, t.has_shoulders)
     image = render_scene(heat_rng, g, t, (height, width))
     occluders = cond.paint_conditions(cond_rng, image, g, t, conditions) if unconstrained else []
@@ -161,11 +174,17 @@ def face_rng(seed: int, index: int) -> np.random.Generator:
 
 
 def iter_faces(
-    n: int, height: int, width: int, seed: int, unconstrained: bool = False, start: int = 0
+    n: int,
+    height: int,
+    width: int,
+    seed: int,
+    unconstrained: bool = False,
+    start: int = 0,
+    condition: str | None = None,
 ) -> Iterator[SyntheticFace]:
     """Yield faces ``start .. start + n - 1`` of ``seed`` one by one (constant memory)."""
     for i in range(start, start + n):
-        yield generate_face(height, width, face_rng(seed, i), unconstrained)
+        yield generate_face(height, width, face_rng(seed, i), unconstrained, condition)
 
 
 @dataclass(frozen=True)
@@ -179,7 +198,13 @@ class FaceBatch:
 
 
 def generate_faces(
-    n: int, height: int, width: int, seed: int, unconstrained: bool = False, start: int = 0
+    n: int,
+    height: int,
+    width: int,
+    seed: int,
+    unconstrained: bool = False,
+    start: int = 0,
+    condition: str | None = None,
 ) -> FaceBatch:
     """Generate ``n`` faces in memory; face i is the same whatever ``n`` is (see ``face_rng``)."""
     if n < 0:
@@ -188,7 +213,7 @@ def generate_faces(
     masks = np.empty((n, height, width), np.uint8)
     landmarks = np.empty((n, 68, 2), np.float32)
     params = []
-    for k, face in enumerate(iter_faces(n, height, width, seed, unconstrained, start)):
+    for k, face in enumerate(iter_faces(n, height, width, seed, unconstrained, start, condition)):
         images[k], masks[k], landmarks[k] = face.image, face.mask, face.landmarks
         params.append(face.params)
     return FaceBatch(images, masks, landmarks, params)

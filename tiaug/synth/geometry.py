@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tiaug.synth import curves
 from tiaug.synth.raster import ellipse
 
 N_LANDMARKS = 68
@@ -118,144 +119,6 @@ def sample_shape(rng: np.random.Generator, open_probability: float = 0.35) -> Fa
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Curves in canonical units. Each returns (points (K, 2), extra depth (K,)) and, where landmarks lie on the
-# curve, the landmark indices into it.
-
-
-def _jaw(s: FaceShape, n: int) -> np.ndarray:
-    """Jaw from the image-left end (jaw_y0) through the chin to the image-right end; n points."""
-    t = np.linspace(0.0, np.pi, n)
-    c = np.cos(t)
-    x = -np.sign(c) * np.abs(c) ** s.jaw_square
-    y = s.jaw_y0 + (s.chin_y - s.jaw_y0) * np.sin(t)
-    return np.stack([x, y], axis=1)
-
-
-def _forehead(s: FaceShape, n: int, height: float, half_width: float = 1.0) -> np.ndarray:
-    """Arc from the image-right jaw end over the top (y = -height) to the image-left end; n points."""
-    t = np.linspace(0.0, np.pi, n)
-    x = half_width * np.cos(t)
-    y = s.jaw_y0 - (s.jaw_y0 + height) * np.sin(t) ** 0.8
-    return np.stack([x, y], axis=1)
-
-
-def _eye(s: FaceShape, side: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Closed eye opening, clockwise from the image-left corner; side -1 = image left, +1 = image right.
-
-    Returns the dense outline and the 6 landmarks in iBUG order.
-    """
-    cx = side * s.eye_dx
-    left, right = cx - s.eye_w / 2, cx + s.eye_w / 2
-    k = np.linspace(0.0, 1.0, n)
-    # the upper lid peaks towards the inner corner, which is at the nose side
-    warp = k**0.85 if side < 0 else 1 - (1 - k) ** 0.85
-    up = np.stack([left + (right - left) * k, -s.eye_h_up * np.sin(np.pi * warp)], axis=1)
-    lo = np.stack([right - (right - left) * k, s.eye_h_lo * np.sin(np.pi * (1 - warp))], axis=1)
-    outline = np.concatenate([up, lo[1:-1]])
-
-    def at(q: float, upper: bool) -> list[float]:
-        w = q**0.85 if side < 0 else 1 - (1 - q) ** 0.85
-        y = -s.eye_h_up * np.sin(np.pi * w) if upper else s.eye_h_lo * np.sin(np.pi * w)
-        return [left + (right - left) * q, y]
-
-    # clockwise (image coordinates, y down) from the image-left corner
-    lm = np.array([[left, 0.0], at(1 / 3, True), at(2 / 3, True), [right, 0.0], at(2 / 3, False), at(1 / 3, False)])
-    return outline, lm
-
-
-def _brow(s: FaceShape, side: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Brow band (closed) and its 5 upper-edge landmarks in iBUG order (image-left brow: outer to inner)."""
-    k = np.linspace(0.0, 1.0, n)  # 0 = inner end, 1 = outer end
-    x = side * (s.brow_inner + (s.brow_outer - s.brow_inner) * k)
-    top = s.brow_y - s.brow_arch * np.sin(np.pi * k**0.7) + 0.05 * k**2
-    thick = s.brow_thick * (1.0 - 0.4 * k)
-    band = np.concatenate([np.stack([x, top], 1), np.stack([x, top + thick], 1)[::-1]])
-    q = np.linspace(0.0, 1.0, 5)
-    lx = side * (s.brow_inner + (s.brow_outer - s.brow_inner) * q)
-    ly = s.brow_y - s.brow_arch * np.sin(np.pi * q**0.7) + 0.05 * q**2
-    lm = np.stack([lx, ly], 1)
-    if side < 0:
-        lm = lm[::-1]  # 17 is the outer end of the image-left brow
-    return band, lm
-
-
-def _nose(s: FaceShape) -> tuple[np.ndarray, np.ndarray]:
-    """Nose outline (bridge and nostril wings) and its 9 landmarks (27-35)."""
-    bottom = s.nose_tip + 0.08
-    bw, nw = s.nose_bridge_w, s.nose_w
-    top = -0.02
-    right = np.array(
-        [
-            [bw, top],
-            [bw * 1.8, s.nose_tip * 0.5],
-            [bw * 2.6, s.nose_tip * 0.8],
-            [nw * 0.85, s.nose_tip - 0.02],
-            [nw, s.nose_tip + 0.03],
-            [nw * 0.9, bottom - 0.02],
-            [nw * 0.55, bottom],
-            [nw * 0.2, bottom + 0.005],
-        ]
-    )
-    left = right[::-1] * [-1, 1]
-    outline = np.concatenate([right, [[0.0, bottom + 0.01]], left])
-    lm = np.array(
-        [
-            [0.0, top],
-            [0.0, s.nose_tip / 3],
-            [0.0, 2 * s.nose_tip / 3],
-            [0.0, s.nose_tip],
-            [-nw * 0.85, bottom - 0.03],
-            [-nw * 0.45, bottom],
-            [0.0, bottom + 0.01],
-            [nw * 0.45, bottom],
-            [nw * 0.85, bottom - 0.03],
-        ]
-    )
-    return outline, lm
-
-
-def _mouth(s: FaceShape, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Outer lip outline, inner lip opening (empty when closed) and the 20 lip landmarks (48-67)."""
-    hw, my, op = s.mouth_hw, s.mouth_y, s.mouth_open
-
-    def upper_outer(q: np.ndarray) -> np.ndarray:
-        bow = 1.0 - 0.3 * np.exp(-(((q - 0.5) / 0.07) ** 2))
-        return my - s.upper_lip * np.sin(np.pi * q) ** 0.6 * bow
-
-    def lower_outer(q: np.ndarray) -> np.ndarray:
-        return my + op * np.sin(np.pi * q) ** 0.8 + s.lower_lip * np.sin(np.pi * q) ** 0.7
-
-    def upper_inner(q: np.ndarray) -> np.ndarray:
-        return my - 0.01 * np.sin(np.pi * q)
-
-    def lower_inner(q: np.ndarray) -> np.ndarray:
-        return my + op * np.sin(np.pi * q) ** 0.8
-
-    q = np.linspace(0.0, 1.0, n)
-    x = -hw + 2 * hw * q
-    outline = np.concatenate([np.stack([x, upper_outer(q)], 1), np.stack([x, lower_outer(q)], 1)[::-1][1:-1]])
-    qi = np.linspace(0.1, 0.9, n)
-    xi = -hw + 2 * hw * qi
-    inner = np.concatenate([np.stack([xi, upper_inner(qi)], 1), np.stack([xi, lower_inner(qi)], 1)[::-1]])
-
-    qo = np.array([1, 2, 3, 4, 5]) / 6
-    qi5 = np.array([0.3, 0.5, 0.7])
-    lm = np.concatenate(
-        [
-            [[-hw, my]],
-            np.stack([-hw + 2 * hw * qo, upper_outer(qo)], 1),
-            [[hw, my]],
-            np.stack([-hw + 2 * hw * qo, lower_outer(qo)], 1)[::-1],
-            [[-hw * 0.8, my]],
-            np.stack([-hw + 2 * hw * qi5, upper_inner(qi5)], 1),
-            [[hw * 0.8, my]],
-            np.stack([-hw + 2 * hw * qi5, lower_inner(qi5)], 1)[::-1],
-        ]
-    )
-    return outline, inner, lm
-
-
-# ---------------------------------------------------------------------------------------------------------
 # Depth and projection
 
 
@@ -336,11 +199,13 @@ def build_geometry(s: FaceShape, pose: Pose, image_height: int, shoulders: bool 
     def proj(pts: np.ndarray, extra: float | np.ndarray = 0.0) -> np.ndarray:
         return project(pose, pts, _depth(s, pts, extra))
 
-    jaw_dense = _jaw(s, 49)
-    face_c = np.concatenate([jaw_dense, _forehead(s, 33, s.hairline)[1:-1]])
+    jaw_dense = curves.jaw(s, 49)
+    face_c = np.concatenate([jaw_dense, curves.forehead(s, 33, s.hairline)[1:-1]])
     chin_extra = 0.05 * np.exp(-((face_c[:, 0] / 0.4) ** 2)) * (face_c[:, 1] > s.mouth_y)
     face = proj(face_c, chin_extra)
-    head_c = np.concatenate([[[s.head_w, 0.25], [s.head_w * 0.98, s.jaw_y0]], _forehead(s, 33, s.head_top, s.head_w)])
+    head_c = np.concatenate(
+        [[[s.head_w, 0.25], [s.head_w * 0.98, s.jaw_y0]], curves.forehead(s, 33, s.head_top, s.head_w)]
+    )
     head_c = np.concatenate([head_c, [[-s.head_w, 0.25]]])
     head = project(pose, head_c, _depth(s, head_c) * 0.9 - 0.15)
 
@@ -352,19 +217,19 @@ def build_geometry(s: FaceShape, pose: Pose, image_height: int, shoulders: bool 
     eyes, eye_lm = [], []
     brows, brow_lm = [], []
     for side in (-1, 1):
-        outline, lm = _eye(s, side, 13)
+        outline, lm = curves.eye(s, side, 13)
         eyes.append(proj(outline, -0.05))
         eye_lm.append(lm)
-        band, blm = _brow(s, side, 12)
+        band, blm = curves.brow(s, side, 12)
         brows.append(proj(band, 0.02))
         brow_lm.append(blm)
-    nose_c, nose_lm = _nose(s)
+    nose_c, nose_lm = curves.nose(s)
     nose = proj(nose_c, _nose_extra(s, nose_c))
-    mouth_c, inner_c, mouth_lm = _mouth(s, 17)
+    mouth_c, inner_c, mouth_lm = curves.mouth(s, 17)
     mouth = proj(mouth_c, 0.08)
     mouth_inner = proj(inner_c, 0.05) if s.mouth_open > 0 else None
 
-    jaw_lm = _jaw(s, 17)
+    jaw_lm = curves.jaw(s, 17)
     # iBUG eye order: image-left eye clockwise from its outer (left) corner; image-right eye clockwise from
     # its inner (left) corner: both start at the left corner, which is what _eye returns.
     canon = np.concatenate([jaw_lm, brow_lm[0], brow_lm[1], nose_lm, eye_lm[0], eye_lm[1], mouth_lm])

@@ -1,4 +1,7 @@
-"""Small OpenCV drawing helpers for the synthetic faces (sub-pixel polygons, Gaussian blobs, smooth noise)."""
+"""Small OpenCV drawing helpers for the synthetic faces (sub-pixel polygons, Gaussian blobs, smooth noise).
+
+Polygons go through the fixed-point conversion of TiAug's occluders (:func:`tiaug.functional.raster.to_fixed_point`).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +10,7 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
-_SHIFT = 4  # cv2 sub-pixel bits: coordinates are drawn with 1/16 pixel precision
-_ONE = 1 << _SHIFT
-
-
-def to_cv(poly: np.ndarray, factor: float = 1.0) -> np.ndarray:
-    """Float (K, 2) pixel coordinates (x, y) -> int32 fixed point for cv2 drawing with ``shift=4``.
-
-    ``factor`` rescales first (e.g. 0.25 to draw on a quarter-resolution canvas; pixel centres stay centred).
-    """
-    p = np.asarray(poly, dtype=np.float64)
-    if factor != 1.0:
-        p = (p + 0.5) * factor - 0.5
-    return np.round(p * _ONE).astype(np.int32)
+from tiaug.functional.raster import SUBPIXEL_BITS, to_fixed_point
 
 
 def ellipse(centre: np.ndarray, rx: float, ry: float, up: np.ndarray | None = None, n: int = 24) -> np.ndarray:
@@ -35,21 +26,21 @@ def ellipse(centre: np.ndarray, rx: float, ry: float, up: np.ndarray | None = No
 
 def fill(canvas: np.ndarray, polys: Iterable[np.ndarray], value: float, factor: float = 1.0) -> None:
     """Fill polygons (each (K, 2) (x, y) pixels) into ``canvas`` in place with ``value``."""
-    pts = [to_cv(p, factor) for p in polys if p is not None and len(p) >= 3]
+    pts = [to_fixed_point(p, factor) for p in polys if p is not None and len(p) >= 3]
     if pts:
-        cv2.fillPoly(canvas, pts, float(value), lineType=cv2.LINE_8, shift=_SHIFT)
+        cv2.fillPoly(canvas, pts, float(value), lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
 
 
 def stroke(canvas: np.ndarray, line: np.ndarray, value: float, thickness: float) -> None:
     """Draw an open polyline of the given thickness (pixels) into ``canvas`` in place."""
     cv2.polylines(
         canvas,
-        [to_cv(line)],
+        [to_fixed_point(line)],
         isClosed=False,
         color=float(value),
         thickness=max(1, round(thickness)),
         lineType=cv2.LINE_8,
-        shift=_SHIFT,
+        shift=SUBPIXEL_BITS,
     )
 
 

@@ -13,11 +13,14 @@ Outputs in the run directory (written by the main process only):
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
+import os
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,23 +30,29 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from samcl.checkpoint import Normalization, load_checkpoint, save_checkpoint
-from samcl.config import TrainConfig
-from samcl.data import StepSampler, TrainingSet, compute_normalization, iter_rows
-from samcl.distributed import World, broadcast_buffers, finish_world, init_world
-from samcl.inference import autocast, evaluate_batches
-from samcl.losses import SAMCLLoss, build_loss
+from samcl.device import autocast
+from samcl.inference.checkpoint import load_checkpoint, normalization_of, save_checkpoint
+from samcl.inference.normalization import Normalization
+from samcl.inference.predictor import evaluate_batches
+from samcl.losses import build_loss
 from samcl.metrics import ConfusionMatrix, all_reduce_confusion_matrix
 from samcl.models import build_model, check_input_size
-from tiaug.io import open_thermal, validate_file
+from samcl.training.config import TrainConfig
+from samcl.training.data import StepSampler, TrainingSet, iter_rows, reader_normalization, training_pipeline
+from samcl.training.distributed import World, broadcast_buffers, finish_world, init_world
+from tiaug.io import atomic_output, open_thermal
 
 LOSS_KEYS = ("loss", "base_loss", "samcl_loss")
+SCALE_KEYS = ("d_pos", "d_neg", "active")  # per-scale SAM-CL values, (num_scales,)
+GRAD_KEYS = ("grad_base_loss", "grad_samcl_loss")
 
 
 class TrainStep(nn.Module):
     """Network and loss in one module, so DDP also averages the auxiliary network's gradients.
 
-    forward(images (B, 1, H, W), masks (B, H, W) int64) -> {"loss", "base_loss", "samcl_loss"} scalars.
+    forward(images (B, 1, H, W), masks (B, H, W) int64, step, diagnostics) -> {"loss", "base_loss", "samcl_loss"}
+    scalars, plus the loss's per-scale SAM-CL values and, with ``diagnostics``, the gradient norms that reach
+    the logits from the base loss and from the SAM-CL term (two extra partial backward passes: log steps only).
     """
 
     def __init__(self, model: nn.Module, criterion: nn.Module) -> None:
@@ -51,13 +60,24 @@ class TrainStep(nn.Module):
         self.model = model
         self.criterion = criterion
 
-    def forward(self, images: torch.Tensor, masks: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, masks: torch.Tensor, step: int | None = None,
+                diagnostics: bool = False) -> dict[str, torch.Tensor]:  # fmt: skip
         logits = self.model(images)
-        if isinstance(self.criterion, SAMCLLoss):
-            parts = self.criterion(logits, masks, return_parts=True)
-            return {"loss": parts["total"], "base_loss": parts["base"], "samcl_loss": parts["samcl"]}
-        loss = self.criterion(logits, masks)
-        return {"loss": loss, "base_loss": loss, "samcl_loss": torch.zeros_like(loss)}
+        parts = self.criterion.parts(logits, masks, step=step)
+        out = {key: parts[key] for key in (*LOSS_KEYS, *SCALE_KEYS) if key in parts}
+        out["lam"] = torch.as_tensor(float(parts.get("lam", 0.0)))
+        if diagnostics:
+            for key in ("base_loss", "samcl_loss"):
+                needs = parts[key].requires_grad and bool(parts[key].detach() != 0)
+                grad = torch.autograd.grad(parts[key], logits, retain_graph=True)[0] if needs else None
+                out[f"grad_{key}"] = torch.zeros(()) if grad is None else grad.detach().float().norm()
+        return out
+
+
+def default_threads() -> int:
+    """CPU threads for one training process: the machine's cores shared among the processes on it (torchrun's
+    LOCAL_WORLD_SIZE), so that two or more processes do not oversubscribe the cores."""
+    return max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
 
 
 def poly_schedule(total: int, power: float) -> Callable[[int], float]:
@@ -65,24 +85,43 @@ def poly_schedule(total: int, power: float) -> Callable[[int], float]:
     return lambda step: max(0.0, 1.0 - step / total) ** power
 
 
-def check_data(config: TrainConfig, model: nn.Module) -> tuple[tuple[str, ...], int]:
-    """Validate both files fully before training: masks present and in range, same classes, sizes that fit."""
-    classes = None
-    n_train = 0
+@dataclass
+class DataCheck:
+    """What :func:`check_data` learnt about the two files: classes, row counts, image sizes, normalisation."""
+
+    classes: tuple[str, ...]
+    n_train: int
+    n_val: int
+    sizes: dict[str, tuple[str, int, int]]  # option -> (path, height, width)
+    normalization: Normalization | None
+
+    def check_sizes(self, model: nn.Module, model_name: str) -> None:
+        """Refuse images smaller than the network's minimum size."""
+        minimum = int(getattr(model, "min_size", 1))
+        for option, (path, height, width) in self.sizes.items():
+            if min(height, width) < minimum:
+                raise ValueError(
+                    f"{option} {path}: images of {height}x{width} px are smaller than the "
+                    f"{model_name} network's minimum size of {minimum}x{minimum} px"
+                )
+
+
+def check_data(config: TrainConfig, normalization: bool = True) -> DataCheck:
+    """Validate both files fully before training, each opened once: masks present, every pixel finite and every
+    label a class (streamed), same classes; with ``normalization``, also the training file's mean and std."""
+    found: DataCheck | None = None
     for option, path in (("--data", config.data), ("--val", config.val)):
         with open_thermal(path, require_masks=True) as reader:
-            if classes is None:
-                classes, n_train = reader.classes, reader.n
-            elif reader.classes != classes:
-                raise ValueError(f"--val {path} has classes {list(reader.classes)}, --data has {list(classes)}")
-            minimum = int(getattr(model, "min_size", 1))
-            if min(reader.height, reader.width) < minimum:
-                raise ValueError(
-                    f"{option} {path}: images of {reader.height}x{reader.width} px are smaller than the "
-                    f"{config.model} network's minimum size of {minimum}x{minimum} px"
-                )
-        validate_file(path, require_masks=True)  # every pixel finite, every label a class (streamed)
-    return classes, n_train
+            if found is None:
+                norm = reader_normalization(reader, mode=config.input_norm) if normalization else None
+                found = DataCheck(reader.classes, reader.n, 0, {}, norm)
+            elif reader.classes != found.classes:
+                raise ValueError(f"--val {path} has classes {list(reader.classes)}, --data has {list(found.classes)}")
+            else:
+                found.n_val = reader.n
+            found.sizes[option] = (path, reader.height, reader.width)
+            reader.validate_all()
+    return found
 
 
 def _environment(device: torch.device, world: World) -> dict[str, Any]:
@@ -106,18 +145,18 @@ class Run:
     def __init__(self, config: TrainConfig, resume_payload: dict[str, Any] | None = None) -> None:
         self.config = config
         self.world, self.device = init_world(config.device)
+        self.threads = config.threads or default_threads()
+        torch.set_num_threads(self.threads)
         self.amp = config.amp if config.amp is not None else self.device.type == "cuda"
         self.out = Path(config.out)
+        data = check_data(config, normalization=resume_payload is None)
         torch.manual_seed(config.seed)  # identical initial weights in every process
-        model = build_model(config.model, self.num_classes_of(config), **config.model_kwargs)
+        model = build_model(config.model, len(data.classes), **config.model_kwargs)
         check_input_size(model, *config.crop)
-        self.classes, self.n_train = check_data(config, model)
-        criterion = (
-            SAMCLLoss(len(self.classes), base_loss=config.loss, lam=config.samcl_lambda, seed=config.seed,
-                      ignore_index=config.ignore_index, **config.samcl_kwargs)
-            if config.samcl
-            else build_loss(config.loss, len(self.classes), ignore_index=config.ignore_index)
-        )  # fmt: skip
+        data.check_sizes(model, config.model)
+        self.classes, self.n_train, self.n_val = data.classes, data.n_train, data.n_val
+        criterion = build_loss(f"{config.loss}+samcl" if config.samcl else config.loss, len(self.classes),
+                               ignore_index=config.ignore_index, **config.loss_kwargs())  # fmt: skip
         self.step_module = TrainStep(model, criterion).to(self.device)
         if self.device.type == "cuda":
             self.step_module = self.step_module.to(memory_format=torch.channels_last)
@@ -133,14 +172,9 @@ class Run:
         )
         self.step = 0
         self.best_miou, self.best_step = -1.0, -1
-        self.normalization = compute_normalization(config.data) if resume_payload is None else None
+        self.normalization = data.normalization  # None on resume: restored below
         if resume_payload is not None:
             self._restore(resume_payload)
-
-    @staticmethod
-    def num_classes_of(config: TrainConfig) -> int:
-        with open_thermal(config.data, require_masks=True) as reader:
-            return len(reader.classes)
 
     # -- checkpoints ---------------------------------------------------------------------------------------
     def _payload(self, with_state: bool) -> dict[str, Any]:
@@ -182,7 +216,7 @@ class Run:
         torch.set_rng_state(state["torch_rng"])
         if state["cuda_rng"] is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
-        self.normalization = Normalization(**payload["normalization"])
+        self.normalization = normalization_of(payload)
         self.step = int(payload["iteration"])
         self.best_miou, self.best_step = float(payload["best_miou"]), int(payload["best_iteration"])
 
@@ -198,8 +232,7 @@ class Run:
         first taken from process 0 (whose weights are saved), so every process scores the same network.
         """
         broadcast_buffers(self.step_module.model, self.world)
-        with open_thermal(self.config.val) as reader:
-            rows = list(range(self.world.rank, reader.n, self.world.size))
+        rows = list(range(self.world.rank, self.n_val, self.world.size))
         matrix = evaluate_batches(
             self.step_module.model, iter_rows(self.config.val, rows, self.config.val_batch_size),
             self.normalization, len(self.classes), self.config.ignore_index, self.device, self.amp,
@@ -208,8 +241,7 @@ class Run:
 
     # -- the loop ------------------------------------------------------------------------------------------
     def loader(self) -> DataLoader:
-        dataset = TrainingSet(self.config.data, self.config.crop, self.normalization, self.config.tiaug,
-                              self.config.occlusion, self.config.noise)  # fmt: skip
+        dataset = TrainingSet(self.config.data, self.normalization, functools.partial(training_pipeline, self.config))
         sampler = StepSampler(self.n_train, self.config.batch_size, self.config.seed, self.step, self.config.iters,
                               self.world.rank, self.world.size)  # fmt: skip
         return DataLoader(dataset, batch_sampler=sampler, num_workers=self.config.workers,
@@ -220,10 +252,10 @@ class Run:
         """Train to ``config.iters``; ``progress(step, stats)`` is called after every step (main process)."""
         config = self.config
         self.out.mkdir(parents=True, exist_ok=True)
-        log = MetricsLog(self.out / "metrics.csv", self.classes, keep_until=self.step) if self.world.is_main else None
+        num_scales = getattr(self.step_module.criterion, "num_scales", 0)
+        log = MetricsLog(self.out / "metrics.csv", self.classes, self.step, num_scales) if self.world.is_main else None
         started = time.perf_counter()
-        sums = dict.fromkeys(LOSS_KEYS, 0.0)
-        interval_steps, interval_start = 0, time.perf_counter()
+        interval = IntervalStats()
         images_per_step = config.batch_size * self.world.size
         stats: dict[str, float] = {}
         self.trainable.train()
@@ -232,24 +264,21 @@ class Run:
             masks = masks.to(self.device, non_blocking=True)
             if self.device.type == "cuda":
                 images = images.contiguous(memory_format=torch.channels_last)
+            last = self.step + 1 == config.iters
+            validate_now = (self.step + 1) % config.val_every == 0 or last
+            log_now = (self.step + 1) % config.log_every == 0 or validate_now
             with autocast(self.device, self.amp):
-                losses = self.trainable(images, masks)
+                losses = self.trainable(images, masks, self.step, log_now and self.world.is_main)
             self.optimizer.zero_grad(set_to_none=True)
             losses["loss"].backward()
             self.optimizer.step()
             self.scheduler.step()
             self.step += 1
-            for key in LOSS_KEYS:
-                sums[key] += float(losses[key].detach())
-            interval_steps += 1
-            last = self.step == config.iters
-            validate_now = self.step % config.val_every == 0 or last
-            if self.step % config.log_every == 0 or validate_now:
-                elapsed = time.perf_counter() - interval_start
-                stats = {key: sums[key] / interval_steps for key in LOSS_KEYS}
+            interval.add(losses)
+            if log_now:
+                stats = interval.summary(images_per_step)
                 stats["lr"] = self.optimizer.param_groups[0]["lr"]
-                stats["images_per_s"] = interval_steps * images_per_step / max(elapsed, 1e-9)
-                if not all(math.isfinite(v) for v in stats.values()):
+                if not all(math.isfinite(stats[key]) for key in LOSS_KEYS):
                     raise FloatingPointError(f"step {self.step}: the loss is not finite ({stats}); lower --lr")
                 row: dict[str, Any] = {"iteration": self.step, **stats}
                 if validate_now:
@@ -257,8 +286,7 @@ class Run:
                     stats["val_miou"] = row["val_miou"]
                 if log is not None:
                     log.write(row)
-                sums = dict.fromkeys(LOSS_KEYS, 0.0)
-                interval_steps, interval_start = 0, time.perf_counter()
+                interval = IntervalStats()
             if self.step % config.checkpoint_every == 0 or last:
                 self.save("last.pt", with_state=True)
             if progress is not None and self.world.is_main:
@@ -266,8 +294,9 @@ class Run:
         wall = time.perf_counter() - started
         summary = self._summary(wall)
         if self.world.is_main:
-            (self.out / "summary.json").write_text(json.dumps(summary, indent=2))
-            from samcl.plots import plot_training_curves
+            with atomic_output(self.out / "summary.json", overwrite=True) as tmp:
+                tmp.write_text(json.dumps(summary, indent=2))
+            from samcl.training.plots import plot_training_curves
 
             plot_training_curves(self.out / "metrics.csv", self.out / "curves.png")
         finish_world(self.world)
@@ -293,17 +322,56 @@ class Run:
             "classes": list(self.classes),
             "normalization": self.normalization.as_dict(),
             "amp": bool(self.amp),
+            "threads": self.threads,
             "environment": _environment(self.device, self.world),
         }
+
+
+class IntervalStats:
+    """Means of the training step outputs over one logging interval, and its images/s.
+
+    Losses are averaged over the steps; the per-scale SAM-CL values (``d_pos``, ``d_neg``, ``active``:
+    the fraction of hinges above 0) over the steps where the term was computed (NaN during a warm-up at
+    lambda 0), one column per scale (``d_pos_s0`` ...); the gradient norms are the log step's own.
+    """
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.started = time.perf_counter()
+        self.sums: dict[str, float] = dict.fromkeys((*LOSS_KEYS, "lam"), 0.0)
+        self.scales: dict[str, list[np.ndarray]] = {key: [] for key in SCALE_KEYS}
+        self.last: dict[str, float] = {}
+
+    def add(self, outputs: dict[str, torch.Tensor]) -> None:
+        self.steps += 1
+        for key in self.sums:
+            self.sums[key] += float(outputs[key].detach())
+        for key in SCALE_KEYS:
+            if key in outputs:
+                self.scales[key].append(outputs[key].detach().float().cpu().numpy())
+        self.last = {key: float(outputs[key]) for key in GRAD_KEYS if key in outputs}
+
+    def summary(self, images_per_step: int) -> dict[str, float]:
+        elapsed = time.perf_counter() - self.started
+        out = {key: total / max(self.steps, 1) for key, total in self.sums.items()}
+        out["images_per_s"] = self.steps * images_per_step / max(elapsed, 1e-9)
+        for key, values in self.scales.items():
+            if values:
+                stacked = np.stack(values)
+                with np.errstate(all="ignore"):
+                    means = [float(np.nanmean(c)) if np.isfinite(c).any() else float("nan") for c in stacked.T]
+                out.update({f"{key}_s{k}": v for k, v in enumerate(means)})
+        return {**out, **self.last}
 
 
 class MetricsLog:
     """``metrics.csv``, appended row by row; on resume, rows after the resumed step are dropped."""
 
-    def __init__(self, path: Path, classes: tuple[str, ...], keep_until: int = 0) -> None:
+    def __init__(self, path: Path, classes: tuple[str, ...], keep_until: int = 0, num_scales: int = 0) -> None:
         self.path = path
-        self.columns = ["iteration", *LOSS_KEYS, "lr", "images_per_s", "val_miou", "val_pixel_accuracy",
-                        *(f"iou_{name}" for name in classes)]  # fmt: skip
+        scale_columns = [f"{key}_s{k}" for key in SCALE_KEYS for k in range(num_scales)]
+        self.columns = ["iteration", *LOSS_KEYS, "lam", *GRAD_KEYS, *scale_columns, "lr", "images_per_s",
+                        "val_miou", "val_pixel_accuracy", *(f"iou_{name}" for name in classes)]  # fmt: skip
         kept = []
         if keep_until > 0 and path.exists():
             with path.open() as handle:
@@ -315,7 +383,7 @@ class MetricsLog:
 
     def write(self, row: dict[str, Any]) -> None:
         with self.path.open("a", newline="") as handle:
-            csv.DictWriter(handle, self.columns).writerow(row)
+            csv.DictWriter(handle, self.columns, extrasaction="ignore").writerow(row)
 
 
 def resume_payload(run_dir: str | Path) -> dict[str, Any]:

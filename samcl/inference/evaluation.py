@@ -32,19 +32,22 @@ import numpy as np
 
 from tiaug.functional import (
     CONFIGURATIONS,
+    MASK_POLICIES,
     OcclusionConfig,
     apply_mask_policy,
     render_occlusion,
     sample_occlusion,
     thermal_noise,
 )
+from tiaug.functional.occlusion import MaskPolicy
 
 if TYPE_CHECKING:
+    from samcl.inference.predictor import InferenceModel
     from samcl.metrics import ConfusionMatrix
-    from samcl.runtime import InferenceModel
 
 DEFAULT_NETD = (0.05, 0.1, 0.2)
-OCCLUDED_LABELS = ("keep", "ignore")
+#: Labels under occluders when scoring: the mask policies that do not relabel the face as background.
+OCCLUDED_LABELS: tuple[MaskPolicy, ...] = tuple(p for p in MASK_POLICIES if p != "background")
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ class Perturbation:
                 face = np.where(masks[k] == ignore_index, 0, masks[k])  # ignored pixels are not face
                 plan = sample_occlusion(images[k], face, rng, OcclusionConfig(configuration_weights=weights))
                 out_images[k] = render_occlusion(images[k], plan)
-                if self.params.get("occluded_labels", "keep") == "ignore":
+                if self.params.get("occluded_labels", OCCLUDED_LABELS[0]) == "ignore":
                     out_masks[k] = apply_mask_policy(masks[k], plan, "ignore", ignore_index)
             elif self.kind == "noise":
                 netd = float(self.params["netd"])
@@ -91,7 +94,7 @@ class Perturbation:
 def robustness_perturbations(
     configurations: Sequence[str] = CONFIGURATIONS,
     netd_levels: Sequence[float] = DEFAULT_NETD,
-    occluded_labels: str = "keep",
+    occluded_labels: MaskPolicy = OCCLUDED_LABELS[0],
 ) -> list[Perturbation]:
     """The occlusion configurations (p = 1 each), then the noise levels (NETD, degrees Celsius)."""
     if occluded_labels not in OCCLUDED_LABELS:
@@ -226,18 +229,18 @@ def evaluate_file(
     batch_size: int = 16,
     perturbations: Sequence[Perturbation] = (),
     seed: int = 0,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> EvaluationResult:
     """Score ``model`` on the labelled thermal HDF5 file ``data``, clean and under each perturbation.
 
     The file must have masks and the checkpoint's class names (same order). Mask values must be class indices
-    or the file's ``ignore_index`` attribute (the checkpoint's ignore index when the file has none). ``progress``
-    is called with the number of images of each finished batch. Raises ``ThermalDataError`` / ``ValueError``
+    or the file's ``ignore_index`` attribute (the checkpoint's ignore index when the file has none). ``progress(images
+    done, images)`` is called after each batch. Raises ``ThermalDataError`` / ``ValueError``
     naming the problem; the file is only read.
     """
     if batch_size < 1:
         raise ValueError(f"batch size must be >= 1, got {batch_size}")
-    # h5py and torch load with the evaluation, not with `samcl-eval --help`
+    # torch and h5py load with the evaluation, not with `samcl-eval --help`
     from samcl.metrics import ConfusionMatrix
     from tiaug.io import open_thermal
 
@@ -249,7 +252,6 @@ def evaluate_file(
                 f"{list(model.classes)} ({model.source}); class indices would not mean the same thing"
             )
         ignore_index = model.ignore_index if reader.ignore_index is None else int(reader.ignore_index)
-
         clean = ConfusionMatrix(model.num_classes, ignore_index=ignore_index)
         perturbed = [(p, ConfusionMatrix(model.num_classes, ignore_index=ignore_index)) for p in perturbations]
         for batch in reader.iter_batches(batch_size):
@@ -258,7 +260,7 @@ def evaluate_file(
                 images, masks = p.apply(batch.images, batch.masks, batch.index.tolist(), seed, ignore_index)
                 matrix.update(model.predict(images), masks)
             if progress is not None:
-                progress(len(batch.index))
+                progress(int(batch.index[-1]) + 1, reader.n)
         return EvaluationResult(
             checkpoint=model.source,
             data=data,

@@ -5,7 +5,8 @@ A checkpoint is a ``torch.save``d dict::
     format         "samcl-checkpoint" (refused otherwise), version 1
     model          {"name": registry name, "kwargs": constructor arguments, "num_classes", "in_channels"}
     classes        class names (index = label), ignore_index
-    normalization  {"mean": C, "std": C}: the network sees (temperature - mean) / std
+    normalization  {"mean": C, "std": C, "mode": "dataset" | "image"} (see :class:`Normalization`; checkpoints
+                   without "mode" are "dataset")
     input_size     [H, W] the network was trained on (a multiple of the model's size_multiple)
     model_state    the segmentation network's state_dict
     iteration, best_miou, best_iteration, config (the resolved training configuration)
@@ -16,48 +17,26 @@ Files are written to a temporary name in the same folder and renamed when comple
 
 from __future__ import annotations
 
-import os
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
+from samcl.inference.normalization import Normalization
 from samcl.models import build_model
+from tiaug.io.atomic import atomic_output
 
 FORMAT = "samcl-checkpoint"
 VERSION = 1
-
-
-@dataclass(frozen=True)
-class Normalization:
-    """Maps temperatures (degrees Celsius) to network inputs: (t - mean) / std."""
-
-    mean: float
-    std: float
-
-    def __call__(self, images: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-        return (images - self.mean) / self.std
-
-    def as_dict(self) -> dict[str, float]:
-        return {"mean": self.mean, "std": self.std}
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` whole or not at all (temporary file in the same folder, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_output(path, overwrite=True) as tmp:
         torch.save({"format": FORMAT, "version": VERSION, **payload}, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -100,4 +79,5 @@ def model_from_checkpoint(payload: dict[str, Any], source: str | Path = "checkpo
 
 def normalization_of(payload: dict[str, Any]) -> Normalization:
     """The checkpoint's input normalisation."""
-    return Normalization(float(payload["normalization"]["mean"]), float(payload["normalization"]["std"]))
+    entry = payload["normalization"]
+    return Normalization(float(entry["mean"]), float(entry["std"]), str(entry.get("mode", "dataset")))

@@ -1,17 +1,11 @@
-"""Options and helpers shared by the samcl commands (error reporting and SIGTERM come from tiaug's CLI)."""
+"""Options shared by the samcl commands (errors, stop signals and progress: :mod:`tiaug.cli.common`)."""
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import click
-
-from tiaug.cli._common import check_stop
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 checkpoint_option = click.option(
     "--checkpoint",
@@ -46,25 +40,3 @@ def batch_size_option(default: int) -> Callable:
         show_default=True,
         help="Images per forward pass (memory stays one batch whatever the input size).",
     )
-
-
-@contextlib.contextmanager
-def image_progress(total: int, desc: str, enabled: bool = True) -> Iterator[Callable[[int], None]]:
-    """A tqdm bar on stderr (shown on a terminal only); yields ``advance(n_images)``, which also stops on SIGTERM."""
-    from tqdm import tqdm
-
-    with tqdm(
-        total=total,
-        desc=desc,
-        unit="img",
-        file=sys.stderr,
-        dynamic_ncols=True,
-        leave=False,
-        disable=None if enabled else True,
-    ) as bar:
-
-        def advance(n: int) -> None:
-            check_stop()
-            bar.update(n)
-
-        yield advance

@@ -13,6 +13,8 @@ Outputs (:func:`predict_to_folder`), named after the input so they can be traced
   8-bit greyscale PNG, lossless, pixel value = class index (0 background, 1 skin, ...; dark to the eye);
 - ``<same>_overlay.png``: the temperatures in a thermal colour map with a colour bar in degrees Celsius, and
   the same image with the predicted classes blended in their colours, with a legend (class, % of pixels);
+- ``<input stem>_regions.csv``: one row per image with each class's pixel count and mean and maximum
+  temperature in degrees Celsius (:mod:`samcl.inference.regions`);
 - with ``h5=True``, ``<input stem>_masks.h5``: a file of the data contract holding every image (``images``,
   a copy of the input temperatures), the predicted ``masks`` uint8 (N, H, W), ``source`` (input file name,
   one string per row), ``source_index`` (row in that file) and attributes ``classes`` (the checkpoint's)
@@ -26,18 +28,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from samcl.runtime import InferenceModel
-from tiaug.io import STR, OutputPathError, create_thermal_h5, open_thermal
-from tiaug.validation import INTEGER_IMAGE_HINT, check_thermal_image
+from samcl.inference.regions import RegionsCSV
+from tiaug.io import STR, OutputPathError, atomic_folder, create_thermal_h5, open_thermal
+from tiaug.validation import check_float_pixels, check_single_channel, check_thermal_image
+
+if TYPE_CHECKING:  # torch loads with the model, not with the module
+    from samcl.inference.predictor import InferenceModel
 
 #: Blend colours of classes 1, 2, ... (skin, mouth, eyes, eyebrows, nose, ...): saturated hues that stay
 #: visible on the inferno thermal colour map (white eyes would vanish on a warm face).
@@ -90,16 +93,8 @@ def npy_source(path: Path, label: str = "") -> Source:
     """Read a ``.npy`` header (memory-mapped, no pixels) and check its shape and dtype."""
     array = _load_npy(path)
     shape, dtype = array.shape, array.dtype
-    if dtype.kind in "iub":
-        raise ValueError(f"{path}: array has dtype {dtype}: integer or boolean pixels. {INTEGER_IMAGE_HINT}")
-    if dtype.kind != "f":
-        raise ValueError(f"{path}: array has dtype {dtype}; temperatures must be real floating-point numbers")
-    rgb = len(shape) in (3, 4) and shape[-1] in (3, 4)
-    if rgb:
-        raise ValueError(
-            f"{path}: array of shape {shape} looks like RGB/RGBA pictures; thermal images are single-channel "
-            "temperature maps (H, W) or (N, H, W) in degrees Celsius, not colour-mapped renders"
-        )
+    check_float_pixels(dtype, f"{path}: array")
+    check_single_channel(shape, f"{path}: array", image_ndims=(2, 3))
     if len(shape) == 2:
         count, hw, stacked = 1, shape, False
     elif len(shape) == 3 and shape[2] == 1:
@@ -217,54 +212,6 @@ def render_overlay(
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Output folder, whole or nothing
-
-
-@contextlib.contextmanager
-def staged_folder(out: Path, names: Sequence[str], *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a hidden staging folder beside ``out``; on success move its files into ``out``, else delete it.
-
-    Refused before anything is written: ``out`` being a file, and files among ``names`` that exist in ``out``
-    without ``overwrite``. Missing parent folders are created (and removed again, when empty, on failure).
-    """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OutputPathError(f"{out}: exists and is not a folder; --out names the folder to write into")
-    taken = [n for n in names if (out / n).exists()]
-    if any((out / n).is_dir() for n in taken):
-        raise OutputPathError(f"{out}: {next(n for n in taken if (out / n).is_dir())} is a folder")
-    if taken and not overwrite:
-        shown = ", ".join(taken[:3]) + (f" and {len(taken) - 3} more" if len(taken) > 3 else "")
-        raise OutputPathError(f"{out}: output files exist already ({shown}); pass --overwrite to replace them")
-    created = []
-    parent = out.absolute().parent
-    while not parent.exists():
-        created.append(parent)
-        parent = parent.parent
-    for folder in reversed(created):
-        folder.mkdir()
-    staging = out.absolute().parent / f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        staging.mkdir()
-        yield staging
-        if not out.exists():
-            os.rename(staging, out)
-            return
-        for item in sorted(staging.iterdir()):
-            target = out / item.name
-            if target.exists() and not overwrite:
-                raise OutputPathError(f"{target}: appeared while the predictions were written; pass --overwrite")
-            os.replace(item, target)
-        staging.rmdir()
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        for folder in created:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        raise
-
-
-# ---------------------------------------------------------------------------------------------------------
 # The whole job
 
 
@@ -277,9 +224,11 @@ class PredictionSummary:
     masks: list[str] = field(default_factory=list)
     overlays: list[str] = field(default_factory=list)
     h5: str | None = None
+    csv: str | None = None
 
 
-def _plan(sources: Sequence[Source], input_path: Path, h5: bool, overlays: bool) -> tuple[list[str], str | None]:
+def _plan(sources: Sequence[Source], input_path: Path, h5: bool, overlays: bool) -> tuple[list[str], str | None, str]:
+    stem = input_path.stem if input_path.is_file() else input_path.name
     names: dict[str, Source] = {}
     for s in sources:
         for row in range(s.count):
@@ -297,8 +246,8 @@ def _plan(sources: Sequence[Source], input_path: Path, h5: bool, overlays: bool)
             by_shape = {s.shape: s.path.name for s in sources}
             listed = ", ".join(f"{hh}x{ww} ({by_shape[(hh, ww)]})" for hh, ww in shapes[:4])
             raise ValueError(f"--h5 needs images of one size; {input_path} holds {listed}")
-        h5_name = f"{input_path.stem if input_path.is_file() else input_path.name}_masks.h5"
-    return list(names), h5_name
+        h5_name = f"{stem}_masks.h5"
+    return list(names), h5_name, f"{stem}_regions.csv"
 
 
 def predict_to_folder(
@@ -310,11 +259,11 @@ def predict_to_folder(
     overlays: bool = True,
     overwrite: bool = False,
     batch_size: int = 8,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PredictionSummary:
     """Segment every image of ``input_path`` with ``model`` and write the outputs described above into ``out``.
 
-    ``progress`` is called with the number of images of each finished batch. Raises ``ValueError`` /
+    ``progress(images done, images)`` is called after each batch. Raises ``ValueError`` /
     ``ThermalDataError`` / ``OutputPathError`` naming the problem; then ``out`` is left as it was.
     """
     if batch_size < 1:
@@ -323,14 +272,17 @@ def predict_to_folder(
     sources = find_sources(input_path)
     if input_path.is_dir() and out.exists() and os.path.samefile(input_path, out):
         raise OutputPathError(f"{out}: the output folder is the input folder; write the predictions elsewhere")
-    names, h5_name = _plan(sources, input_path, h5, overlays)
+    names, h5_name, csv_name = _plan(sources, input_path, h5, overlays)
+    names = [*names, csv_name, *([h5_name] if h5_name else [])]
+    total = sum(s.count for s in sources)
     inputs = {s.path.resolve() for s in sources}
-    for name in [*names, *([h5_name] if h5_name else [])]:
+    for name in names:
         if (out / name).resolve() in inputs:
             raise OutputPathError(f"{out / name}: the output would replace an input file")
     summary = PredictionSummary(out)
-    with staged_folder(out, [*names, *([h5_name] if h5_name else [])], overwrite=overwrite) as staging:
+    with atomic_folder(out, names, overwrite=overwrite) as staging:
         with contextlib.ExitStack() as stack:
+            regions = stack.enter_context(RegionsCSV(staging / csv_name, model.classes))
             writer = None
             if h5_name is not None:
                 meta = {"checkpoint": str(model.source), "model": model.spec["name"], "input": str(input_path)}
@@ -348,8 +300,10 @@ def predict_to_folder(
             for source in sources:
                 for rows, images in source.batches(batch_size):
                     labels = model.predict(images)
+                    stats = []
                     for k, row in enumerate(rows):
                         base = source.base_name(row)
+                        stats.append((source.label, row, base, None, images[k], labels[k]))
                         write_mask_png(labels[k], staging / f"{base}_mask.png")
                         summary.masks.append(f"{base}_mask.png")
                         if overlays:
@@ -358,14 +312,16 @@ def predict_to_folder(
                                 images[k], labels[k], model.classes, staging / f"{base}_overlay.png", title=title
                             )
                             summary.overlays.append(f"{base}_overlay.png")
+                    regions.add(stats)
                     if writer is not None:
                         writer.append(
                             images, labels, extra={"source": [source.label] * len(rows), "source_index": rows}
                         )
                     summary.images += len(rows)
                     if progress is not None:
-                        progress(len(rows))
+                        progress(summary.images, total)
         summary.h5 = h5_name
+        summary.csv = csv_name
     return summary
 
 
@@ -377,6 +333,7 @@ def describe_outputs(summary: PredictionSummary) -> dict[str, Any]:
         "masks": summary.masks,
         "overlays": summary.overlays,
         "h5": summary.h5,
+        "csv": summary.csv,
     }
 
 
@@ -389,6 +346,5 @@ __all__ = [
     "predict_to_folder",
     "read_mask_png",
     "render_overlay",
-    "staged_folder",
     "write_mask_png",
 ]

@@ -1,4 +1,5 @@
-"""Helpers shared by the sub-commands: size options, error reporting, SIGTERM, progress bars."""
+"""CLI plumbing shared by the ``tiaug`` and ``samcl-*`` commands: size options, error reporting, stop signals,
+the progress bar, and the options every command set uses."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from typing import Any
 
 import click
 
-from tiaug.io.codecs import CODECS, DEFAULT_CODEC, dataset_filters
+from tiaug.io.codecs import COMPRESSIONS, DEFAULT_COMPRESSION, dataset_filters
 from tiaug.io.errors import TiaugIOError
 
+#: click settings of every command: -h as --help, help text up to 100 columns.
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX×,]\s*(\d+)\s*$")
 
 
@@ -82,30 +85,58 @@ def check_stop() -> None:
         _raise_for(_STOP_REQUESTED[0])
 
 
-def _checked(iterable: Iterable) -> Iterator:
-    for item in iterable:
+class Progress:
+    """The one progress bar of every command: tqdm on stderr, drawn only when stderr is a terminal (logs stay
+    clean), and every update first honours a stop signal (:func:`check_stop`).
+
+    Library functions report ``progress(done, total)`` (absolute counts), so a command never opens an input
+    only to count its rows: pass :meth:`to` as their ``progress`` callback. Loops over an iterable use
+    :meth:`iterate` (or :func:`progress_bar`).
+    """
+
+    def __init__(self, total: int | None = None, desc: str = "", *, unit: str = "img", enabled: bool = True,
+                 initial: int = 0, leave: bool = False) -> None:  # fmt: skip
+        self.done, self.total = initial, total  # as last reported (also when the bar is not drawn)
+        from tqdm import tqdm  # here, not at the top: commands start without it
+
+        self.bar = tqdm(total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True,
+                        leave=leave, disable=None if enabled else True)  # fmt: skip
+
+    def to(self, done: int, total: int | None = None) -> None:
+        """Show ``done`` of ``total`` (the total may become known with the first report)."""
         check_stop()
-        yield item
+        if total is not None and total != self.total:
+            self.total = self.bar.total = total
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def postfix(self, **values: object) -> None:
+        """Short ``key=value`` figures after the bar (e.g. the loss)."""
+        self.bar.set_postfix(values, refresh=False)
+
+    def iterate(self, iterable: Iterable) -> Iterator:
+        """Yield the items of ``iterable``, one step of the bar each."""
+        for item in iterable:
+            check_stop()
+            yield item
+            self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def progress_bar(
     iterable: Iterable, *, total: int | None = None, desc: str = "", unit: str = "img", enabled: bool = True
-) -> Iterable:
-    """A tqdm progress bar on stderr when stderr is a terminal (logs stay clean), else the bare iterable."""
-    if not enabled:
-        return _checked(iterable)
-    from tqdm import tqdm
-
-    return tqdm(
-        _checked(iterable),
-        total=total,
-        desc=desc,
-        unit=unit,
-        file=sys.stderr,
-        dynamic_ncols=True,
-        leave=False,
-        disable=None,
-    )
+) -> Iterator:
+    """``iterable`` with a :class:`Progress` bar (closed when the iteration ends)."""
+    with Progress(total, desc, unit=unit, enabled=enabled) as bar:
+        yield from bar.iterate(iterable)
 
 
 progress_flag = click.option(
@@ -117,8 +148,8 @@ progress_flag = click.option(
 overwrite_flag = click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (refused otherwise).")
 
 
-def _codec(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    """Refuse a codec whose optional dependency is missing before any work is done."""
+def _compression(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Refuse a compression whose optional dependency is missing before any work is done."""
     try:
         dataset_filters(value)
     except ImportError as e:
@@ -128,10 +159,10 @@ def _codec(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 compression_option = click.option(
     "--compression",
-    type=click.Choice(CODECS),
-    default=DEFAULT_CODEC,
+    type=click.Choice(COMPRESSIONS),
+    default=DEFAULT_COMPRESSION,
     show_default=True,
-    callback=_codec,
+    callback=_compression,
     help="HDF5 compression of the output datasets: none is the fastest and opens everywhere; blosc2-zstd gives "
     "the smallest files (readers need hdf5plugin, see tiaug.io.codecs).",
 )

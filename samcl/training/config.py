@@ -7,12 +7,22 @@ to ``summary.json`` and into every checkpoint, so a run can be repeated exactly.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from samcl.inference.normalization import INPUT_NORMS
+from samcl.losses.factory import BASE_LOSSES
+from samcl.losses.samcl_loss import DEFAULT_PRESET, SAMCL_PRESETS, SAMCLLoss
+from tiaug.labels import IGNORE_INDEX
+
+#: SAMCLLoss's own defaults (base loss, lambda): the training recipe uses them unchanged.
+_LOSS_DEFAULTS = inspect.signature(SAMCLLoss).parameters
 
 
 @dataclass
@@ -24,13 +34,20 @@ class TrainConfig:
     out: str = ""  # run directory
     model: str = "unet"  # registry name, e.g. unet, attention_unet, smp:DeepLabV3Plus:resnet101
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"base_width": 32}
-    loss: str = "rmi"  # base loss: ce, dice, rmi
+    loss: str = _LOSS_DEFAULTS["base_loss"].default  # base loss: one of BASE_LOSSES (ce, dice, rmi)
     samcl: bool = True  # add lambda * SAM-CL to the base loss
-    samcl_lambda: float = 0.5
-    samcl_kwargs: dict[str, Any] = field(default_factory=dict)  # margin, seg_distance, aux_norm, ...
+    samcl_lambda: float = _LOSS_DEFAULTS["lam"].default
+    samcl_preset: str = DEFAULT_PRESET  # SAM-CL design choices: "stable" or "poster" (samcl.losses.SAMCL_PRESETS)
+    samcl_warmup: float = 0.0  # fraction of the steps over which lambda ramps up from 0
+    samcl_kwargs: dict[str, Any] = field(default_factory=dict)  # SAMCLLoss arguments: margin, triplet, aux_mode, ...
     tiaug: bool = True  # occlusion + thermal noise in the augmentation (geometry and blur always on)
     occlusion: dict[str, Any] = field(default_factory=dict)  # TiAugOcclusion arguments
     noise: dict[str, Any] = field(default_factory=dict)  # ThermalNoise arguments
+    scene: bool = False  # scene-level augmentation: room temperature, camera drift, fixed-pattern stripes
+    ambient: dict[str, Any] = field(default_factory=dict)  # AmbientTemperature arguments
+    drift: dict[str, Any] = field(default_factory=dict)  # CameraDrift arguments
+    fixed_pattern: dict[str, Any] = field(default_factory=dict)  # FixedPatternNoise arguments
+    input_norm: str = "dataset"  # network input: "dataset" mean/std, or "image" (each frame's median and spread)
     crop: tuple[int, int] = (256, 320)  # training crop H, W
     iters: int = 10000
     batch_size: int = 16  # per process
@@ -46,21 +63,48 @@ class TrainConfig:
     device: str = "auto"  # cpu, cuda, cuda:N, auto
     amp: bool | None = None  # bfloat16 autocast; None: on for CUDA, off on the CPU
     workers: int = 2  # DataLoader worker processes per training process
-    ignore_index: int = 255
+    threads: int | None = None  # CPU threads per training process; None: the cores shared among the processes
+    ignore_index: int = IGNORE_INDEX
 
     def validate(self) -> TrainConfig:
         """Refuse impossible settings with a message naming the option."""
         if not self.data or not self.val or not self.out:
             raise ValueError("--data, --val and --out are required (on the command line or in --config)")
-        if self.loss not in ("ce", "dice", "rmi"):
-            raise ValueError(f"--loss must be ce, dice or rmi, got {self.loss!r}")
+        if self.loss not in BASE_LOSSES:
+            raise ValueError(f"--loss must be one of {list(BASE_LOSSES)}, got {self.loss!r}")
+        if self.input_norm not in INPUT_NORMS:
+            raise ValueError(f"--input-norm must be one of {list(INPUT_NORMS)}, got {self.input_norm!r}")
+        if self.samcl_preset not in SAMCL_PRESETS:
+            raise ValueError(f"--samcl-preset must be one of {sorted(SAMCL_PRESETS)}, got {self.samcl_preset!r}")
+        if not 0.0 <= self.samcl_warmup <= 1.0:
+            raise ValueError(f"--samcl-warmup is a fraction of the steps in [0, 1], got {self.samcl_warmup}")
+        if not (math.isfinite(self.samcl_lambda) and self.samcl_lambda >= 0):
+            raise ValueError(f"--samcl-lambda must be a finite number >= 0, got {self.samcl_lambda}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {self.threads}")
         positive = ("iters", "batch_size", "val_every", "checkpoint_every", "log_every", "val_batch_size")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0 or self.workers < 0 or len(self.crop) != 2 or min(self.crop) < 1:
-            raise ValueError(f"invalid lr ({self.lr}), workers ({self.workers}) or crop ({self.crop})")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"--lr must be a finite number > 0, got {self.lr}")
+        if self.workers < 0 or len(self.crop) != 2 or min(self.crop) < 1:
+            raise ValueError(f"invalid workers ({self.workers}) or crop ({self.crop})")
         return self
+
+    def loss_kwargs(self) -> dict[str, Any]:
+        """Arguments of the loss beyond its name (``build_loss``): SAM-CL's, or none for a plain base loss."""
+        if not self.samcl:
+            return {}
+        warmup = {"warmup_steps": round(self.samcl_warmup * self.iters)} if self.samcl_warmup else {}
+        return {"lam": self.samcl_lambda, "preset": self.samcl_preset, "seed": self.seed, **warmup,
+                **self.samcl_kwargs}  # fmt: skip
+
+    @classmethod
+    def default(cls, name: str) -> Any:
+        """The built-in default of option ``name`` (what ``--help`` shows)."""
+        f = next(f for f in dataclasses.fields(cls) if f.name == name)
+        return f.default_factory() if f.default is dataclasses.MISSING else f.default
 
     def as_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}

@@ -10,24 +10,35 @@ sample ``k`` is seeded from ``(seed, k)``. Killing a run and resuming at step ``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from samcl.checkpoint import Normalization
-from tiaug.io import open_thermal
-from tiaug.presets import paper_training_pipeline
+from samcl.inference.normalization import Normalization
+from tiaug.io import ThermalH5Reader, open_thermal
+from tiaug.presets import SCENE_P, paper_training_pipeline
+
+if TYPE_CHECKING:
+    import albumentations as A
+
+    from samcl.training.config import TrainConfig
 
 
-def compute_normalization(path: str, max_images: int = 64) -> Normalization:
-    """Mean and standard deviation (degrees Celsius) of the pixels of up to ``max_images`` evenly spaced rows."""
+def compute_normalization(path: str, max_images: int = 64, mode: str = "dataset") -> Normalization:
+    """Mean and standard deviation (degrees Celsius) of the pixels of up to ``max_images`` evenly spaced rows,
+    for a :class:`Normalization` of the given mode (the statistics are recorded in both)."""
     with open_thermal(path) as reader:
-        rows = np.unique(np.linspace(0, reader.n - 1, min(max_images, reader.n)).round().astype(int))
-        images = reader.read_rows(rows.tolist()).images.astype(np.float64)
-    return Normalization(float(images.mean()), float(max(images.std(), 1e-3)))
+        return reader_normalization(reader, max_images, mode)
+
+
+def reader_normalization(reader: ThermalH5Reader, max_images: int = 64, mode: str = "dataset") -> Normalization:
+    """:func:`compute_normalization` of a file that is already open."""
+    rows = np.unique(np.linspace(0, reader.n - 1, min(max_images, reader.n)).round().astype(int))
+    images = reader.read_rows(rows.tolist()).images.astype(np.float64)
+    return Normalization(float(images.mean()), float(max(images.std(), 1e-3)), mode)
 
 
 def sample_seed(seed: int, sample: int) -> int:
@@ -70,25 +81,33 @@ class StepSampler(Sampler):
         return max(0, self.stop - self.start)
 
 
+def training_pipeline(config: TrainConfig) -> A.Compose:
+    """The augmentation of a training configuration: the paper's pipeline at ``config.crop``, TiAug occlusion and
+    thermal noise at p = 0.5 when ``config.tiaug``, the scene steps at ``SCENE_P`` each when ``config.scene``."""
+    p_tiaug = 0.5 if config.tiaug else 0.0
+    p_scene = SCENE_P if config.scene else 0.0
+    return paper_training_pipeline(
+        *config.crop, p_occlusion=p_tiaug, p_noise=p_tiaug, occlusion=config.occlusion, noise=config.noise,
+        p_ambient=p_scene, p_drift=p_scene, p_fixed_pattern=p_scene, ambient=config.ambient, drift=config.drift,
+        fixed_pattern=config.fixed_pattern,
+    )  # fmt: skip
+
+
 class TrainingSet(Dataset):
     """Augmented, normalised training samples: item (row, seed) -> (image (1, H, W) float32, mask (H, W) int64).
 
-    The paper's augmentation (flips, rotation/scale, crop to ``crop``, blur) with TiAug occlusion and thermal
-    noise when ``tiaug``; the HDF5 file and the pipeline are opened lazily in each worker process.
+    ``make_pipeline()`` builds the augmentation (e.g. ``functools.partial(training_pipeline, config)``); the
+    HDF5 file and the pipeline are opened lazily in each worker process.
     """
 
-    def __init__(self, path: str, crop: tuple[int, int], normalization: Normalization, tiaug: bool = True,
-                 occlusion: dict[str, Any] | None = None, noise: dict[str, Any] | None = None) -> None:  # fmt: skip
-        self.path, self.crop, self.normalization = path, crop, normalization
-        self.tiaug, self.occlusion, self.noise = tiaug, occlusion or {}, noise or {}
+    def __init__(self, path: str, normalization: Normalization, make_pipeline: Callable[[], A.Compose]) -> None:
+        self.path, self.normalization, self.make_pipeline = path, normalization, make_pipeline
         self._reader = None
         self._pipeline = None
 
     def _open(self) -> None:
         self._reader = open_thermal(self.path, require_masks=True)
-        p_tiaug = 0.5 if self.tiaug else 0.0
-        self._pipeline = paper_training_pipeline(*self.crop, p_occlusion=p_tiaug, p_noise=p_tiaug,
-                                                 occlusion=self.occlusion, noise=self.noise)  # fmt: skip
+        self._pipeline = self.make_pipeline()
 
     def __len__(self) -> int:
         with open_thermal(self.path) as reader:

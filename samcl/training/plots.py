@@ -7,6 +7,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from tiaug.io.atomic import atomic_output
+
 
 def plot_training_curves(metrics_csv: str | Path, png: str | Path) -> None:
     """Loss (total, base, SAM-CL) and validation mIoU against the training step."""
@@ -31,4 +33,5 @@ def plot_training_curves(metrics_csv: str | Path, png: str | Path) -> None:
     ax_miou.set_ylim(0, 1)
     ax_miou.set_title("Validation mIoU")
     fig.tight_layout()
-    fig.savefig(png, dpi=110)
+    with atomic_output(png, overwrite=True) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)

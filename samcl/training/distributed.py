@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from samcl.runtime import resolve_device
+from samcl.device import resolve_device
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class World:
 
 
 def device_for(name: str, world: World) -> torch.device:
-    """:func:`samcl.runtime.resolve_device`, with a bare ``cuda`` meaning GPU ``LOCAL_RANK`` under torchrun."""
+    """:func:`samcl.device.resolve_device`, with a bare ``cuda`` meaning GPU ``LOCAL_RANK`` under torchrun."""
     device = resolve_device(name)
     if device.type == "cuda":
         if device.index is None:
@@ -56,13 +56,6 @@ def finish_world(world: World) -> None:
     if world.distributed and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
-
-
-def all_reduce_sum(values: torch.Tensor, world: World) -> torch.Tensor:
-    """Sum a tensor over all processes (identity in a world of one)."""
-    if world.distributed:
-        dist.all_reduce(values, op=dist.ReduceOp.SUM)
-    return values
 
 
 def broadcast_buffers(module: torch.nn.Module, world: World) -> None:

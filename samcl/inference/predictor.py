@@ -1,46 +1,33 @@
-"""A trained network ready for inference: device choice and a checkpoint turned into a predictor.
+"""A trained network ready for inference: a checkpoint turned into a predictor, and running a network.
 
 ``load_inference_model("run/best.pt", device="auto")`` reads a self-describing checkpoint
-(:mod:`samcl.checkpoint`), rebuilds its network on the chosen device in eval mode and returns an
+(:mod:`samcl.inference.checkpoint`), rebuilds its network on the chosen device in eval mode and returns an
 :class:`InferenceModel` whose ``predict(images)`` maps temperatures (B, H, W) in degrees Celsius to class
 indices (B, H, W) uint8, at any image size. Every refusal is a ``ValueError`` naming the file and the problem.
+
+Images are (B, H, W) degrees Celsius. They are normalised with the checkpoint's mean/std, padded by
+reflection up to the model's size multiple (and minimum size), segmented, and cropped back, so masks come
+out at the input's size.
 """
 
 from __future__ import annotations
 
-import re
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from samcl.checkpoint import Normalization, load_checkpoint, model_from_checkpoint, normalization_of
-from samcl.inference import predict_labels
-
-DEVICE_CHOICES = "auto, cpu, cuda or cuda:N"
-_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> the first GPU when CUDA is available, else the CPU; ``cpu``; ``cuda`` / ``cuda:N``.
-
-    Asking for CUDA on a machine without it raises ValueError (instead of a deep torch error).
-    """
-    key = str(name).strip().lower()
-    if not _DEVICE.match(key):
-        raise ValueError(f"device must be {DEVICE_CHOICES}, got {name!r}")
-    if key == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(key)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {name!r}: CUDA is not available here (use --device cpu or --device auto)")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(f"device {name!r}: only {torch.cuda.device_count()} CUDA device(s) are visible")
-    return device
+from samcl.device import autocast, resolve_device
+from samcl.inference.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of
+from samcl.inference.normalization import Normalization
+from samcl.metrics import ConfusionMatrix
+from tiaug.labels import IGNORE_INDEX
 
 
 def resolve_checkpoint_path(path: str | Path) -> Path:
@@ -52,6 +39,65 @@ def resolve_checkpoint_path(path: str | Path) -> Path:
                 return path / name
         raise ValueError(f"checkpoint {path}: is a folder without best.pt or last.pt; give a checkpoint file")
     return path
+
+
+def padded_size(height: int, width: int, model: nn.Module) -> tuple[int, int]:
+    """Smallest (H', W') >= (height, width) that the model accepts (multiples of ``size_multiple``)."""
+    multiple = int(getattr(model, "size_multiple", 1))
+    minimum = int(getattr(model, "min_size", 1))
+    return (
+        max(minimum, math.ceil(height / multiple) * multiple),
+        max(minimum, math.ceil(width / multiple) * multiple),
+    )
+
+
+@torch.no_grad()
+def predict_logits(
+    model: nn.Module,
+    images: np.ndarray | torch.Tensor,
+    normalization: Normalization,
+    device: torch.device | str = "cpu",
+    amp: bool = False,
+) -> torch.Tensor:
+    """Logits (B, C, H, W) float32 for temperature images (B, H, W); pads to the model's size and crops back."""
+    device = torch.device(device)
+    x = torch.as_tensor(np.asarray(images, dtype=np.float32) if not torch.is_tensor(images) else images)
+    x = normalization(x.to(device=device, dtype=torch.float32)).unsqueeze(1)
+    height, width = x.shape[-2:]
+    target_h, target_w = padded_size(height, width, model)
+    if (target_h, target_w) != (height, width):
+        pad = (0, target_w - width, 0, target_h - height)
+        mode = "reflect" if target_h - height < height and target_w - width < width else "replicate"
+        x = F.pad(x, pad, mode=mode)
+    with autocast(device, amp):
+        logits = model(x)
+    return logits[..., :height, :width].float()
+
+
+def predict_labels(model: nn.Module, images, normalization: Normalization, device="cpu", amp=False) -> np.ndarray:
+    """Class index per pixel (B, H, W) uint8."""
+    return predict_logits(model, images, normalization, device, amp).argmax(1).to(torch.uint8).cpu().numpy()
+
+
+def evaluate_batches(
+    model: nn.Module,
+    batches: Iterable[tuple[np.ndarray, np.ndarray]],
+    normalization: Normalization,
+    num_classes: int,
+    ignore_index: int | None = IGNORE_INDEX,
+    device: torch.device | str = "cpu",
+    amp: bool = False,
+) -> ConfusionMatrix:
+    """Dataset-wide confusion matrix of ``model`` over (images (B, H, W) C, masks (B, H, W)) batches."""
+    was_training = model.training
+    model.eval()
+    matrix = ConfusionMatrix(num_classes, ignore_index=ignore_index)
+    try:
+        for images, masks in batches:
+            matrix.update(predict_labels(model, images, normalization, device, amp), np.asarray(masks))
+    finally:
+        model.train(was_training)
+    return matrix
 
 
 @dataclass
@@ -133,7 +179,7 @@ def load_inference_model(path: str | Path, device: str | torch.device = "auto", 
         model=model,
         normalization=normalization,
         classes=classes,
-        ignore_index=255 if payload.get("ignore_index") is None else int(payload["ignore_index"]),
+        ignore_index=IGNORE_INDEX if payload.get("ignore_index") is None else int(payload["ignore_index"]),
         spec=dict(payload["model"]),
         input_size=tuple(int(v) for v in size) if size is not None else None,
         device=device,

@@ -1,0 +1,297 @@
+"""Segmenting camera frames as they come: a folder of camera files, a recording, or a live UVC camera.
+
+Frames are read one at a time through :mod:`tiaug.io.readers`, segmented in batches and written at once, so
+memory stays one batch whatever the recording's length. Per frame, into the output folder:
+
+- ``<name>_mask.png`` (class index per pixel) and, with ``overlays``, ``<name>_overlay.png``; ``<name>`` is the
+  file's stem, plus ``_<frame:05d>`` for multi-frame files (``camera<N>_<frame:06d>`` for a camera);
+- one row of ``<input>_regions.csv``: pixels, mean and max temperature of every class (:mod:`samcl.inference.regions`);
+- with ``h5``, a row of ``<input>_masks.h5`` (images, predicted masks, source, source_index).
+
+Each batch's files and CSV rows are written with Ctrl-C and SIGTERM held back until they are complete, and the
+files go through a temporary name, so an interrupted run (the only way to end a live camera short of
+``max_frames``) leaves complete outputs for every frame it did; the HDF5 file is finished and renamed then too.
+A file that cannot be read is skipped with its name and problem (frames of it done before stay).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import re
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from samcl.inference.files import render_overlay, write_mask_png
+from samcl.inference.regions import RegionsCSV
+from tiaug.io import STR, OutputPathError, ThermalDataError, ThermalH5Writer, atomic_h5
+from tiaug.io.readers import Frame, FrameSource, ReadOptions, folder_files, is_device, open_camera, open_source
+
+if TYPE_CHECKING:  # torch loads with the model, not with the module
+    from samcl.inference.predictor import InferenceModel
+
+OnSkip = Callable[[str], None]
+
+
+@dataclass
+class StreamSummary:
+    """What :func:`predict_stream` did."""
+
+    out: Path
+    frames: int = 0
+    files: int = 0
+    skipped: list[str] = field(default_factory=list)
+    csv: str | None = None
+    h5: str | None = None
+    interrupted: str | None = None  # "Ctrl-C" or "SIGTERM" when a signal ended the run
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while the block runs, then deliver them (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.getsignal(s) for s in wanted}
+    received: list[int] = []
+    for s in wanted:
+        signal.signal(s, lambda signum, _frame: received.append(signum))
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if received:
+            handler = previous[received[0]]
+            if callable(handler):
+                handler(received[0], None)
+            elif received[0] == signal.SIGINT:
+                raise KeyboardInterrupt
+            else:
+                raise SystemExit(128 + received[0])
+
+
+def _stem(source: FrameSource) -> str:
+    path = getattr(source, "path", None)
+    return Path(path).stem if path is not None else re.sub(r"\W+", "", source.name)
+
+
+def input_name(spec: str | Path) -> str:
+    """The name of the run's CSV/HDF5 outputs: a file's stem, a folder's name, ``camera<N>``."""
+    if is_device(spec):
+        return "camera" + re.sub(r"\D+", "", str(spec))
+    p = Path(spec)
+    return p.name if p.is_dir() else p.stem
+
+
+def iter_sources(spec: str | Path, fmt: str, options: ReadOptions, on_skip: OnSkip) -> Iterator[FrameSource]:
+    """The sources of INPUT: a camera, every readable file of a folder (others go to ``on_skip``), or one file."""
+    if is_device(spec):
+        yield open_camera(spec)
+        return
+    path = Path(spec)
+    if not path.exists():
+        raise ThermalDataError(path, None, "input not found")
+    if not path.is_dir():
+        yield open_source(path, fmt, options)
+        return
+    files = folder_files(path, fmt)
+    for h5 in sorted(p for p in path.iterdir() if p.suffix.lower() in (".h5", ".hdf5")):
+        on_skip(f"{h5}: an HDF5 file among camera files; segment it on its own (samcl-predict ... {h5.name})")
+    if not files:
+        raise ThermalDataError(path, None, "the folder holds no files of a supported format")
+    for file in files:
+        try:
+            source = open_source(file, fmt, options)
+        except ThermalDataError as e:
+            on_skip(str(e))
+            continue
+        yield source
+
+
+def _write_file(target: Path, write: Callable[[Path], None], overwrite: bool) -> None:
+    """Write ``target`` through a temporary name; refuse to replace an existing file without ``overwrite``."""
+    if target.exists() and not overwrite:
+        raise OutputPathError(f"{target}: exists already; pass --overwrite to replace it")
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+class _Outputs:
+    """The files of one run, created on the first frame and written batch by batch."""
+
+    def __init__(self, model: InferenceModel, out: Path, name: str, overlays: bool, h5: bool, overwrite: bool) -> None:
+        self.model, self.out, self.overlays, self.overwrite = model, out, overlays, overwrite
+        self.csv = RegionsCSV(out / f"{name}_regions.csv", model.classes, overwrite=overwrite)
+        self.h5_path = out / f"{name}_masks.h5" if h5 else None
+        self.stack = contextlib.ExitStack()
+        self.writer: ThermalH5Writer | None = None
+        for path in (self.csv.path, self.h5_path):
+            if path is not None and path.exists() and not overwrite:
+                raise OutputPathError(f"{path}: exists already; pass --overwrite to replace the outputs")
+
+    def _h5_writer(self, source: FrameSource, shape: tuple[int, int]) -> ThermalH5Writer:
+        if self.writer is None:
+            h5_file = self.stack.enter_context(atomic_h5(self.h5_path, overwrite=self.overwrite))
+            meta = {"checkpoint": str(self.model.source), "model": self.model.spec["name"]}
+            self.writer = ThermalH5Writer(
+                h5_file, *shape, classes=self.model.classes, compression="lzf", attrs={"samcl/predict": meta}
+            )
+            self.writer.add_column("source", STR)
+            self.writer.add_column("source_index", np.int64)
+        if shape != (self.writer.height, self.writer.width):
+            raise ThermalDataError(
+                source.name,
+                None,
+                f"frames are {shape[0]}x{shape[1]}, earlier ones {self.writer.height}x{self.writer.width}: "
+                "--h5 needs one size",
+            )
+        return self.writer
+
+    def write(self, source: FrameSource, base: str, frames: list[Frame], images: np.ndarray, labels: np.ndarray):
+        """Masks, overlays, CSV rows and HDF5 rows of one batch (refused whole if its size does not fit)."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        writer = self._h5_writer(source, images.shape[1:]) if self.h5_path is not None else None
+        rows = []
+        for k, frame in enumerate(frames):
+            name = f"{base}_{frame.index:05d}" if source.stacked else base
+            _write_file(self.out / f"{name}_mask.png", lambda p, m=labels[k]: write_mask_png(m, p), self.overwrite)
+            if self.overlays:
+                title = source.where(frame.index)
+                _write_file(
+                    self.out / f"{name}_overlay.png",
+                    lambda p, i=images[k], m=labels[k], t=title: render_overlay(i, m, self.model.classes, p, title=t),
+                    self.overwrite,
+                )
+            rows.append((Path(source.name).name, frame.index, name, frame.meta.get("timestamp"), images[k], labels[k]))
+        self.csv.add(rows)
+        if writer is not None:
+            extra = {"source": [Path(source.name).name] * len(frames), "source_index": [f.index for f in frames]}
+            writer.append(images, labels, extra=extra)
+
+
+def predict_stream(
+    model: InferenceModel,
+    spec: str | Path,
+    out: str | Path,
+    *,
+    fmt: str = "auto",
+    options: ReadOptions | None = None,
+    every: int = 1,
+    max_frames: int | None = None,
+    batch_size: int = 1,
+    overlays: bool = False,
+    h5: bool = False,
+    overwrite: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
+    on_skip: OnSkip | None = None,
+) -> StreamSummary:
+    """Segment every ``every``-th frame of INPUT ``spec`` (at most ``max_frames``) into the folder ``out``.
+
+    Returns a :class:`StreamSummary`; an interruption (Ctrl-C, SIGTERM) ends the run with complete outputs for
+    the frames done and ``interrupted`` set. Raises ThermalDataError / OutputPathError when nothing could be
+    segmented or an output is refused.
+    """
+    if every < 1 or batch_size < 1 or (max_frames is not None and max_frames < 1):
+        raise ValueError(f"need every >= 1, batch size >= 1, max frames >= 1; got {every}, {batch_size}, {max_frames}")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputPathError(f"{out}: exists and is not a folder; --out names the folder to write into")
+    if not is_device(spec) and Path(spec).is_dir() and out.exists() and os.path.samefile(spec, out):
+        raise OutputPathError(f"{out}: the output folder is the input folder; write the predictions elsewhere")
+    name = input_name(spec)
+    summary = StreamSummary(out)
+    skip_log = summary.skipped
+
+    def skip(message: str) -> None:
+        skip_log.append(message)
+        if on_skip is not None:
+            on_skip(message)
+
+    outputs = _Outputs(model, out, name, overlays, h5, overwrite)
+    with outputs.stack:
+        outputs.stack.callback(outputs.csv.close)
+        try:
+            with contextlib.closing(_frames(spec, fmt, options or ReadOptions(), every, skip)) as sources:
+                _run(model, sources, max_frames, batch_size, outputs, summary, skip, progress)
+        except KeyboardInterrupt:
+            summary.interrupted = "Ctrl-C"
+        except SystemExit as e:
+            if e.code != 128 + signal.SIGTERM:
+                raise
+            summary.interrupted = "SIGTERM"
+        if summary.frames == 0 and summary.interrupted is None:
+            problems = "; ".join(skip_log[:3]) if skip_log else "no frames"
+            raise ThermalDataError(spec, None, f"nothing could be segmented: {problems}")
+        if outputs.writer is not None:
+            outputs.writer.finish()
+            summary.h5 = outputs.h5_path.name
+    if summary.frames:
+        summary.csv = outputs.csv.path.name
+    return summary
+
+
+def _frames(
+    spec: str | Path, fmt: str, options: ReadOptions, every: int, skip: OnSkip
+) -> Iterator[tuple[FrameSource, str, Iterator[Frame]]]:
+    """(source, output base name, its frames) for every source of INPUT; repeated names are skipped."""
+    stems: dict[str, str] = {}
+    for source in iter_sources(spec, fmt, options, skip):
+        with source:
+            base = _stem(source)
+            if base in stems:
+                skip(f"{source.name}: would write the same output names as {stems[base]}; rename one of them")
+                continue
+            stems[base] = source.name
+            yield source, base, source.frames(step=every)
+
+
+def _run(
+    model: InferenceModel,
+    sources: Iterator[tuple[FrameSource, str, Iterator[Frame]]],
+    max_frames: int | None,
+    batch_size: int,
+    outputs: _Outputs,
+    summary: StreamSummary,
+    skip: OnSkip,
+    progress: Callable[[int, int | None], None] | None,
+) -> None:
+    for source, base, frames in sources:
+        summary.files += 1
+        done = 0
+        while True:
+            left = None if max_frames is None else max_frames - summary.frames
+            if left is not None and left <= 0:
+                return
+            try:
+                batch = list(itertools.islice(frames, batch_size if left is None else min(batch_size, left)))
+            except ThermalDataError as e:
+                skip(f"{e} (the {done} frames before it were segmented)" if done else str(e))
+                break
+            if not batch:
+                break
+            images = np.stack([f.image for f in batch])
+            labels = model.predict(images)
+            with deferred_signals():
+                try:
+                    outputs.write(source, base, batch, images, labels)
+                except ThermalDataError as e:
+                    skip(str(e))
+                    break
+                summary.frames += len(batch)
+                done += len(batch)
+            if progress is not None:
+                progress(summary.frames, max_frames)

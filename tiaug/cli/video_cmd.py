@@ -1,0 +1,86 @@
+"""``tiaug import-video``: a camera recording to an HDF5 of frames in degrees Celsius."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tiaug.cli.common import (
+    compression_option,
+    exit_cleanly_on_sigterm,
+    overwrite_flag,
+    progress_bar,
+    progress_flag,
+    reported_errors,
+    size_option,
+)
+from tiaug.cli.reader_options import read_options, reader_options
+
+
+@click.command("import-video")
+@click.argument("recording", metavar="RECORDING", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True, help="Keep every Nth frame.")
+@click.option("--start", type=click.IntRange(min=0), default=0, show_default=True, help="First frame to keep.")
+@click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Keep at most this many frames.")
+@click.option("--crop", callback=size_option, metavar="HxW", help="Cut the central HxW window of each frame.")
+@click.option("--resize", callback=size_option, metavar="HxW", help="Then resize each frame to HxW pixels.")
+@reader_options
+@overwrite_flag
+@compression_option
+@progress_flag
+def import_video_cmd(
+    recording: Path,
+    out: Path,
+    every,
+    start,
+    max_frames,
+    crop,
+    resize,
+    fmt,
+    raw_size,
+    raw_dtype,
+    scale,
+    offset,
+    overwrite,
+    compression,
+    progress,
+) -> None:
+    """Import every Nth frame of RECORDING into OUT.h5 (images float32 (N, H, W), degrees Celsius).
+
+    \b
+    RECORDING is one of (--format auto tells the first two by their content):
+      a FLIR .seq (or .fff)      raw counts + calibration per frame (Planck inversion)
+      an npy or tiff stack       temperatures, or counts with --format tc001/lepton/raw
+      a headerless stream        .bin/.raw frames back to back: --format tc001 (TOPDON
+                                 TC001 / InfiRay 256x384 UVC frames as recorded),
+                                 --format lepton (centi-kelvin, --raw-size if not
+                                 120x160), --format raw --raw-size HxW --scale S
+    \b
+    Frames are read and written one at a time (memory stays one frame). A file
+    cut short, a wrong --raw-size or a bad frame is refused with its frame number.
+    Each row records source_file, frame_index and source_meta (JSON: format, camera,
+    emissivity, timestamp where the file has them). OUT.h5 is written whole or not at
+    all (Ctrl-C leaves none); RECORDING is only read.
+    """
+    exit_cleanly_on_sigterm()
+    from tiaug.io.video_import import import_video  # the readers load when the command runs
+
+    with reported_errors():
+        result = import_video(
+            recording,
+            out,
+            fmt=fmt,
+            options=read_options(scale, offset, raw_size, raw_dtype),
+            every=every,
+            start=start,
+            max_frames=max_frames,
+            crop=crop,
+            size=resize,
+            overwrite=overwrite,
+            compression=compression,
+            progress=lambda it: progress_bar(it, desc="import-video", unit="frame", enabled=progress),
+        )
+    for path, n in result.items():
+        click.echo(f"wrote {n} frames to {path}", err=True)

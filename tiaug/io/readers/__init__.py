@@ -1,0 +1,110 @@
+"""One reader layer for thermal cameras: every supported file (or a UVC camera) as frames in degrees Celsius.
+
+==========  =====================================================  ==========================================
+format      what the file holds                                    to degrees Celsius
+==========  =====================================================  ==========================================
+npy, tiff   temperature arrays (float), one frame or a stack        as stored (integers need ``scale``/``offset``)
+rjpeg       FLIR radiometric JPEG: counts + calibration            Planck inversion by ``flyr`` (extra)
+fff, seq    FLIR FFF frame / sequence of them                      Planck inversion (:mod:`.planck`)
+tc001       TOPDON TC001 / InfiRay 256x384 UVC frames (npy, tiff,   bottom half: ``raw / 64 - 273.15``
+            headerless)
+lepton      FLIR Lepton centi-kelvin (npy, tiff, headerless)       ``raw * 0.01 - 273.15``
+raw         headerless counts, ``raw_size`` known                  ``raw * scale + offset``
+==========  =====================================================  ==========================================
+
+``open_source(path, "auto")`` picks the reader by magic bytes and name (:mod:`.detect`) and refuses what it
+cannot tell, naming the ``--format`` to pass::
+
+    with open_source("recording.seq") as source:      # header-level checks here
+        for frame in source.frames(step=5):           # one frame in memory at a time
+            frame.image, frame.index, frame.meta      # (H, W) float32 degrees Celsius, int, dict
+
+R-JPEGs need ``flyr``: ``pip install 'tiaug-samcl[cameras]'`` (a :class:`MissingExtraError` says so).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tiaug.io.atomic import PathLike
+from tiaug.io.errors import ThermalDataError
+from tiaug.io.readers.arrays import open_array_source
+from tiaug.io.readers.base import (
+    CAMERAS_EXTRA,
+    FORMATS,
+    RAW_DTYPES,
+    Frame,
+    FrameSource,
+    MissingExtraError,
+    ReadOptions,
+)
+from tiaug.io.readers.detect import AUTO_SUFFIXES, FORMAT_SUFFIXES, detect_format, magic_format
+from tiaug.io.readers.fff import FffSource
+from tiaug.io.readers.rjpeg import RJpegSource
+
+_DEVICE = re.compile(r"^(\d+|/dev/video\d+)$")
+
+
+def open_source(path: PathLike, fmt: str = "auto", options: ReadOptions | None = None) -> FrameSource:
+    """Open one file as a :class:`FrameSource` of format ``fmt`` (``auto``: detected); checks its header.
+
+    Raises ThermalDataError naming the file and the problem, ValueError for options a format needs (e.g.
+    ``--format raw`` without ``scale``), MissingExtraError when the format's library is not installed.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    options = options or ReadOptions()
+    p = Path(path)
+    if not p.is_file():
+        raise ThermalDataError(p, None, "not found" if not p.exists() else "is not a file")
+    if fmt == "auto":
+        fmt = detect_format(p)
+    if fmt == "rjpeg":
+        return RJpegSource(p)
+    if fmt in ("fff", "seq"):
+        return FffSource(p, fmt)
+    container = magic_format(p)
+    if fmt in ("npy", "tiff") and container != fmt:
+        raise ThermalDataError(p, None, f"is not a {fmt} file (--format {fmt})")
+    if container not in (None, "npy", "tiff"):
+        raise ThermalDataError(p, None, f"is a {container} file, not frames for --format {fmt}")
+    return open_array_source(p, fmt, container, options)
+
+
+def folder_files(folder: PathLike, fmt: str = "auto") -> list[Path]:
+    """The files of ``folder`` (not recursive, in name order) that format ``fmt`` reads, by their names."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise ThermalDataError(folder, None, "is not a folder")
+    suffixes = AUTO_SUFFIXES if fmt == "auto" else FORMAT_SUFFIXES[fmt]
+    return sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+
+
+def is_device(spec: str | PathLike) -> bool:
+    """True for a camera: a device index (``0``) or ``/dev/videoN`` that is not an existing file."""
+    return bool(_DEVICE.match(str(spec))) and not Path(spec).is_file()
+
+
+def open_camera(spec: str | int) -> FrameSource:
+    """A UVC TC001/InfiRay camera by index (``0``) or device path (``/dev/video0``); see :mod:`.camera`."""
+    from tiaug.io.readers.camera import CameraSource
+
+    text = str(spec)
+    return CameraSource(int(text) if text.isdigit() else text)
+
+
+__all__ = [
+    "CAMERAS_EXTRA",
+    "FORMATS",
+    "RAW_DTYPES",
+    "Frame",
+    "FrameSource",
+    "MissingExtraError",
+    "ReadOptions",
+    "detect_format",
+    "folder_files",
+    "is_device",
+    "open_camera",
+    "open_source",
+]
