@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import mmap
 import multiprocessing
+import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -195,7 +196,22 @@ class _SharedSlots:
 _WORKER: dict[str, Any] = {}
 
 
+def _output_size(job: AugmentJob, image: np.ndarray, mask: np.ndarray | None) -> tuple[int, int]:
+    return _RowAugmenter(job).output_size(image, mask)
+
+
+def _probe_output_size(job: AugmentJob, image: np.ndarray, mask: np.ndarray | None) -> tuple[int, int]:
+    """Output (height, width), computed in a short-lived child: this process runs no OpenCV before it forks the
+    workers (a thread pool OpenCV started here would not survive the fork and could hang them)."""
+    with multiprocessing.get_context("fork").Pool(1) as probe:
+        return probe.apply(_output_size, (job, image, mask))
+
+
 def _init_worker(in_path: str, job: AugmentJob, slots: _SharedSlots) -> None:
+    # the command's SIGTERM/SIGINT handlers (clean exit of the main process) are not the workers': the main
+    # process stops them (Ctrl-C reaches it alone; terminate() kills a worker at once, whatever it holds)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER["augmenter"] = _RowAugmenter(job)
     _WORKER["reader"] = ThermalH5Reader(in_path)
     _WORKER["slots"] = slots
@@ -216,16 +232,28 @@ class _Pipeline:
     """
 
     def __init__(self, in_path: Path, job: AugmentJob, workers: int, slots: _SharedSlots) -> None:
+        import cv2
+
         self.slots = slots
-        self._pool = multiprocessing.get_context("fork").Pool(
-            workers, initializer=_init_worker, initargs=(str(in_path), job, slots)
-        )
+        # OpenCV's thread pool does not survive fork (a child using it can hang): workers are forked with OpenCV
+        # single-threaded, which is also what one process per core wants; this process keeps its own setting
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            self._pool = multiprocessing.get_context("fork").Pool(
+                workers, initializer=_init_worker, initargs=(str(in_path), job, slots)
+            )
+        finally:
+            cv2.setNumThreads(threads)
 
     def __enter__(self) -> _Pipeline:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._pool.terminate()
+    def __exit__(self, exc_type: type | None, *exc: object) -> None:
+        if exc_type is None:  # every batch is done: let the workers finish their loop
+            self._pool.close()
+        else:
+            self._pool.terminate()
         self._pool.join()
 
     def results(self, spans: Sequence[tuple[int, int]]) -> Iterator[tuple[_Slot, list[int], list[str]]]:
@@ -284,7 +312,7 @@ def augment_file(
     with open_thermal(in_path) as reader:
         n_rows, has_masks, classes, input_ignore = reader.n, reader.has_masks, reader.classes, reader.ignore_index
         first = reader.read_batch(0, 1)
-    height, width = _RowAugmenter(job).output_size(first.images[0], None if first.masks is None else first.masks[0])
+    height, width = _probe_output_size(job, first.images[0], None if first.masks is None else first.masks[0])
     attrs = {
         "tiaug/pipeline": json.dumps(job.pipeline),
         "tiaug/augment": {"version": __version__, "seed": job.seed, "copies": copies, "keep_original": keep_original,
