@@ -31,14 +31,16 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from samcl.inference.predictor import InferenceModel
 from samcl.inference.regions import RegionsCSV
 from tiaug.io import STR, OutputPathError, atomic_folder, create_thermal_h5, open_thermal
 from tiaug.validation import check_float_pixels, check_single_channel, check_thermal_image
+
+if TYPE_CHECKING:  # torch loads with the model, not with the module
+    from samcl.inference.predictor import InferenceModel
 
 #: Blend colours of classes 1, 2, ... (skin, mouth, eyes, eyebrows, nose, ...): saturated hues that stay
 #: visible on the inferno thermal colour map (white eyes would vanish on a warm face).

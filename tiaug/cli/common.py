@@ -12,10 +12,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import click
-from tqdm import tqdm
 
+from tiaug.io.codecs import COMPRESSIONS, DEFAULT_COMPRESSION, dataset_filters
 from tiaug.io.errors import TiaugIOError
-from tiaug.io.h5_writer import COMPRESSIONS, DEFAULT_COMPRESSION
 
 #: click settings of every command: -h as --help, help text up to 100 columns.
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -98,6 +97,8 @@ class Progress:
     def __init__(self, total: int | None = None, desc: str = "", *, unit: str = "img", enabled: bool = True,
                  initial: int = 0, leave: bool = False) -> None:  # fmt: skip
         self.done, self.total = initial, total  # as last reported (also when the bar is not drawn)
+        from tqdm import tqdm  # here, not at the top: commands start without it
+
         self.bar = tqdm(total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True,
                         leave=leave, disable=None if enabled else True)  # fmt: skip
 
@@ -145,10 +146,23 @@ progress_flag = click.option(
     help="Progress bar on stderr (on a terminal).",
 )
 overwrite_flag = click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (refused otherwise).")
+
+
+def _compression(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Refuse a compression whose optional dependency is missing before any work is done."""
+    try:
+        dataset_filters(value)
+    except ImportError as e:
+        raise click.BadParameter(str(e), ctx=ctx, param=param) from None
+    return value
+
+
 compression_option = click.option(
     "--compression",
     type=click.Choice(COMPRESSIONS),
     default=DEFAULT_COMPRESSION,
     show_default=True,
-    help="HDF5 compression of the output datasets.",
+    callback=_compression,
+    help="HDF5 compression of the output datasets: none is the fastest and opens everywhere; blosc2-zstd gives "
+    "the smallest files (readers need hdf5plugin, see tiaug.io.codecs).",
 )

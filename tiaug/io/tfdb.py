@@ -18,8 +18,8 @@ import numpy as np
 
 from tiaug.io import landmarks as lmk
 from tiaug.io.atomic import PathLike, atomic_outputs, check_output_path
+from tiaug.io.codecs import DEFAULT_COMPRESSION
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.h5_writer import DEFAULT_COMPRESSION
 from tiaug.io.importers import ImageSink, Progress, Size, crop_and_resize, load_raw, no_progress
 from tiaug.io.readers.units import to_celsius
 
