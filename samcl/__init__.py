@@ -1,6 +1,6 @@
 """SAM-CL: self-adversarial multi-scale contrastive learning for thermal facial segmentation (PyTorch).
 
-Public API (imports only torch and numpy):
+Public API (imports only torch and numpy, on first use of a name):
 
 - losses: :class:`SAMCLLoss`, :class:`CrossEntropyLoss`, :class:`DiceLoss`, :class:`RMILoss`,
   :func:`build_loss`, :func:`available_losses`, :func:`random_derangement`;
@@ -9,20 +9,31 @@ Public API (imports only torch and numpy):
 - metrics: :class:`ConfusionMatrix`, :func:`all_reduce_confusion_matrix`.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from . import _requirements  # noqa: F401  (first: without torch, a message naming the 'samcl' extra)
-from .losses import (
-    CrossEntropyLoss,
-    DiceLoss,
-    RMILoss,
-    SAMCLLoss,
-    available_losses,
-    build_loss,
-    random_derangement,
-    rmi_lower_bound,
-)
-from .losses.aux_net import AuxiliaryNetwork
-from .metrics import ConfusionMatrix, all_reduce_confusion_matrix
-from .models import available_models, build_model, check_input_size
+
+#: public name -> the submodule defining it; imported on first use (PEP 562), so that `import samcl.cli` does not
+#: load torch by itself
+_EXPORTS = {
+    "AuxiliaryNetwork": "losses.aux_net",
+    "ConfusionMatrix": "metrics",
+    "CrossEntropyLoss": "losses",
+    "DiceLoss": "losses",
+    "RMILoss": "losses",
+    "SAMCLLoss": "losses",
+    "all_reduce_confusion_matrix": "metrics",
+    "available_losses": "losses",
+    "available_models": "models",
+    "build_loss": "losses",
+    "build_model": "models",
+    "check_input_size": "models",
+    "random_derangement": "losses",
+    "rmi_lower_bound": "losses",
+}
 
 __version__ = "0.1.0"
 
@@ -43,3 +54,15 @@ __all__ = [
     "random_derangement",
     "rmi_lower_bound",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'samcl' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"samcl.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

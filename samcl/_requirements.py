@@ -1,12 +1,13 @@
 """A clear message instead of a raw ``ModuleNotFoundError`` when PyTorch (the ``samcl`` extra) is missing.
 
-``samcl`` imports torch as soon as it is imported. Without torch, the ``samcl-*`` commands (console scripts or
-``python -m samcl.cli ...``) print one line naming the extra and exit with status 1; an ``import samcl`` raises a
-``ModuleNotFoundError`` with the same message. A torch that is installed but broken keeps its own error.
+Checked when ``samcl`` is imported (whether torch is installed, without importing it). Without torch, the
+``samcl-*`` commands (console scripts or ``python -m samcl.cli ...``) print one line naming the extra and exit
+with status 1; an ``import samcl`` raises a ``ModuleNotFoundError`` with the same message.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -30,16 +31,14 @@ def running_a_samcl_command(argv: list[str] | None = None, orig_argv: list[str] 
 
 
 def require_torch() -> None:
-    """Return if torch imports; else stop a samcl command with :data:`MISSING_TORCH`, or raise it on import."""
-    try:
-        import torch  # noqa: F401
-    except ModuleNotFoundError as error:
-        if error.name != "torch":
-            raise
-        if running_a_samcl_command():
-            print(f"Error: {MISSING_TORCH}", file=sys.stderr)
-            raise SystemExit(1) from None
-        raise ModuleNotFoundError(MISSING_TORCH, name="torch") from None
+    """Return if torch is installed (without importing it: ``import samcl`` stays light); else stop a samcl
+    command with :data:`MISSING_TORCH`, or raise it as a ``ModuleNotFoundError`` on import."""
+    if importlib.util.find_spec("torch") is not None:
+        return
+    if running_a_samcl_command():
+        print(f"Error: {MISSING_TORCH}", file=sys.stderr)
+        raise SystemExit(1)
+    raise ModuleNotFoundError(MISSING_TORCH, name="torch")
 
 
 require_torch()

@@ -46,9 +46,9 @@ def check_single_channel(shape: tuple[int, ...], name: str = "image", image_ndim
 
 def check_finite_rows(images: np.ndarray, name: str = "images", first_row: int = 0) -> None:
     """Refuse NaN/inf pixels in a stack (B, H, W), naming the first bad row (numbered from ``first_row``)."""
-    finite = np.isfinite(images)
-    if finite.all():
+    if not images.size or (np.isfinite(images.min()) and np.isfinite(images.max())):  # NaN propagates: no temporary
         return
+    finite = np.isfinite(images)
     bad_rows = np.nonzero(~finite.reshape(len(images), -1).all(axis=1))[0]
     raise ValueError(
         (f"{name}: " if name else "")
@@ -129,7 +129,7 @@ def check_mask(mask: np.ndarray | None, image_shape: tuple[int, ...], name: str 
             f"{name} shape {mask.shape} does not match the image shape {tuple(image_shape)}: "
             "masks must have the same height and width as their image"
         )
-    if not (np.issubdtype(view.dtype, np.integer) or view.dtype == np.bool_):
+    if view.dtype.kind not in "iub":  # signed, unsigned or boolean
         raise ValueError(f"{name} has dtype {view.dtype}: masks hold integer class indices")
     return view
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
-from samcl.inference.files import H5_SUFFIXES, NPY_SUFFIXES, predict_to_folder
-from samcl.inference.predictor import InferenceModel, load_inference_model
-from samcl.inference.stream import predict_stream
+from samcl.inference.files import H5_SUFFIXES, NPY_SUFFIXES
 from tiaug.cli.common import CONTEXT, Progress, exit_cleanly_on_sigterm, progress_flag, reported_errors
 from tiaug.cli.reader_options import read_options, reader_options
 from tiaug.io.readers import folder_files, is_device
+
+if TYPE_CHECKING:  # torch loads with the model, not with the command (`samcl-predict --help` stays quick)
+    from samcl.inference.predictor import InferenceModel
 
 
 def is_stream_input(spec: str, fmt: str) -> bool:
@@ -135,6 +137,9 @@ def predict_main(
     name and problem. INPUT is never modified.
     """
     exit_cleanly_on_sigterm()
+    from samcl.inference.files import predict_to_folder
+    from samcl.inference.predictor import load_inference_model
+
     with reported_errors():
         options = read_options(scale, offset, raw_size, raw_dtype)
         model = load_inference_model(checkpoint, device=device, amp=amp)
@@ -185,6 +190,8 @@ def _mask_values(model: InferenceModel) -> None:
 
 def _predict_stream(model: InferenceModel, spec: str, out: Path, progress: bool, **kwargs) -> None:
     """The camera-input path of samcl-predict (``kwargs``: those of :func:`predict_stream`)."""
+    from samcl.inference.stream import predict_stream
+
     with Progress(kwargs["max_frames"], desc="predict", enabled=progress) as bar:
         summary = predict_stream(
             model,

@@ -37,14 +37,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from samcl.inference.predictor import InferenceModel
 from samcl.inference.regions import RegionsCSV
 from tiaug.display import class_colour, class_palette, colourbar_extend, robust_range
 from tiaug.io import STR, OutputPathError, atomic_folder, create_thermal_h5, open_thermal
 from tiaug.validation import check_float_pixels, check_single_channel, check_thermal_image
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # torch loads with the model, not with the module
     from matplotlib.figure import Figure
+
+    from samcl.inference.predictor import InferenceModel
 
 NPY_SUFFIXES = (".npy",)
 H5_SUFFIXES = (".h5", ".hdf5")

@@ -52,6 +52,7 @@ tests check that both give the same values and gradients.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -98,7 +99,45 @@ SAMCL_PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 DEFAULT_PRESET = "stable"
+#: What :func:`samcl_settings` resolves: lambda, the auxiliary network's gradient scale and the preset's keys.
+SAMCL_SETTINGS = ("lam", "aux_lr_scale", *SAMCL_PRESETS[DEFAULT_PRESET])
 _RATIO_EPS = 1e-6
+_CHOICES = {"distance_norm": DISTANCE_NORMS, "triplet": TRIPLETS, "aux_mode": AUX_MODES,
+            "lam_mode": LAMBDA_MODES}  # fmt: skip
+
+
+def _non_negative(name: str, value: Any, integer: bool = False) -> float | int:
+    """``value`` as a finite number >= 0 (an int with ``integer``); a ValueError naming the option otherwise."""
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and number >= 0) or (integer and number != int(number)):
+        kind = "an integer" if integer else "a finite number"
+        raise ValueError(f"SAM-CL option {name} must be {kind} >= 0, got {value!r}")
+    return int(number) if integer else number
+
+
+def samcl_settings(preset: str = DEFAULT_PRESET, **options: Any) -> dict[str, Any]:
+    """The checked values of SAM-CL's design choices: ``preset``'s, overridden by every option that is not None.
+
+    Options: ``lam``, ``aux_lr_scale`` (default 1) and the keys of :data:`SAMCL_PRESETS` (margin, distance_norm,
+    triplet, warmup_steps, aux_mode, lam_mode). A bad value raises ValueError naming the option.
+    """
+    if preset not in SAMCL_PRESETS:
+        raise ValueError(f"unknown SAM-CL preset {preset!r}; choose one of {sorted(SAMCL_PRESETS)}")
+    unknown = sorted(set(options) - set(SAMCL_SETTINGS))
+    if unknown:
+        raise ValueError(f"unknown SAM-CL setting(s) {unknown}; valid: {list(SAMCL_SETTINGS)}")
+    given = {k: v for k, v in options.items() if v is not None}
+    settings = {"lam": DEFAULT_LAMBDA, "aux_lr_scale": 1.0, **SAMCL_PRESETS[preset], **given}
+    for name, allowed in _CHOICES.items():
+        if settings[name] not in allowed:
+            raise ValueError(f"SAM-CL option {name} must be one of {list(allowed)}, got {settings[name]!r}")
+    for name in ("lam", "aux_lr_scale", "margin"):
+        settings[name] = _non_negative(name, settings[name])
+    settings["warmup_steps"] = _non_negative("warmup_steps", settings["warmup_steps"], integer=True)
+    return settings
 
 
 def _scale_gradient(factor: float, grad: torch.Tensor) -> torch.Tensor:
@@ -198,32 +237,22 @@ class SAMCLLoss(SegmentationLoss):
             )
         if not 1 <= num_scales <= 4:
             raise ValueError(f"num_scales must be 1..4, got {num_scales}")
-        if preset not in SAMCL_PRESETS:
-            raise ValueError(f"unknown SAM-CL preset {preset!r}; choose one of {sorted(SAMCL_PRESETS)}")
-        given = {"margin": margin, "distance_norm": distance_norm, "triplet": triplet,
-                 "warmup_steps": warmup_steps, "aux_mode": aux_mode, "lam_mode": lam_mode}  # fmt: skip
-        settings = {**SAMCL_PRESETS[preset], **{k: v for k, v in given.items() if v is not None}}
-        choices = (("distance_norm", DISTANCE_NORMS), ("triplet", TRIPLETS), ("aux_mode", AUX_MODES),
-                   ("lam_mode", LAMBDA_MODES))  # fmt: skip
-        for name, allowed in choices:
-            if settings[name] not in allowed:
-                raise ValueError(f"{name} must be one of {list(allowed)}, got {settings[name]!r}")
-        if not (float(settings["margin"]) >= 0 and float(lam) >= 0 and int(settings["warmup_steps"]) >= 0):
-            raise ValueError(f"margin, lam and warmup_steps must be >= 0, got {settings['margin']}, {lam}, "
-                             f"{settings['warmup_steps']}")  # fmt: skip
+        settings = samcl_settings(preset, lam=lam, aux_lr_scale=aux_lr_scale, margin=margin,
+                                  distance_norm=distance_norm, triplet=triplet, warmup_steps=warmup_steps,
+                                  aux_mode=aux_mode, lam_mode=lam_mode)  # fmt: skip
         weights = [1.0] * num_scales if scale_weights is None else [float(w) for w in scale_weights]
         if len(weights) != num_scales:
             raise ValueError(f"scale_weights has {len(weights)} entries, expected num_scales={num_scales}")
         self.num_classes = num_classes
-        self.lam = float(lam)
+        self.lam = settings["lam"]
         self.preset = preset
-        self.margin = float(settings["margin"])
+        self.margin = settings["margin"]
         self.distance_norm = settings["distance_norm"]
         self.triplet = settings["triplet"]
-        self.warmup_steps = int(settings["warmup_steps"])
+        self.warmup_steps = settings["warmup_steps"]
         self.aux_mode = settings["aux_mode"]
         self.lam_mode = settings["lam_mode"]
-        self.aux_lr_scale = float(aux_lr_scale)
+        self.aux_lr_scale = settings["aux_lr_scale"]
         self.num_scales = num_scales
         self.register_buffer("scale_weights", torch.tensor(weights, dtype=torch.float32), persistent=False)
         self.seg_distance_name = seg_distance

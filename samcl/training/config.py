@@ -18,11 +18,14 @@ import yaml
 
 from samcl.inference.normalization import INPUT_NORMS
 from samcl.losses.factory import BASE_LOSSES
-from samcl.losses.samcl_loss import DEFAULT_PRESET, SAMCL_PRESETS, SAMCLLoss
+from samcl.losses.samcl_loss import DEFAULT_PRESET, SAMCL_PRESETS, SAMCL_SETTINGS, SAMCLLoss, samcl_settings
 from tiaug.labels import IGNORE_INDEX
 
 #: SAMCLLoss's own defaults (base loss, lambda): the training recipe uses them unchanged.
 _LOSS_DEFAULTS = inspect.signature(SAMCLLoss).parameters
+#: SAMCLLoss arguments that samcl-train sets itself (not accepted by --samcl-arg), with what sets them.
+_SET_BY_TRAINING = {"num_classes": "the classes of --data", "base_loss": "--loss", "ignore_index": "ignore_index",
+                    "generator": "--seed"}  # fmt: skip
 
 
 @dataclass
@@ -81,6 +84,8 @@ class TrainConfig:
             raise ValueError(f"--samcl-warmup is a fraction of the steps in [0, 1], got {self.samcl_warmup}")
         if not (math.isfinite(self.samcl_lambda) and self.samcl_lambda >= 0):
             raise ValueError(f"--samcl-lambda must be a finite number >= 0, got {self.samcl_lambda}")
+        if self.samcl:
+            self._check_samcl_kwargs()
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"--threads must be >= 1, got {self.threads}")
         positive = ("iters", "batch_size", "val_every", "checkpoint_every", "log_every", "val_batch_size")
@@ -92,6 +97,17 @@ class TrainConfig:
         if self.workers < 0 or len(self.crop) != 2 or min(self.crop) < 1:
             raise ValueError(f"invalid workers ({self.workers}) or crop ({self.crop})")
         return self
+
+    def _check_samcl_kwargs(self) -> None:
+        """Refuse --samcl-arg keys that are not SAMCLLoss arguments, or that samcl-train sets, and bad values."""
+        for key in self.samcl_kwargs:
+            if key in _SET_BY_TRAINING:
+                raise ValueError(f"--samcl-arg {key}: set by {_SET_BY_TRAINING[key]}, not by --samcl-arg")
+            if key not in _LOSS_DEFAULTS:
+                valid = sorted(set(_LOSS_DEFAULTS) - set(_SET_BY_TRAINING))
+                raise ValueError(f"--samcl-arg {key}: not a SAM-CL option; valid: {valid}")
+        kwargs = self.loss_kwargs()
+        samcl_settings(kwargs["preset"], **{k: v for k, v in kwargs.items() if k in SAMCL_SETTINGS})
 
     def loss_kwargs(self) -> dict[str, Any]:
         """Arguments of the loss beyond its name (``build_loss``): SAM-CL's, or none for a plain base loss."""

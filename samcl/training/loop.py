@@ -4,10 +4,13 @@ Outputs in the run directory (written by the main process only):
 
 - ``last.pt`` every ``checkpoint_every`` steps and at the end (everything needed to resume),
 - ``best.pt`` whenever the validation mIoU improves,
-- ``metrics.csv``: step, losses, learning rate, images/s, and at validation steps val mIoU, pixel accuracy and
+- ``metrics.csv``: step, losses, lambda, the gradient norms at the logits (``grad_base_loss``,
+  ``grad_samcl_loss``), per scale K SAM-CL's ``d_pos_sK``, ``d_neg_sK`` and ``active_sK`` (see
+  :class:`IntervalStats`), learning rate, images/s, and at validation steps val mIoU, pixel accuracy and
   per-class IoU,
 - ``summary.json``: the resolved configuration, best mIoU and its step, wall time, device, library versions,
-- ``curves.png``: training loss and validation mIoU.
+- ``curves.png``: training loss and validation mIoU; with SAM-CL also its per-scale distances, active hinges,
+  the gradient norms at the logits and lambda (:mod:`samcl.training.plots`).
 """
 
 from __future__ import annotations
@@ -166,8 +169,12 @@ class Run:
         self.step_module = TrainStep(model, criterion).to(self.device)
         if self.device.type == "cuda":
             self.step_module = self.step_module.to(memory_format=torch.channels_last)
+        # a loss that skips its SAM-CL term on some steps (lambda 0 during a warm-up) leaves the auxiliary network
+        # out of those steps' graphs: DDP must then look for unused parameters (a graph traversal per step)
+        skips = getattr(criterion, "warmup_steps", 0) > 0 or getattr(criterion, "lam", None) == 0
+        device_ids = [self.device] if self.device.type == "cuda" else None
         self.trainable = (
-            DistributedDataParallel(self.step_module, device_ids=[self.device] if self.device.type == "cuda" else None)
+            DistributedDataParallel(self.step_module, device_ids=device_ids, find_unused_parameters=skips)
             if self.world.distributed
             else self.step_module
         )

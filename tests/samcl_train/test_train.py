@@ -72,9 +72,13 @@ def _assert_same_state(a: dict, b: dict) -> None:
         assert torch.equal(state["momentum_buffer"], b["optimizer"][index]["momentum_buffer"])
 
 
-def test_killed_and_resumed_run_reaches_the_same_weights(dataset, tmp_path):
-    train, val = dataset
-    args = ("--iters", "24", "--batch-size", "4", "--checkpoint-every", "4", "--val-every", "12", "--seed", "3")
+def straight_and_resumed(train, val, tmp_path, args: tuple[str, ...], kill_at: int) -> tuple:
+    """Run ``samcl-train ARGS`` straight through, and again killed (SIGKILL) once its last.pt reaches step
+    ``kill_at`` then resumed with ``--resume``; check that both end with the same state, bit for bit.
+
+    Returns (straight run folder, killed-and-resumed run folder, the step the killed run was stopped at).
+    """
+    iters = int(args[args.index("--iters") + 1])
     straight = tmp_path / "straight"
     res = run_train(train, val, straight, *args)
     assert res.returncode == 0, res.stderr
@@ -87,7 +91,7 @@ def test_killed_and_resumed_run_reaches_the_same_weights(dataset, tmp_path):
         while True:
             assert proc.poll() is None, "the run ended before it could be killed"
             assert time.time() < deadline
-            if (killed / "last.pt").exists() and load_checkpoint(killed / "last.pt")["iteration"] >= 4:
+            if (killed / "last.pt").exists() and load_checkpoint(killed / "last.pt")["iteration"] >= kill_at:
                 break
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
@@ -97,13 +101,20 @@ def test_killed_and_resumed_run_reaches_the_same_weights(dataset, tmp_path):
             proc.kill()
     assert proc.returncode == -signal.SIGKILL
     stopped_at = load_checkpoint(killed / "last.pt")["iteration"]
-    assert 4 <= stopped_at < 24
+    assert kill_at <= stopped_at < iters
     resume = [*train_args(train, val, killed)[:3], "--resume", str(killed), "--no-progress", "--workers", "0"]
     res = subprocess.run(resume, capture_output=True, text=True, env=env(), timeout=300)
     assert res.returncode == 0, res.stderr
     _assert_same_state(_weights(straight / "last.pt"), _weights(killed / "last.pt"))
     rows = [int(r["iteration"]) for r in csv.DictReader((killed / "metrics.csv").open())]
-    assert rows == sorted(set(rows)) and rows[-1] == 24  # no duplicated steps after the resume
+    assert rows == sorted(set(rows)) and rows[-1] == iters  # no duplicated steps after the resume
+    return straight, killed, stopped_at
+
+
+def test_killed_and_resumed_run_reaches_the_same_weights(dataset, tmp_path):
+    train, val = dataset
+    args = ("--iters", "24", "--batch-size", "4", "--checkpoint-every", "4", "--val-every", "12", "--seed", "3")
+    straight_and_resumed(train, val, tmp_path, args, kill_at=4)
 
 
 def test_resume_refusals(dataset, tmp_path):

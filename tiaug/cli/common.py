@@ -14,10 +14,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
 import click
-from tqdm import tqdm
 
+from tiaug.io.codecs import COMPRESSIONS, DEFAULT_COMPRESSION, dataset_filters
 from tiaug.io.errors import TiaugIOError
-from tiaug.io.h5_writer import COMPRESSIONS, DEFAULT_COMPRESSION
 
 #: click settings of every command: -h as --help, help text up to 100 columns.
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -163,11 +162,12 @@ class Progress:
         self.records = 0
         terminal = enabled and is_terminal(self.stream)
         self.logging = enabled and not terminal
-        self.bar = (
-            tqdm(total=total, initial=initial, desc=desc, unit=unit, file=self.stream, dynamic_ncols=True, leave=leave)
-            if terminal
-            else None
-        )
+        self.bar = None
+        if terminal:
+            from tqdm import tqdm  # here, not at the top: commands start without it
+
+            self.bar = tqdm(total=total, initial=initial, desc=desc, unit=unit, file=self.stream, dynamic_ncols=True,
+                            leave=leave)  # fmt: skip
         self._start_done, self._start_t = initial, clock()
         self._last_done, self._last_t = initial, self._start_t
 
@@ -272,10 +272,23 @@ progress_every_option = click.option(
     help="Without a terminal: a progress record every N units (default: every 5%, at most one per 5 s).",
 )
 overwrite_flag = click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (refused otherwise).")
+
+
+def _compression(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Refuse a compression whose optional dependency is missing before any work is done."""
+    try:
+        dataset_filters(value)
+    except ImportError as e:
+        raise click.BadParameter(str(e), ctx=ctx, param=param) from None
+    return value
+
+
 compression_option = click.option(
     "--compression",
     type=click.Choice(COMPRESSIONS),
     default=DEFAULT_COMPRESSION,
     show_default=True,
-    help="HDF5 compression of the output datasets.",
+    callback=_compression,
+    help="HDF5 compression of the output datasets: none is the fastest and opens everywhere; blosc2-zstd gives "
+    "the smallest files (readers need hdf5plugin, see tiaug.io.codecs).",
 )

@@ -16,8 +16,6 @@ from tiaug.cli.common import (
     size_option,
 )
 from tiaug.cli.reader_options import offset_option, read_options, reader_options, scale_option
-from tiaug.io.importers import import_folder
-from tiaug.io.tfdb import import_tfdb
 
 _crop = click.option(
     "--crop",
@@ -108,6 +106,8 @@ def import_tfdb_cmd(
     the file name, e.g. irface_sub012_... -> sub012). Outputs are whole or not at all; DIR is only read.
     """
     exit_cleanly_on_sigterm()
+    from tiaug.io.tfdb import import_tfdb  # OpenCV and h5py load when the command runs
+
     with reported_errors():
         result = import_tfdb(
             folder,
@@ -190,6 +190,8 @@ def import_folder_cmd(
     camera, emissivity, timestamp). Outputs are whole or not at all; DIR is only read.
     """
     exit_cleanly_on_sigterm()
+    from tiaug.io.importers import import_folder  # OpenCV and h5py load when the command runs
+
     skipped: list[str] = []
 
     def skip(error: Exception) -> None:

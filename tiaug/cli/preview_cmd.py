@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import numpy as np
 
 from tiaug.cli.common import exit_cleanly_on_sigterm, reported_errors
-from tiaug.io.h5_reader import open_thermal
 
 #: Per-row JSON datasets whose "polygon" entries are drawn as occluder outlines.
 PARAM_KEYS = ("tiaug/params", "synth/params")
@@ -68,7 +66,10 @@ def preview(
     from (its `source_index`, "source row N"). IN.h5 is only read.
     """
     exit_cleanly_on_sigterm()
+    import numpy as np  # NumPy and h5py load when the command runs
+
     from tiaug import plots  # matplotlib loads only when a figure is drawn, not for every `tiaug` call
+    from tiaug.io.h5_reader import open_thermal
 
     with reported_errors(), open_thermal(input_path) as r:
         k = min(count, r.n)

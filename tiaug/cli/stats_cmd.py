@@ -8,9 +8,7 @@ from pathlib import Path
 
 import click
 
-from tiaug.analysis import fg_bg_stats, format_table
 from tiaug.cli.common import exit_cleanly_on_sigterm, progress_bar, progress_flag, reported_errors
-from tiaug.io.atomic import atomic_output
 
 
 @click.command("stats")
@@ -60,6 +58,9 @@ def stats(
     draws the box plots. Input files are only read.
     """
     exit_cleanly_on_sigterm()
+    from tiaug.analysis import fg_bg_stats, format_table  # NumPy and h5py load when the command runs
+    from tiaug.io.atomic import atomic_output
+
     if labels and len(labels) != len(inputs):
         raise click.BadParameter(f"got {len(labels)} --label for {len(inputs)} inputs", param_hint="--label")
     with reported_errors():

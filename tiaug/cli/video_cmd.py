@@ -16,7 +16,6 @@ from tiaug.cli.common import (
     size_option,
 )
 from tiaug.cli.reader_options import read_options, reader_options
-from tiaug.io.video_import import import_video
 
 
 @click.command("import-video")
@@ -66,6 +65,8 @@ def import_video_cmd(
     all (Ctrl-C leaves none); RECORDING is only read.
     """
     exit_cleanly_on_sigterm()
+    from tiaug.io.video_import import import_video  # the readers load when the command runs
+
     with reported_errors():
         result = import_video(
             recording,

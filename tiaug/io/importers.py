@@ -29,8 +29,9 @@ import h5py
 import numpy as np
 
 from tiaug.io.atomic import PathLike, atomic_outputs, check_output_path
+from tiaug.io.codecs import DEFAULT_COMPRESSION
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.h5_writer import DEFAULT_COMPRESSION, JSON, STR, ThermalH5Writer
+from tiaug.io.h5_writer import JSON, STR, ThermalH5Writer
 from tiaug.io.readers import ReadOptions, folder_files, open_source
 from tiaug.validation import check_mask
 

@@ -18,8 +18,8 @@ import numpy as np
 
 from tiaug.io import landmarks as lmk
 from tiaug.io.atomic import PathLike, atomic_outputs, check_output_path
+from tiaug.io.codecs import DEFAULT_COMPRESSION
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.h5_writer import DEFAULT_COMPRESSION
 from tiaug.io.importers import ImageSink, Progress, Size, crop_and_resize, load_raw, no_progress
 from tiaug.io.readers.units import to_celsius
 
@@ -147,7 +147,7 @@ def import_tfdb(
                 for f, name in zip(files, ["all"] if split_val is None else ["train", "val"], strict=True)
             ]
             for item, (pts, groups) in progress(list(zip(items, marks, strict=True))):
-                image = to_celsius(load_raw(item.image), item.image, scale, offset)
+                image = to_celsius(load_raw(item.image), item.image, scale, offset or 0.0)
                 image, _, pts = crop_and_resize(image, None, pts, crop, size, item.image)
                 mask = lmk.mask_from_landmarks(
                     pts, groups, image.shape, forehead=forehead, brow_thickness=brow_thickness
