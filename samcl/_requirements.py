@@ -30,10 +30,21 @@ def running_a_samcl_command(argv: list[str] | None = None, orig_argv: list[str] 
     return module == "samcl.cli" or module.startswith("samcl.cli.")
 
 
+def torch_installed() -> bool:
+    """Whether torch can be imported: already imported (or deliberately blocked with ``sys.modules["torch"] =
+    None``, as tests that check what a command loads do), or found on the path."""
+    if "torch" in sys.modules:
+        return True
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def require_torch() -> None:
     """Return if torch is installed (without importing it: ``import samcl`` stays light); else stop a samcl
     command with :data:`MISSING_TORCH`, or raise it as a ``ModuleNotFoundError`` on import."""
-    if importlib.util.find_spec("torch") is not None:
+    if torch_installed():
         return
     if running_a_samcl_command():
         print(f"Error: {MISSING_TORCH}", file=sys.stderr)

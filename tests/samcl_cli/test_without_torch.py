@@ -16,8 +16,13 @@ COMMANDS = ("samcl-train", "samcl-eval", "samcl-predict")
 
 
 def _without_torch(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
-    """Run ``argv`` with ``import torch`` failing as if torch were not installed (a sitecustomize blocks it)."""
-    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['torch'] = None  # import torch fails\n")
+    """Run ``argv`` with torch not found, as if it were not installed (a sitecustomize hides it)."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\n\n\nclass NoTorch:\n    @staticmethod\n    def find_spec(name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'torch':\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n\n\n"
+        "sys.meta_path.insert(0, NoTorch)\n"
+    )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO)]))
     return subprocess.run(list(argv), capture_output=True, text=True, env=env, timeout=120)
 

@@ -241,7 +241,7 @@ def test_image_normalisation_is_stored_and_applied_by_eval_and_predict(dataset, 
     train_h5, val_h5 = dataset
     run = tmp_path / "run"
     res = run_train(train_h5, val_h5, run, "--iters", "2", "--batch-size", "4", "--val-every", "2", "--loss", "ce",
-                    "--no-samcl", "--input-norm", "image")  # fmt: skip
+                    "--no-samcl", "--input-norm", "image", "--threads", "2")  # fmt: skip
     assert res.returncode == 0, res.stderr
     payload = load_checkpoint(run / "best.pt")
     assert payload["normalization"]["mode"] == "image" and payload["config"]["input_norm"] == "image"
