@@ -20,8 +20,11 @@ from tiaug.io import landmarks as lmk
 from tiaug.io.atomic import PathLike, atomic_outputs, check_output_path
 from tiaug.io.codecs import DEFAULT_COMPRESSION
 from tiaug.io.errors import ThermalDataError
+from tiaug.io.h5_writer import STR
 from tiaug.io.importers import ImageSink, Progress, Size, crop_and_resize, load_raw, no_progress
 from tiaug.io.readers.units import to_celsius
+
+TFDB_COLUMNS = {"source_file": STR, "subject": STR}
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,7 @@ def import_tfdb(
         files = [h5py.File(t, "w") for t in tmps]
         try:
             sinks = [
-                ImageSink(f, True, n_points, ("source_file", "subject"), compression, {**attrs, "tiaug/split": name})
+                ImageSink(f, True, n_points, TFDB_COLUMNS, compression, {**attrs, "tiaug/split": name})
                 for f, name in zip(files, ["all"] if split_val is None else ["train", "val"], strict=True)
             ]
             for item, (pts, groups) in progress(list(zip(items, marks, strict=True))):
