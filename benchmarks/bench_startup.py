@@ -24,10 +24,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 FLOOR = "python -c pass"
 TIAUG = ["--help", "synth --help", "stats --help", "preview --help", "import-tfdb --help", "import-folder --help",
-         "augment --help"]  # fmt: skip
+         "import-video --help", "augment --help"]  # fmt: skip
 SAMCL = ["train", "eval", "predict"]
 TARGETS = {f"tiaug {c}": 0.5 for c in TIAUG if not c.startswith("augment")} | {f"samcl-{c} --help": 1.0 for c in SAMCL}
-HEAVY = ("numpy", "h5py", "cv2", "albumentations", "torch")
+HEAVY = ("numpy", "h5py", "cv2", "shapely", "albumentations", "torch")
 
 
 def commands() -> dict[str, list[str]]:

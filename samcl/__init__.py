@@ -11,8 +11,7 @@ Public API (imports only torch and numpy, on first use of a name):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from tiaug._lazy import lazy_exports
 
 from . import _requirements  # noqa: F401  (first: without torch, a message naming the 'samcl' extra)
 
@@ -56,13 +55,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'samcl' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"samcl.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

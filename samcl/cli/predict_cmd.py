@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import click
 
 from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
-from samcl.inference.files import H5_SUFFIXES, NPY_SUFFIXES
 from tiaug.cli.common import CONTEXT, Progress, exit_cleanly_on_sigterm, progress_flag, reported_errors
 from tiaug.cli.reader_options import read_options, reader_options
 from tiaug.io.readers import folder_files, is_device
@@ -22,6 +21,8 @@ def is_stream_input(spec: str, fmt: str) -> bool:
 
     HDF5 and .npy files, and folders of nothing else, keep the whole-or-nothing image path.
     """
+    from samcl.inference.files import H5_SUFFIXES, NPY_SUFFIXES  # NumPy loads when the command runs
+
     if fmt != "auto" or is_device(spec):
         return True
     path = Path(spec)

@@ -7,11 +7,9 @@ from pathlib import Path
 import click
 import yaml
 
-from samcl.inference.normalization import INPUT_NORMS
-from samcl.losses.factory import BASE_LOSSES
-from samcl.losses.samcl_loss import SAMCL_PRESETS
+from samcl.inference.input_norms import INPUT_NORMS
+from samcl.losses.settings import BASE_LOSS_NAMES, SAMCL_PRESETS
 from samcl.training.config import TrainConfig, read_config_file, resolve_config
-from samcl.training.loop import Run, resume_payload
 from tiaug.cli.common import (
     CONTEXT,
     Progress,
@@ -106,7 +104,7 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     callback=_model_args,
     help="Model argument KEY=VALUE, repeatable (e.g. base_width=32).",
 )
-@option("--loss", type=click.Choice(BASE_LOSSES), help="Base loss.")
+@option("--loss", type=click.Choice(BASE_LOSS_NAMES), help="Base loss.")
 @option("--samcl/--no-samcl", "samcl", default=None, help="Add lambda * SAM-CL to the base loss.")
 @option("--samcl-lambda", type=float, help="Weight lambda of the SAM-CL term.")
 @option(
@@ -175,6 +173,8 @@ def train(
 ) -> None:
     """``samcl-train`` (help text: ``_help()``)."""
     exit_cleanly_on_sigterm()
+    from samcl.training.loop import Run, resume_payload  # torch loads when the command runs, not for --help
+
     with reported_errors():
         if resume is not None:
             payload = resume_payload(resume)

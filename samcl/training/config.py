@@ -16,13 +16,18 @@ from typing import Any
 
 import yaml
 
-from samcl.inference.normalization import INPUT_NORMS
-from samcl.losses.factory import BASE_LOSSES
-from samcl.losses.samcl_loss import DEFAULT_PRESET, SAMCL_PRESETS, SAMCL_SETTINGS, SAMCLLoss, samcl_settings
+from samcl.inference.input_norms import DEFAULT_INPUT_NORM, INPUT_NORMS
+from samcl.losses.settings import (
+    BASE_LOSS_NAMES,
+    DEFAULT_BASE_LOSS,
+    DEFAULT_LAMBDA,
+    DEFAULT_PRESET,
+    SAMCL_PRESETS,
+    SAMCL_SETTINGS,
+    samcl_settings,
+)
 from tiaug.labels import IGNORE_INDEX
 
-#: SAMCLLoss's own defaults (base loss, lambda): the training recipe uses them unchanged.
-_LOSS_DEFAULTS = inspect.signature(SAMCLLoss).parameters
 #: SAMCLLoss arguments that samcl-train sets itself (not accepted by --samcl-arg), with what sets them.
 _SET_BY_TRAINING = {"num_classes": "the classes of --data", "base_loss": "--loss", "ignore_index": "ignore_index",
                     "generator": "--seed"}  # fmt: skip
@@ -37,9 +42,9 @@ class TrainConfig:
     out: str = ""  # run directory
     model: str = "unet"  # registry name, e.g. unet, attention_unet, smp:DeepLabV3Plus:resnet101
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"base_width": 32}
-    loss: str = _LOSS_DEFAULTS["base_loss"].default  # base loss: one of BASE_LOSSES (ce, dice, rmi)
+    loss: str = DEFAULT_BASE_LOSS  # base loss: one of BASE_LOSS_NAMES (ce, dice, rmi); SAMCLLoss's default too
     samcl: bool = True  # add lambda * SAM-CL to the base loss
-    samcl_lambda: float = _LOSS_DEFAULTS["lam"].default
+    samcl_lambda: float = DEFAULT_LAMBDA  # SAMCLLoss's default too
     samcl_preset: str = DEFAULT_PRESET  # SAM-CL design choices: "stable" or "poster" (samcl.losses.SAMCL_PRESETS)
     samcl_warmup: float = 0.0  # fraction of the steps over which lambda ramps up from 0
     samcl_kwargs: dict[str, Any] = field(default_factory=dict)  # SAMCLLoss arguments: margin, triplet, aux_mode, ...
@@ -50,7 +55,7 @@ class TrainConfig:
     ambient: dict[str, Any] = field(default_factory=dict)  # AmbientTemperature arguments
     drift: dict[str, Any] = field(default_factory=dict)  # CameraDrift arguments
     fixed_pattern: dict[str, Any] = field(default_factory=dict)  # FixedPatternNoise arguments
-    input_norm: str = "dataset"  # network input: "dataset" mean/std, or "image" (each frame's median and spread)
+    input_norm: str = DEFAULT_INPUT_NORM  # network input: "dataset" mean/std, or "image" (per-frame median, spread)
     crop: tuple[int, int] = (256, 320)  # training crop H, W
     iters: int = 10000
     batch_size: int = 16  # per process
@@ -74,8 +79,8 @@ class TrainConfig:
         """Refuse impossible settings with a message naming the option."""
         if not self.data or not self.val or not self.out:
             raise ValueError("--data, --val and --out are required (on the command line or in --config)")
-        if self.loss not in BASE_LOSSES:
-            raise ValueError(f"--loss must be one of {list(BASE_LOSSES)}, got {self.loss!r}")
+        if self.loss not in BASE_LOSS_NAMES:
+            raise ValueError(f"--loss must be one of {list(BASE_LOSS_NAMES)}, got {self.loss!r}")
         if self.input_norm not in INPUT_NORMS:
             raise ValueError(f"--input-norm must be one of {list(INPUT_NORMS)}, got {self.input_norm!r}")
         if self.samcl_preset not in SAMCL_PRESETS:
@@ -100,11 +105,14 @@ class TrainConfig:
 
     def _check_samcl_kwargs(self) -> None:
         """Refuse --samcl-arg keys that are not SAMCLLoss arguments, or that samcl-train sets, and bad values."""
+        from samcl.losses.samcl_loss import SAMCLLoss  # torch loads when a run is configured, not for --help
+
+        arguments = inspect.signature(SAMCLLoss).parameters
         for key in self.samcl_kwargs:
             if key in _SET_BY_TRAINING:
                 raise ValueError(f"--samcl-arg {key}: set by {_SET_BY_TRAINING[key]}, not by --samcl-arg")
-            if key not in _LOSS_DEFAULTS:
-                valid = sorted(set(_LOSS_DEFAULTS) - set(_SET_BY_TRAINING))
+            if key not in arguments:
+                valid = sorted(set(arguments) - set(_SET_BY_TRAINING))
                 raise ValueError(f"--samcl-arg {key}: not a SAM-CL option; valid: {valid}")
         kwargs = self.loss_kwargs()
         samcl_settings(kwargs["preset"], **{k: v for k, v in kwargs.items() if k in SAMCL_SETTINGS})

@@ -17,7 +17,7 @@ from tiaug.cli.common import (
     reported_errors,
     size_option,
 )
-from tiaug.synth.conditions import CONDITIONS
+from tiaug.synth.names import CONDITIONS
 
 if TYPE_CHECKING:
     from tiaug.io.h5_writer import ThermalH5Writer

@@ -19,8 +19,7 @@ Writing (whole-or-nothing, appending in batches)::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from tiaug._lazy import lazy_exports
 
 #: public name -> the submodule defining it, imported on first use (PEP 562): `import tiaug.io.errors` or the
 #: command line's start do not load h5py
@@ -53,13 +52,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'tiaug.io' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"tiaug.io.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -26,6 +26,7 @@ import shapely
 
 from tiaug.synth import raster
 from tiaug.synth.geometry import FaceGeometry
+from tiaug.synth.names import CONDITIONS
 from tiaug.synth.thermal import ThermalParams
 
 
@@ -46,8 +47,6 @@ class Conditions:
         return any(vars(self).values())
 
 
-#: Every condition, by name (``tiaug synth --condition NAME`` draws one alone).
-CONDITIONS = ("hot_room", "cold_room", "glasses", "hand", "cup", "fringe", "face_mask", "scarf")
 _FALLBACK = ("hot_room", "glasses", "hand", "cup", "fringe", "face_mask", "scarf")  # the first version's list
 COLD_ROOM_P = 0.25  # chance of a cold room for an unconstrained face that is not in a hot room
 
