@@ -20,6 +20,8 @@ code path.
 
     python benchmarks/robustness.py --size converged --out benchmarks/results/converged
     python benchmarks/robustness.py --size quick --out /tmp/smoke --recipes Dice "Dice + TiAug" --seeds 0
+    python benchmarks/robustness.py --size full --device cuda --models unet attention_unet --baseline RMI \
+        --recipes RMI "RMI + TiAug" "RMI + TiAug + SAM-CL (poster)" --out benchmarks/results/poster_ablation
 """
 
 from __future__ import annotations
@@ -189,11 +191,21 @@ def condition_mean(run: dict[str, Any]) -> float:
     return statistics.fmean(run["scores"][c]["miou"] for c in CONDITIONS)
 
 
+def label(run: dict[str, Any]) -> str:
+    """A run's row in the tables: its recipe, prefixed by its network when several are compared."""
+    return run.get("label", run["recipe"])
+
+
+def baseline_label(run: dict[str, Any], baseline: str) -> str:
+    """The row a run's paired difference is taken against: the baseline recipe of the same network."""
+    return f"{run['model']}: {baseline}" if ": " in label(run) else baseline
+
+
 def column_values(runs: list[dict[str, Any]], recipe: str, column: str) -> dict[int, float]:
-    """{seed: mIoU (points)} of a recipe for a test set, or for 'conditions' (their mean)."""
+    """{seed: mIoU (points)} of a table row (see :func:`label`) for a test set, or for 'conditions' (their mean)."""
     out = {}
     for r in runs:
-        if r["recipe"] == recipe:
+        if label(r) == recipe:
             value = condition_mean(r) if column == "conditions" else r["scores"][column]["miou"]
             out[r["seed"]] = 100 * value
     return out
@@ -201,7 +213,8 @@ def column_values(runs: list[dict[str, Any]], recipe: str, column: str) -> dict[
 
 def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argparse.Namespace, wall: float) -> str:
     """results.md and robustness.png; returns the markdown."""
-    recipes = list(dict.fromkeys(r["recipe"] for r in runs))
+    recipes = list(dict.fromkeys(label(r) for r in runs))
+    models = list(dict.fromkeys(r.get("model", args.models[0]) for r in runs))
     seeds = sorted({r["seed"] for r in runs})
     columns = ["clean", *CONDITIONS, "conditions", "mixed"]
     lines = [
@@ -211,8 +224,8 @@ def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argpa
         f"Device: {args.device_name}; wall time {wall / 60:.1f} min.  ",
         f"Data: `tiaug synth`, {size.height}x{size.width} px, {size.n_train} training / {size.n_val} validation "
         f"faces; {size.n_test} test faces, clean and under each condition alone (same faces).  ",
-        f"Training: `samcl-train --model {args.model}`, base width {size.base_width}, {size.iters} steps of batch "
-        f"{size.batch_size}, lr {size.lr} (SGD, poly), best checkpoint by validation mIoU; seeds {seeds}.",
+        f"Training: `samcl-train --model {' / '.join(models)}`, base width {size.base_width}, {size.iters} steps of "
+        f"batch {size.batch_size}, lr {size.lr} (SGD, poly), best checkpoint by validation mIoU; seeds {seeds}.",
         "",
         "mIoU (%) over 6 classes, mean ± standard deviation over seeds (`conditions`: the mean over the 8 "
         "single-condition test sets; `mixed`: the `--unconstrained` test set):",
@@ -226,12 +239,14 @@ def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argpa
             m, s = mean_std(list(column_values(runs, recipe, column).values()))
             cells.append(f"**{m:.1f}** ± {s:.1f}" if column == "conditions" else f"{m:.1f} ± {s:.1f}")
         lines.append(f"| {recipe} | " + " | ".join(cells) + " |")
-    baseline = args.baseline if args.baseline in recipes else recipes[0]
-    lines += ["", f"Paired difference to **{baseline}** (mIoU points, same seed), mean [95 % t-interval over "
-              f"{len(seeds)} seeds]:", "", "| recipe | " + " | ".join(columns) + " |",
+    first = {label(r): r for r in runs}
+    baselines = {row: baseline_label(first[row], args.baseline) for row in recipes}
+    lines += ["", f"Paired difference to **{args.baseline}** (mIoU points, same seed and network), mean [95 % "
+              f"t-interval over {len(seeds)} seeds]:", "", "| recipe | " + " | ".join(columns) + " |",
               "|---|" + "---:|" * len(columns)]  # fmt: skip
     for recipe in recipes:
-        if recipe == baseline:
+        baseline = baselines[recipe]
+        if recipe == baseline or baseline not in first:
             continue
         cells = []
         for column in columns:
@@ -244,7 +259,7 @@ def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argpa
               f"{PLATEAU_POINTS:g}), worst seed, and the mean validation curve:", "",
               "| recipe | last-third range | flat | validation mIoU (%) at steps |", "|---|---:|---|---|"]  # fmt: skip
     for recipe in recipes:
-        group = [r for r in runs if r["recipe"] == recipe]
+        group = [r for r in runs if label(r) == recipe]
         worst = max(r["plateau_range"] for r in group)
         steps = [step for step, _ in group[0]["curve"]]
         curve = [statistics.fmean(dict(r["curve"]).get(s, float("nan")) for r in group) for s in steps]
@@ -295,7 +310,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--recipe", type=parse_recipe, action="append", default=[], metavar="NAME=FLAGS",
                         help="an extra recipe: samcl-train flags on top of the common ones (repeatable)")  # fmt: skip
     parser.add_argument("--baseline", default="Dice", help="recipe the paired differences are taken against")
-    parser.add_argument("--model", default="unet")
+    parser.add_argument("--models", nargs="+", default=["unet"], help="networks (registry names) to compare")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--jobs", type=int, default=2, help="trainings at once (one thread each on the CPU)")
@@ -323,19 +338,22 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     started = time.perf_counter()
     data = make_data(out / "data", size)
-    jobs = [(recipe, seed) for seed in args.seeds for recipe in recipes]
+    jobs = [(model, recipe, seed) for seed in args.seeds for model in args.models for recipe in recipes]
 
-    def run(job: tuple[str, int]) -> dict[str, Any]:
-        recipe, seed = job
-        run_dir = out / "runs" / f"{recipe.replace(' ', '').replace('+', '_')}__seed{seed}"
+    def run(job: tuple[str, str, int]) -> dict[str, Any]:
+        model, recipe, seed = job
+        several = len(args.models) > 1
+        name = f"{model}__" * several + recipe.replace(" ", "").replace("+", "_")
+        run_dir = out / "runs" / f"{name}__seed{seed}"
         flags = recipes[recipe]
-        train_one(train_command(run_dir, data, size, args.model, flags, seed, args.device, threads), run_dir,
+        train_one(train_command(run_dir, data, size, model, flags, seed, args.device, threads), run_dir,
                   threads)  # fmt: skip
         curve = validation_curve(run_dir)
-        record = {"recipe": recipe, "seed": seed, "flags": flags, "run_dir": str(run_dir), "curve": curve,
+        record = {"recipe": recipe, "model": model, "label": f"{model}: {recipe}" if several else recipe,
+                  "seed": seed, "flags": flags, "run_dir": str(run_dir), "curve": curve,
                   "plateau_range": plateau_range(curve, size.iters),
                   "scores": score(run_dir / "best.pt", data, args.device)}  # fmt: skip
-        print(f"{time.perf_counter() - started:6.0f} s  {recipe:40s} seed {seed}: clean "
+        print(f"{time.perf_counter() - started:6.0f} s  {record['label']:40s} seed {seed}: clean "
               f"{100 * record['scores']['clean']['miou']:.1f}, conditions {100 * condition_mean(record):.1f}, "
               f"last-third range {record['plateau_range']:.2f} points", flush=True)  # fmt: skip
         return record

@@ -1,6 +1,6 @@
 """SAM-CL: self-adversarial multi-scale contrastive learning for thermal facial segmentation (PyTorch).
 
-Public API (imports only torch and numpy):
+Public API (imports only torch and numpy, on first use of a name):
 
 - losses: :class:`SAMCLLoss`, :class:`CrossEntropyLoss`, :class:`DiceLoss`, :class:`RMILoss`,
   :func:`build_loss`, :func:`available_losses`, :func:`random_derangement`;
@@ -9,19 +9,30 @@ Public API (imports only torch and numpy):
 - metrics: :class:`ConfusionMatrix`, :func:`all_reduce_confusion_matrix`.
 """
 
-from .losses import (
-    CrossEntropyLoss,
-    DiceLoss,
-    RMILoss,
-    SAMCLLoss,
-    available_losses,
-    build_loss,
-    random_derangement,
-    rmi_lower_bound,
-)
-from .losses.aux_net import AuxiliaryNetwork
-from .metrics import ConfusionMatrix, all_reduce_confusion_matrix
-from .models import available_models, build_model, check_input_size
+from __future__ import annotations
+
+from tiaug._lazy import lazy_exports
+
+from . import _requirements  # noqa: F401  (first: without torch, a message naming the 'samcl' extra)
+
+#: public name -> the submodule defining it; imported on first use (PEP 562), so that `import samcl.cli` does not
+#: load torch by itself
+_EXPORTS = {
+    "AuxiliaryNetwork": "losses.aux_net",
+    "ConfusionMatrix": "metrics",
+    "CrossEntropyLoss": "losses",
+    "DiceLoss": "losses",
+    "RMILoss": "losses",
+    "SAMCLLoss": "losses",
+    "all_reduce_confusion_matrix": "metrics",
+    "available_losses": "losses",
+    "available_models": "models",
+    "build_loss": "losses",
+    "build_model": "models",
+    "check_input_size": "models",
+    "random_derangement": "losses",
+    "rmi_lower_bound": "losses",
+}
 
 __version__ = "0.1.0"
 
@@ -42,3 +53,6 @@ __all__ = [
     "random_derangement",
     "rmi_lower_bound",
 ]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

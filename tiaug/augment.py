@@ -4,17 +4,23 @@ Each output row (source row i, copy c) is augmented with the pipeline re-seeded 
 ``SeedSequence(seed, spawn_key=(i, c))``, so the result depends only on the seed and the row, never on how
 rows are split among workers: the same seed gives a byte-identical ``images`` dataset whatever ``workers`` is.
 Rows are read, augmented and written in batches, so memory stays flat whatever the file size.
+
+The work is pipelined: worker processes (``workers``, forked) each read their batch of input rows from the file
+themselves and write the augmented rows straight into one of a few shared-memory batch buffers; the main
+process only writes finished buffers to OUT, in order, while the workers work on the next batches. Pixels cross
+a process boundary once (the worker's copy into the buffer) and are never pickled.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
+import mmap
 import multiprocessing
 import multiprocessing.pool
+import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +32,9 @@ import tiaug.transforms
 from tiaug import __version__
 from tiaug.errors import UserError, one_line, portable
 from tiaug.io.atomic import check_output_path
+from tiaug.io.codecs import DEFAULT_COMPRESSION
 from tiaug.io.h5_reader import ThermalH5Reader, open_thermal
-from tiaug.io.h5_writer import DEFAULT_COMPRESSION, JSON, create_thermal_h5
+from tiaug.io.h5_writer import JSON, create_thermal_h5
 from tiaug.provenance import applied_params
 from tiaug.safety import OutputCheck, check_pipeline
 from tiaug.signals import as_worker
@@ -41,6 +48,11 @@ class AugmentJob:
     seed: int
     copies: int
     keep_original: bool
+
+    @property
+    def rows_per_input(self) -> int:
+        """Output rows written for each input row."""
+        return self.copies + int(self.keep_original)
 
 
 def row_seed(seed: int, row: int, copy: int) -> int:
@@ -87,6 +99,7 @@ class _RowAugmenter:
         self.check = OutputCheck(self.pipeline)
 
     def one(self, image: np.ndarray, mask: np.ndarray | None, row: int, copy: int) -> tuple:
+        """Copy ``copy`` of input row ``row``: (image (H, W) float32, mask (H, W) or None, params JSON)."""
         self.pipeline.set_random_seed(row_seed(self.job.seed, row, copy))
         data = {"image": image} if mask is None else {"image": image, "mask": mask}
         result = self.pipeline(**data)
@@ -98,92 +111,113 @@ class _RowAugmenter:
         out_mask = None if mask is None else np.asarray(result["mask"]).reshape(out_image.shape[:2])
         return out_image, out_mask, json.dumps(applied_params(result), separators=(",", ":"))
 
-    def batch(self, rows: np.ndarray, images: np.ndarray, masks: np.ndarray | None) -> dict[str, Any]:
-        """Augment a batch of input rows: output images, masks, source indices and params, in output order."""
-        out_images, out_masks, sources, params = [], [], [], []
-        for k, row in enumerate(rows.tolist()):
+    def output_size(self, image: np.ndarray, mask: np.ndarray | None) -> tuple[int, int]:
+        """(height, width) of the first output row of input row 0 (every output row must have it)."""
+        if self.job.keep_original:
+            return image.shape[:2]
+        return self.one(image, mask, 0, 0)[0].shape
+
+    def fill(
+        self, rows: Sequence[int], images: np.ndarray, masks: np.ndarray | None, out: _Slot
+    ) -> tuple[list[int], list[str]]:
+        """Augment a batch of input rows into ``out`` (in output order); return source rows and params JSON."""
+        sources, params = [], []
+        for k, row in enumerate(rows):
             mask = None if masks is None else masks[k]
             if self.job.keep_original:
-                out_images.append(images[k])
-                out_masks.append(mask)
+                out.put(len(sources), images[k], mask)
                 sources.append(row)
                 params.append("[]")
             for copy in range(self.job.copies):
                 image, new_mask, record = self.one(images[k], mask, row, copy)
-                out_images.append(image)
-                out_masks.append(new_mask)
+                out.put(len(sources), image, new_mask)
                 sources.append(row)
                 params.append(record)
-        shapes = {im.shape for im in out_images}
-        if len(shapes) > 1:
-            raise ValueError(f"the pipeline produced images of different sizes {sorted(shapes)}: add a crop/resize")
-        return {
-            "images": np.stack(out_images),
-            "masks": None if masks is None else np.stack(out_masks).astype(np.uint8),
-            "source_index": np.asarray(sources, dtype=np.int64),
-            "params": params,
-        }
+        return sources, params
+
+
+@dataclass
+class _Slot:
+    """One output batch buffer: images (R, H, W) float32 and masks (R, H, W) uint8 or None (shared memory)."""
+
+    images: np.ndarray
+    masks: np.ndarray | None
+
+    def put(self, k: int, image: np.ndarray, mask: np.ndarray | None) -> None:
+        if image.shape != self.images.shape[1:]:
+            raise ValueError(
+                f"the pipeline produced an image of size {image.shape}, other rows are {self.images.shape[1:]}: "
+                "every output row must have the same size (add a crop or resize)"
+            )
+        self.images[k] = image
+        if self.masks is not None:
+            self.masks[k] = mask
+
+
+class _SharedSlots:
+    """``count`` output batch buffers in one anonymous shared memory map, inherited by forked workers."""
+
+    def __init__(self, count: int, rows: int, height: int, width: int, masks: bool) -> None:
+        pixels = rows * height * width
+        self.count = count
+        self._map = mmap.mmap(-1, count * pixels * (5 if masks else 4))  # float32 images + uint8 masks
+        self._images = np.frombuffer(self._map, np.float32, count * pixels).reshape(count, rows, height, width)
+        self._masks = (
+            np.frombuffer(self._map, np.uint8, count * pixels, offset=count * pixels * 4).reshape(self._images.shape)
+            if masks
+            else None
+        )
+
+    def __getitem__(self, index: int) -> _Slot:
+        return _Slot(self._images[index], None if self._masks is None else self._masks[index])
 
 
 # -- worker processes ----------------------------------------------------------------------------------------
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(in_path: str, job: AugmentJob, worker_process: bool = False) -> None:
-    if worker_process:
-        as_worker()  # Ctrl-C and SIGTERM are the parent's to handle
-    _WORKER["augmenter"] = _RowAugmenter(job)
-    _WORKER["reader"] = ThermalH5Reader(in_path)
-
-
-def _work(span: tuple[int, int]) -> dict[str, Any]:
-    batch = _WORKER["reader"].read_batch(*span)
-    return _WORKER["augmenter"].batch(batch.index, batch.images, batch.masks)
-
-
-def _work_in_pool(span: tuple[int, int]) -> dict[str, Any]:
-    """:func:`_work` in a pool process: any error goes back to the parent in a form that unpickles there (an
-    exception that cannot be rebuilt would kill the pool's result thread and hang the parent)."""
+def _output_size(job: AugmentJob, image: np.ndarray, mask: np.ndarray | None) -> tuple[int, int]:
     try:
-        return _work(span)
+        return _RowAugmenter(job).output_size(image, mask)
     except Exception as error:
         raise portable(error) from None
 
 
-def _results(in_path: Path, job: AugmentJob, n_rows: int, batch_size: int, workers: int) -> Iterator[dict[str, Any]]:
-    """Augmented batches in input order; with workers > 1 at most 2 * workers batches are in flight."""
-    spans = [(a, min(a + batch_size, n_rows)) for a in range(0, n_rows, batch_size)]
-    if workers <= 1:
-        _init_worker(str(in_path), job)
-        try:
-            yield from map(_work, spans)
-        finally:
-            _WORKER.pop("reader").close()
-        return
-    context = multiprocessing.get_context("fork")
-    with (
-        context.Pool(workers, initializer=_init_worker, initargs=(str(in_path), job, True)) as pool,
-        _aborted_on_error(pool),
-    ):
-        pending: deque = deque()
-        queue = iter(spans)
-        for span in queue:
-            pending.append(pool.apply_async(_work_in_pool, (span,)))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            result = pending.popleft().get()
-            for span in queue:
-                pending.append(pool.apply_async(_work_in_pool, (span,)))
-                break
-            yield result
+def _probe_output_size(job: AugmentJob, image: np.ndarray, mask: np.ndarray | None) -> tuple[int, int]:
+    """Output (height, width), computed in a short-lived child: this process runs no OpenCV before it forks the
+    workers (a thread pool OpenCV started here would not survive the fork and could hang them)."""
+    probe = multiprocessing.get_context("fork").Pool(1, initializer=as_worker)
+    with _ended(probe):
+        return probe.apply(_output_size, (job, image, mask))
+
+
+def _init_worker(in_path: str, job: AugmentJob, slots: _SharedSlots) -> None:
+    as_worker()  # Ctrl-C and SIGTERM are the parent's to handle; the worker ends with its parent
+    _WORKER["augmenter"] = _RowAugmenter(job)
+    _WORKER["reader"] = ThermalH5Reader(in_path)
+    _WORKER["slots"] = slots
+
+
+def _work(span: tuple[int, int], slot: int) -> tuple[int, list[int], list[str]]:
+    """Augment input rows ``span`` into shared slot ``slot``; return (slot, source rows, params JSON).
+
+    Any error goes back to the parent in a form that unpickles there (an exception that cannot be rebuilt
+    would kill the pool's result thread and hang the parent)."""
+    try:
+        batch = _WORKER["reader"].read_batch(*span)
+        slot_ = _WORKER["slots"][slot]
+        sources, params = _WORKER["augmenter"].fill(batch.index.tolist(), batch.images, batch.masks, slot_)
+    except Exception as error:
+        raise portable(error) from None
+    return slot, sources, params
 
 
 @contextlib.contextmanager
-def _aborted_on_error(pool: Any) -> Iterator[None]:
-    """On any exception (a bad row, a stop signal), end ``pool`` at once: no replacement workers, every worker
-    killed. ``Pool.terminate`` waits for its workers cooperatively and can wait forever when a signal ended one
-    of them inside the task queue's lock (private attributes of multiprocessing.pool, Python 3.10+)."""
+def _ended(pool: multiprocessing.pool.Pool) -> Iterator[None]:
+    """Close ``pool`` when the block succeeds; on any exception (a bad row, a stop signal) end it at once: no
+    replacement workers, every worker killed. ``Pool.terminate`` waits for its workers cooperatively and can
+    wait forever when a signal ended one of them inside the task queue's lock (private attributes of
+    multiprocessing.pool, Python 3.10+)."""
     try:
         yield
     except BaseException:
@@ -194,7 +228,59 @@ def _aborted_on_error(pool: Any) -> Iterator[None]:
         for process in workers:
             process.join(timeout=5)
         pool._terminate.cancel()  # nothing left for terminate() / interpreter exit to wait for
+        pool.terminate()  # marks the pool ended (its clean-up was cancelled above)
         raise
+    pool.close()
+    pool.join()
+
+
+class _Pipeline:
+    """Worker processes augmenting batches into shared slots; the caller writes each slot, in input order.
+
+    At most ``slots.count`` batches are in flight (one per slot): memory stays flat whatever the file size.
+    Start it (``with``) before opening the output file, so that no open HDF5 file is forked.
+    """
+
+    def __init__(self, in_path: Path, job: AugmentJob, workers: int, slots: _SharedSlots) -> None:
+        import cv2
+
+        self.slots = slots
+        # OpenCV's thread pool does not survive fork (a child using it can hang): workers are forked with OpenCV
+        # single-threaded, which is also what one process per core wants; this process keeps its own setting
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            self._pool = multiprocessing.get_context("fork").Pool(
+                workers, initializer=_init_worker, initargs=(str(in_path), job, slots)
+            )
+        finally:
+            cv2.setNumThreads(threads)
+
+    def __enter__(self) -> _Pipeline:
+        self._ended = _ended(self._pool)
+        self._ended.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        # every batch done: the workers finish their loop; any error: they are killed at once (see _ended)
+        return self._ended.__exit__(*exc)
+
+    def results(self, spans: Sequence[tuple[int, int]]) -> Iterator[tuple[_Slot, list[int], list[str]]]:
+        """(slot, source rows, params) per span, in order; a slot is reused once the caller asks for more."""
+        free, pending, queue = deque(range(self.slots.count)), deque(), iter(spans)
+
+        def submit() -> None:
+            for span in queue:
+                pending.append(self._pool.apply_async(_work, (span, free.popleft())))
+                return
+
+        while len(pending) < self.slots.count and len(pending) < len(spans):
+            submit()
+        while pending:
+            slot, sources, params = pending.popleft().get()
+            yield self.slots[slot], sources, params
+            free.append(slot)
+            submit()
 
 
 def augment_file(
@@ -210,6 +296,7 @@ def augment_file(
     overwrite: bool = False,
     compression: str | None = DEFAULT_COMPRESSION,
     progress: Callable[[int, int], None] | None = None,
+    timings: dict[str, float] | None = None,
     other_inputs: Iterable[str | Path] = (),
     allow_unsafe: bool = False,
 ) -> int:
@@ -219,39 +306,60 @@ def augment_file(
     row of each output row), ``tiaug/params`` (one JSON list of applied transforms and their sampled parameters
     per row; "[]" for kept originals), and the attributes ``tiaug/pipeline`` (the pipeline, ``A.to_dict``) and
     ``tiaug/augment`` (seed, copies, input) so the run can be repeated. OUT is written to a temporary file and
-    renamed when complete. ``progress(rows done, input rows)`` is called after each batch. ``other_inputs``
-    (e.g. the pipeline's file) are protected like IN: OUT may not be one of them. A pipeline with transforms
-    not known to keep degrees Celsius is refused (:mod:`tiaug.safety`) unless ``allow_unsafe``; every output row
-    is checked against what the pipeline can produce either way.
+    renamed when complete; ``compression`` is one of :data:`tiaug.io.codecs.COMPRESSIONS` (None: uncompressed).
+    ``workers`` processes read and augment while this one writes (see the module docstring).
+    ``progress(rows done, input rows)`` is called after each batch. ``timings``, if given, receives where this
+    process spent its seconds: "waiting" for the workers, "writing" rows to OUT, "committing" it (flush, fsync,
+    rename) and "total". ``other_inputs`` (e.g. the pipeline's file) are protected like IN: OUT may not be one
+    of them. A pipeline with transforms not known to keep degrees Celsius is refused (:mod:`tiaug.safety`)
+    unless ``allow_unsafe``; every output row is checked against what the pipeline can produce either way.
     Returns the number of output rows.
     """
+    clock = {"waiting": 0.0, "writing": 0.0, "committing": 0.0, "start": time.perf_counter()}
     if copies < 0 or (copies == 0 and not keep_original):
         raise ValueError("nothing to write: use --copies >= 1 (or --keep-original with --copies 0)")
+    if workers < 1 or batch_size < 1:
+        raise ValueError(f"workers and batch_size must be >= 1, got {workers} and {batch_size}")
     in_path = Path(in_path)
     check_pipeline(pipeline, allow_unsafe=allow_unsafe)
     inputs = [in_path, *other_inputs]
     check_output_path(out_path, overwrite=overwrite, inputs=inputs)
+    job = AugmentJob(A.to_dict(pipeline), int(seed), int(copies), bool(keep_original))
     with open_thermal(in_path) as reader:
         n_rows, has_masks, classes, input_ignore = reader.n, reader.has_masks, reader.classes, reader.ignore_index
-    job = AugmentJob(A.to_dict(pipeline), int(seed), int(copies), bool(keep_original))
+        first = reader.read_batch(0, 1)
+    height, width = _probe_output_size(job, first.images[0], None if first.masks is None else first.masks[0])
     attrs = {
         "tiaug/pipeline": json.dumps(job.pipeline),
         "tiaug/augment": {"version": __version__, "seed": job.seed, "copies": copies, "keep_original": keep_original,
                           "input": in_path.name, "input_rows": n_rows},
     }  # fmt: skip
-    results = _results(in_path, job, n_rows, batch_size, workers)
-    first = next(results)
-    out_height, out_width = first["images"].shape[1:]
+    spans = [(a, min(a + batch_size, n_rows)) for a in range(0, n_rows, batch_size)]
+    slots = _SharedSlots(min(2 * workers + 1, len(spans)), batch_size * job.rows_per_input, height, width, has_masks)
     written = 0
-    with create_thermal_h5(out_path, out_height, out_width, overwrite=overwrite, inputs=inputs, masks=has_masks,
-                           classes=classes, compression=compression, attrs=attrs,
-                           ignore_index=ignore_index_of(pipeline, input_ignore)) as writer:  # fmt: skip
+    with (
+        _Pipeline(in_path, job, workers, slots) as pipeline_,
+        create_thermal_h5(out_path, height, width, overwrite=overwrite, inputs=inputs, masks=has_masks,
+                          classes=classes, compression=compression, attrs=attrs,
+                          ignore_index=ignore_index_of(pipeline, input_ignore)) as writer,
+    ):  # fmt: skip
         writer.add_column("source_index", np.int64)
         writer.add_column("tiaug/params", JSON)
-        for result in itertools.chain([first], results):
-            writer.append(result["images"], result["masks"],
-                          extra={"source_index": result["source_index"], "tiaug/params": result["params"]})  # fmt: skip
-            written += len(result["images"])
+        mark = time.perf_counter()
+        for slot, sources, params in pipeline_.results(spans):
+            got = time.perf_counter()
+            clock["waiting"] += got - mark
+            n = len(sources)
+            writer.append(slot.images[:n], None if slot.masks is None else slot.masks[:n],
+                          extra={"source_index": sources, "tiaug/params": params})  # fmt: skip
+            written += n
             if progress is not None:
-                progress(int(result["source_index"][-1]) + 1, n_rows)
+                progress(sources[-1] + 1, n_rows)
+            mark = time.perf_counter()
+            clock["writing"] += mark - got
+        clock["commit_start"] = time.perf_counter()
+    if timings is not None:
+        end = time.perf_counter()
+        timings.update(waiting=clock["waiting"], writing=clock["writing"],
+                       committing=end - clock["commit_start"], total=end - clock["start"])  # fmt: skip
     return written

@@ -16,11 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from tiaug.analysis import FgBgStats
+from tiaug.display import OCCLUDER_COLOUR, class_colour, colourbar_extend, robust_range
 from tiaug.io.atomic import PathLike, atomic_output
-
-#: Contour colours of mask classes 1..5 (skin, mouth, eyes, eyebrows, nose).
-CLASS_COLOURS = ("#00e5ff", "#76ff03", "#ffffff", "#ff4081", "#2979ff", "#ffea00", "#b388ff")
-OCCLUDER_COLOUR = "#00ff9c"
 
 
 def _save(fig: Figure, path: PathLike, inputs: Sequence[PathLike] = (), overwrite: bool = True) -> None:
@@ -99,7 +96,10 @@ def plot_grid(
     """A grid of thermal images on one colour scale with a colour bar in °C, mask contours and occluders.
 
     images (K, H, W) degrees Celsius; masks (K, H, W) class indices; polygons: per image, a list of (P, 2)
-    (x, y) pixel outlines; landmarks (K, L, 2) (x, y) pixels.
+    (x, y) pixel outlines; landmarks (K, L, 2) (x, y) pixels. The colour scale spans the 2nd to 98th
+    percentile of all pixels (:func:`tiaug.display.robust_range`), so hot or cold occluders do not flatten the
+    faces; pixels beyond it take the end colours (arrows on the colour bar). Mask contours are drawn in the
+    class colours, occluders as white dashed outlines.
     """
     k = len(images)
     cols = cols or max(1, math.ceil(math.sqrt(k * 1.3)))
@@ -108,9 +108,7 @@ def plot_grid(
     cell = 3.0
     fig = Figure(figsize=(cell * cols * w / max(h, w) + 1.2, cell * rows * h / max(h, w) + 0.6))
     axes = fig.subplots(rows, cols, squeeze=False)
-    vmin, vmax = np.percentile(images, [0.5, 99.5])
-    if vmax <= vmin:
-        vmax = vmin + 1.0
+    vmin, vmax = robust_range(images)
     handles: dict[str, Any] = {}
     im = None
     for i, ax in enumerate(axes.flat):
@@ -121,14 +119,14 @@ def plot_grid(
         if masks is not None:
             for c in range(1, int(masks[i].max()) + 1):
                 if (masks[i] == c).any():
-                    colour = CLASS_COLOURS[(c - 1) % len(CLASS_COLOURS)]
+                    colour = class_colour(c)
                     ax.contour(masks[i] == c, levels=[0.5], colors=[colour], linewidths=0.7)
                     name = classes[c] if c < len(classes) else f"class {c}"
                     handles.setdefault(name, Line2D([], [], color=colour, lw=1.5))
         for poly in polygons[i] if polygons is not None else []:
             closed = np.vstack([poly, poly[:1]]) if len(poly) > 2 else poly
-            ax.plot(closed[:, 0], closed[:, 1], color=OCCLUDER_COLOUR, lw=1.0, ls="--")
-            handles.setdefault("occluder", Line2D([], [], color=OCCLUDER_COLOUR, lw=1.5, ls="--"))
+            ax.plot(closed[:, 0], closed[:, 1], color=OCCLUDER_COLOUR, lw=1.1, ls=(0, (3, 2)))
+            handles.setdefault("occluder", Line2D([], [], color=OCCLUDER_COLOUR, lw=1.5, ls=(0, (3, 2))))
         if landmarks is not None:
             ax.plot(landmarks[i][:, 0], landmarks[i][:, 1], ".", color="#ffffff", ms=1.5)
         ax.set_xlim(-0.5, w - 0.5)
@@ -136,7 +134,9 @@ def plot_grid(
         if titles is not None:
             ax.set_title(titles[i], fontsize=8)
     if im is not None:
-        bar = fig.colorbar(im, ax=axes.ravel().tolist(), fraction=0.03, pad=0.02)
+        bar = fig.colorbar(
+            im, ax=axes.ravel().tolist(), fraction=0.03, pad=0.02, extend=colourbar_extend(images, vmin, vmax)
+        )
         bar.set_label("temperature (°C)")
     if handles:
         fig.legend(

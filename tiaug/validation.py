@@ -8,7 +8,6 @@ instead of producing silently wrong temperatures.
 from __future__ import annotations
 
 import numbers
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,16 +17,6 @@ INTEGER_IMAGE_HINT = (
     "your camera's radiometric calibration first, e.g. for centi-kelvin counts: "
     "image.astype(np.float32) * 0.01 - 273.15"
 )
-
-_SIZE = re.compile(r"^\s*(\d+)\s*[xX×,]\s*(\d+)\s*$")
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"256x320"`` -> (256, 320): height x width in pixels."""
-    m = _SIZE.match(text)
-    if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
-        raise ValueError(f"size must be HxW in pixels (height x width), e.g. 256x320; got {text!r}")
-    return int(m.group(1)), int(m.group(2))
 
 
 def _named(name: str, problem: str) -> str:
@@ -57,9 +46,9 @@ def check_single_channel(shape: tuple[int, ...], name: str = "image", image_ndim
 
 def check_finite_rows(images: np.ndarray, name: str = "images", first_row: int = 0) -> None:
     """Refuse NaN/inf pixels in a stack (B, H, W), naming the first bad row (numbered from ``first_row``)."""
-    finite = np.isfinite(images)
-    if finite.all():
+    if not images.size or (np.isfinite(images.min()) and np.isfinite(images.max())):  # NaN propagates: no temporary
         return
+    finite = np.isfinite(images)
     bad_rows = np.nonzero(~finite.reshape(len(images), -1).all(axis=1))[0]
     raise ValueError(
         (f"{name}: " if name else "")
@@ -161,7 +150,7 @@ def check_mask(mask: np.ndarray | None, image_shape: tuple[int, ...], name: str 
             f"{name} shape {mask.shape} does not match the image shape {tuple(image_shape)}: "
             "masks must have the same height and width as their image"
         )
-    if not (np.issubdtype(view.dtype, np.integer) or view.dtype == np.bool_):
+    if view.dtype.kind not in "iub":  # signed, unsigned or boolean
         raise ValueError(f"{name} has dtype {view.dtype}: masks hold integer class indices")
     return view
 

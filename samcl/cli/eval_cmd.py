@@ -8,11 +8,9 @@ from pathlib import Path
 import click
 
 from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
-from samcl.inference.evaluation import DEFAULT_NETD, OCCLUDED_LABELS, evaluate_file, robustness_perturbations
-from samcl.inference.predictor import load_inference_model, resolve_checkpoint_path
+from samcl.inference.evaluation import DEFAULT_NETD, OCCLUDED_LABELS
 from tiaug.cli.common import SEED, FiniteFloat, Progress, command, progress_flag
-from tiaug.functional import CONFIGURATIONS
-from tiaug.io import atomic_output, check_output_path
+from tiaug.functional.occlusion import CONFIGURATIONS
 
 ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configuration", "occluded_labels")
 
@@ -119,6 +117,11 @@ def eval_main(
     masks, classes that differ from the checkpoint's, mask values outside
     the classes.
     """
+    # torch loads here, not when the command starts (`samcl-eval --help` stays quick)
+    from samcl.inference.evaluation import evaluate_file, robustness_perturbations
+    from samcl.inference.predictor import load_inference_model, resolve_checkpoint_path
+    from tiaug.io import atomic_output, check_output_path
+
     if not tiaug_robustness:
         given = [
             f"--{n.replace('_', '-')}"

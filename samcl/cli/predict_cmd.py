@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
-from samcl.inference.files import H5_SUFFIXES, NPY_SUFFIXES, predict_to_folder
-from samcl.inference.predictor import InferenceModel, load_inference_model
-from samcl.inference.stream import predict_stream
 from tiaug.cli.common import Progress, command, progress_flag
 from tiaug.cli.reader_options import read_options, reader_options
 from tiaug.io.readers import folder_files, is_device
+
+if TYPE_CHECKING:  # torch loads with the model, not with the command (`samcl-predict --help` stays quick)
+    from samcl.inference.predictor import InferenceModel
 
 
 def is_stream_input(spec: str, fmt: str) -> bool:
@@ -20,6 +21,8 @@ def is_stream_input(spec: str, fmt: str) -> bool:
 
     HDF5 and .npy files, and folders of nothing else, keep the whole-or-nothing image path.
     """
+    from samcl.inference.files import H5_SUFFIXES, NPY_SUFFIXES  # NumPy loads when the command runs
+
     if fmt != "auto" or is_device(spec):
         return True
     path = Path(spec)
@@ -59,6 +62,12 @@ def is_stream_input(spec: str, fmt: str) -> bool:
 @click.option(
     "--max-frames", type=click.IntRange(min=1), default=None, help="Camera inputs: stop after this many frames."
 )
+@click.option(
+    "--colour-masks",
+    is_flag=True,
+    help="Also write <name>_mask_colour.png: the predicted classes in their colours, for the eye (HDF5 and .npy "
+    "inputs).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace output files of the same names in DIR.")
 @batch_size_option(8)
 @device_option
@@ -70,6 +79,7 @@ def predict_main(
     out: Path,
     h5: bool,
     overlays: bool | None,
+    colour_masks: bool,
     fmt: str,
     raw_size,
     raw_dtype: str,
@@ -103,10 +113,15 @@ def predict_main(
     <stem>_<row:05d> (stacks and HDF5 rows):
       <name>_mask.png     8-bit greyscale PNG, lossless, pixel value = class
                           index (0 = background, 1 = skin, ...: the
-                          checkpoint's classes, printed at the end)
-      <name>_overlay.png  temperatures (thermal colour map, colour bar in
-                          degrees Celsius) beside the predicted classes
-                          blended in, legend with each class's pixel share
+                          checkpoint's classes, printed at the end); the
+                          values are so small that an image viewer shows
+                          it black: read it as data, or see the overlay
+                          or --colour-masks
+      <name>_mask_colour.png  with --colour-masks: the classes in colour
+      <name>_overlay.png  temperatures (thermal colour map, its colour bar
+                          in degrees Celsius, predicted class outlines)
+                          beside an opaque map of the predicted classes,
+                          legend with class names and pixel shares
     <INPUT stem>_regions.csv  one row per image: source, frame, output name,
                           timestamp, then per class <class>_pixels,
                           <class>_mean_c, <class>_max_c (degrees Celsius)
@@ -122,9 +137,14 @@ def predict_main(
     outputs (the --h5 file too), and an unreadable file is skipped with its
     name and problem. INPUT is never modified.
     """
+    from samcl.inference.files import predict_to_folder  # torch loads when the command runs, not for --help
+    from samcl.inference.predictor import load_inference_model
+
     options = read_options(scale, offset, raw_size, raw_dtype)
     model = load_inference_model(checkpoint, device=device, amp=amp)
     if is_stream_input(input_path, fmt):
+        if colour_masks:
+            raise click.UsageError("--colour-masks is for HDF5 and .npy inputs, not camera inputs")
         stream = {"fmt": fmt, "options": options, "every": every, "max_frames": max_frames, "h5": h5}
         _predict_stream(
             model,
@@ -146,11 +166,14 @@ def predict_main(
             out,
             h5=h5,
             overlays=overlays,
+            colour_masks=colour_masks,
             overwrite=overwrite,
             batch_size=batch_size,
             progress=bar.to,
         )
     written = [f"{len(summary.masks)} masks"]
+    if colour_masks:
+        written.append(f"{len(summary.colour_masks)} colour masks")
     if overlays:
         written.append(f"{len(summary.overlays)} overlays")
     if summary.h5:
@@ -166,6 +189,8 @@ def _mask_values(model: InferenceModel) -> None:
 
 def _predict_stream(model: InferenceModel, spec: str, out: Path, progress: bool, **kwargs) -> None:
     """The camera-input path of samcl-predict (``kwargs``: those of :func:`predict_stream`)."""
+    from samcl.inference.stream import predict_stream
+
     with Progress(kwargs["max_frames"], desc="predict", enabled=progress) as bar:
         summary = predict_stream(
             model,

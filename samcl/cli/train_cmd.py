@@ -7,12 +7,18 @@ from pathlib import Path
 import click
 import yaml
 
-from samcl.inference.normalization import INPUT_NORMS
-from samcl.losses.factory import BASE_LOSSES
-from samcl.losses.samcl_loss import SAMCL_PRESETS
+from samcl.inference.input_norms import INPUT_NORMS
+from samcl.losses.settings import BASE_LOSS_NAMES, SAMCL_PRESETS
 from samcl.training.config import FLAGS, TrainConfig, read_config_file, resolve_config
-from samcl.training.loop import Run, check_run_dir, resume_payload
-from tiaug.cli.common import SEED, FiniteFloat, Progress, command, progress_flag, size_option
+from tiaug.cli.common import (
+    SEED,
+    FiniteFloat,
+    Progress,
+    command,
+    progress_every_option,
+    progress_flag,
+    size_option,
+)
 
 
 def _shown(value: object) -> str:
@@ -102,7 +108,7 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     callback=_model_args,
     help="Model argument KEY=VALUE, repeatable (e.g. base_width=32).",
 )
-@option("--loss", type=click.Choice(BASE_LOSSES), help="Base loss.")
+@option("--loss", type=click.Choice(BASE_LOSS_NAMES), help="Base loss.")
 @option("--samcl/--no-samcl", "samcl", default=None, help="Add lambda * SAM-CL to the base loss.")
 @option("--samcl-lambda", type=FiniteFloat(min=0), help="Weight lambda of the SAM-CL term.")
 @option(
@@ -155,12 +161,30 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
 @option(
     "--threads",
     type=int,
-    help="CPU threads of each training process (torch.set_num_threads).",
+    help="CPU threads of each training process (torch.set_num_threads). Results depend on it (floating-point "
+    "sums split over threads): fix it to compare runs across machines.",
     shown="the cores / processes on this machine",
 )
+@option(
+    "--deterministic/--no-deterministic",
+    "deterministic",
+    default=None,
+    help="Deterministic torch algorithms (a warning names any op without one) and no cuDNN autotuning.",
+)
 @progress_flag
-def train(config_file: Path | None, resume: Path | None, overwrite: bool, progress: bool, **flags: object) -> None:
+@progress_every_option
+def train(
+    config_file: Path | None,
+    resume: Path | None,
+    overwrite: bool,
+    progress: bool,
+    progress_every: int | None,
+    **flags: object,
+) -> None:
     """``samcl-train`` (help text: ``_help()``)."""
+    # torch loads when the command runs, not for --help
+    from samcl.training.loop import Run, check_run_dir, resume_payload
+
     if resume is not None:
         payload = resume_payload(resume)
         given = {k: v for k, v in flags.items() if v is not None}
@@ -177,14 +201,12 @@ def train(config_file: Path | None, resume: Path | None, overwrite: bool, progre
         if run.world.is_main:  # the data checked out: the earlier run goes
             for path in earlier:
                 path.unlink(missing_ok=True)
+    images_per_step = config.batch_size * run.world.size
     with Progress(config.iters, "train", unit="step", enabled=progress and run.world.is_main, initial=run.step,
-                  leave=True) as bar:  # fmt: skip
+                  leave=True, rate=("img", images_per_step), every=progress_every) as bar:  # fmt: skip
 
         def show(step: int, stats: dict[str, float]) -> None:
-            bar.to(step)
-            if stats:
-                bar.postfix(loss=f"{stats['loss']:.3f}", miou=f"{stats.get('val_miou', float('nan')):.3f}",
-                            img_s=f"{stats['images_per_s']:.1f}")  # fmt: skip
+            bar.to(step, loss=stats.get("loss"), val_mIoU=stats.get("val_miou"))
 
         summary = run.fit(progress=show)
     if run.world.is_main:

@@ -26,12 +26,10 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from samcl.inference.predictor import InferenceModel
-from samcl.metrics import ConfusionMatrix
 from tiaug.functional import (
     CONFIGURATIONS,
     MASK_POLICIES,
@@ -42,7 +40,10 @@ from tiaug.functional import (
     thermal_noise,
 )
 from tiaug.functional.occlusion import MaskPolicy
-from tiaug.io import open_thermal
+
+if TYPE_CHECKING:
+    from samcl.inference.predictor import InferenceModel
+    from samcl.metrics import ConfusionMatrix
 
 DEFAULT_NETD = (0.05, 0.1, 0.2)
 #: Labels under occluders when scoring: the mask policies that do not relabel the face as background.
@@ -239,6 +240,10 @@ def evaluate_file(
     """
     if batch_size < 1:
         raise ValueError(f"batch size must be >= 1, got {batch_size}")
+    # torch and h5py load with the evaluation, not with `samcl-eval --help`
+    from samcl.metrics import ConfusionMatrix
+    from tiaug.io import open_thermal
+
     data = Path(data)
     with open_thermal(data, require_masks=True) as reader:
         if tuple(reader.classes) != tuple(model.classes):

@@ -10,9 +10,11 @@ Inputs (:func:`find_sources`):
 Outputs (:func:`predict_to_folder`), named after the input so they can be traced back:
 
 - ``<stem>_mask.png`` (one image per ``.npy``) or ``<stem>_<row:05d>_mask.png`` (stacks and HDF5 rows):
-  8-bit greyscale PNG, lossless, pixel value = class index (0 background, 1 skin, ...; dark to the eye);
-- ``<same>_overlay.png``: the temperatures in a thermal colour map with a colour bar in degrees Celsius, and
-  the same image with the predicted classes blended in their colours, with a legend (class, % of pixels);
+  8-bit greyscale PNG, lossless, pixel value = class index (0 background, 1 skin, ...; nearly black to the
+  eye); with ``colour_masks=True`` also ``<same>_mask_colour.png``, the classes in their colours (RGB);
+- ``<same>_overlay.png``: the temperatures in a thermal colour map with their colour bar in degrees Celsius
+  and the predicted class outlines, beside an opaque map of the predicted classes, with a legend (class, %
+  of pixels);
 - ``<input stem>_regions.csv``: one row per image with each class's pixel count and mean and maximum
   temperature in degrees Celsius (:mod:`samcl.inference.regions`);
 - with ``h5=True``, ``<input stem>_masks.h5``: a file of the data contract holding every image (``images``,
@@ -30,18 +32,20 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from samcl.inference.predictor import InferenceModel
 from samcl.inference.regions import RegionsCSV
+from tiaug.display import class_colour, class_palette, colourbar_extend, robust_range
 from tiaug.io import STR, atomic_folder, create_thermal_h5, open_thermal
 from tiaug.validation import check_float_pixels, check_single_channel, check_thermal_image
 
-#: Blend colours of classes 1, 2, ... (skin, mouth, eyes, eyebrows, nose, ...): saturated hues that stay
-#: visible on the inferno thermal colour map (white eyes would vanish on a warm face).
-OVERLAY_COLOURS = ("#00e5ff", "#76ff03", "#2962ff", "#ff4081", "#d500f9", "#ffea00", "#b388ff")
+if TYPE_CHECKING:  # torch loads with the model, not with the module
+    from matplotlib.figure import Figure
+
+    from samcl.inference.predictor import InferenceModel
+
 NPY_SUFFIXES = (".npy",)
 H5_SUFFIXES = (".h5", ".hdf5")
 
@@ -133,19 +137,25 @@ def find_sources(path: str | Path) -> list[Source]:
 # Pictures
 
 
-def class_colour(index: int) -> str:
-    """Blend colour of class ``index`` >= 1 in the overlays."""
-    return OVERLAY_COLOURS[(index - 1) % len(OVERLAY_COLOURS)]
+def _checked_mask(mask: np.ndarray) -> np.ndarray:
+    mask = np.asarray(mask)
+    if mask.ndim != 2 or mask.dtype.kind not in "iub" or (mask.size and (mask.min() < 0 or mask.max() > 255)):
+        raise ValueError(f"mask must be (H, W) integers in 0..255, got {mask.dtype} {mask.shape}")
+    return np.ascontiguousarray(mask, dtype=np.uint8)
 
 
 def write_mask_png(mask: np.ndarray, path: str | Path) -> None:
     """An (H, W) class-index mask as an 8-bit greyscale PNG (lossless; pixel value = class index)."""
     from PIL import Image
 
-    mask = np.asarray(mask)
-    if mask.ndim != 2 or mask.dtype.kind not in "iub" or (mask.size and (mask.min() < 0 or mask.max() > 255)):
-        raise ValueError(f"mask must be (H, W) integers in 0..255, got {mask.dtype} {mask.shape}")
-    Image.fromarray(np.ascontiguousarray(mask, dtype=np.uint8)).save(path, format="PNG")
+    Image.fromarray(_checked_mask(mask)).save(path, format="PNG")
+
+
+def write_colour_mask_png(mask: np.ndarray, path: str | Path) -> None:
+    """An (H, W) class-index mask in the class colours (8-bit RGB PNG, for the eye; the index PNG is the data)."""
+    from PIL import Image
+
+    Image.fromarray(class_palette()[_checked_mask(mask)]).save(path, format="PNG")
 
 
 def read_mask_png(path: str | Path) -> np.ndarray:
@@ -158,54 +168,58 @@ def read_mask_png(path: str | Path) -> np.ndarray:
         return np.asarray(im, dtype=np.uint8).copy()
 
 
-def render_overlay(
-    image: np.ndarray,
-    mask: np.ndarray,
-    classes: Sequence[str],
-    path: str | Path,
-    *,
-    title: str = "",
-    alpha: float = 0.45,
-    cmap: str = "inferno",
-) -> None:
-    """Two panels: temperatures (thermal colour map, colour bar in degrees Celsius) and the same with the
-    predicted classes blended in (``alpha``), with a legend of the classes and their share of the pixels."""
-    import matplotlib
-    from matplotlib.colors import Normalize, to_rgb
+def overlay_figure(
+    image: np.ndarray, mask: np.ndarray, classes: Sequence[str], *, title: str = "", cmap: str = "inferno"
+) -> Figure:
+    """Two panels: the temperatures (thermal colour map with its colour bar in degrees Celsius, the predicted
+    class outlines in the class colours) and, beside them, the predicted classes as an opaque map, with a
+    legend of the class names and their share of the pixels.
+
+    The colour range is the 2nd to 98th percentile of the image (:func:`tiaug.display.robust_range`). Opaque
+    classes and outlines keep their colours whatever the temperature under them, unlike tints blended into
+    the colour map (skin over a hot background would look like another class).
+    """
+    from matplotlib.colors import Normalize
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    vmin, vmax = (float(v) for v in np.percentile(image, [0.5, 99.5]))
-    if vmax <= vmin:
-        vmax = vmin + 1.0
+    vmin, vmax = robust_range(image)
     norm = Normalize(vmin, vmax, clip=True)
-    rgb = matplotlib.colormaps[cmap](norm(image))[..., :3]
-    handles = [Patch(facecolor="none", edgecolor="#888888", label=f"{classes[0]} (untinted)")] if classes else []
-    for c in range(1, len(classes)):
-        selected = mask == c
-        if selected.any():
-            rgb[selected] = (1 - alpha) * rgb[selected] + alpha * np.asarray(to_rgb(class_colour(c)))
-        handles.append(
-            Patch(facecolor=class_colour(c), edgecolor="#888888", label=f"{classes[c]} {100 * selected.mean():.1f}%")
-        )
     h, w = image.shape
     cell = 3.2
-    fig = Figure(figsize=(2 * cell * w / max(h, w) + 1.2, cell * h / max(h, w) + 1.0), layout="constrained")
-    ax_t, ax_o = fig.subplots(1, 2)
+    fig = Figure(figsize=(2 * cell * w / max(h, w) + 1.4, cell * h / max(h, w) + 1.0), layout="constrained")
+    ax_t, ax_c = fig.subplots(1, 2)
     shown = ax_t.imshow(image, cmap=cmap, norm=norm, interpolation="nearest")
-    ax_o.imshow(rgb, interpolation="nearest")
-    ax_t.set_title("temperature", fontsize=8)
-    ax_o.set_title("predicted classes", fontsize=8)
-    for ax in (ax_t, ax_o):
+    present = [c for c in range(1, len(classes)) if (mask == c).any()]
+    for c in present:
+        ax_t.contour(mask == c, levels=[0.5], colors=[class_colour(c)], linewidths=0.8)
+    ax_c.imshow(class_palette()[mask], interpolation="nearest")
+    ax_t.set_title("temperature, predicted outlines", fontsize=8)
+    ax_c.set_title("predicted classes", fontsize=8)
+    for ax in (ax_t, ax_c):
         ax.set_axis_off()
-    bar = fig.colorbar(shown, ax=[ax_t, ax_o], fraction=0.04, pad=0.01)
+    bar = fig.colorbar(shown, ax=ax_t, fraction=0.046, pad=0.02, extend=colourbar_extend(image, vmin, vmax))
     bar.set_label("temperature (°C)", fontsize=8)
     bar.ax.tick_params(labelsize=7)
+    handles = [
+        Patch(facecolor=class_colour(c), edgecolor="#888888", label=f"{name} {100 * np.mean(mask == c):.1f}%")
+        for c, name in enumerate(classes)
+    ]
     if handles:
-        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), fontsize=7, frameon=False)
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), fontsize=7, frameon=False)
     if title:
         fig.suptitle(title, fontsize=8)
-    fig.savefig(path, format="png", dpi=110, bbox_inches="tight")
+    return fig
+
+
+def render_overlay(
+    image: np.ndarray, mask: np.ndarray, classes: Sequence[str], path: str | Path, *, title: str = "",
+    cmap: str = "inferno",
+) -> None:  # fmt: skip
+    """Write :func:`overlay_figure` of one image (H, W) degrees Celsius and its class mask (H, W) to a PNG."""
+    overlay_figure(image, mask, classes, title=title, cmap=cmap).savefig(
+        path, format="png", dpi=110, bbox_inches="tight"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -219,18 +233,21 @@ class PredictionSummary:
     out: Path
     images: int = 0
     masks: list[str] = field(default_factory=list)
+    colour_masks: list[str] = field(default_factory=list)
     overlays: list[str] = field(default_factory=list)
     h5: str | None = None
     csv: str | None = None
 
 
-def _plan(sources: Sequence[Source], input_path: Path, h5: bool, overlays: bool) -> tuple[list[str], str | None, str]:
+def _plan(
+    sources: Sequence[Source], input_path: Path, h5: bool, suffixes: Sequence[str]
+) -> tuple[list[str], str | None, str]:
     stem = input_path.stem if input_path.is_file() else input_path.name
     names: dict[str, Source] = {}
     for s in sources:
         for row in range(s.count):
             base = s.base_name(row)
-            for name in [f"{base}_mask.png"] + ([f"{base}_overlay.png"] if overlays else []):
+            for name in [f"{base}{suffix}" for suffix in suffixes]:
                 if name in names:
                     raise ValueError(
                         f"{names[name].path} and {s.path} would both write {name}; rename one of the inputs"
@@ -254,6 +271,7 @@ def predict_to_folder(
     *,
     h5: bool = False,
     overlays: bool = True,
+    colour_masks: bool = False,
     overwrite: bool = False,
     batch_size: int = 8,
     progress: Callable[[int, int], None] | None = None,
@@ -267,7 +285,8 @@ def predict_to_folder(
         raise ValueError(f"batch size must be >= 1, got {batch_size}")
     input_path, out = Path(input_path), Path(out)
     sources = find_sources(input_path)
-    names, h5_name, csv_name = _plan(sources, input_path, h5, overlays)
+    suffixes = ["_mask.png"] + (["_mask_colour.png"] if colour_masks else []) + (["_overlay.png"] if overlays else [])
+    names, h5_name, csv_name = _plan(sources, input_path, h5, suffixes)
     names = [*names, csv_name, *([h5_name] if h5_name else [])]
     total = sum(s.count for s in sources)
     summary = PredictionSummary(out)
@@ -297,6 +316,9 @@ def predict_to_folder(
                         stats.append((source.label, row, base, None, images[k], labels[k]))
                         write_mask_png(labels[k], staging / f"{base}_mask.png")
                         summary.masks.append(f"{base}_mask.png")
+                        if colour_masks:
+                            write_colour_mask_png(labels[k], staging / f"{base}_mask_colour.png")
+                            summary.colour_masks.append(f"{base}_mask_colour.png")
                         if overlays:
                             title = source.label + (f", image {row}" if source.stacked else "")
                             render_overlay(
@@ -322,6 +344,7 @@ def describe_outputs(summary: PredictionSummary) -> dict[str, Any]:
         "out": str(summary.out),
         "images": summary.images,
         "masks": summary.masks,
+        "colour_masks": summary.colour_masks,
         "overlays": summary.overlays,
         "h5": summary.h5,
         "csv": summary.csv,
@@ -334,8 +357,10 @@ __all__ = [
     "class_colour",
     "describe_outputs",
     "find_sources",
+    "overlay_figure",
     "predict_to_folder",
     "read_mask_png",
     "render_overlay",
+    "write_colour_mask_png",
     "write_mask_png",
 ]

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-INPUT_NORMS = ("dataset", "image")
+from samcl.inference.input_norms import DEFAULT_INPUT_NORM, INPUT_NORMS
+
 IMAGE_NORM_SAMPLES = 4096  # grid samples per image for its quantiles
 IMAGE_NORM_MIN_SCALE = 0.25  # degrees Celsius: the smallest robust spread (flat frames are not amplified)
 _NORMAL_P5_P95 = 3.2897  # p95 - p5 of a standard normal: the quantile span is turned into a robust std
@@ -27,7 +28,7 @@ class Normalization:
 
     mean: float
     std: float
-    mode: str = "dataset"
+    mode: str = DEFAULT_INPUT_NORM
 
     def __post_init__(self) -> None:
         if self.mode not in INPUT_NORMS:

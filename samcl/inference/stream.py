@@ -25,15 +25,18 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from samcl.inference.files import render_overlay, write_mask_png
-from samcl.inference.predictor import InferenceModel
 from samcl.inference.regions import RegionsCSV
 from tiaug.io import STR, OutputPathError, ThermalDataError, ThermalH5Writer, atomic_h5
 from tiaug.io.atomic import temporary_path
 from tiaug.io.readers import Frame, FrameSource, ReadOptions, folder_files, is_device, open_camera, open_source
+
+if TYPE_CHECKING:  # torch loads with the model, not with the module
+    from samcl.inference.predictor import InferenceModel
 
 OnSkip = Callable[[str], None]
 

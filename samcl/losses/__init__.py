@@ -1,33 +1,37 @@
-"""Losses: baselines (CE, Dice, RMI) and SAM-CL. All take logits (B, C, H, W) and targets (B, H, W)."""
+"""Losses: baselines (CE, Dice, RMI) and SAM-CL. All take logits (B, C, H, W) and targets (B, H, W).
 
-from ._common import DEFAULT_IGNORE_INDEX, SegmentationLoss
-from .ce import CrossEntropyLoss, ce_map_distance
-from .derangement import random_derangement, random_derangements
-from .dice import DiceLoss, dice_map_distance
-from .distances import cosine_distance, l1_distance, mse_distance
-from .factory import BASE_LOSSES, available_losses, build_loss
-from .rmi import RMILoss, rmi_lower_bound, rmi_map_distance
-from .samcl_loss import SAMCL_PRESETS, SAMCLLoss, warmup_factor
+Names are imported on first use (PEP 562): :mod:`.settings` (SAM-CL's design choices, the base losses' names)
+loads without torch.
+"""
 
-__all__ = [
-    "BASE_LOSSES",
-    "DEFAULT_IGNORE_INDEX",
-    "SAMCL_PRESETS",
-    "CrossEntropyLoss",
-    "DiceLoss",
-    "RMILoss",
-    "SAMCLLoss",
-    "SegmentationLoss",
-    "available_losses",
-    "build_loss",
-    "ce_map_distance",
-    "cosine_distance",
-    "dice_map_distance",
-    "l1_distance",
-    "mse_distance",
-    "random_derangement",
-    "random_derangements",
-    "rmi_lower_bound",
-    "rmi_map_distance",
-    "warmup_factor",
-]
+from __future__ import annotations
+
+from tiaug._lazy import lazy_exports
+
+#: public name -> the submodule defining it
+_EXPORTS = {
+    "BASE_LOSSES": "factory",
+    "DEFAULT_IGNORE_INDEX": "_common",
+    "SAMCL_PRESETS": "settings",
+    "CrossEntropyLoss": "ce",
+    "DiceLoss": "dice",
+    "RMILoss": "rmi",
+    "SAMCLLoss": "samcl_loss",
+    "SegmentationLoss": "_common",
+    "available_losses": "factory",
+    "build_loss": "factory",
+    "ce_map_distance": "ce",
+    "cosine_distance": "distances",
+    "dice_map_distance": "dice",
+    "l1_distance": "distances",
+    "mse_distance": "distances",
+    "random_derangement": "derangement",
+    "random_derangements": "derangement",
+    "rmi_lower_bound": "rmi",
+    "rmi_map_distance": "rmi",
+    "warmup_factor": "samcl_loss",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -23,6 +23,14 @@ class SegmentationLoss(nn.Module):
     """Base of every loss: ``forward(logits, target)`` returns the scalar loss; :meth:`parts` returns it with
     its components, so a training step treats every loss alike."""
 
+    ignore_index: int | None = DEFAULT_IGNORE_INDEX
+    validate: bool = True
+
+    def checked_target(self, logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Check shapes and labels; return ``(safe_target, valid)`` (see :func:`valid_and_safe_target`)."""
+        check_logits_target(logits, target)
+        return valid_and_safe_target(target, logits.shape[1], self.ignore_index, self.validate)
+
     def parts(self, logits: torch.Tensor, target: torch.Tensor, step: int | None = None) -> dict[str, torch.Tensor]:
         """``{"loss", "base_loss", "samcl_loss"}`` scalars (a plain loss is all base; ``step`` is unused)."""
         loss = self(logits, target)

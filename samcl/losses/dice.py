@@ -9,9 +9,7 @@ from ._common import (
     DEFAULT_IGNORE_INDEX,
     SegmentationLoss,
     as_float,
-    check_logits_target,
     one_hot_map,
-    valid_and_safe_target,
 )
 
 
@@ -48,8 +46,7 @@ class DiceLoss(SegmentationLoss):
         self.validate = validate
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        check_logits_target(logits, target)
         c = logits.shape[1]
-        safe, valid = valid_and_safe_target(target, c, self.ignore_index, self.validate)
+        safe, valid = self.checked_target(logits, target)
         probs = F.softmax(as_float(logits), dim=1)
         return dice_map_distance(probs, one_hot_map(safe, c), valid, self.smooth)

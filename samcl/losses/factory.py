@@ -6,9 +6,12 @@ from ._common import DEFAULT_IGNORE_INDEX, SegmentationLoss
 from .ce import CrossEntropyLoss
 from .dice import DiceLoss
 from .rmi import RMILoss
+from .settings import BASE_LOSS_NAMES
 
 #: The base losses by name.
-BASE_LOSSES: dict[str, type[SegmentationLoss]] = {"ce": CrossEntropyLoss, "dice": DiceLoss, "rmi": RMILoss}
+BASE_LOSSES: dict[str, type[SegmentationLoss]] = dict(
+    zip(BASE_LOSS_NAMES, (CrossEntropyLoss, DiceLoss, RMILoss), strict=True)
+)
 
 
 def available_losses() -> list[str]:

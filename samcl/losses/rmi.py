@@ -38,9 +38,7 @@ from ._common import (
     DEFAULT_IGNORE_INDEX,
     SegmentationLoss,
     as_float,
-    check_logits_target,
     one_hot_map,
-    valid_and_safe_target,
 )
 
 CLIP_MIN = 1e-6
@@ -243,9 +241,8 @@ class RMILoss(SegmentationLoss):
         self.validate = validate
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        check_logits_target(logits, target)
         c = logits.shape[1]
-        safe, valid = valid_and_safe_target(target, c, self.ignore_index, self.validate)
+        safe, valid = self.checked_target(logits, target)
         with torch.autocast(device_type=logits.device.type, enabled=False):
             z = as_float(logits)
             v = valid.unsqueeze(1).to(z.dtype)

@@ -71,33 +71,8 @@ from .aux_net import AuxiliaryNetwork
 from .derangement import random_derangements
 from .distances import feature_distance, segmentation_distance
 from .label_distances import LABEL_PAIRS
+from .settings import DEFAULT_BASE_LOSS, DEFAULT_LAMBDA, DEFAULT_PRESET, samcl_settings
 
-DISTANCE_NORMS = ("none", "ratio")
-TRIPLETS = ("batch", "image")
-AUX_MODES = ("joint", "adversarial", "frozen")
-LAMBDA_MODES = ("absolute", "relative")
-DEFAULT_LAMBDA = 0.5
-
-#: Named settings of the design choices (see the module docstring); explicit arguments override a preset.
-SAMCL_PRESETS: dict[str, dict[str, Any]] = {
-    "poster": {
-        "margin": 1.0,
-        "distance_norm": "none",
-        "triplet": "batch",
-        "warmup_steps": 0,
-        "aux_mode": "joint",
-        "lam_mode": "absolute",
-    },
-    "stable": {
-        "margin": 0.2,
-        "distance_norm": "ratio",
-        "triplet": "image",
-        "warmup_steps": 0,
-        "aux_mode": "joint",
-        "lam_mode": "relative",
-    },
-}
-DEFAULT_PRESET = "stable"
 _RATIO_EPS = 1e-6
 
 
@@ -166,7 +141,7 @@ class SAMCLLoss(SegmentationLoss):
     def __init__(
         self,
         num_classes: int,
-        base_loss: str | nn.Module | None = "rmi",
+        base_loss: str | nn.Module | None = DEFAULT_BASE_LOSS,
         lam: float = DEFAULT_LAMBDA,
         preset: str = DEFAULT_PRESET,
         margin: float | None = None,
@@ -198,32 +173,22 @@ class SAMCLLoss(SegmentationLoss):
             )
         if not 1 <= num_scales <= 4:
             raise ValueError(f"num_scales must be 1..4, got {num_scales}")
-        if preset not in SAMCL_PRESETS:
-            raise ValueError(f"unknown SAM-CL preset {preset!r}; choose one of {sorted(SAMCL_PRESETS)}")
-        given = {"margin": margin, "distance_norm": distance_norm, "triplet": triplet,
-                 "warmup_steps": warmup_steps, "aux_mode": aux_mode, "lam_mode": lam_mode}  # fmt: skip
-        settings = {**SAMCL_PRESETS[preset], **{k: v for k, v in given.items() if v is not None}}
-        choices = (("distance_norm", DISTANCE_NORMS), ("triplet", TRIPLETS), ("aux_mode", AUX_MODES),
-                   ("lam_mode", LAMBDA_MODES))  # fmt: skip
-        for name, allowed in choices:
-            if settings[name] not in allowed:
-                raise ValueError(f"{name} must be one of {list(allowed)}, got {settings[name]!r}")
-        if not (float(settings["margin"]) >= 0 and float(lam) >= 0 and int(settings["warmup_steps"]) >= 0):
-            raise ValueError(f"margin, lam and warmup_steps must be >= 0, got {settings['margin']}, {lam}, "
-                             f"{settings['warmup_steps']}")  # fmt: skip
+        settings = samcl_settings(preset, lam=lam, aux_lr_scale=aux_lr_scale, margin=margin,
+                                  distance_norm=distance_norm, triplet=triplet, warmup_steps=warmup_steps,
+                                  aux_mode=aux_mode, lam_mode=lam_mode)  # fmt: skip
         weights = [1.0] * num_scales if scale_weights is None else [float(w) for w in scale_weights]
         if len(weights) != num_scales:
             raise ValueError(f"scale_weights has {len(weights)} entries, expected num_scales={num_scales}")
         self.num_classes = num_classes
-        self.lam = float(lam)
+        self.lam = settings["lam"]
         self.preset = preset
-        self.margin = float(settings["margin"])
+        self.margin = settings["margin"]
         self.distance_norm = settings["distance_norm"]
         self.triplet = settings["triplet"]
-        self.warmup_steps = int(settings["warmup_steps"])
+        self.warmup_steps = settings["warmup_steps"]
         self.aux_mode = settings["aux_mode"]
         self.lam_mode = settings["lam_mode"]
-        self.aux_lr_scale = float(aux_lr_scale)
+        self.aux_lr_scale = settings["aux_lr_scale"]
         self.num_scales = num_scales
         self.register_buffer("scale_weights", torch.tensor(weights, dtype=torch.float32), persistent=False)
         self.seg_distance_name = seg_distance

@@ -18,15 +18,23 @@ from typing import Any
 
 import yaml
 
-from samcl.inference.normalization import INPUT_NORMS
-from samcl.losses.factory import BASE_LOSSES
-from samcl.losses.samcl_loss import DEFAULT_PRESET, SAMCL_PRESETS, SAMCLLoss
+from samcl.inference.input_norms import DEFAULT_INPUT_NORM, INPUT_NORMS
+from samcl.losses.settings import (
+    BASE_LOSS_NAMES,
+    DEFAULT_BASE_LOSS,
+    DEFAULT_LAMBDA,
+    DEFAULT_PRESET,
+    SAMCL_PRESETS,
+    SAMCL_SETTINGS,
+    samcl_settings,
+)
 from tiaug.errors import UserError
 from tiaug.labels import IGNORE_INDEX
-from tiaug.validation import parse_size
+from tiaug.sizes import parse_size
 
-#: SAMCLLoss's own defaults (base loss, lambda): the training recipe uses them unchanged.
-_LOSS_DEFAULTS = inspect.signature(SAMCLLoss).parameters
+#: SAMCLLoss arguments that samcl-train sets itself (not accepted by --samcl-arg), with what sets them.
+_SET_BY_TRAINING = {"num_classes": "the classes of --data", "base_loss": "--loss", "ignore_index": "ignore_index",
+                    "generator": "--seed"}  # fmt: skip
 
 
 @dataclass
@@ -38,9 +46,9 @@ class TrainConfig:
     out: str = ""  # run directory
     model: str = "unet"  # registry name, e.g. unet, attention_unet, smp:DeepLabV3Plus:resnet101
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"base_width": 32}
-    loss: str = _LOSS_DEFAULTS["base_loss"].default  # base loss: one of BASE_LOSSES (ce, dice, rmi)
+    loss: str = DEFAULT_BASE_LOSS  # base loss: one of BASE_LOSS_NAMES (ce, dice, rmi); SAMCLLoss's default too
     samcl: bool = True  # add lambda * SAM-CL to the base loss
-    samcl_lambda: float = _LOSS_DEFAULTS["lam"].default
+    samcl_lambda: float = DEFAULT_LAMBDA  # SAMCLLoss's default too
     samcl_preset: str = DEFAULT_PRESET  # SAM-CL design choices: "stable" or "poster" (samcl.losses.SAMCL_PRESETS)
     samcl_warmup: float = 0.0  # fraction of the steps over which lambda ramps up from 0
     samcl_kwargs: dict[str, Any] = field(default_factory=dict)  # SAMCLLoss arguments: margin, triplet, aux_mode, ...
@@ -51,7 +59,7 @@ class TrainConfig:
     ambient: dict[str, Any] = field(default_factory=dict)  # AmbientTemperature arguments
     drift: dict[str, Any] = field(default_factory=dict)  # CameraDrift arguments
     fixed_pattern: dict[str, Any] = field(default_factory=dict)  # FixedPatternNoise arguments
-    input_norm: str = "dataset"  # network input: "dataset" mean/std, or "image" (each frame's median and spread)
+    input_norm: str = DEFAULT_INPUT_NORM  # network input: "dataset" mean/std, or "image" (per-frame median, spread)
     crop: tuple[int, int] = (256, 320)  # training crop H, W
     iters: int = 10000
     batch_size: int = 16  # per process
@@ -68,6 +76,7 @@ class TrainConfig:
     amp: bool | None = None  # bfloat16 autocast; None: on for CUDA, off on the CPU
     workers: int = 2  # DataLoader worker processes per training process
     threads: int | None = None  # CPU threads per training process; None: the cores shared among the processes
+    deterministic: bool = True  # deterministic torch algorithms (warn where none), no cuDNN autotuning
     ignore_index: int = IGNORE_INDEX
 
     def validate(self) -> TrainConfig:
@@ -79,8 +88,9 @@ class TrainConfig:
                 raise UserError(f"{_option(f.name)} must be {_describe(hints[f.name])}, got {value!r}")
         if not self.data or not self.val or not self.out:
             raise UserError("--data, --val and --out are required (on the command line or in --config)")
-        if self.loss not in BASE_LOSSES:
-            raise UserError(f"--loss must be {', '.join(BASE_LOSSES[:-1])} or {BASE_LOSSES[-1]}, got {self.loss!r}")
+        if self.loss not in BASE_LOSS_NAMES:
+            names = BASE_LOSS_NAMES
+            raise UserError(f"--loss must be {', '.join(names[:-1])} or {names[-1]}, got {self.loss!r}")
         positive = ("iters", "batch_size", "val_every", "checkpoint_every", "log_every", "val_batch_size", "lr")
         for name in positive:
             if not getattr(self, name) > 0:
@@ -100,7 +110,23 @@ class TrainConfig:
             raise UserError(f"{_option('samcl_warmup')} is a fraction of the steps in [0, 1], got {self.samcl_warmup}")
         if self.threads is not None and self.threads < 1:
             raise UserError(f"{_option('threads')} must be >= 1, got {self.threads}")
+        if self.samcl:
+            self._check_samcl_kwargs()
         return self
+
+    def _check_samcl_kwargs(self) -> None:
+        """Refuse --samcl-arg keys that are not SAMCLLoss arguments, or that samcl-train sets, and bad values."""
+        from samcl.losses.samcl_loss import SAMCLLoss  # torch loads when a run is configured, not for --help
+
+        arguments = inspect.signature(SAMCLLoss).parameters
+        for key in self.samcl_kwargs:
+            if key in _SET_BY_TRAINING:
+                raise UserError(f"--samcl-arg {key}: set by {_SET_BY_TRAINING[key]}, not by --samcl-arg")
+            if key not in arguments:
+                valid = sorted(set(arguments) - set(_SET_BY_TRAINING))
+                raise UserError(f"--samcl-arg {key}: not a SAM-CL option; valid: {valid}")
+        kwargs = self.loss_kwargs()
+        samcl_settings(kwargs["preset"], **{k: v for k, v in kwargs.items() if k in SAMCL_SETTINGS})
 
     def loss_kwargs(self) -> dict[str, Any]:
         """Arguments of the loss beyond its name (``build_loss``): SAM-CL's, or none for a plain base loss."""

@@ -4,10 +4,13 @@ Outputs in the run directory (written by the main process only):
 
 - ``last.pt`` every ``checkpoint_every`` steps and at the end (everything needed to resume),
 - ``best.pt`` whenever the validation mIoU improves,
-- ``metrics.csv``: step, losses, learning rate, images/s, and at validation steps val mIoU, pixel accuracy and
+- ``metrics.csv``: step, losses, lambda, the gradient norms at the logits (``grad_base_loss``,
+  ``grad_samcl_loss``), per scale K SAM-CL's ``d_pos_sK``, ``d_neg_sK`` and ``active_sK`` (see
+  :class:`IntervalStats`), learning rate, images/s, and at validation steps val mIoU, pixel accuracy and
   per-class IoU,
 - ``summary.json``: the resolved configuration, best mIoU and its step, wall time, device, library versions,
-- ``curves.png``: training loss and validation mIoU.
+- ``curves.png``: training loss and validation mIoU; with SAM-CL also its per-scale distances, active hinges,
+  the gradient norms at the logits and lambda (:mod:`samcl.training.plots`).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from samcl.models import build_model, check_input_size
 from samcl.training.config import TrainConfig
 from samcl.training.data import StepSampler, TrainingSet, iter_rows, reader_normalization, training_pipeline
 from samcl.training.distributed import World, broadcast_buffers, finish_world, init_world
+from samcl.training.reproducibility import cpu_name, reproducible
 from tiaug.errors import UserError, one_line
 from tiaug.io import atomic_output, open_thermal
 from tiaug.io.atomic import check_not_an_input
@@ -78,8 +82,11 @@ class TrainStep(nn.Module):
 
 
 def default_threads() -> int:
-    """CPU threads for one training process: the machine's cores shared among the processes on it (torchrun's
-    LOCAL_WORLD_SIZE), so that two or more processes do not oversubscribe the cores."""
+    """CPU threads for one training process: ``OMP_NUM_THREADS`` when set (as torch itself honours it), else the
+    machine's cores shared among the processes on it (torchrun's LOCAL_WORLD_SIZE), so that two or more
+    processes do not oversubscribe the cores."""
+    if os.environ.get("OMP_NUM_THREADS", "").strip().isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
+        return int(os.environ["OMP_NUM_THREADS"])
     return max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
 
 
@@ -193,15 +200,17 @@ def with_data_ignore_index(config: TrainConfig, data: DataCheck) -> TrainConfig:
 
 def _environment(device: torch.device, world: World) -> dict[str, Any]:
     import albumentations
+    import cv2
 
     info = {
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
         "world_size": world.size,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,
         "albumentations": albumentations.__version__,
+        "opencv": cv2.__version__,
     }
     return info
 
@@ -227,8 +236,12 @@ class Run:
         self.step_module = TrainStep(model, criterion).to(self.device)
         if self.device.type == "cuda":
             self.step_module = self.step_module.to(memory_format=torch.channels_last)
+        # a loss that skips its SAM-CL term on some steps (lambda 0 during a warm-up) leaves the auxiliary network
+        # out of those steps' graphs: DDP must then look for unused parameters (a graph traversal per step)
+        skips = getattr(criterion, "warmup_steps", 0) > 0 or getattr(criterion, "lam", None) == 0
+        device_ids = [self.device] if self.device.type == "cuda" else None
         self.trainable = (
-            DistributedDataParallel(self.step_module, device_ids=[self.device] if self.device.type == "cuda" else None)
+            DistributedDataParallel(self.step_module, device_ids=device_ids, find_unused_parameters=skips)
             if self.world.distributed
             else self.step_module
         )
@@ -316,7 +329,17 @@ class Run:
                           prefetch_factor=4 if self.config.workers else None)  # fmt: skip
 
     def fit(self, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, Any]:
-        """Train to ``config.iters``; ``progress(step, stats)`` is called after every step (main process)."""
+        """Train to ``config.iters``; ``progress(step, stats)`` is called after every step (main process).
+
+        Runs with ``self.threads`` intra-op threads and, with ``config.deterministic``, deterministic
+        algorithms (:func:`samcl.training.reproducibility.reproducible`; the settings are restored afterwards).
+        """
+        with reproducible(self.threads, self.config.deterministic) as settings:
+            return self._fit(progress, settings)
+
+    def _fit(
+        self, progress: Callable[[int, dict[str, float]], None] | None, settings: dict[str, Any]
+    ) -> dict[str, Any]:
         config = self.config
         self.out.mkdir(parents=True, exist_ok=True)
         num_scales = getattr(self.step_module.criterion, "num_scales", 0)
@@ -360,6 +383,7 @@ class Run:
                 progress(self.step, stats)
         wall = time.perf_counter() - started
         summary = self._summary(wall)
+        summary["environment"]["torch_settings"] = settings
         if self.world.is_main:
             with atomic_output(self.out / "summary.json", overwrite=True) as tmp:
                 tmp.write_text(json.dumps(summary, indent=2))

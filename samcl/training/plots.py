@@ -3,35 +3,97 @@
 from __future__ import annotations
 
 import csv
+import math
+import re
 from pathlib import Path
 
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from tiaug.io.atomic import atomic_output
 
+_SCALE_COLUMN = re.compile(r"d_pos_s(\d+)$")
 
-def plot_training_curves(metrics_csv: str | Path, png: str | Path) -> None:
-    """Loss (total, base, SAM-CL) and validation mIoU against the training step."""
-    with Path(metrics_csv).open() as handle:
-        rows = list(csv.DictReader(handle))
-    fig = Figure(figsize=(10, 4))
-    ax_loss, ax_miou = fig.subplots(1, 2)
-    steps = [int(r["iteration"]) for r in rows]
+
+def _column(rows: list[dict[str, str]], key: str, positive: bool = False) -> list[float]:
+    """Column ``key`` as floats: empty cells are NaN, and with ``positive`` so is every value <= 0 (log axes)."""
+    values = [float(r[key]) if r.get(key) else math.nan for r in rows]
+    return [v if v > 0 else math.nan for v in values] if positive else values
+
+
+def _finish(ax: Axes, ylabel: str, title: str, log: bool = False) -> None:
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if log:
+        ax.set_yscale("log")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
+
+
+def _plot_losses(ax: Axes, steps: list[int], rows: list[dict[str, str]]) -> None:
     for key, label in (("loss", "total"), ("base_loss", "base"), ("samcl_loss", "SAM-CL")):
-        values = [float(r[key]) for r in rows]
-        if any(values):
-            ax_loss.plot(steps, values, label=label)
-    ax_loss.set_xlabel("step")
-    ax_loss.set_ylabel("training loss")
-    ax_loss.legend()
-    ax_loss.set_title("Training loss")
+        values = _column(rows, key)
+        if any(v != 0 and not math.isnan(v) for v in values):
+            ax.plot(steps, values, label=label)
+    _finish(ax, "training loss", "Training loss")
+
+
+def _plot_miou(ax: Axes, rows: list[dict[str, str]]) -> None:
     validated = [(int(r["iteration"]), float(r["val_miou"])) for r in rows if r.get("val_miou")]
     if validated:
-        ax_miou.plot(*zip(*validated, strict=True), marker="o")
-    ax_miou.set_xlabel("step")
-    ax_miou.set_ylabel("validation mIoU")
-    ax_miou.set_ylim(0, 1)
-    ax_miou.set_title("Validation mIoU")
+        ax.plot(*zip(*validated, strict=True), marker="o")
+    ax.set_ylim(0, 1)
+    _finish(ax, "validation mIoU", "Validation mIoU")
+
+
+def _plot_samcl(axes: list[Axes], steps: list[int], rows: list[dict[str, str]], scales: list[int]) -> None:
+    """Per-scale distances (log), fraction of active hinges per scale, gradient norms at the logits (log), lambda."""
+    ax_dist, ax_active, ax_grad, ax_lam = axes
+    for k in scales:
+        (line,) = ax_dist.plot(steps, _column(rows, f"d_pos_s{k}", positive=True), label=f"d_pos s{k}")
+        ax_dist.plot(steps, _column(rows, f"d_neg_s{k}", positive=True), "--", color=line.get_color(),
+                     label=f"d_neg s{k}")  # fmt: skip
+        ax_active.plot(steps, _column(rows, f"active_s{k}"), label=f"s{k}")
+    _finish(ax_dist, "distance", "SAM-CL distances (solid d_pos, dashed d_neg)", log=True)
+    ax_active.set_ylim(-0.05, 1.05)
+    _finish(ax_active, "fraction of hinges > 0", "Active SAM-CL hinges")
+    for key, label in (("grad_base_loss", "base loss"), ("grad_samcl_loss", "SAM-CL")):
+        ax_grad.plot(steps, _column(rows, key, positive=True), marker=".", label=label)
+    _finish(ax_grad, "gradient norm at the logits", "Gradient norms at the logits", log=True)
+    ax_lam.plot(steps, _column(rows, "lam"))
+    _finish(ax_lam, "lambda", "SAM-CL weight lambda")
+
+
+def training_curves_figure(columns: list[str], rows: list[dict[str, str]]) -> Figure:
+    """The figure of :func:`plot_training_curves` for ``metrics.csv``'s ``columns`` and ``rows``.
+
+    Always the training losses and the validation mIoU; when the run has SAM-CL's per-scale columns
+    (``d_pos_sK``, ``d_neg_sK``, ``active_sK``, ``grad_base_loss``, ``grad_samcl_loss``, ``lam``) also the
+    distances per scale, the fraction of active hinges per scale, the two gradient norms at the logits and lambda.
+    """
+    scales = sorted(int(m.group(1)) for c in columns if (m := _SCALE_COLUMN.match(c)))
+    steps = [int(r["iteration"]) for r in rows]
+    if not scales:
+        fig = Figure(figsize=(10, 4))
+        ax_loss, ax_miou = fig.subplots(1, 2)
+    else:
+        fig = Figure(figsize=(15, 8))
+        grid = fig.subplots(2, 3)
+        ax_loss, ax_miou = grid[0, 0], grid[0, 1]
+        _plot_samcl([grid[0, 2], grid[1, 0], grid[1, 1], grid[1, 2]], steps, rows, scales)
+    _plot_losses(ax_loss, steps, rows)
+    _plot_miou(ax_miou, rows)
     fig.tight_layout()
+    return fig
+
+
+def plot_training_curves(metrics_csv: str | Path, png: str | Path) -> None:
+    """Write ``png``: the training curves of a run's ``metrics.csv`` (see :func:`training_curves_figure`)."""
+    with Path(metrics_csv).open() as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+        columns = list(reader.fieldnames or [])
+    fig = training_curves_figure(columns, rows)
     with atomic_output(png, overwrite=True) as tmp:
         fig.savefig(tmp, format="png", dpi=110)

@@ -60,16 +60,17 @@ def test_same_seed_identical_whatever_the_workers(tmp_path):
     src = tmp_path / "in.h5"
     write_thermal_h5(src, faces.images, faces.masks)
     outs = []
-    for workers in (1, 2):
+    for workers, batch_size in ((1, 3), (2, 3), (3, 4)):  # more batches than shared buffers: buffers are reused
         out = tmp_path / f"w{workers}.h5"
         res = run_module("augment", str(src), str(out), "--workers", str(workers), "--seed", "9",
-                         "--batch-size", "3", "--copies", "2")  # fmt: skip
+                         "--batch-size", str(batch_size), "--copies", "2")  # fmt: skip
         assert res.returncode == 0, res.stderr
         with h5py.File(out) as f:
             outs.append((f["images"][:], f["masks"][:], f["tiaug/params"][:]))
-    np.testing.assert_array_equal(outs[0][0], outs[1][0])
-    np.testing.assert_array_equal(outs[0][1], outs[1][1])
-    assert list(outs[0][2]) == list(outs[1][2])
+    for other_run in outs[1:]:
+        np.testing.assert_array_equal(outs[0][0], other_run[0])
+        np.testing.assert_array_equal(outs[0][1], other_run[1])
+        assert list(outs[0][2]) == list(other_run[2])
     other = tmp_path / "other.h5"
     assert run_module("augment", str(src), str(other), "--seed", "10").returncode == 0
     with h5py.File(other) as f:

@@ -240,3 +240,14 @@ def test_mask_from_landmarks_paints_in_order(tfdb):
     assert (zero == 1).sum() < (m == 1).sum()  # the forehead lift adds skin above the brows
     lm = batch.landmarks[0]
     assert m[round(lm[30, 1]), round(lm[30, 0])] == 5 and m[round(lm[62, 1]), round(lm[62, 0])] == 2
+
+
+def test_import_tfdb_command_without_offset_keeps_degrees_celsius(tfdb, tmp_path, cli):
+    """The command's --offset defaults to None (shared with the camera readers): no offset means 0 C."""
+    root, batch = tfdb
+    res = cli("import-tfdb", root, tmp_path / "t.h5", "--no-progress")
+    assert res.exit_code == 0, res.output
+    with open_thermal(tmp_path / "t.h5") as reader:
+        images = reader.read_rows(list(range(reader.n))).images
+    np.testing.assert_allclose(np.sort(images.reshape(len(images), -1).mean(1)),
+                               np.sort(batch.images.reshape(len(batch.images), -1).mean(1)), rtol=1e-6)  # fmt: skip

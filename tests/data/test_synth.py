@@ -186,3 +186,19 @@ def test_glasses_are_opaque_and_near_room_temperature(clean, wild):
         parts = glasses[0]["parts"]
         assert all(len(part["polygon"]) >= 2 for part in parts)
     assert seen >= 3
+
+
+def test_every_occluder_outline_is_simple():
+    """Scarves, fringes, masks, hands, cups and glasses are recorded as outlines that never cross themselves."""
+    import shapely
+
+    from tiaug.plots import find_polygons
+
+    kinds: dict[str, int] = {}
+    for face in generate_faces(160, 64, 80, seed=11, unconstrained=True).params:
+        for record in face["occluders"]:
+            for outline in find_polygons(record):
+                shape = shapely.Polygon(outline) if len(outline) >= 3 else shapely.LineString(outline)
+                assert shape.is_valid and shape.is_simple, (record["kind"], shapely.is_valid_reason(shape))
+                kinds[record["kind"]] = kinds.get(record["kind"], 0) + 1
+    assert kinds.get("scarf", 0) >= 5 and kinds.get("fringe", 0) >= 20  # the shapes that used to cross

@@ -8,9 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from tiaug.io import write_thermal_h5
 from tiaug.synth import generate_faces
+
+torch.set_num_threads(1)  # pytest-xdist: one worker per core (the runs below are subprocesses with 1 thread)
 
 REPO = Path(__file__).resolve().parents[2]
 SIZE = (64, 80)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -14,13 +15,17 @@ from .conftest import TINY, env
 from .test_train import _val_miou
 
 
+def _torchrun(train, val, out, *extra: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "samcl.cli.train_cmd", "--data", str(train), "--val", str(val), "--out", str(out), *TINY,
+               *extra]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, env=env(), timeout=600)
+
+
 def test_torchrun_two_processes_gloo(dataset, tmp_path):
     train, val = dataset
     out = tmp_path / "ddp"
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "samcl.cli.train_cmd", "--data", str(train), "--val", str(val), "--out", str(out), *TINY,
-               "--iters", "12", "--batch-size", "4", "--val-every", "6", "--lr", "0.05"]  # fmt: skip
-    res = subprocess.run(command, capture_output=True, text=True, env=env(), timeout=600)
+    res = _torchrun(train, val, out, "--iters", "12", "--batch-size", "4", "--val-every", "6", "--lr", "0.05")
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["environment"]["world_size"] == 2 and summary["iterations"] == 12
@@ -31,3 +36,16 @@ def test_torchrun_two_processes_gloo(dataset, tmp_path):
     assert _val_miou(best, val) == pytest.approx(summary["best_miou"], abs=1e-9)
     last = load_checkpoint(out / "last.pt")
     assert last["iteration"] == 12 and last["config"]["batch_size"] == 4
+
+
+def test_torchrun_with_a_samcl_warmup(dataset, tmp_path):
+    """At lambda 0 (the first warm-up step) the auxiliary network is not in the graph: DDP must not stop on its
+    unused parameters (it did: "Expected to have finished reduction in the prior iteration")."""
+    train, val = dataset
+    out = tmp_path / "ddp"
+    res = _torchrun(train, val, out, "--iters", "4", "--batch-size", "2", "--val-every", "4", "--log-every", "1",
+                    "--samcl-warmup", "0.5")  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    assert [float(r["lam"]) for r in rows] == [0.0, 0.25, 0.5, 0.5]
+    assert load_checkpoint(out / "last.pt")["iteration"] == 4

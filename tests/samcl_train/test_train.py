@@ -72,9 +72,13 @@ def _assert_same_state(a: dict, b: dict) -> None:
         assert torch.equal(state["momentum_buffer"], b["optimizer"][index]["momentum_buffer"])
 
 
-def test_killed_and_resumed_run_reaches_the_same_weights(dataset, tmp_path):
-    train, val = dataset
-    args = ("--iters", "24", "--batch-size", "4", "--checkpoint-every", "4", "--val-every", "12", "--seed", "3")
+def straight_and_resumed(train, val, tmp_path, args: tuple[str, ...], kill_at: int) -> tuple:
+    """Run ``samcl-train ARGS`` straight through, and again killed (SIGKILL) once its last.pt reaches step
+    ``kill_at`` then resumed with ``--resume``; check that both end with the same state, bit for bit.
+
+    Returns (straight run folder, killed-and-resumed run folder, the step the killed run was stopped at).
+    """
+    iters = int(args[args.index("--iters") + 1])
     straight = tmp_path / "straight"
     res = run_train(train, val, straight, *args)
     assert res.returncode == 0, res.stderr
@@ -83,21 +87,28 @@ def test_killed_and_resumed_run_reaches_the_same_weights(dataset, tmp_path):
     proc = subprocess.Popen(train_args(train, val, killed, *args), env=env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)  # fmt: skip
     try:
-        wait_for(lambda: (killed / "last.pt").exists() and load_checkpoint(killed / "last.pt")["iteration"] >= 4,
-                 proc, "a checkpoint at step 4", timeout=240)  # fmt: skip
+        wait_for(lambda: (killed / "last.pt").exists() and load_checkpoint(killed / "last.pt")["iteration"] >= kill_at,
+                 proc, f"a checkpoint at step {kill_at}", timeout=240)  # fmt: skip
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
         stop_group(proc)
     assert proc.returncode == -signal.SIGKILL
     stopped_at = load_checkpoint(killed / "last.pt")["iteration"]
-    assert 4 <= stopped_at < 24
+    assert kill_at <= stopped_at < iters
     resume = [*train_args(train, val, killed)[:3], "--resume", str(killed), "--no-progress", "--workers", "0"]
     res = subprocess.run(resume, capture_output=True, text=True, env=env(), timeout=300)
     assert res.returncode == 0, res.stderr
     _assert_same_state(_weights(straight / "last.pt"), _weights(killed / "last.pt"))
     rows = [int(r["iteration"]) for r in csv.DictReader((killed / "metrics.csv").open())]
-    assert rows == sorted(set(rows)) and rows[-1] == 24  # no duplicated steps after the resume
+    assert rows == sorted(set(rows)) and rows[-1] == iters  # no duplicated steps after the resume
+    return straight, killed, stopped_at
+
+
+def test_killed_and_resumed_run_reaches_the_same_weights(dataset, tmp_path):
+    train, val = dataset
+    args = ("--iters", "24", "--batch-size", "4", "--checkpoint-every", "4", "--val-every", "12", "--seed", "3")
+    straight_and_resumed(train, val, tmp_path, args, kill_at=4)
 
 
 def test_resume_refusals(dataset, tmp_path):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,3 +39,77 @@ def test_tiaug_runs_without_torch() -> None:
     proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok (64, 80)"
+
+
+#: Blocks albumentations and torch (any import of them raises ImportError), runs `python -m MODULE ARGS` (the
+#: entry point the console scripts run) and prints the heavy libraries the process loaded.
+WITHOUT_PIPELINE_LIBRARIES = textwrap.dedent(
+    """
+    import runpy, sys
+    sys.modules["albumentations"] = None
+    sys.modules["torch"] = None
+    module, sys.argv = sys.argv[1], sys.argv[1:]
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    except SystemExit as stop:
+        assert stop.code in (0, None), (sys.argv, stop.code)
+    heavy = ("numpy", "h5py", "cv2", "shapely", "albumentations", "torch")
+    print(sorted(name for name in heavy if sys.modules.get(name) is not None))
+    """
+)
+#: Commands that run a pipeline: their --help shows the transforms' defaults, so they import Albumentations.
+RUNS_A_PIPELINE = {"tiaug augment --help"}
+#: --help that may load NumPy and OpenCV (not Albumentations or torch): samcl-eval's choices come from
+#: tiaug.functional (it starts in under 1 s, its target).
+MAY_LOAD_NUMPY = {"samcl-eval --help"}
+SAMCL_COMMANDS = ("train", "eval", "predict")  # (not read from samcl: importing it needs torch to be installed)
+
+
+def _help_commands() -> list[list[str]]:
+    from tiaug.cli import COMMANDS
+
+    tiaug = [["tiaug", "--help"]] + [["tiaug", name, "--help"] for name in sorted(COMMANDS)]
+    return tiaug + [[f"samcl-{name}", "--help"] for name in SAMCL_COMMANDS]
+
+
+def _run_without_pipeline_libraries(argv: list[str]) -> subprocess.CompletedProcess:
+    """Run the command ``argv`` ("tiaug ..." or "samcl-NAME ...") as `python -m` in that process."""
+    module = ["tiaug"] if argv[0] == "tiaug" else ["samcl.cli", argv[0].removeprefix("samcl-")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-c", WITHOUT_PIPELINE_LIBRARIES, *module, *argv[1:]],
+                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", _help_commands(), ids=" ".join)
+def test_help_of_every_command_needs_neither_albumentations_nor_torch(argv: list[str]) -> None:
+    """Every `tiaug` and `samcl-*` command's --help (but augment's) runs with albumentations and torch made
+    unimportable, and those of the start-up targets (issue 14) load none of NumPy, h5py, OpenCV and shapely
+    either: their option choices and defaults come from dependency-free modules."""
+    label = " ".join(argv)
+    if label in RUNS_A_PIPELINE:
+        pytest.skip("runs a pipeline: its --help shows the transforms' defaults (Albumentations)")
+    proc = _run_without_pipeline_libraries(argv)
+    assert proc.returncode == 0, proc.stderr
+    help_text, loaded = _split(proc.stdout)
+    assert "Usage:" in help_text and "--help" in help_text
+    allowed = {"numpy", "cv2"} if label in MAY_LOAD_NUMPY else set()
+    assert set(loaded) <= allowed, f"{label} loaded {loaded}"
+
+
+def _split(stdout: str) -> tuple[str, list[str]]:
+    """The help text and the list of heavy libraries printed last by WITHOUT_PIPELINE_LIBRARIES."""
+    text, _, last = stdout.rstrip("\n").rpartition("\n")
+    return text, ast.literal_eval(last)
+
+
+def test_synth_runs_without_albumentations_and_torch(tmp_path: Path) -> None:
+    """`tiaug synth` writes faces with albumentations and torch made unimportable."""
+    out = tmp_path / "faces.h5"
+    proc = _run_without_pipeline_libraries(["tiaug", "synth", str(out), "-n", "3", "--size", "32x40", "--no-progress"])
+    assert proc.returncode == 0, proc.stderr
+    assert not {"albumentations", "torch"} & set(_split(proc.stdout)[1])
+    import h5py
+
+    with h5py.File(out, "r") as f:
+        assert f["images"].shape == (3, 32, 40)
+        assert f["masks"].shape == (3, 32, 40)

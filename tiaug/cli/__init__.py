@@ -1,14 +1,81 @@
-"""The `tiaug` command line: one click group, one module per sub-command."""
+"""The `tiaug` command line: one click group, one module per sub-command.
+
+Sub-commands are imported only when they run or show their own help, and ``tiaug --help`` lists them from
+their docstrings without importing them, so the group starts at once; only the commands that run a pipeline
+(``tiaug augment``) load Albumentations, and through it torch.
+"""
 
 from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+from pathlib import Path
 
 import click
 
 from tiaug import __version__
 from tiaug.cli.common import CONTEXT, Group
 
+#: command name -> "module:function" of its click command
+COMMANDS = {
+    "synth": "tiaug.cli.synth_cmd:synth",
+    "augment": "tiaug.cli.augment_cmd:augment",
+    "stats": "tiaug.cli.stats_cmd:stats",
+    "preview": "tiaug.cli.preview_cmd:preview",
+    "import-tfdb": "tiaug.cli.import_cmd:import_tfdb_cmd",
+    "import-folder": "tiaug.cli.import_cmd:import_folder_cmd",
+    "import-video": "tiaug.cli.video_cmd:import_video_cmd",
+}
 
-@click.group(cls=Group, context_settings=CONTEXT)
+
+def _docstring(spec: str) -> str | None:
+    """The docstring of the function behind ``module:function``, read from its source without importing it."""
+    module, _, function = spec.partition(":")
+    found = importlib.util.find_spec(module)
+    if found is None or not found.origin:
+        return None
+    for node in ast.parse(Path(found.origin).read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            return ast.get_docstring(node)
+    return None
+
+
+class LazyGroup(Group):
+    """A click group that imports a sub-command's module the first time the command itself is needed (failures
+    are reported as one line, see :class:`~tiaug.cli.common.Group`)."""
+
+    def __init__(self, *args, lazy_commands: dict[str, str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            module, _, function = self.lazy_commands[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), function), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``: short help from each command's docstring, nothing imported."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names), default=0)
+        rows = []
+        for name in names:
+            doc = None if name in self.commands else _docstring(self.lazy_commands[name])
+            if doc is None:
+                command = self.get_command(ctx, name)
+                rows.append((name, command.get_short_help_str(limit)))
+            else:
+                rows.append((name, click.utils.make_default_short_help(doc, limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="tiaug")
 def main() -> None:
     """TiAug: synthetic thermal faces, thermal augmentation and dataset tools.
@@ -16,20 +83,3 @@ def main() -> None:
     Images are temperatures in degrees Celsius stored in HDF5 files (`images` float32 (N, H, W),
     optional `masks` uint8 (N, H, W)). Run `tiaug COMMAND --help` for each command.
     """
-
-
-def _register() -> None:
-    """Attach the sub-commands (kept in their own modules)."""
-    # Sub-command modules are imported here so `tiaug --help` lists them all.
-    from tiaug.cli.augment_cmd import augment
-    from tiaug.cli.import_cmd import import_folder_cmd, import_tfdb_cmd
-    from tiaug.cli.preview_cmd import preview
-    from tiaug.cli.stats_cmd import stats
-    from tiaug.cli.synth_cmd import synth
-    from tiaug.cli.video_cmd import import_video_cmd
-
-    for command in (synth, augment, stats, preview, import_tfdb_cmd, import_folder_cmd, import_video_cmd):
-        main.add_command(command)
-
-
-_register()

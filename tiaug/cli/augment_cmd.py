@@ -18,6 +18,7 @@ from tiaug.cli.common import (
     command,
     compression_option,
     overwrite_flag,
+    progress_every_option,
     progress_flag,
 )
 from tiaug.functional.occlusion import MASK_POLICIES, RELATIONS
@@ -154,9 +155,10 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
 @overwrite_flag
 @compression_option
 @progress_flag
+@progress_every_option
 def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, seed: int, workers: int,
             config: Path | None, allow_unsafe: bool, batch_size: int, scene: bool, overwrite: bool,
-            compression: str, progress: bool, **flags: object) -> None:  # fmt: skip
+            compression: str, progress: bool, progress_every: int | None, **flags: object) -> None:  # fmt: skip
     """Write augmented copies of the thermal dataset IN.h5 to OUT.h5.
 
     \b
@@ -192,7 +194,7 @@ def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, see
     if allow_unsafe:
         for problem in unsafe_transforms(pipeline):
             click.echo(f"warning (--allow-unsafe): {problem}", err=True)
-    with Progress(desc="augment", unit="row", enabled=progress) as bar:
+    with Progress(desc="augment", unit="row", enabled=progress, every=progress_every) as bar:
         written = augment_file(in_path, out_path, pipeline, seed=seed, copies=copies,
                                keep_original=keep_original, workers=workers, batch_size=batch_size,
                                overwrite=overwrite, compression=compression, progress=bar.to,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
+import ast
+import functools
+import importlib.util
 from collections.abc import Callable, Sized
 from pathlib import Path
 from typing import Any
@@ -20,13 +22,29 @@ from tiaug.cli.common import (
     size_option,
 )
 from tiaug.cli.reader_options import offset_option, read_options, reader_options, scale_option
-from tiaug.io.importers import import_folder
-from tiaug.io.tfdb import import_tfdb
+
+#: the importers behind the commands, as "module:function" (imported when a command runs: OpenCV, h5py)
+TFDB, FOLDER = "tiaug.io.tfdb:import_tfdb", "tiaug.io.importers:import_folder"
 
 
-def _default(importer: Callable, name: str) -> Any:
-    """An importer's default for one of its arguments (the options show and use it)."""
-    return inspect.signature(importer).parameters[name].default
+@functools.cache
+def _signature(spec: str) -> ast.arguments:
+    """The arguments of the function ``module:function``, read from its source without importing it."""
+    module, _, function = spec.partition(":")
+    source = importlib.util.find_spec(module).origin
+    for node in ast.parse(Path(source).read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            return node.args
+    raise LookupError(f"no function {function} in {module}")
+
+
+def _default(spec: str, name: str) -> Any:
+    """An importer's default for one of its arguments (the options show and use it), from its signature."""
+    args = _signature(spec)
+    positional = args.posonlyargs + args.args
+    defaults = dict(zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True))
+    defaults.update(zip(args.kwonlyargs, args.kw_defaults, strict=True))
+    return next(ast.literal_eval(value) for arg, value in defaults.items() if arg.arg == name and value is not None)
 
 
 _crop = click.option(
@@ -69,13 +87,13 @@ def _run(
     help="Subject-wise split: about FRACTION of the subjects go to OUT_val.h5, the rest to "
     "OUT_train.h5 (instead of OUT.h5).",
 )
-@click.option("--seed", type=SEED, default=_default(import_tfdb, "seed"), show_default=True, help="Seed of the split.")
+@click.option("--seed", type=SEED, default=_default(TFDB, "seed"), show_default=True, help="Seed of the split.")
 @_scale
 @_offset
 @click.option(
     "--forehead",
     type=FiniteFloat(min=0.0),
-    default=_default(import_tfdb, "forehead"),
+    default=_default(TFDB, "forehead"),
     show_default=True,
     help="Skin mask: lift the brow points by this fraction of the brow-chin distance (landmarks stop "
     "at the brows; 0.45 follows the facial thirds).",
@@ -83,7 +101,7 @@ def _run(
 @click.option(
     "--brow-thickness",
     type=FiniteFloat(min=0.0),
-    default=_default(import_tfdb, "brow_thickness"),
+    default=_default(TFDB, "brow_thickness"),
     show_default=True,
     help="Eyebrow mask thickness as a fraction of the distance between the eye centres.",
 )
@@ -107,8 +125,8 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
     OUT.h5 also gets landmarks (x, y) and per-row source_file and subject (the second _-separated field of
     the file name, e.g. irface_sub012_... -> sub012). Outputs are whole or not at all; DIR is only read.
     """
-    if arguments["offset"] is None:  # --offset's default: none given
-        arguments["offset"] = _default(import_tfdb, "offset")
+    from tiaug.io.tfdb import import_tfdb  # OpenCV and h5py load when the command runs
+
     _run(import_tfdb, "import-tfdb", progress, **arguments)
 
 
@@ -124,7 +142,7 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
 )
 @click.option(
     "--mask-suffix",
-    default=_default(import_folder, "mask_suffix"),
+    default=_default(FOLDER, "mask_suffix"),
     show_default=True,
     help="Mask of NAME.npy is NAME<suffix>.png (in a separate --masks folder NAME.png works too).",
 )
@@ -156,6 +174,8 @@ def import_folder_cmd(progress: bool, scale, offset, raw_size, raw_dtype, **argu
     OUT.h5 records each row's source_file, frame_index and source_meta (JSON: format,
     camera, emissivity, timestamp). Outputs are whole or not at all; DIR is only read.
     """
+    from tiaug.io.importers import import_folder  # OpenCV and h5py load when the command runs
+
     skipped: list[str] = []
 
     def skip(error: Exception) -> None:

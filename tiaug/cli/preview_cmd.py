@@ -5,11 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import numpy as np
 
 from tiaug.cli.common import SEED, command, overwrite_flag
-from tiaug.io.atomic import check_output_path
-from tiaug.io.h5_reader import open_thermal
 
 #: Per-row JSON datasets whose "polygon" entries are drawn as occluder outlines.
 PARAM_KEYS = ("tiaug/params", "synth/params")
@@ -62,13 +59,19 @@ def preview(
 ) -> None:
     """Draw a grid of images from IN.h5 into a PNG.
 
-    One thermal colour scale (degrees Celsius, with a colour bar) for all images, contours of the mask classes
-    (skin, mouth, eyes, eyebrows, nose) and, when the file has a `tiaug/params` dataset (written by
-    `tiaug augment`; `synth/params` of `tiaug synth --unconstrained` too), the outline of every occluder:
-    each row's JSON is searched for dicts with a "polygon" key holding [x, y] pixel coordinates. IN.h5 is only
-    read.
+    One thermal colour scale (degrees Celsius, with a colour bar) for all images, from the 2nd to the 98th
+    percentile of their pixels (hotter or colder occluders take the end colours), contours of the mask
+    classes (skin, mouth, eyes, eyebrows, nose) in their colours and, when the file has a `tiaug/params`
+    dataset (written by `tiaug augment`; `synth/params` of `tiaug synth --unconstrained` too), the outline of
+    every occluder, white and dashed: each row's JSON is searched for dicts with a "polygon" key holding
+    [x, y] pixel coordinates. Titles give the row and, for `tiaug augment` outputs, the input row it was made
+    from (its `source_index`, "source row N"). IN.h5 is only read.
     """
+    import numpy as np  # NumPy and h5py load when the command runs
+
     from tiaug import plots  # matplotlib loads only when a figure is drawn, not for every `tiaug` call
+    from tiaug.io.atomic import check_output_path
+    from tiaug.io.h5_reader import open_thermal
 
     check_output_path(png, overwrite=overwrite, inputs=[input_path])  # before any work
     with open_thermal(input_path) as r:
@@ -87,7 +90,7 @@ def preview(
         titles = [f"row {i}" for i in rows]
         if "source_index" in r:
             src = r.file["source_index"]
-            titles = [f"row {i} (from {int(src[i])})" for i in rows]
+            titles = [f"row {i} (source row {int(src[i])})" for i in rows]
         plots.plot_grid(
             batch.images,
             png,

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from tiaug.cli.common import FiniteFloat, size_option
-from tiaug.io.readers import FORMATS, RAW_DTYPES, ReadOptions
+from tiaug.io.readers.formats import FORMATS, RAW_DTYPES
+
+if TYPE_CHECKING:
+    from tiaug.io.readers.base import ReadOptions
 
 FORMAT_HELP = (
     "File format: auto (by content and name), npy, tiff (temperatures; integers need --scale), rjpeg (FLIR "
@@ -57,4 +61,6 @@ def reader_options(command: Callable) -> Callable:
 
 def read_options(scale: float | None, offset: float | None, raw_size, raw_dtype: str) -> ReadOptions:
     """The :class:`ReadOptions` of the option values (ValueError for an unusable combination)."""
+    from tiaug.io.readers.base import ReadOptions  # NumPy loads when a command runs, not for --help
+
     return ReadOptions(scale=scale, offset=offset, raw_size=raw_size, raw_dtype=raw_dtype)

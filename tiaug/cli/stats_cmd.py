@@ -8,9 +8,7 @@ from pathlib import Path
 
 import click
 
-from tiaug.analysis import fg_bg_stats, format_table
 from tiaug.cli.common import command, progress_bar, progress_flag
-from tiaug.io.atomic import atomic_output, check_output_path
 
 
 @command("stats")
@@ -52,13 +50,18 @@ def stats(
 ) -> None:
     """Compare face and background temperatures in one or more HDF5 files with masks.
 
-    For every image: the median temperature (degrees Celsius) of the foreground (mask > 0, the face) and of
-    the background (mask == 0). The table gives, per file, the median over images of both, of their
-    difference (fg - bg) and its interquartile range, and the fraction of images whose face is warmer. On
-    lab data the face is warmer in nearly every image; after TiAug the relation is more diverse. Give two
-    files (e.g. before and after `tiaug augment`) to see them side by side; --png draws the box plots.
-    Input files are only read.
+    For every image: the mean temperature (degrees Celsius) of the foreground (mask > 0, the face) and of
+    the background (mask == 0); means, not medians, so that an occluder over less than half of the face
+    still shows. The table gives, per file, the median over images of these means (fg mean C, bg mean C),
+    of their difference (fg-bg C) and its interquartile range, the fraction of images whose face is warmer,
+    the fraction of face pixels colder than their image's background mean, and the 5th..95th percentiles
+    of the face pixels. On lab data the face is warmer in nearly every image; after TiAug the relation is
+    more diverse. Give two files (e.g. before and after `tiaug augment`) to see them side by side; --png
+    draws the box plots. Input files are only read.
     """
+    from tiaug.analysis import fg_bg_stats, format_table  # NumPy and h5py load when the command runs
+    from tiaug.io.atomic import atomic_output, check_output_path
+
     if labels and len(labels) != len(inputs):
         raise click.BadParameter(f"got {len(labels)} --label for {len(inputs)} inputs", param_hint="--label")
     outputs = [p for p in (json_out, png) if p is not None]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import numpy as np
 
 from tiaug import __version__
 from tiaug.cli.common import (
@@ -17,9 +17,11 @@ from tiaug.cli.common import (
     progress_flag,
     size_option,
 )
-from tiaug.io.h5_writer import JSON, ThermalH5Writer, create_thermal_h5
-from tiaug.synth import CLASSES, SyntheticFace, iter_faces
-from tiaug.synth.conditions import CONDITIONS
+from tiaug.synth.names import CONDITIONS
+
+if TYPE_CHECKING:
+    from tiaug.io.h5_writer import ThermalH5Writer
+    from tiaug.synth import SyntheticFace
 
 
 @command("synth")
@@ -97,6 +99,9 @@ def synth(
     noise. OUT is written to a temporary file and renamed when complete; an existing OUT is refused without
     --overwrite.
     """
+    from tiaug.io.h5_writer import JSON, create_thermal_h5  # h5py loads when the command runs
+    from tiaug.synth import CLASSES, iter_faces
+
     h, w = size
     attrs = {
         "tiaug/synth": {
@@ -141,6 +146,8 @@ def _flush(writer: ThermalH5Writer, batch: list[SyntheticFace]) -> None:
     """Append the collected faces to the file and empty the list."""
     if not batch:
         return
+    import numpy as np
+
     writer.append(
         np.stack([f.image for f in batch]),
         np.stack([f.mask for f in batch]),

@@ -15,7 +15,6 @@ from tiaug.cli.common import (
     size_option,
 )
 from tiaug.cli.reader_options import read_options, reader_options
-from tiaug.io.video_import import import_video
 
 
 @command("import-video")
@@ -64,6 +63,8 @@ def import_video_cmd(
     emissivity, timestamp where the file has them). OUT.h5 is written whole or not at
     all (Ctrl-C leaves none); RECORDING is only read.
     """
+    from tiaug.io.video_import import import_video  # the readers load when the command runs
+
     result = import_video(
         recording,
         out,

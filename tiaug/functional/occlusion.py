@@ -303,6 +303,9 @@ def sample_occlusion(
 
 
 def _visible_area(region: Region, height: int, width: int) -> int:
+    h, w = region.stencil.shape
+    if region.x0 >= 0 and region.y0 >= 0 and region.x0 + w <= width and region.y0 + h <= height:
+        return region.area  # wholly inside the image: nothing to count again
     clipped = clip_region(region, height, width)
     return 0 if clipped is None else cv2.countNonZero(clipped[1].view(np.uint8))
 
@@ -315,6 +318,8 @@ def render_occlusion(image: np.ndarray, plan: OcclusionPlan) -> np.ndarray:
     texture = None if plan.texture_window is None else noise_field(plan.texture_window, height, width)
     # a fresh field (images larger than the texture) has no known range: always clip then
     extremes = (-math.inf, math.inf) if texture is None or plan.texture_window["exact"] else texture_range()
+    std = np.float32(plan.texture_std)
+    reach_low, reach_high = plan.texture_std * extremes[0], plan.texture_std * extremes[1]
     for region, paint in zip(plan.regions, plan.paints, strict=True):
         clipped = clip_region(region, height, width)
         if clipped is None:
@@ -323,13 +328,13 @@ def render_occlusion(image: np.ndarray, plan: OcclusionPlan) -> np.ndarray:
         if texture is None:
             values = np.full(inside.shape, paint.temperature, dtype=np.float32)
         else:
-            values = texture[slices] * np.float32(plan.texture_std)
+            values = texture[slices] * std
             values += np.float32(paint.temperature)
-            lowest, highest = (paint.temperature + plan.texture_std * t for t in extremes)
-            if highest > paint.band[1]:  # clip only where the texture can leave the band
-                np.minimum(values, np.float32(paint.band[1]), out=values)
-            if lowest < paint.band[0]:
-                np.maximum(values, np.float32(paint.band[0]), out=values)
+            low, high = paint.band
+            if paint.temperature + reach_high > high:  # clip only where the texture can leave the band
+                np.minimum(values, np.float32(high), out=values)
+            if paint.temperature + reach_low < low:
+                np.maximum(values, np.float32(low), out=values)
         np.copyto(view[slices], values, where=inside)
     return out
 

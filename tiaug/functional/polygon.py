@@ -24,9 +24,12 @@ def unit_star_polygon(rng: np.random.Generator, n_vertices: int, irregularity: f
     """Star-shaped polygon around the origin with area 1 px^2: (n, 2) float64 (x, y)."""
     if n_vertices < 3:
         raise ValueError(f"a star polygon needs at least 3 vertices, got {n_vertices}")
-    steps = 1.0 - irregularity + (2.0 * irregularity) * rng.random(n_vertices)
-    steps *= 2.0 * math.pi / steps.sum()
-    angles = rng.random() * (2.0 * math.pi) + np.cumsum(steps)
+    steps = rng.random(n_vertices)
+    steps *= 2.0 * irregularity
+    steps += 1.0 - irregularity
+    steps *= 2.0 * math.pi / np.add.reduce(steps)  # ufunc methods: .sum()/.cumsum() without their wrappers
+    angles = np.add.accumulate(steps)
+    angles += rng.random() * (2.0 * math.pi)
     radii = rng.standard_normal(n_vertices)
     radii *= spikiness
     radii += 1.0
@@ -37,7 +40,9 @@ def unit_star_polygon(rng: np.random.Generator, n_vertices: int, irregularity: f
     area = 0.5 * (float(np.dot(radii[:-1] * radii[1:], sines[1:])) + float(radii[-1] * radii[0] * sines[0]))
     radii /= math.sqrt(area)
     # (x, y) pairs are the real and imaginary parts of radius * exp(i * angle)
-    return (radii * np.exp(1j * angles)).view(np.float64).reshape(n_vertices, 2)
+    vertices = np.exp(1j * angles)
+    vertices *= radii
+    return vertices.view(np.float64).reshape(n_vertices, 2)
 
 
 def unit_stroke(rng: np.random.Generator, aspect: float) -> np.ndarray:
@@ -78,4 +83,4 @@ def random_outline(
 
 def bounding_radius(points: np.ndarray) -> float:
     """Largest distance (px) from the origin to a vertex of an outline (n, 2) centred on the origin."""
-    return math.sqrt(float(np.einsum("ij,ij->i", points, points).max()))
+    return math.sqrt(max(x * x + y * y for x, y in points.tolist()))

@@ -47,7 +47,9 @@ def to_fixed_point(points: np.ndarray, factor: float = 1.0) -> np.ndarray:
     p = np.asarray(points, dtype=np.float64)
     if factor != 1.0:
         p = (p + 0.5) * factor - 0.5
-    return np.round(p * (1 << SUBPIXEL_BITS)).astype(np.int32)
+    fixed = p * (1 << SUBPIXEL_BITS)
+    np.rint(fixed, out=fixed)  # what np.round does for 0 decimals, without its Python wrapper
+    return fixed.astype(np.int32)
 
 
 def rasterize(points: np.ndarray) -> Region:
@@ -80,8 +82,9 @@ def rasterize_to_area(
     best: tuple[float, Region, np.ndarray] | None = None
     for _ in range(_SHIFT_ATTEMPTS):
         low, high, scale = 0.0, math.inf, 1.0
+        spokes = points - centre
         for _ in range(_SCALE_STEPS):
-            scaled = centre + (points - centre) * scale
+            scaled = spokes + centre if scale == 1.0 else spokes * scale + centre
             region = rasterize(scaled)
             error = region.area - target_area
             if best is None or abs(error) < best[0]:

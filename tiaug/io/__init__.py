@@ -17,40 +17,39 @@ Writing (whole-or-nothing, appending in batches)::
 ``atomic_output`` / ``atomic_h5`` / ``atomic_folder`` give the same guarantee to any other file or folder.
 """
 
-from tiaug.io.atomic import atomic_folder, atomic_h5, atomic_output, atomic_outputs, check_output_path
-from tiaug.io.dataset import ThermalH5Dataset
-from tiaug.io.errors import OutputPathError, ThermalDataError, TiaugIOError
-from tiaug.io.h5_reader import (
-    DEFAULT_CLASSES,
-    UNITS,
-    ThermalBatch,
-    ThermalH5Reader,
-    open_thermal,
-    read_thermal_h5,
-    validate_file,
-)
-from tiaug.io.h5_writer import JSON, STR, ThermalH5Writer, create_thermal_h5, write_thermal_h5
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_CLASSES",
-    "JSON",
-    "STR",
-    "UNITS",
-    "OutputPathError",
-    "ThermalBatch",
-    "ThermalDataError",
-    "ThermalH5Dataset",
-    "ThermalH5Reader",
-    "ThermalH5Writer",
-    "TiaugIOError",
-    "atomic_folder",
-    "atomic_h5",
-    "atomic_output",
-    "atomic_outputs",
-    "check_output_path",
-    "create_thermal_h5",
-    "open_thermal",
-    "read_thermal_h5",
-    "validate_file",
-    "write_thermal_h5",
-]
+from tiaug._lazy import lazy_exports
+
+#: public name -> the submodule defining it, imported on first use (PEP 562): `import tiaug.io.errors` or the
+#: command line's start do not load h5py
+_EXPORTS = {
+    "COMPRESSIONS": "codecs",
+    "DEFAULT_CLASSES": "h5_reader",
+    "DEFAULT_COMPRESSION": "codecs",
+    "JSON": "h5_writer",
+    "OutputPathError": "errors",
+    "STR": "h5_writer",
+    "ThermalBatch": "h5_reader",
+    "ThermalDataError": "errors",
+    "ThermalH5Dataset": "dataset",
+    "ThermalH5Reader": "h5_reader",
+    "ThermalH5Writer": "h5_writer",
+    "TiaugIOError": "errors",
+    "UNITS": "h5_reader",
+    "atomic_folder": "atomic",
+    "atomic_h5": "atomic",
+    "atomic_output": "atomic",
+    "atomic_outputs": "atomic",
+    "check_output_path": "atomic",
+    "create_thermal_h5": "h5_writer",
+    "open_thermal": "h5_reader",
+    "read_thermal_h5": "h5_reader",
+    "validate_file": "h5_reader",
+    "write_thermal_h5": "h5_writer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -21,6 +21,10 @@ class ThermalDataError(TiaugIOError):
         where = f"{self.path}" if key is None else f"{self.path}, '{key}'"
         super().__init__(f"{where}: {problem}")
 
+    def __reduce__(self) -> tuple:
+        # rebuilt from its three fields, so the error crosses from an augment worker process to the main one
+        return type(self), (self.path, self.key, self.problem)
+
 
 class OutputPathError(TiaugIOError):
     """An output path is refused (exists without overwrite, is one of the inputs, its folder is missing)."""

@@ -35,6 +35,7 @@ import numpy as np
 
 from tiaug.errors import one_line
 from tiaug.io.atomic import PathLike
+from tiaug.io.codecs import missing_filter
 from tiaug.io.errors import ThermalDataError
 from tiaug.labels import DEFAULT_CLASSES
 from tiaug.validation import (
@@ -160,6 +161,10 @@ class ThermalH5Reader:
             )
         with _as_data_error(path, "images"):
             check_float_pixels(dtype, "", allow_integers=units is not None, reason=" and no 'units' attribute")
+        for key in ("images", "masks"):
+            problem = missing_filter(f[key]) if key in f and isinstance(f[key], h5py.Dataset) else None
+            if problem:
+                raise ThermalDataError(path, key, problem)
         self.n, self.height, self.width = (int(v) for v in shape)
         self.units = units or UNITS
         self.classes = _classes_of(path, f)

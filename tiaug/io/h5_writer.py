@@ -16,14 +16,12 @@ import h5py
 import numpy as np
 
 from tiaug.io.atomic import PathLike, atomic_h5
+from tiaug.io.codecs import dataset_filters
 from tiaug.io.h5_reader import DEFAULT_CLASSES, UNITS
 from tiaug.validation import check_finite_rows, check_float_pixels, check_labels
 
 JSON = "json"  # dtype marker for ``ThermalH5Writer.add_column``: one JSON string per row
 STR = "str"  # dtype marker for ``ThermalH5Writer.add_column``: one UTF-8 string per row
-#: HDF5 compressions of the outputs ("none" = uncompressed), and the one the commands write by default.
-COMPRESSIONS = ("none", "lzf", "gzip")
-DEFAULT_COMPRESSION = "lzf"
 
 
 class ThermalH5Writer:
@@ -54,11 +52,7 @@ class ThermalH5Writer:
         self.height, self.width = int(height), int(width)
         self.classes = tuple(classes)
         self.ignore_index = ignore_index
-        if compression not in (None, *COMPRESSIONS):
-            raise ValueError(f"compression must be None or one of {COMPRESSIONS}, got {compression!r}")
-        self._filters: dict[str, Any] = {}
-        if compression not in (None, "none"):
-            self._filters = {"compression": compression, "shuffle": True}
+        self._filters = dataset_filters(compression)  # see tiaug.io.codecs
         self.n = 0
         self._columns: dict[str, str] = {}  # key -> "array", JSON or STR
         self._make("images", np.float32, (self.height, self.width))
@@ -84,14 +78,18 @@ class ThermalH5Writer:
             return
         row_shape = tuple(int(v) for v in row_shape)
         row_bytes = max(1, int(np.prod(row_shape)) * np.dtype(dtype).itemsize)
-        # images and masks: one row per chunk; small per-row values: chunks of about 64 KiB
-        rows_per_chunk = 1 if key in ("images", "masks") else max(1, (1 << 16) // row_bytes)
+        # images and masks: one row per chunk (a training read of one row touches one chunk), always written
+        # whole, so they skip HDF5's chunk cache (one copy less: 1 byte, as h5py ignores 0); small per-row
+        # values: chunks of about 64 KiB, cached while a batch fills them
+        whole_rows = key in ("images", "masks")
+        rows_per_chunk = 1 if whole_rows else max(1, (1 << 16) // row_bytes)
         self.file.create_dataset(
             key,
             shape=(0, *row_shape),
             maxshape=(None, *row_shape),
             dtype=dtype,
             chunks=(rows_per_chunk, *row_shape),
+            rdcc_nbytes=1 if whole_rows else None,
             **self._filters,
         )
         self._columns[key] = "array"

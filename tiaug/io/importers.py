@@ -30,8 +30,9 @@ import h5py
 import numpy as np
 
 from tiaug.io.atomic import PathLike, atomic_outputs, check_output_path
+from tiaug.io.codecs import DEFAULT_COMPRESSION
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.h5_writer import DEFAULT_COMPRESSION, JSON, STR, ThermalH5Writer
+from tiaug.io.h5_writer import JSON, STR, ThermalH5Writer
 from tiaug.io.readers import ReadOptions, folder_files, open_source
 from tiaug.validation import check_mask
 
@@ -126,7 +127,7 @@ class ImageSink:
     file: h5py.File
     masks: bool
     landmarks: int | None
-    columns: tuple[str, ...] | dict[str, Any]  # names of string columns, or name -> kind (STR, JSON, a dtype)
+    columns: dict[str, Any]  # extra per-row column -> dtype (STR, JSON or a numpy dtype)
     compression: str | None
     attrs: dict
     writer: ThermalH5Writer | None = None
@@ -135,7 +136,7 @@ class ImageSink:
     def append(
         self, image: np.ndarray, mask: np.ndarray | None, points: np.ndarray | None, extra: dict, source: PathLike
     ) -> None:
-        """Append one image (and its mask, landmarks and string columns); the first one creates the datasets."""
+        """Append one image (and its mask, landmarks and extra columns); the first one creates the datasets."""
         if self.writer is None:
             self.shape = image.shape
             self.writer = ThermalH5Writer(
@@ -146,9 +147,8 @@ class ImageSink:
                 compression=self.compression,
                 attrs=self.attrs,
             )
-            kinds = self.columns if isinstance(self.columns, dict) else dict.fromkeys(self.columns, STR)
-            for column, kind in kinds.items():
-                self.writer.add_column(column, kind)
+            for name, dtype in self.columns.items():
+                self.writer.add_column(name, dtype)
         elif image.shape != self.shape:
             raise ThermalDataError(
                 source,

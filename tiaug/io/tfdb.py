@@ -18,10 +18,13 @@ import numpy as np
 
 from tiaug.io import landmarks as lmk
 from tiaug.io.atomic import PathLike, atomic_outputs, check_output_path
+from tiaug.io.codecs import DEFAULT_COMPRESSION
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.h5_writer import DEFAULT_COMPRESSION
+from tiaug.io.h5_writer import STR
 from tiaug.io.importers import ImageSink, Progress, Size, crop_and_resize, load_raw, no_progress
 from tiaug.io.readers.units import to_celsius
+
+TFDB_COLUMNS = {"source_file": STR, "subject": STR}
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def import_tfdb(
     seed: int = 0,
     overwrite: bool = False,
     scale: float | None = None,
-    offset: float = 0.0,
+    offset: float | None = None,
     forehead: float = 0.45,
     brow_thickness: float = 0.09,
     skip_unlabelled: bool = False,
@@ -111,9 +114,12 @@ def import_tfdb(
 ) -> dict[str, int]:
     """Import a Thermal Face Database folder; return {output path: number of images}.
 
+    Pixels are converted as ``raw * scale + offset`` (no ``offset``: 0, i.e. degrees Celsius as stored).
+
     Without ``split_val`` everything goes to ``out``; with it, to ``split_paths(out)`` (train, val), the
     validation side holding about ``split_val`` of the subjects, chosen with ``seed``.
     """
+    offset = 0.0 if offset is None else offset  # `tiaug import-tfdb` without --offset passes None
     root = Path(folder)
     outputs = [Path(out)] if split_val is None else list(split_paths(out))
     for p in outputs:  # refuse a bad output before reading anything
@@ -140,11 +146,11 @@ def import_tfdb(
         files = [h5py.File(t, "w") for t in tmps]
         try:
             sinks = [
-                ImageSink(f, True, n_points, ("source_file", "subject"), compression, {**attrs, "tiaug/split": name})
+                ImageSink(f, True, n_points, TFDB_COLUMNS, compression, {**attrs, "tiaug/split": name})
                 for f, name in zip(files, ["all"] if split_val is None else ["train", "val"], strict=True)
             ]
             for item, (pts, groups) in progress(list(zip(items, marks, strict=True))):
-                image = to_celsius(load_raw(item.image), item.image, scale, offset)
+                image = to_celsius(load_raw(item.image), item.image, scale, offset or 0.0)
                 image, _, pts = crop_and_resize(image, None, pts, crop, size, item.image)
                 mask = lmk.mask_from_landmarks(
                     pts, groups, image.shape, forehead=forehead, brow_thickness=brow_thickness

@@ -11,22 +11,14 @@ See ``tiaug.synth.thermal`` for the physiology, ``tiaug.synth.geometry`` for the
 order, and ``tiaug.synth.conditions`` for the real-world conditions of ``unconstrained=True``.
 """
 
-from tiaug.synth.faces import (
-    CLASSES,
-    FaceBatch,
-    SyntheticFace,
-    face_rng,
-    generate_face,
-    generate_faces,
-    iter_faces,
+from tiaug._lazy import lazy_exports
+
+#: public name -> the submodule defining it, imported on first use: the command line reads
+#: ``tiaug.synth.names`` without loading NumPy
+_EXPORTS = dict.fromkeys(
+    ("CLASSES", "FaceBatch", "SyntheticFace", "face_rng", "generate_face", "generate_faces", "iter_faces"), "faces"
 )
 
-__all__ = [
-    "CLASSES",
-    "FaceBatch",
-    "SyntheticFace",
-    "face_rng",
-    "generate_face",
-    "generate_faces",
-    "iter_faces",
-]
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

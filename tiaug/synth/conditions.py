@@ -22,9 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import shapely
 
 from tiaug.synth import raster
 from tiaug.synth.geometry import FaceGeometry
+from tiaug.synth.names import CONDITIONS
 from tiaug.synth.thermal import ThermalParams
 
 
@@ -45,8 +47,6 @@ class Conditions:
         return any(vars(self).values())
 
 
-#: Every condition, by name (``tiaug synth --condition NAME`` draws one alone).
-CONDITIONS = ("hot_room", "cold_room", "glasses", "hand", "cup", "fringe", "face_mask", "scarf")
 _FALLBACK = ("hot_room", "glasses", "hand", "cup", "fringe", "face_mask", "scarf")  # the first version's list
 COLD_ROOM_P = 0.25  # chance of a cold room for an unconstrained face that is not in a hot room
 
@@ -123,6 +123,19 @@ def _quad(a: np.ndarray, b: np.ndarray, half_width: float) -> np.ndarray:
     d = (b - a) / (np.linalg.norm(b - a) + 1e-9)
     n = np.array([-d[1], d[0]]) * half_width
     return np.array([a - n, b - n, b + n, a + n])
+
+
+def _monotone_run(values: np.ndarray, min_step: float) -> slice:
+    """The longest run of consecutive ``values`` that rises (or falls) by ``min_step`` or more at every step."""
+    steps = np.diff(values)
+    direction = np.where(steps >= min_step, 1, np.where(steps <= -min_step, -1, 0))
+    best, start = slice(0, min(2, len(values))), 0
+    for end in range(1, len(direction) + 1):  # the run of steps start..end-1 covers values start..end
+        if end == len(direction) or direction[end] != direction[start]:
+            if direction[start] != 0 and end + 1 - start > best.stop - best.start:
+                best = slice(start, end + 1)
+            start = end
+    return best
 
 
 def _texture(rng: np.random.Generator, shape: tuple[int, int], amplitude: float) -> np.ndarray:
@@ -235,6 +248,11 @@ def fringe(rng: np.random.Generator, image: np.ndarray, g: FaceGeometry, t: Ther
     reach = float(np.dot(top.mean(0) - brow_y, g.up))
     length = np.clip(rng.uniform(0.3, 1.0, len(top)) * reach, 0.0, None)
     length = np.convolve(length, np.ones(3) / 3, mode="same")
+    # A turned head folds the far end of the hairline back across the face: keep the part of the arc that runs
+    # one way across the face (0.05 px or more per point, which survives the outline's rounding to 0.01 px), so
+    # that the strands hanging from it along -up never cross it and the outline stays a simple polygon.
+    keep = _monotone_run(top @ np.array([-g.up[1], g.up[0]]), min_step=0.05)
+    top, length = top[keep], length[keep]
     bottom = top - np.outer(length, g.up)
     poly = np.concatenate([top + g.up * 0.05 * g.scale, bottom[::-1]])
     hair_t = t.ambient + t.hair * (t.skin - t.ambient)
@@ -263,24 +281,30 @@ def scarf(rng: np.random.Generator, image: np.ndarray, g: FaceGeometry, t: Therm
     lm, s = g.landmarks.astype(np.float64), g.scale
     down = -g.up
     side = np.array([-down[1], down[0]])
+    side *= np.sign(np.dot(lm[4] - lm[12], side)) or 1.0  # from jaw point 12 towards jaw point 4
     level = lm[57] + (lm[8] - lm[57]) * rng.uniform(0.2, 0.7)
     width = rng.uniform(1.1, 1.5) * s
     far = 3.0 * max(image.shape)
+    # Around the outline without crossing: jaw 4, under the chin, jaw 12, then down jaw 12's side and back up
+    # jaw 4's side.
     poly = np.array(
         [
             lm[4] - side * 0.1 * s,
             level,
             lm[12] + side * 0.1 * s,
-            level + side * width + down * 0.6 * s,
-            level + side * width + down * far,
-            level - side * width + down * far,
             level - side * width + down * 0.6 * s,
+            level - side * width + down * far,
+            level + side * width + down * far,
+            level + side * width + down * 0.6 * s,
         ]
     )
     cloth_t = t.ambient + (t.skin - t.ambient) * rng.uniform(0.4, 0.75)
     _paint(image, [poly], cloth_t + _texture(rng, image.shape, 0.4))
-    clipped = np.clip(poly, [-1, -1], [image.shape[1], image.shape[0]])
-    return [{"kind": "scarf", "temperature": round(cloth_t, 2), "polygon": _poly_json(clipped)}]
+    # The recorded outline is the part on the image (just past its border), cut with the image frame.
+    visible = shapely.Polygon(poly).intersection(shapely.box(-1, -1, image.shape[1], image.shape[0]))
+    parts = [p for p in getattr(visible, "geoms", [visible]) if p.geom_type == "Polygon" and not p.is_empty]
+    outline = np.asarray(max(parts, key=lambda p: p.area).exterior.coords[:-1]) if parts else np.empty((0, 2))
+    return [{"kind": "scarf", "temperature": round(cloth_t, 2), "polygon": _poly_json(outline)}]
 
 
 #: Painters in the order they are applied (later ones cover earlier ones).

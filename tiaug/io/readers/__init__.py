@@ -26,22 +26,22 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tiaug.io.atomic import PathLike
+from tiaug._lazy import lazy_exports
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.readers.arrays import open_array_source
-from tiaug.io.readers.base import (
-    CAMERAS_EXTRA,
-    FORMATS,
-    RAW_DTYPES,
-    Frame,
-    FrameSource,
-    MissingExtraError,
-    ReadOptions,
-)
-from tiaug.io.readers.detect import AUTO_SUFFIXES, FORMAT_SUFFIXES, detect_format, magic_format
-from tiaug.io.readers.fff import FffSource
-from tiaug.io.readers.rjpeg import RJpegSource
+from tiaug.io.readers.formats import CAMERAS_EXTRA, FORMATS, RAW_DTYPES
+
+if TYPE_CHECKING:
+    from tiaug.io.atomic import PathLike
+    from tiaug.io.readers.base import FrameSource, ReadOptions
+
+#: public names of the submodules, imported on first use: importing this package (or ``.formats``, as the
+#: command line's ``--help`` does) loads neither NumPy nor h5py
+_EXPORTS = {
+    **dict.fromkeys(("Frame", "FrameSource", "MissingExtraError", "ReadOptions"), "base"),
+    "detect_format": "detect",
+}
 
 _DEVICE = re.compile(r"^(\d+|/dev/video\d+)$")
 
@@ -52,6 +52,12 @@ def open_source(path: PathLike, fmt: str = "auto", options: ReadOptions | None =
     Raises ThermalDataError naming the file and the problem, ValueError for options a format needs (e.g.
     ``--format raw`` without ``scale``), MissingExtraError when the format's library is not installed.
     """
+    from tiaug.io.readers.arrays import open_array_source
+    from tiaug.io.readers.base import ReadOptions
+    from tiaug.io.readers.detect import detect_format, magic_format
+    from tiaug.io.readers.fff import FffSource
+    from tiaug.io.readers.rjpeg import RJpegSource
+
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     options = options or ReadOptions()
@@ -74,6 +80,8 @@ def open_source(path: PathLike, fmt: str = "auto", options: ReadOptions | None =
 
 def folder_files(folder: PathLike, fmt: str = "auto") -> list[Path]:
     """The files of ``folder`` (not recursive, in name order) that format ``fmt`` reads, by their names."""
+    from tiaug.io.readers.detect import AUTO_SUFFIXES, FORMAT_SUFFIXES
+
     root = Path(folder)
     if not root.is_dir():
         raise ThermalDataError(folder, None, "is not a folder")
@@ -108,3 +116,5 @@ __all__ = [
     "open_camera",
     "open_source",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

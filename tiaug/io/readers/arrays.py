@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.readers.base import RAW_DTYPES, Frame, FrameSource, ReadOptions
+from tiaug.io.readers.base import Frame, FrameSource, ReadOptions
 from tiaug.io.readers.filebytes import FileBytes
+from tiaug.io.readers.formats import RAW_DTYPES
 from tiaug.io.readers.units import KELVIN_OFFSET, to_celsius
 
 TC001_FRAME = (384, 256)  # rows x columns of one UVC frame: 192 picture rows above 192 temperature rows

@@ -17,11 +17,7 @@ from typing import Any
 import numpy as np
 
 from tiaug.io.errors import TiaugIOError
-
-#: The ``--format`` choices; ``auto`` detects the format from the file's content and name.
-FORMATS = ("auto", "npy", "tiff", "rjpeg", "fff", "seq", "tc001", "lepton", "raw")
-CAMERAS_EXTRA = "pip install 'tiaug-samcl[cameras]'"
-RAW_DTYPES = {"uint16": "<u2", "uint16be": ">u2", "float32": "<f4"}
+from tiaug.io.readers.formats import CAMERAS_EXTRA, RAW_DTYPES
 
 
 class MissingExtraError(TiaugIOError):

@@ -1,0 +1,77 @@
+"""SAM-CL's design choices and the base losses' names, without dependencies: ``samcl-train --help`` shows them
+(and ``TrainConfig`` checks them) without loading torch; :class:`~samcl.losses.samcl_loss.SAMCLLoss` and
+:mod:`samcl.losses.factory` take them from here. See :mod:`samcl.losses.samcl_loss` for what each choice means.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+#: The base losses' names (``build_loss``, ``samcl-train --loss``), and SAM-CL's default base loss.
+BASE_LOSS_NAMES = ("ce", "dice", "rmi")
+DEFAULT_BASE_LOSS = "rmi"
+
+DISTANCE_NORMS = ("none", "ratio")
+TRIPLETS = ("batch", "image")
+AUX_MODES = ("joint", "adversarial", "frozen")
+LAMBDA_MODES = ("absolute", "relative")
+DEFAULT_LAMBDA = 0.5
+
+#: Named settings of the design choices (see the module docstring); explicit arguments override a preset.
+SAMCL_PRESETS: dict[str, dict[str, Any]] = {
+    "poster": {
+        "margin": 1.0,
+        "distance_norm": "none",
+        "triplet": "batch",
+        "warmup_steps": 0,
+        "aux_mode": "joint",
+        "lam_mode": "absolute",
+    },
+    "stable": {
+        "margin": 0.2,
+        "distance_norm": "ratio",
+        "triplet": "image",
+        "warmup_steps": 0,
+        "aux_mode": "joint",
+        "lam_mode": "relative",
+    },
+}
+DEFAULT_PRESET = "stable"
+#: What :func:`samcl_settings` resolves: lambda, the auxiliary network's gradient scale and the preset's keys.
+SAMCL_SETTINGS = ("lam", "aux_lr_scale", *SAMCL_PRESETS[DEFAULT_PRESET])
+_CHOICES = {"distance_norm": DISTANCE_NORMS, "triplet": TRIPLETS, "aux_mode": AUX_MODES, "lam_mode": LAMBDA_MODES}
+
+
+def _non_negative(name: str, value: Any, integer: bool = False) -> float | int:
+    """``value`` as a finite number >= 0 (an int with ``integer``); a ValueError naming the option otherwise."""
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and number >= 0) or (integer and number != int(number)):
+        kind = "an integer" if integer else "a finite number"
+        raise ValueError(f"SAM-CL option {name} must be {kind} >= 0, got {value!r}")
+    return int(number) if integer else number
+
+
+def samcl_settings(preset: str = DEFAULT_PRESET, **options: Any) -> dict[str, Any]:
+    """The checked values of SAM-CL's design choices: ``preset``'s, overridden by every option that is not None.
+
+    Options: ``lam``, ``aux_lr_scale`` (default 1) and the keys of :data:`SAMCL_PRESETS` (margin, distance_norm,
+    triplet, warmup_steps, aux_mode, lam_mode). A bad value raises ValueError naming the option.
+    """
+    if preset not in SAMCL_PRESETS:
+        raise ValueError(f"unknown SAM-CL preset {preset!r}; choose one of {sorted(SAMCL_PRESETS)}")
+    unknown = sorted(set(options) - set(SAMCL_SETTINGS))
+    if unknown:
+        raise ValueError(f"unknown SAM-CL setting(s) {unknown}; valid: {list(SAMCL_SETTINGS)}")
+    given = {k: v for k, v in options.items() if v is not None}
+    settings = {"lam": DEFAULT_LAMBDA, "aux_lr_scale": 1.0, **SAMCL_PRESETS[preset], **given}
+    for name, allowed in _CHOICES.items():
+        if settings[name] not in allowed:
+            raise ValueError(f"SAM-CL option {name} must be one of {list(allowed)}, got {settings[name]!r}")
+    for name in ("lam", "aux_lr_scale", "margin"):
+        settings[name] = _non_negative(name, settings[name])
+    settings["warmup_steps"] = _non_negative("warmup_steps", settings["warmup_steps"], integer=True)
+    return settings

@@ -1,0 +1,172 @@
+"""Every code block of the README runs as written.
+
+The blocks run in order in one working folder that the test first fills with the small synthetic inputs they
+name (``face.npy``, ``TFDB_DIR``, ``runs/unet_samcl/best.pt``, ...). Each ``python`` block runs in a fresh
+namespace, so a block that forgets an import fails here. ``bash`` blocks run line by line: the ``tiaug`` and
+``samcl-eval``/``samcl-predict`` commands in subprocesses (``python -m``), exactly with the README's arguments;
+commands that take minutes to hours (``make demo``, ``make test``, a 10,000-step ``samcl-train``,
+``torchrun``, the 16-minute ablation) and ``samcl-predict`` on a live camera are only parsed by the program's
+own parser. The camera examples are run by tests/samcl_cli/test_readme_cameras.py on camera files it makes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tiaug.io import write_thermal_h5
+from tiaug.io.landmarks import write_ljson
+from tiaug.synth import generate_faces
+
+REPO = Path(__file__).resolve().parents[1]
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+PARSED_ONLY = {"make", "samcl-train", "torchrun", "python"}  # the long runs: arguments checked, not run
+
+
+def parsed_only(argv: list[str]) -> bool:
+    """Long runs, and samcl-predict on a live camera (an index as INPUT), are parsed instead of run."""
+    if argv[0] == "samcl-predict":
+        from samcl.cli.predict_cmd import predict_main
+
+        return str(predict_main.make_context("samcl-predict", argv[1:]).params["input_path"]).isdigit()
+    return argv[0] in PARSED_ONLY
+
+
+CAMERA_EXAMPLES = re.compile(r"<!-- camera-examples.*?<!-- end camera-examples -->", re.DOTALL)
+
+
+def readme_blocks() -> list[tuple[str, int, str]]:
+    """(language, first line number, code) of every fenced block of README.md, but the camera examples, which
+    tests/samcl_cli/test_readme_cameras.py runs on the camera files it makes."""
+    text = (REPO / "README.md").read_text()
+    cameras = [m.span() for m in CAMERA_EXAMPLES.finditer(text)]
+    return [
+        (m[1], text.count("\n", 0, m.start()) + 2, m[2])
+        for m in FENCE.finditer(text)
+        if not any(a <= m.start() < b for a, b in cameras)
+    ]
+
+
+def shell_commands(code: str) -> list[list[str]]:
+    """The commands of a bash block (continuation lines joined, comments dropped) as argument lists."""
+    return [shlex.split(line, comments=True) for line in code.replace("\\\n", " ").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    """A folder holding every input the README's blocks name."""
+    import albumentations as A
+    import torch
+
+    from samcl.inference.checkpoint import save_checkpoint
+    from samcl.models import build_model
+    from tests.samcl_cli.conftest import checkpoint_payload
+
+    folder = tmp_path_factory.mktemp("readme")
+    faces = generate_faces(6, 64, 80, seed=4)
+    np.save(folder / "face.npy", faces.images[0])
+    np.save(folder / "face_mask.npy", faces.masks[0])
+    for name in ("train.h5", "val.h5", "test.h5", "new_images.h5"):
+        write_thermal_h5(folder / name, faces.images, faces.masks)
+    A.save(A.Compose([A.HorizontalFlip(p=0.5)], seed=0), str(folder / "pipeline.yaml"), data_format="yaml")
+    tfdb = generate_faces(4, 768, 1024, seed=5)  # Thermal Face Database look-alike: 2 subjects, .npy + .ljson
+    for i in range(4):
+        subject = folder / "TFDB_DIR" / f"sub{i % 2:03d}"
+        subject.mkdir(parents=True, exist_ok=True)
+        np.save(subject / f"irface_sub{i % 2:03d}_seq01_frm{i:05d}.npy", tfdb.images[i])
+        write_ljson(subject / f"irface_sub{i % 2:03d}_seq01_frm{i:05d}.ljson", tfdb.landmarks[i])
+    (folder / "FOLDER").mkdir()
+    for i in range(2):
+        np.save(folder / "FOLDER" / f"frame{i}.npy", faces.images[i])
+    torch.manual_seed(0)
+    state = build_model("unet", num_classes=6, base_width=4).state_dict()
+    save_checkpoint(folder / "runs" / "unet_samcl" / "best.pt", checkpoint_payload(state))
+    save_checkpoint(folder / "runs" / "unet_samcl" / "last.pt", checkpoint_payload(state))
+    return folder
+
+
+@contextlib.contextmanager
+def inside(folder: Path):
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def test_the_readme_has_only_python_bash_and_plain_blocks():
+    languages = {language for language, _, _ in readme_blocks()}
+    assert languages <= {"python", "bash", ""}, languages
+    assert sum(language == "python" for language, _, _ in readme_blocks()) >= 4
+    assert sum(language == "bash" for language, _, _ in readme_blocks()) >= 4
+
+
+@pytest.mark.parametrize(
+    ("line", "code"), [(line, code) for language, line, code in readme_blocks() if language == "python"]
+)
+def test_python_block_runs_as_written(workdir, line, code, capsys):
+    with inside(workdir):
+        exec(compile(code, f"README.md, block at line {line}", "exec"), {"__name__": "__readme__"})
+
+
+def _parse_only(argv: list[str]) -> None:
+    """Check a long-running command's arguments with the program's own parser, without running it."""
+    program, args = argv[0], argv[1:]
+    if program == "samcl-predict":  # a live camera
+        from samcl.cli.predict_cmd import predict_main
+
+        predict_main.make_context("samcl-predict", list(args))
+        return
+    if program == "make":
+        for target in args:
+            dry = subprocess.run(["make", "-n", "-C", str(REPO), target], capture_output=True, text=True)
+            assert dry.returncode == 0, dry.stderr
+        return
+    if program == "torchrun":
+        assert args[args.index("-m") + 1] == "samcl.cli.train_cmd"
+        program, args = "samcl-train", [a for a in args[args.index("-m") + 2 :]]
+    if program == "samcl-train":
+        from samcl.cli.train_cmd import train
+        from samcl.training.config import read_config_file, resolve_config
+
+        context = train.make_context("samcl-train", list(args))  # refuses unknown options and bad values
+        flags = {k: v for k, v in context.params.items() if k not in ("config_file", "resume", "progress",
+                                                                      "progress_every")}  # fmt: skip
+        if context.params["resume"] is None:
+            resolve_config(read_config_file(context.params["config_file"]) if context.params["config_file"] else None,
+                           flags)  # fmt: skip
+        return
+    assert program == "python" and args[0].endswith(".py"), argv
+    helped = subprocess.run([sys.executable, str(REPO / args[0]), "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0, helped.stderr
+    for option in (a for a in args[1:] if a.startswith("--")):
+        assert option in helped.stdout, (option, argv)
+
+
+def _run(argv: list[str]) -> None:
+    """Run a README command in a subprocess, as a shell would (the program through ``python -m``)."""
+    modules = {"tiaug": ["tiaug"], "samcl-eval": ["samcl.cli", "eval"], "samcl-predict": ["samcl.cli", "predict"]}
+    assert argv[0] in modules, f"a README command the test does not know how to run: {argv}"
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    done = subprocess.run([sys.executable, "-m", *modules[argv[0]], *argv[1:]], capture_output=True, text=True,
+                          env=env, timeout=600)  # fmt: skip
+    assert done.returncode == 0, (argv, done.stderr)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("line", "code"), [(line, code) for language, line, code in readme_blocks() if language == "bash"]
+)
+def test_bash_block_runs_as_written(workdir, line, code):
+    with inside(workdir):
+        for argv in shell_commands(code):
+            (_parse_only if parsed_only(argv) else _run)(argv)
