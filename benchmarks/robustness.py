@@ -159,6 +159,16 @@ def plateau_range(curve: list[tuple[int, float]], iters: int) -> float:
     return 100 * (max(tail) - min(tail)) if len(tail) > 1 else float("nan")
 
 
+def plateau_trend(curve: list[tuple[int, float]], iters: int) -> float:
+    """How far val mIoU moves (points) over the last third of the steps: the least-squares line through its
+    validations, evaluated across that third. Unlike the range, one noisy validation does not dominate it."""
+    tail = [(step, v) for step, v in curve if step >= iters * 2 / 3]
+    if len(tail) < 2:
+        return float("nan")
+    slope = np.polyfit([s for s, _ in tail], [v for _, v in tail], 1)[0]
+    return 100 * float(slope) * iters / 3
+
+
 def score(checkpoint: Path, data: dict[str, Path], device: str) -> dict[str, dict[str, Any]]:
     """mIoU and per-class IoU of a checkpoint on every test set."""
     from samcl.inference.evaluation import evaluate_file, scores
@@ -211,6 +221,21 @@ def column_values(runs: list[dict[str, Any]], recipe: str, column: str) -> dict[
     return out
 
 
+def paired_table(runs: list[dict[str, Any]], pairs: list[tuple[str, str]], columns: list[str], seeds: list[int],
+                 title: str) -> list[str]:  # fmt: skip
+    """Markdown rows of paired differences (row - baseline, same seed), mean [95 % t-interval]."""
+    lines = ["", f"{title} (mIoU points, same seed and network), mean [95 % t-interval over {len(seeds)} seeds]:",
+             "", "| recipe | vs | " + " | ".join(columns) + " |", "|---|---|" + "---:|" * len(columns)]  # fmt: skip
+    for recipe, baseline in pairs:
+        cells = []
+        for column in columns:
+            base, other = column_values(runs, baseline, column), column_values(runs, recipe, column)
+            mean, lo, hi = paired_interval([other[s] - base[s] for s in seeds if s in base and s in other])
+            cells.append(f"{mean:+.1f} [{lo:+.1f}, {hi:+.1f}]")
+        lines.append(f"| {recipe} | {baseline} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argparse.Namespace, wall: float) -> str:
     """results.md and robustness.png; returns the markdown."""
     recipes = list(dict.fromkeys(label(r) for r in runs))
@@ -240,31 +265,28 @@ def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argpa
             cells.append(f"**{m:.1f}** ± {s:.1f}" if column == "conditions" else f"{m:.1f} ± {s:.1f}")
         lines.append(f"| {recipe} | " + " | ".join(cells) + " |")
     first = {label(r): r for r in runs}
-    baselines = {row: baseline_label(first[row], args.baseline) for row in recipes}
-    lines += ["", f"Paired difference to **{args.baseline}** (mIoU points, same seed and network), mean [95 % "
-              f"t-interval over {len(seeds)} seeds]:", "", "| recipe | " + " | ".join(columns) + " |",
-              "|---|" + "---:|" * len(columns)]  # fmt: skip
-    for recipe in recipes:
-        baseline = baselines[recipe]
-        if recipe == baseline or baseline not in first:
-            continue
-        cells = []
-        for column in columns:
-            base, other = column_values(runs, baseline, column), column_values(runs, recipe, column)
-            diffs = [other[s] - base[s] for s in seeds if s in base and s in other]
-            mean, lo, hi = paired_interval(diffs)
-            cells.append(f"{mean:+.1f} [{lo:+.1f}, {hi:+.1f}]")
-        lines.append(f"| {recipe} | " + " | ".join(cells) + " |")
-    lines += ["", f"Plateau check: range of validation mIoU over the last third of the steps (points; flat if < "
-              f"{PLATEAU_POINTS:g}), worst seed, and the mean validation curve:", "",
-              "| recipe | last-third range | flat | validation mIoU (%) at steps |", "|---|---:|---|---|"]  # fmt: skip
+    pairs = [(row, baseline_label(first[row], args.baseline)) for row in recipes]
+    pairs = [(row, base) for row, base in pairs if row != base and base in first]
+    lines += paired_table(runs, pairs, columns, seeds, f"Paired difference to **{args.baseline}**")
+    extra = [(row, base) for row, base in args.compare if row in first and base in first]
+    if extra:
+        lines += paired_table(runs, extra, columns, seeds, "Paired difference of each recipe to the one it adds to")
+    lines += ["", f"Plateau check over the last third of the steps, worst seed: the trend (least-squares line "
+              f"through the validations, points moved across that third; flat if within ±{PLATEAU_POINTS:g}) and "
+              "the range (max - min, which one noisy validation of 100 faces can dominate); then the mean "
+              "validation curve:", "",
+              "| recipe | best val mIoU | last-third trend | last-third range | flat | validation mIoU (%) at steps |",
+              "|---|---:|---:|---:|---|---|"]  # fmt: skip
     for recipe in recipes:
         group = [r for r in runs if label(r) == recipe]
+        trend = max((plateau_trend(r["curve"], size.iters) for r in group), key=abs)
         worst = max(r["plateau_range"] for r in group)
         steps = [step for step, _ in group[0]["curve"]]
         curve = [statistics.fmean(dict(r["curve"]).get(s, float("nan")) for r in group) for s in steps]
         shown = ", ".join(f"{s}: {100 * v:.1f}" for s, v in zip(steps, curve, strict=True))
-        lines.append(f"| {recipe} | {worst:.2f} | {'yes' if worst < PLATEAU_POINTS else 'NO'} | {shown} |")
+        flat = "yes" if abs(trend) < PLATEAU_POINTS else "NO"
+        best = mean_std([100 * max(v for _, v in r["curve"]) for r in group])
+        lines.append(f"| {recipe} | {best[0]:.1f} ± {best[1]:.1f} | {trend:+.2f} | {worst:.2f} | {flat} | {shown} |")
     text = "\n".join(lines) + "\n"
     (out / "results.md").write_text(text)
     plot(out / "robustness.png", runs, recipes, columns)
@@ -301,6 +323,14 @@ def parse_recipe(text: str) -> tuple[str, list[str]]:
     return name.strip(), shlex.split(flags)
 
 
+def parse_pair(text: str) -> tuple[str, str]:
+    """'RECIPE=BASELINE' -> (RECIPE, BASELINE)."""
+    recipe, sep, baseline = text.rpartition("=")
+    if not sep or not recipe.strip() or not baseline.strip():
+        raise argparse.ArgumentTypeError(f"expected RECIPE=BASELINE, got {text!r}")
+    return recipe.strip(), baseline.strip()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=list(SIZES), default="converged")
@@ -310,6 +340,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--recipe", type=parse_recipe, action="append", default=[], metavar="NAME=FLAGS",
                         help="an extra recipe: samcl-train flags on top of the common ones (repeatable)")  # fmt: skip
     parser.add_argument("--baseline", default="Dice", help="recipe the paired differences are taken against")
+    parser.add_argument("--compare", type=parse_pair, action="append", default=[], metavar="RECIPE=BASELINE",
+                        help="also report RECIPE's paired difference to BASELINE (repeatable)")  # fmt: skip
     parser.add_argument("--models", nargs="+", default=["unet"], help="networks (registry names) to compare")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--device", default="cpu")
@@ -355,7 +387,8 @@ def main(argv: list[str] | None = None) -> None:
                   "scores": score(run_dir / "best.pt", data, args.device)}  # fmt: skip
         print(f"{time.perf_counter() - started:6.0f} s  {record['label']:40s} seed {seed}: clean "
               f"{100 * record['scores']['clean']['miou']:.1f}, conditions {100 * condition_mean(record):.1f}, "
-              f"last-third range {record['plateau_range']:.2f} points", flush=True)  # fmt: skip
+              f"last-third trend {plateau_trend(curve, size.iters):+.2f}, range {record['plateau_range']:.2f} points",
+              flush=True)  # fmt: skip
         return record
 
     with ThreadPoolExecutor(args.jobs) as pool:
