@@ -137,7 +137,7 @@ def train_one(command: list[str], run_dir: Path, threads: int) -> None:
         return
     if (run_dir / "last.pt").exists():  # interrupted earlier: continue exactly where it stopped
         command = [*_tool("samcl-train"), "--resume", str(run_dir), "--no-progress"]
-    log = run_dir.with_suffix(".log")
+    log = run_dir.parent / f"{run_dir.name}.log"  # names may hold dots (λ0.1)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as handle:
         result = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=_env(threads))
