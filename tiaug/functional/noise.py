@@ -73,11 +73,16 @@ def texture_range() -> tuple[float, float]:
 
 def sample_noise_window(rng: np.random.Generator, height: int, width: int) -> dict[str, Any]:
     """Random window of the flat texture for an (height, width) field: offset (in values) and sign."""
-    pixels = height * width
-    if pixels > TEXTURE_PIXELS:
+    if height * width > TEXTURE_PIXELS:
         return {"exact": True, "seed": int(rng.integers(2**63))}
     u_offset, u_sign = rng.random(2).tolist()
-    return {"exact": False, "offset": int(u_offset * (TEXTURE_PIXELS - pixels + 1)), "sign": -1.0 if u_sign < 0.5 else 1.0}
+    return texture_window(u_offset, u_sign, height, width)
+
+
+def texture_window(u_offset: float, u_sign: float, height: int, width: int) -> dict[str, Any]:
+    """The window of the flat texture for uniform draws ``u_offset`` and ``u_sign`` in [0, 1) (it must fit)."""
+    offset = int(u_offset * (TEXTURE_PIXELS - height * width + 1))
+    return {"exact": False, "offset": offset, "sign": -1.0 if u_sign < 0.5 else 1.0}
 
 
 def noise_field(window: dict[str, Any], height: int, width: int) -> np.ndarray:
