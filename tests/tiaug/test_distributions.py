@@ -107,7 +107,7 @@ def test_shape_parameters_uniform_and_realised(face: tuple[np.ndarray, np.ndarra
 def test_temperatures_uniform_over_their_band(face: tuple[np.ndarray, np.ndarray]) -> None:
     image = face[0]
     config = OcclusionConfig(configuration_weights=(1.0, 1.0, 1.0), size_range=(0.05, 0.1))
-    positions, gaps = [], []
+    positions, gaps, pairs = [], [], []
     for seed, plan in enumerate(_plans(face, config)):
         params = plan.params
         low, high = params["temperature_band"]
@@ -116,6 +116,7 @@ def test_temperatures_uniform_over_their_band(face: tuple[np.ndarray, np.ndarray
         positions.append((temperatures[0] - low) / (high - low))
         if params["configuration"] == "dual" and high - low > 2 * config.min_dual_difference:
             gaps.append(abs(temperatures[0] - temperatures[1]))
+            pairs.append([(t - low) / (high - low) for t in temperatures])
         if seed < 50:  # painted pixels: base temperature plus texture of texture_std, clipped into the band
             out = render_occlusion(image, plan)
             covered = occluded_pixels(plan, image.shape)
@@ -123,6 +124,10 @@ def test_temperatures_uniform_over_their_band(face: tuple[np.ndarray, np.ndarray
             assert np.all((values >= low - 1e-4) & (values <= high + 1e-4))
     _uniform(positions, 0.0, 1.0)
     assert gaps and min(gaps) >= config.min_dual_difference - 1e-9
+    # the second dual temperature is drawn independently of the first (but for the gap): uniform, uncorrelated
+    first, second = np.array(pairs).T
+    _uniform(list(second), 0.0, 1.0)
+    assert abs(np.corrcoef(first, second)[0, 1]) < 0.3
 
 
 def test_occluder_texture_std_matches() -> None:
