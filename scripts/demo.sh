@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The main job end to end on built-in synthetic thermal faces (run by `make demo`).
 # Usage: scripts/demo.sh [OUT_DIR]   (the tiaug/samcl commands must be on PATH, e.g. .venv/bin)
-# DEMO_ITERS (default 1500) sets the training steps of each of the three runs.
+# DEMO_ITERS (default 1000) sets the training steps of each of the three runs.
 set -euo pipefail
 out=${1:-demo_out}
-iters=${DEMO_ITERS:-1500}
+iters=${DEMO_ITERS:-1000}
 mkdir -p "$out"
 size=64x80 # small faces so that three trainings fit in minutes on two CPU cores
 conditions="hot_room cold_room glasses hand face_mask"

@@ -51,7 +51,7 @@ class TrainConfig:
     tiaug: bool = True  # occlusion + thermal noise in the augmentation (geometry and blur always on)
     occlusion: dict[str, Any] = field(default_factory=dict)  # TiAugOcclusion arguments
     noise: dict[str, Any] = field(default_factory=dict)  # ThermalNoise arguments
-    scene: bool = False  # scene-level augmentation: room temperature, camera drift, fixed-pattern stripes
+    scene: bool = True  # scene-level augmentation: room temperature, camera drift, fixed-pattern stripes
     ambient: dict[str, Any] = field(default_factory=dict)  # AmbientTemperature arguments
     drift: dict[str, Any] = field(default_factory=dict)  # CameraDrift arguments
     fixed_pattern: dict[str, Any] = field(default_factory=dict)  # FixedPatternNoise arguments
