@@ -20,7 +20,6 @@ from samcl.inference.input_norms import DEFAULT_INPUT_NORM, INPUT_NORMS
 from samcl.losses.settings import (
     BASE_LOSS_NAMES,
     DEFAULT_BASE_LOSS,
-    DEFAULT_LAMBDA,
     DEFAULT_PRESET,
     SAMCL_PRESETS,
     SAMCL_SETTINGS,
@@ -44,7 +43,7 @@ class TrainConfig:
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"base_width": 32}
     loss: str = DEFAULT_BASE_LOSS  # base loss: one of BASE_LOSS_NAMES (ce, dice, rmi); SAMCLLoss's default too
     samcl: bool = True  # add lambda * SAM-CL to the base loss
-    samcl_lambda: float = DEFAULT_LAMBDA  # SAMCLLoss's default too
+    samcl_lambda: float | None = None  # lambda of SAM-CL; None: the preset's (set by validate)
     samcl_preset: str = DEFAULT_PRESET  # SAM-CL design choices: "stable" or "poster" (samcl.losses.SAMCL_PRESETS)
     samcl_warmup: float = 0.0  # fraction of the steps over which lambda ramps up from 0
     samcl_kwargs: dict[str, Any] = field(default_factory=dict)  # SAMCLLoss arguments: margin, triplet, aux_mode, ...
@@ -87,6 +86,8 @@ class TrainConfig:
             raise ValueError(f"--samcl-preset must be one of {sorted(SAMCL_PRESETS)}, got {self.samcl_preset!r}")
         if not 0.0 <= self.samcl_warmup <= 1.0:
             raise ValueError(f"--samcl-warmup is a fraction of the steps in [0, 1], got {self.samcl_warmup}")
+        if self.samcl_lambda is None:  # recorded as a number in summary.json and the checkpoints
+            self.samcl_lambda = SAMCL_PRESETS[self.samcl_preset]["lam"]
         if not (math.isfinite(self.samcl_lambda) and self.samcl_lambda >= 0):
             raise ValueError(f"--samcl-lambda must be a finite number >= 0, got {self.samcl_lambda}")
         if self.samcl:
