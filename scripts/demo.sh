@@ -30,12 +30,12 @@ tiaug preview "$out/faces_tiaug.h5" --png "$out/preview_tiaug.png" -n 8 --seed 0
 tiaug preview "$out/test_unconstrained.h5" --png "$out/preview_unconstrained.png" -n 8 --seed 0 --overwrite
 
 echo "== 5. three trainings at once on the CPU (UNet, base width 16, Dice, $iters steps, one thread each)"
-# plain: lab faces as they are, absolute temperatures. defaults: samcl-train's defaults (TiAug occluders and
-# noise, scene augmentation, per-image input normalisation). + SAM-CL: the same with samcl-train's SAM-CL.
+# plain: lab faces as they are (no TiAug, no scene steps, no SAM-CL). TiAug + scene: samcl-train's defaults
+# without SAM-CL. TiAug + scene + SAM-CL: all of samcl-train's defaults (SAM-CL's stable preset, λ 0.1).
 declare -A flags=(
-  [plain]="--no-tiaug --no-scene --input-norm dataset --no-samcl"
+  [plain]="--no-tiaug --no-scene --no-samcl"
   [defaults]="--no-samcl"
-  [samcl]="--samcl"
+  [samcl]=""
 )
 pids=()
 for run in plain defaults samcl; do
@@ -67,7 +67,7 @@ from samcl.inference.predictor import load_inference_model
 
 out, conditions = Path(sys.argv[1]), sys.argv[2:]
 tests = {"clean": "test", **{c: f"test_{c}" for c in conditions}, "mixed": "test_unconstrained"}
-runs = {"plain": "plain", "defaults": "TiAug + scene + image norm", "samcl": "the same + SAM-CL"}
+runs = {"plain": "plain (no TiAug)", "defaults": "TiAug + scene", "samcl": "TiAug + scene + SAM-CL"}
 table = {}
 for run in runs:
     model = load_inference_model(out / f"run_{run}" / "best.pt", device="cpu")
