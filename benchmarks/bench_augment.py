@@ -6,7 +6,11 @@ paper's full training preset, ``A.CoarseDropout`` (the peer) and ``np.copy`` (th
 
 Targets (issue 2): occlusion + noise <= 2x CoarseDropout; the full preset < 1 ms per image.
 
-    python benchmarks/bench_augment.py [--repeats 15] [--calls 200] [--json out.json]
+``--clock cpu`` (the default) times each block with the thread's CPU time, which a loaded machine does not
+inflate by preempting the benchmark (at a low priority on busy cores wall-clock blocks vary by 10x and more);
+``--clock wall`` uses the wall clock. Either way, read the ratios to CoarseDropout.
+
+    python benchmarks/bench_augment.py [--repeats 15] [--calls 200] [--clock cpu|wall] [--json out.json]
 """
 
 from __future__ import annotations
@@ -51,18 +55,20 @@ def candidates(image: np.ndarray, mask: np.ndarray) -> dict[str, Callable[[], ob
     }
 
 
-def measure(funcs: dict[str, Callable[[], object]], repeats: int, calls: int) -> dict[str, float]:
-    """Median over ``repeats`` interleaved blocks of the mean time per call, in microseconds."""
+def measure(
+    funcs: dict[str, Callable[[], object]], repeats: int, calls: int, clock: Callable[[], float] = time.thread_time
+) -> dict[str, float]:
+    """Median over ``repeats`` interleaved blocks of the mean time per call (by ``clock``), in microseconds."""
     samples: dict[str, list[float]] = {name: [] for name in funcs}
     for func in funcs.values():  # warm up caches, lazy textures, first allocations
         for _ in range(20):
             func()
     for _ in range(repeats):
         for name, func in funcs.items():
-            start = time.perf_counter()
+            start = clock()
             for _ in range(calls):
                 func()
-            samples[name].append((time.perf_counter() - start) / calls * 1e6)
+            samples[name].append((clock() - start) / calls * 1e6)
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -70,16 +76,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="thread CPU time or wall clock")
     parser.add_argument("--json", help="also write the numbers to this JSON file")
     args = parser.parse_args()
 
     cv2.setNumThreads(1)
     face = generate_face(256, 320, np.random.default_rng(0))
     image, mask = face.image, face.mask
-    results = measure(candidates(image, mask), args.repeats, args.calls)
+    clock = time.thread_time if args.clock == "cpu" else time.perf_counter
+    results = measure(candidates(image, mask), args.repeats, args.calls, clock)
     peer = results["A.CoarseDropout (peer)"]
 
-    print(f"256x320 float32, one core, median of {args.repeats} interleaved blocks of {args.calls} calls")
+    blocks = f"median of {args.repeats} interleaved blocks of {args.calls} calls"
+    print(f"256x320 float32, one core, {args.clock} time, {blocks}")
     print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}\n")
     print("| operation | us / image | x CoarseDropout |")
     print("|---|---:|---:|")

@@ -13,10 +13,10 @@ scarf, hot room, cold room) and all mixed (`--unconstrained`). Writes, in --out:
 - ``robustness.png``: per-condition mIoU per recipe, with the seeds' standard deviation.
 
 Sizes: ``quick`` (a smoke test: minutes, far from converged, labelled as such), ``converged`` (2 CPU cores,
-about 2 hours for 4 recipes x 3 seeds: trained until the validation curve is flat) and ``full`` (the paper's
-256x320, for a GPU: ``--device cuda``). Recipes are named sets of flags (``--recipes``), and more can be given
-on the command line (``--recipe 'NAME=--loss dice --samcl ...'``), so a study of loss variants uses this same
-code path.
+about 1.7 hours for 4 recipes x 3 seeds, 4,000 steps each: trained until the validation curve is flat) and
+``full`` (the paper's 256x320, for a GPU: ``--device cuda``). Recipes are named sets of flags (``--recipes``),
+and more can be given on the command line (``--recipe 'NAME=--loss dice --samcl ...'``), so a study of loss
+variants uses this same code path.
 
     python benchmarks/robustness.py --size converged --out benchmarks/results/converged
     python benchmarks/robustness.py --size quick --out /tmp/smoke --recipes Dice "Dice + TiAug" --seeds 0
@@ -55,11 +55,25 @@ RECIPES: dict[str, list[str]] = {  # flags on top of COMMON (later flags win)
     "Dice + TiAug + scene": ["--loss", "dice", "--tiaug", "--scene"],
     "Dice + TiAug + scene + image norm": ["--loss", "dice", "--tiaug", "--scene", "--input-norm", "image"],
     "Dice + TiAug + image norm": ["--loss", "dice", "--tiaug", "--input-norm", "image"],
+    **{
+        f"Dice + TiAug + scene + SAM-CL λ{lam}": [
+            "--loss",
+            "dice",
+            "--tiaug",
+            "--scene",
+            "--samcl",
+            "--samcl-preset",
+            "stable",
+            "--samcl-lambda",
+            lam,
+        ]
+        for lam in ("0.1", "0.02")
+    },
     "RMI": ["--loss", "rmi"],
     "RMI + TiAug": ["--loss", "rmi", "--tiaug"],
     "RMI + TiAug + SAM-CL (poster)": ["--loss", "rmi", "--tiaug", "--samcl", "--samcl-preset", "poster"],
 }
-DEFAULT_RECIPES = ["Dice", "Dice + TiAug", "Dice + TiAug + scene", "Dice + TiAug + scene + image norm"]
+DEFAULT_RECIPES = ["Dice", "Dice + TiAug", "Dice + TiAug + scene", "Dice + TiAug + scene + SAM-CL λ0.1"]
 TEST_SETS = ("clean", *CONDITIONS, "mixed")
 T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 PLATEAU_POINTS = 1.0  # a curve is flat when val mIoU moves by less than this (points) over the last third
@@ -84,7 +98,7 @@ class Size:
 
 SIZES = {
     "quick": Size("quick", 64, 80, 240, 40, 80, base_width=8, iters=300, batch_size=8, lr=0.05, val_points=6),
-    "converged": Size("converged", 64, 80, 1000, 100, 200, base_width=16, iters=3000, batch_size=8, lr=0.05),
+    "converged": Size("converged", 64, 80, 1000, 100, 200, base_width=16, iters=4000, batch_size=8, lr=0.05),
     "full": Size("full", 256, 320, 1000, 100, 200, base_width=32, iters=6000, batch_size=16, lr=0.01),
 }
 
@@ -137,7 +151,7 @@ def train_one(command: list[str], run_dir: Path, threads: int) -> None:
         return
     if (run_dir / "last.pt").exists():  # interrupted earlier: continue exactly where it stopped
         command = [*_tool("samcl-train"), "--resume", str(run_dir), "--no-progress"]
-    log = run_dir.with_suffix(".log")
+    log = run_dir.parent / f"{run_dir.name}.log"  # names may hold dots (λ0.1)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as handle:
         result = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=_env(threads))
@@ -157,6 +171,16 @@ def plateau_range(curve: list[tuple[int, float]], iters: int) -> float:
     """Max - min of val mIoU (points) over the validations in the last third of the steps."""
     tail = [v for step, v in curve if step >= iters * 2 / 3]
     return 100 * (max(tail) - min(tail)) if len(tail) > 1 else float("nan")
+
+
+def plateau_trend(curve: list[tuple[int, float]], iters: int) -> float:
+    """How far val mIoU moves (points) over the last third of the steps: the least-squares line through its
+    validations, evaluated across that third. Unlike the range, one noisy validation does not dominate it."""
+    tail = [(step, v) for step, v in curve if step >= iters * 2 / 3]
+    if len(tail) < 2:
+        return float("nan")
+    slope = np.polyfit([s for s, _ in tail], [v for _, v in tail], 1)[0]
+    return 100 * float(slope) * iters / 3
 
 
 def score(checkpoint: Path, data: dict[str, Path], device: str) -> dict[str, dict[str, Any]]:
@@ -211,6 +235,21 @@ def column_values(runs: list[dict[str, Any]], recipe: str, column: str) -> dict[
     return out
 
 
+def paired_table(runs: list[dict[str, Any]], pairs: list[tuple[str, str]], columns: list[str], seeds: list[int],
+                 title: str) -> list[str]:  # fmt: skip
+    """Markdown rows of paired differences (row - baseline, same seed), mean [95 % t-interval]."""
+    lines = ["", f"{title} (mIoU points, same seed and network), mean [95 % t-interval over {len(seeds)} seeds]:",
+             "", "| recipe | vs | " + " | ".join(columns) + " |", "|---|---|" + "---:|" * len(columns)]  # fmt: skip
+    for recipe, baseline in pairs:
+        cells = []
+        for column in columns:
+            base, other = column_values(runs, baseline, column), column_values(runs, recipe, column)
+            mean, lo, hi = paired_interval([other[s] - base[s] for s in seeds if s in base and s in other])
+            cells.append(f"{mean:+.1f} [{lo:+.1f}, {hi:+.1f}]")
+        lines.append(f"| {recipe} | {baseline} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argparse.Namespace, wall: float) -> str:
     """results.md and robustness.png; returns the markdown."""
     recipes = list(dict.fromkeys(label(r) for r in runs))
@@ -240,31 +279,28 @@ def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argpa
             cells.append(f"**{m:.1f}** ± {s:.1f}" if column == "conditions" else f"{m:.1f} ± {s:.1f}")
         lines.append(f"| {recipe} | " + " | ".join(cells) + " |")
     first = {label(r): r for r in runs}
-    baselines = {row: baseline_label(first[row], args.baseline) for row in recipes}
-    lines += ["", f"Paired difference to **{args.baseline}** (mIoU points, same seed and network), mean [95 % "
-              f"t-interval over {len(seeds)} seeds]:", "", "| recipe | " + " | ".join(columns) + " |",
-              "|---|" + "---:|" * len(columns)]  # fmt: skip
-    for recipe in recipes:
-        baseline = baselines[recipe]
-        if recipe == baseline or baseline not in first:
-            continue
-        cells = []
-        for column in columns:
-            base, other = column_values(runs, baseline, column), column_values(runs, recipe, column)
-            diffs = [other[s] - base[s] for s in seeds if s in base and s in other]
-            mean, lo, hi = paired_interval(diffs)
-            cells.append(f"{mean:+.1f} [{lo:+.1f}, {hi:+.1f}]")
-        lines.append(f"| {recipe} | " + " | ".join(cells) + " |")
-    lines += ["", f"Plateau check: range of validation mIoU over the last third of the steps (points; flat if < "
-              f"{PLATEAU_POINTS:g}), worst seed, and the mean validation curve:", "",
-              "| recipe | last-third range | flat | validation mIoU (%) at steps |", "|---|---:|---|---|"]  # fmt: skip
+    pairs = [(row, baseline_label(first[row], args.baseline)) for row in recipes]
+    pairs = [(row, base) for row, base in pairs if row != base and base in first]
+    lines += paired_table(runs, pairs, columns, seeds, f"Paired difference to **{args.baseline}**")
+    extra = [(row, base) for row, base in args.compare if row in first and base in first]
+    if extra:
+        lines += paired_table(runs, extra, columns, seeds, "Paired difference of each recipe to the one it adds to")
+    lines += ["", f"Plateau check over the last third of the steps, worst seed: the trend (least-squares line "
+              f"through the validations, points moved across that third; flat if within ±{PLATEAU_POINTS:g}) and "
+              "the range (max - min, which one noisy validation of 100 faces can dominate); then the mean "
+              "validation curve:", "",
+              "| recipe | best val mIoU | last-third trend | last-third range | flat | validation mIoU (%) at steps |",
+              "|---|---:|---:|---:|---|---|"]  # fmt: skip
     for recipe in recipes:
         group = [r for r in runs if label(r) == recipe]
+        trend = max((plateau_trend(r["curve"], size.iters) for r in group), key=abs)
         worst = max(r["plateau_range"] for r in group)
         steps = [step for step, _ in group[0]["curve"]]
         curve = [statistics.fmean(dict(r["curve"]).get(s, float("nan")) for r in group) for s in steps]
         shown = ", ".join(f"{s}: {100 * v:.1f}" for s, v in zip(steps, curve, strict=True))
-        lines.append(f"| {recipe} | {worst:.2f} | {'yes' if worst < PLATEAU_POINTS else 'NO'} | {shown} |")
+        flat = "yes" if abs(trend) < PLATEAU_POINTS else "NO"
+        best = mean_std([100 * max(v for _, v in r["curve"]) for r in group])
+        lines.append(f"| {recipe} | {best[0]:.1f} ± {best[1]:.1f} | {trend:+.2f} | {worst:.2f} | {flat} | {shown} |")
     text = "\n".join(lines) + "\n"
     (out / "results.md").write_text(text)
     plot(out / "robustness.png", runs, recipes, columns)
@@ -301,6 +337,14 @@ def parse_recipe(text: str) -> tuple[str, list[str]]:
     return name.strip(), shlex.split(flags)
 
 
+def parse_pair(text: str) -> tuple[str, str]:
+    """'RECIPE=BASELINE' -> (RECIPE, BASELINE)."""
+    recipe, sep, baseline = text.rpartition("=")
+    if not sep or not recipe.strip() or not baseline.strip():
+        raise argparse.ArgumentTypeError(f"expected RECIPE=BASELINE, got {text!r}")
+    return recipe.strip(), baseline.strip()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=list(SIZES), default="converged")
@@ -310,12 +354,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--recipe", type=parse_recipe, action="append", default=[], metavar="NAME=FLAGS",
                         help="an extra recipe: samcl-train flags on top of the common ones (repeatable)")  # fmt: skip
     parser.add_argument("--baseline", default="Dice", help="recipe the paired differences are taken against")
+    parser.add_argument("--compare", type=parse_pair, action="append", default=[], metavar="RECIPE=BASELINE",
+                        help="also report RECIPE's paired difference to BASELINE (repeatable)")  # fmt: skip
     parser.add_argument("--models", nargs="+", default=["unet"], help="networks (registry names) to compare")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--jobs", type=int, default=2, help="trainings at once (one thread each on the CPU)")
     parser.add_argument("--iters", type=int, help="override the size's training steps")
     parser.add_argument("--out", default="benchmarks/results/robustness")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing: score and report the runs in --out that have finished")  # fmt: skip
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
     size = SIZES[args.size] if args.iters is None else dataclasses.replace(SIZES[args.size], iters=args.iters)
@@ -340,12 +388,14 @@ def main(argv: list[str] | None = None) -> None:
     data = make_data(out / "data", size)
     jobs = [(model, recipe, seed) for seed in args.seeds for model in args.models for recipe in recipes]
 
-    def run(job: tuple[str, str, int]) -> dict[str, Any]:
+    def run(job: tuple[str, str, int]) -> dict[str, Any] | None:
         model, recipe, seed = job
         several = len(args.models) > 1
         name = f"{model}__" * several + recipe.replace(" ", "").replace("+", "_")
         run_dir = out / "runs" / f"{name}__seed{seed}"
         flags = recipes[recipe]
+        if args.report_only and not (run_dir / "summary.json").exists():
+            return None
         train_one(train_command(run_dir, data, size, model, flags, seed, args.device, threads), run_dir,
                   threads)  # fmt: skip
         curve = validation_curve(run_dir)
@@ -355,11 +405,12 @@ def main(argv: list[str] | None = None) -> None:
                   "scores": score(run_dir / "best.pt", data, args.device)}  # fmt: skip
         print(f"{time.perf_counter() - started:6.0f} s  {record['label']:40s} seed {seed}: clean "
               f"{100 * record['scores']['clean']['miou']:.1f}, conditions {100 * condition_mean(record):.1f}, "
-              f"last-third range {record['plateau_range']:.2f} points", flush=True)  # fmt: skip
+              f"last-third trend {plateau_trend(curve, size.iters):+.2f}, range {record['plateau_range']:.2f} points",
+              flush=True)  # fmt: skip
         return record
 
     with ThreadPoolExecutor(args.jobs) as pool:
-        runs = list(pool.map(run, jobs))
+        runs = [r for r in pool.map(run, jobs) if r is not None]
     wall = time.perf_counter() - started
     (out / "results.json").write_text(json.dumps({"size": vars(size), "device": args.device_name, "wall_s": wall,
                                                   "runs": runs}, indent=1))  # fmt: skip

@@ -2,7 +2,7 @@
 
 Speed work on the occlusion core must not change a single output. This script digests (SHA-256) every output
 image, mask and provenance record of a few thousand seeded augmentations (every configuration, mask policy,
-dtype and layout, images with and without a mask, small, odd-sized and larger-than-the-noise-texture images,
+dtype and layout, images with and without a mask, small, odd-sized, large and larger-than-the-noise-texture images,
 the ``tiaug augment`` pipeline and the paper's training preset), once with each checkout on ``PYTHONPATH``, and
 reports the first difference of each case.
 
@@ -88,6 +88,7 @@ def digests(n: int) -> dict[str, list[str]]:
     small = list(_faces(max(n // 4, 1), 24, 40, 1))
     odd = list(_faces(max(n // 4, 1), 97, 131, 2))
     large = list(_faces(max(n // 40, 1), 1100, 300, 3))
+    huge = list(_faces(max(n // 200, 1), 1100, 960, 4))  # more pixels than the noise texture: a fresh field
     plain = [(image, None) for image, _ in faces[: max(n // 4, 1)]]
 
     def compose(**occlusion: object) -> Callable[[], A.Compose]:
@@ -101,7 +102,8 @@ def digests(n: int) -> dict[str, list[str]]:
         "augment pipeline, (H, W, 1)": _pipeline_case(tiaug_pipeline, faces[: n // 4], True, lambda i: i[:, :, None]),
         "augment pipeline, 24x40": _pipeline_case(tiaug_pipeline, small, True, same),
         "augment pipeline, 97x131": _pipeline_case(tiaug_pipeline, odd, True, same),
-        "augment pipeline, 1100x300 (exact noise)": _pipeline_case(tiaug_pipeline, large, True, same),
+        "augment pipeline, 1100x300": _pipeline_case(tiaug_pipeline, large, True, same),
+        "augment pipeline, 1100x960 (exact noise)": _pipeline_case(tiaug_pipeline, huge, True, same),
         "paper preset": _pipeline_case(lambda: paper_training_pipeline(save_applied_params=True), faces, True, same),
     }
     for configuration in ("single", "dual", "connected"):

@@ -219,7 +219,7 @@ class ThermalNoise(ImageOnlyTransform):
 
     def apply(self, img: np.ndarray, noise: dict[str, Any], **params: Any) -> np.ndarray:
         view = as_2d_view(img)
-        if not np.issubdtype(view.dtype, np.floating):
+        if view.dtype.kind != "f":
             check_thermal_image(img)  # raises the explanatory error for integer images
         return apply_thermal_noise(img, noise)
 

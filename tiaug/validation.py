@@ -7,6 +7,7 @@ instead of producing silently wrong temperatures.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 
@@ -126,9 +127,9 @@ def check_thermal_image(image: np.ndarray, name: str = "image") -> tuple[np.ndar
     check_float_pixels(view.dtype, name)
     if view.size == 0:
         raise ValueError(f"{name} is empty (shape {image.shape})")
-    t_min = float(view.min())
-    t_max = float(view.max())
-    if not (np.isfinite(t_min) and np.isfinite(t_max)):
+    t_min = float(np.minimum.reduce(view, axis=None))  # ufunc methods: .min()/.max() without their wrappers
+    t_max = float(np.maximum.reduce(view, axis=None))
+    if not (math.isfinite(t_min) and math.isfinite(t_max)):
         bad = int(np.count_nonzero(~np.isfinite(view)))
         raise ValueError(
             f"{name} contains {bad} NaN or infinite pixel(s); temperatures must be finite degrees Celsius "

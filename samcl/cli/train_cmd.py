@@ -33,11 +33,14 @@ def _shown(value: object) -> str:
 def _help() -> str:
     """The command's help; the recipe paragraph is written from TrainConfig's defaults."""
     d = TrainConfig.default
-    loss = "base loss" + (f" + {_shown(d('samcl_lambda'))} * SAM-CL" if d("samcl") else "")
+    lam = d("samcl_lambda") if d("samcl_lambda") is not None else SAMCL_PRESETS[d("samcl_preset")]["lam"]
+    loss = f"{d('loss')} loss" + (f" + {_shown(lam)} * SAM-CL ({d('samcl_preset')} preset)" if d("samcl") else "")
+    scene = " and the scene steps" if d("scene") else ""
     recipe = (
-        f"Recipe (the paper's, the defaults): SGD momentum {_shown(d('momentum'))}, weight decay "
-        f"{_shown(d('weight_decay'))}, lr {_shown(d('lr'))} with poly decay, batch {d('batch_size')}, "
-        f"{_shown(d('crop'))} crops, the paper's augmentation with TiAug, {loss}."
+        f"Recipe (the defaults: the paper's optimiser and sizes, the rest chosen by the robustness benchmark, see "
+        f"the README): SGD momentum {_shown(d('momentum'))}, weight decay {_shown(d('weight_decay'))}, lr "
+        f"{_shown(d('lr'))} with poly decay, batch {d('batch_size')}, {_shown(d('crop'))} crops, the paper's "
+        f"augmentation with TiAug{scene}, {d('input_norm')} input normalisation, {loss}."
     )
     return f"""Train a thermal face segmentation network with SAM-CL.
 
@@ -110,7 +113,13 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
 )
 @option("--loss", type=click.Choice(BASE_LOSS_NAMES), help="Base loss.")
 @option("--samcl/--no-samcl", "samcl", default=None, help="Add lambda * SAM-CL to the base loss.")
-@option("--samcl-lambda", type=FiniteFloat(min=0), help="Weight lambda of the SAM-CL term.")
+@option(
+    "--samcl-lambda",
+    type=FiniteFloat(min=0),
+    help="Weight lambda of the SAM-CL term (with the stable preset: SAM-CL's gradient at the logits relative to "
+    "the base loss's).",
+    shown="the preset's: " + ", ".join(f"{name} {values['lam']:g}" for name, values in sorted(SAMCL_PRESETS.items())),
+)
 @option(
     "--samcl-preset",
     type=click.Choice(sorted(SAMCL_PRESETS)),

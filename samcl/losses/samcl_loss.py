@@ -71,7 +71,7 @@ from .aux_net import AuxiliaryNetwork
 from .derangement import random_derangements
 from .distances import feature_distance, segmentation_distance
 from .label_distances import LABEL_PAIRS
-from .settings import DEFAULT_BASE_LOSS, DEFAULT_LAMBDA, DEFAULT_PRESET, samcl_settings
+from .settings import DEFAULT_BASE_LOSS, DEFAULT_PRESET, samcl_settings
 
 _RATIO_EPS = 1e-6
 
@@ -109,9 +109,9 @@ class SAMCLLoss(SegmentationLoss):
         num_classes: C (>= 2; a single class has no derangement and is refused).
         base_loss: 'ce', 'dice', 'rmi', an ``nn.Module`` called as ``base(logits, target)``, or None
             (total = lambda * L_SAMCL).
-        lam: weight lambda of the SAM-CL term (0.5).
-        preset: 'stable' (default) or 'poster': values for margin, distance_norm, triplet, warmup_steps and
-            aux_mode that are not given explicitly.
+        lam: weight lambda of the SAM-CL term (None: the preset's, 0.1 relative for 'stable', 0.5 for 'poster').
+        preset: 'stable' (default) or 'poster': values for lam, margin, distance_norm, triplet, warmup_steps,
+            aux_mode and lam_mode that are not given explicitly.
         margin: triplet margin (raw distance units with distance_norm 'none', relative with 'ratio').
         distance_norm: 'none' or 'ratio'. triplet: 'batch' or 'image'. warmup_steps: lambda ramp length.
         aux_mode: 'joint', 'adversarial' or 'frozen'. aux_lr_scale: gradient multiplier of the auxiliary network.
@@ -142,7 +142,7 @@ class SAMCLLoss(SegmentationLoss):
         self,
         num_classes: int,
         base_loss: str | nn.Module | None = DEFAULT_BASE_LOSS,
-        lam: float = DEFAULT_LAMBDA,
+        lam: float | None = None,
         preset: str = DEFAULT_PRESET,
         margin: float | None = None,
         distance_norm: str | None = None,

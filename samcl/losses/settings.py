@@ -10,17 +10,17 @@ from typing import Any
 
 #: The base losses' names (``build_loss``, ``samcl-train --loss``), and SAM-CL's default base loss.
 BASE_LOSS_NAMES = ("ce", "dice", "rmi")
-DEFAULT_BASE_LOSS = "rmi"
+DEFAULT_BASE_LOSS = "dice"
 
 DISTANCE_NORMS = ("none", "ratio")
 TRIPLETS = ("batch", "image")
 AUX_MODES = ("joint", "adversarial", "frozen")
 LAMBDA_MODES = ("absolute", "relative")
-DEFAULT_LAMBDA = 0.5
 
 #: Named settings of the design choices (see the module docstring); explicit arguments override a preset.
 SAMCL_PRESETS: dict[str, dict[str, Any]] = {
     "poster": {
+        "lam": 0.5,
         "margin": 1.0,
         "distance_norm": "none",
         "triplet": "batch",
@@ -29,6 +29,7 @@ SAMCL_PRESETS: dict[str, dict[str, Any]] = {
         "lam_mode": "absolute",
     },
     "stable": {
+        "lam": 0.1,  # relative: SAM-CL's gradient at the logits is 0.1 x the base loss's (benchmarks/README.md, 5)
         "margin": 0.2,
         "distance_norm": "ratio",
         "triplet": "image",
@@ -38,8 +39,9 @@ SAMCL_PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 DEFAULT_PRESET = "stable"
-#: What :func:`samcl_settings` resolves: lambda, the auxiliary network's gradient scale and the preset's keys.
-SAMCL_SETTINGS = ("lam", "aux_lr_scale", *SAMCL_PRESETS[DEFAULT_PRESET])
+#: What :func:`samcl_settings` resolves: the preset's keys (lambda among them) and the auxiliary network's
+#: gradient scale.
+SAMCL_SETTINGS = (*SAMCL_PRESETS[DEFAULT_PRESET], "aux_lr_scale")
 _CHOICES = {"distance_norm": DISTANCE_NORMS, "triplet": TRIPLETS, "aux_mode": AUX_MODES, "lam_mode": LAMBDA_MODES}
 
 
@@ -58,8 +60,8 @@ def _non_negative(name: str, value: Any, integer: bool = False) -> float | int:
 def samcl_settings(preset: str = DEFAULT_PRESET, **options: Any) -> dict[str, Any]:
     """The checked values of SAM-CL's design choices: ``preset``'s, overridden by every option that is not None.
 
-    Options: ``lam``, ``aux_lr_scale`` (default 1) and the keys of :data:`SAMCL_PRESETS` (margin, distance_norm,
-    triplet, warmup_steps, aux_mode, lam_mode). A bad value raises ValueError naming the option.
+    Options: the keys of :data:`SAMCL_PRESETS` (lam, margin, distance_norm, triplet, warmup_steps, aux_mode,
+    lam_mode) and ``aux_lr_scale`` (default 1). A bad value raises ValueError naming the option.
     """
     if preset not in SAMCL_PRESETS:
         raise ValueError(f"unknown SAM-CL preset {preset!r}; choose one of {sorted(SAMCL_PRESETS)}")
@@ -67,7 +69,7 @@ def samcl_settings(preset: str = DEFAULT_PRESET, **options: Any) -> dict[str, An
     if unknown:
         raise ValueError(f"unknown SAM-CL setting(s) {unknown}; valid: {list(SAMCL_SETTINGS)}")
     given = {k: v for k, v in options.items() if v is not None}
-    settings = {"lam": DEFAULT_LAMBDA, "aux_lr_scale": 1.0, **SAMCL_PRESETS[preset], **given}
+    settings = {"aux_lr_scale": 1.0, **SAMCL_PRESETS[preset], **given}
     for name, allowed in _CHOICES.items():
         if settings[name] not in allowed:
             raise ValueError(f"SAM-CL option {name} must be one of {list(allowed)}, got {settings[name]!r}")

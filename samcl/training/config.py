@@ -22,7 +22,6 @@ from samcl.inference.input_norms import DEFAULT_INPUT_NORM, INPUT_NORMS
 from samcl.losses.settings import (
     BASE_LOSS_NAMES,
     DEFAULT_BASE_LOSS,
-    DEFAULT_LAMBDA,
     DEFAULT_PRESET,
     SAMCL_PRESETS,
     SAMCL_SETTINGS,
@@ -48,14 +47,14 @@ class TrainConfig:
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"base_width": 32}
     loss: str = DEFAULT_BASE_LOSS  # base loss: one of BASE_LOSS_NAMES (ce, dice, rmi); SAMCLLoss's default too
     samcl: bool = True  # add lambda * SAM-CL to the base loss
-    samcl_lambda: float = DEFAULT_LAMBDA  # SAMCLLoss's default too
+    samcl_lambda: float | None = None  # lambda of SAM-CL; None: the preset's (set by validate)
     samcl_preset: str = DEFAULT_PRESET  # SAM-CL design choices: "stable" or "poster" (samcl.losses.SAMCL_PRESETS)
     samcl_warmup: float = 0.0  # fraction of the steps over which lambda ramps up from 0
     samcl_kwargs: dict[str, Any] = field(default_factory=dict)  # SAMCLLoss arguments: margin, triplet, aux_mode, ...
     tiaug: bool = True  # occlusion + thermal noise in the augmentation (geometry and blur always on)
     occlusion: dict[str, Any] = field(default_factory=dict)  # TiAugOcclusion arguments
     noise: dict[str, Any] = field(default_factory=dict)  # ThermalNoise arguments
-    scene: bool = False  # scene-level augmentation: room temperature, camera drift, fixed-pattern stripes
+    scene: bool = True  # scene-level augmentation: room temperature, camera drift, fixed-pattern stripes
     ambient: dict[str, Any] = field(default_factory=dict)  # AmbientTemperature arguments
     drift: dict[str, Any] = field(default_factory=dict)  # CameraDrift arguments
     fixed_pattern: dict[str, Any] = field(default_factory=dict)  # FixedPatternNoise arguments
@@ -95,7 +94,7 @@ class TrainConfig:
         for name in positive:
             if not getattr(self, name) > 0:
                 raise UserError(f"{_option(name)} must be > 0, got {getattr(self, name)}")
-        for name in ("workers", "seed", "ignore_index", "samcl_lambda", "momentum", "weight_decay", "poly_power"):
+        for name in ("workers", "seed", "ignore_index", "momentum", "weight_decay", "poly_power"):
             if getattr(self, name) < 0:
                 raise UserError(f"{_option(name)} must be >= 0, got {getattr(self, name)}")
         if min(self.crop) < 1:
@@ -108,6 +107,10 @@ class TrainConfig:
             )
         if not 0.0 <= self.samcl_warmup <= 1.0:
             raise UserError(f"{_option('samcl_warmup')} is a fraction of the steps in [0, 1], got {self.samcl_warmup}")
+        if self.samcl_lambda is None:  # recorded as a number in summary.json and the checkpoints
+            self.samcl_lambda = SAMCL_PRESETS[self.samcl_preset]["lam"]
+        if self.samcl_lambda < 0:
+            raise UserError(f"{_option('samcl_lambda')} must be >= 0, got {self.samcl_lambda}")
         if self.threads is not None and self.threads < 1:
             raise UserError(f"{_option('threads')} must be >= 1, got {self.threads}")
         if self.samcl:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.refusals import start, stop_group, wait_for
+from tiaug.analysis import fg_bg_stats
 from tiaug.augment import load_pipeline, row_seed
 from tiaug.io import open_thermal, write_thermal_h5
 from tiaug.synth import generate_faces
@@ -183,4 +184,8 @@ def test_tiaug_diversifies_foreground_background_relation(cli, tmp_path):
     before, after = json.loads(js.read_text())
     assert before["fg_colder_than_bg"] < 0.01 < after["fg_colder_than_bg"]
     assert after["fg_p95"] - after["fg_p5"] > 1.3 * (before["fg_p95"] - before["fg_p5"])
-    assert after["diff_iqr"] > before["diff_iqr"]
+    # the per-image face - room difference spreads too: its 5-95 % range (its IQR alone rises for only 60-75 % of
+    # seeds with these 48 images, on main's sampling as on the current one, so it is no test of TiAug)
+    diffs = (fg_bg_stats(lab).diff, fg_bg_stats(aug).diff)
+    spreads = [np.subtract(*np.percentile(d[np.isfinite(d)], [95, 5])) for d in diffs]
+    assert spreads[1] > spreads[0]

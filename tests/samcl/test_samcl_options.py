@@ -174,7 +174,7 @@ def test_nothing_of_samcl_is_computed_while_the_warmup_factor_is_zero(monkeypatc
     assert torch.equal(g, g_base)
     # from the next step on the term is computed and a derangement is drawn from the loss's generator
     parts = loss.parts(x, target, step=1)
-    assert calls == [1] and parts["derangement"].shape == (2, C) and parts["lam"] == pytest.approx(0.5 / 8)
+    assert calls == [1] and parts["derangement"].shape == (2, C) and parts["lam"] == pytest.approx(loss.lam / 8)
     assert not torch.equal(loss.generator.get_state(), own)
 
 
@@ -237,8 +237,8 @@ def test_frozen_auxiliary_network_gets_no_gradient_and_keeps_its_weights():
 
 
 # -- presets and refused values --------------------------------------------------------------------------------
-POSTER = {"margin": 1.0, "distance_norm": "none", "triplet": "batch", "warmup_steps": 0, "aux_mode": "joint",
-          "lam_mode": "absolute"}  # fmt: skip
+POSTER = {"lam": 0.5, "margin": 1.0, "distance_norm": "none", "triplet": "batch", "warmup_steps": 0,
+          "aux_mode": "joint", "lam_mode": "absolute"}  # fmt: skip
 
 
 def test_poster_preset_is_the_explicit_poster_formulation():

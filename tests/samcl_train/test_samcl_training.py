@@ -55,7 +55,7 @@ def _step_module(**loss_kwargs) -> TrainStep:
 # -- the diagnostics of one step, their means over an interval, metrics.csv and curves.png ----------------------
 def test_train_step_reports_lambda_distances_active_hinges_and_gradient_norms():
     images, masks = _batch()
-    step = _step_module(warmup_steps=4)  # preset 'stable': lambda relative to the base loss's gradient
+    step = _step_module(warmup_steps=4, lam=0.5)  # preset 'stable': lambda relative to the base loss's gradient
     warm = step(images, masks, step=0, diagnostics=True)
     assert float(warm["lam"]) == 0.0
     assert all(torch.isnan(warm[key]).all() for key in ("d_pos", "d_neg", "active"))

@@ -114,8 +114,8 @@ def test_invalid_config_refused(kwargs: dict, message: str) -> None:
 
 
 def test_images_larger_than_the_noise_texture_still_respect_the_relation() -> None:
-    """Beyond 1024 px the texture is a fresh draw with no known range: occluder pixels are clipped anyway."""
-    image, mask = thermal_face(1100, 40, seed=9)
+    """Beyond 1024 * 1024 pixels the texture is a fresh draw with no known range: occluder pixels are clipped anyway."""
+    image, mask = thermal_face(1100, 960, seed=9)
     config = OcclusionConfig(temperature_relation="lower", texture_std=2.0, size_range=(0.3, 0.4))
     for seed in range(5):
         plan = sample_occlusion(image, mask, rng(seed), config)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tiaug.functional import thermal_noise
-from tiaug.functional.noise import TEXTURE_SIZE
+from tiaug.functional.noise import TEXTURE_PIXELS, TEXTURE_SIZE
 
 
 @settings(max_examples=30, deadline=None)
@@ -37,7 +37,8 @@ def test_netd_drawn_within_range_and_seeded() -> None:
 
 
 def test_images_larger_than_texture_use_a_fresh_field() -> None:
-    image = np.zeros((TEXTURE_SIZE + 1, 4), np.float32)
+    image = np.zeros((TEXTURE_SIZE + 1, TEXTURE_SIZE), np.float32)
+    assert image.size > TEXTURE_PIXELS
     out, params = thermal_noise(image, np.random.default_rng(0), 0.1, 0.1)
     assert params["window"]["exact"] is True
     assert out.std() == pytest.approx(0.1, rel=0.1)

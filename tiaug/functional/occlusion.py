@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 import cv2
 import numpy as np
 
 from tiaug.functional.face import FaceStats, face_statistics
-from tiaug.functional.noise import noise_field, sample_noise_window, texture_range
+from tiaug.functional.noise import TEXTURE_PIXELS, noise_field, sample_noise_window, texture_range, texture_window
 from tiaug.functional.polygon import bar_between, bounding_radius, random_outline
-from tiaug.functional.raster import Region, clip_region, rasterize, rasterize_to_area
+from tiaug.functional.raster import Region, clip_region, fit_to_area, rasterize
 from tiaug.labels import IGNORE_INDEX
 from tiaug.validation import check_mask, check_range, check_thermal_image
 
@@ -102,8 +102,7 @@ class OcclusionConfig:
                 raise ValueError(f"{name} must be a finite number > 0, got {getattr(self, name)}")
 
 
-@dataclass(frozen=True)
-class Paint:
+class Paint(NamedTuple):
     """How a region is filled: base temperature and the band its pixels are clipped to (degrees Celsius)."""
 
     temperature: float
@@ -125,9 +124,9 @@ class OcclusionPlan:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def choose_configuration(rng: np.random.Generator, weights: tuple[float, float, float]) -> str:
-    """One of :data:`CONFIGURATIONS`, drawn with the given relative weights."""
-    draw = rng.random() * float(sum(weights))
+def choose_configuration(u: float, weights: tuple[float, float, float]) -> str:
+    """One of :data:`CONFIGURATIONS`, drawn with the given relative weights from a uniform ``u`` in [0, 1)."""
+    draw = u * float(sum(weights))
     for name, weight in zip(CONFIGURATIONS, weights, strict=True):
         if draw < weight:
             return name
@@ -135,15 +134,16 @@ def choose_configuration(rng: np.random.Generator, weights: tuple[float, float, 
     return CONFIGURATIONS[max(i for i, w in enumerate(weights) if w > 0)]
 
 
-def resolve_relation(rng: np.random.Generator, configuration: str, relation: str) -> str:
-    """The concrete face relation ("any", "lower", "higher") for a configuration under a relation setting."""
+def resolve_relation(u: float, configuration: str, relation: str) -> str:
+    """The concrete face relation ("any", "lower", "higher") for a configuration under a relation setting
+    (``u``: a uniform in [0, 1) for the connected configuration's even odds)."""
     if relation != "poster":
         return relation
     if configuration == "single":
         return "any"
     if configuration == "dual":
         return "lower"
-    return "lower" if rng.random() < 0.5 else "higher"
+    return "lower" if u < 0.5 else "higher"
 
 
 def temperature_band(
@@ -159,30 +159,32 @@ def temperature_band(
     return low, high
 
 
-def _two_temperatures(rng: np.random.Generator, band: tuple[float, float], difference: float) -> list[float]:
-    """Two temperatures in ``band`` at least ``difference`` apart when the band allows it."""
+def _two_temperatures(u_first: float, u_second: float, band: tuple[float, float], difference: float) -> list[float]:
+    """Two temperatures in ``band`` at least ``difference`` apart when the band allows it (from two uniforms)."""
     low, high = band
-    first = float(rng.uniform(low, high))
+    first = low + u_first * (high - low)
     gap_low, gap_high = max(low, first - difference), min(high, first + difference)
     free = (high - low) - (gap_high - gap_low)
     if free <= 1e-9:
-        return [first, float(rng.uniform(low, high))]
-    second = low + float(rng.uniform(0.0, free))
+        return [first, low + u_second * (high - low)]
+    second = low + u_second * free
     if second >= gap_low:
         second += gap_high - gap_low
     return [first, min(second, high)]
 
 
 def _second_centre(
-    rng: np.random.Generator, centre: np.ndarray, distance: float, height: int, width: int
-) -> np.ndarray:
-    """A point ``distance`` px from ``centre`` in a random direction, preferring one inside the image."""
-    x, y = centre.tolist()
-    for angle in (rng.random(8) * (2.0 * math.pi)).tolist():
+    directions: list[float], centre: tuple[float, float], distance: float, height: int, width: int
+) -> tuple[float, float]:
+    """A point ``distance`` px from ``centre`` in the first of the random ``directions`` (uniforms in [0, 1),
+    fractions of a turn) that falls inside the image, else in the last one."""
+    x, y = centre
+    for u in directions:
+        angle = u * (2.0 * math.pi)
         cx, cy = x + distance * math.cos(angle), y + distance * math.sin(angle)
         if 0 <= cx < width and 0 <= cy < height:
             break
-    return np.array([cx, cy])
+    return cx, cy
 
 
 def _scale(u: float, bounds: tuple[float, float]) -> float:
@@ -190,9 +192,12 @@ def _scale(u: float, bounds: tuple[float, float]) -> float:
     return bounds[0] + u * (bounds[1] - bounds[0])
 
 
-def _sample_outline(rng: np.random.Generator, config: OcclusionConfig) -> tuple[np.ndarray, dict[str, Any]]:
-    """A unit-area outline and its shape parameters (one vectorised draw for the four scalars)."""
-    u_vertices, u_irregularity, u_spikiness, u_aspect = rng.random(4).tolist()
+def _sample_outline(
+    draws: list[float], rng: np.random.Generator, config: OcclusionConfig
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """A unit-area outline and its shape parameters, from four uniforms (vertices, irregularity, spikiness, stroke
+    aspect) and the generator (the vertices' own draws)."""
+    u_vertices, u_irregularity, u_spikiness, u_aspect = draws
     v_low, v_high = config.vertices_range
     n_vertices = v_low + int(u_vertices * (v_high - v_low + 1))
     irregularity = _scale(u_irregularity, config.irregularity_range)
@@ -208,6 +213,16 @@ def _sample_outline(rng: np.random.Generator, config: OcclusionConfig) -> tuple[
     if n_vertices == 2:
         shape["stroke_aspect"] = aspect
     return outline, shape
+
+
+# The uniforms every image draws in one call (rng.random(_IMAGE_DRAWS)), by position; the outlines' vertices are
+# drawn after them.
+_U_CONFIGURATION, _U_RELATION, _U_SIZE, _U_SPLIT, _U_X, _U_Y, _U_GAP, _U_BAR = range(8)
+_U_TEMPERATURES = slice(8, 10)
+_U_TEXTURE = slice(10, 12)
+_U_DIRECTIONS = slice(12, 20)  # candidate directions of the second occluder
+_U_OUTLINES = (slice(20, 24), slice(24, 28))
+_IMAGE_DRAWS = 28
 
 
 def sample_occlusion(
@@ -227,38 +242,43 @@ def sample_occlusion(
     height, width = view.shape
     face: FaceStats = face_statistics(view, mask_view, t_min, t_max)
 
-    configuration = choose_configuration(rng, config.configuration_weights)
-    relation = resolve_relation(rng, configuration, config.temperature_relation)
+    u = rng.random(_IMAGE_DRAWS).tolist()
+    configuration = choose_configuration(u[_U_CONFIGURATION], config.configuration_weights)
+    relation = resolve_relation(u[_U_RELATION], configuration, config.temperature_relation)
     band = temperature_band(t_min, t_max, face.temperature, relation, config)
-    u_size, u_split, u_x, u_y, u_gap, u_bar = rng.random(6).tolist()
-    size_fraction = _scale(u_size, config.size_range)
+    size_fraction = _scale(u[_U_SIZE], config.size_range)
     total_area = max(size_fraction * face.area_px, config.min_area_px)
     n_shapes = 1 if configuration == "single" else 2
-    split = _scale(u_split, (0.3, 0.7)) if n_shapes == 2 else 1.0
+    split = _scale(u[_U_SPLIT], (0.3, 0.7)) if n_shapes == 2 else 1.0
     targets = [max(total_area * split, config.min_area_px), max(total_area * (1 - split), config.min_area_px)]
 
-    outlines = [_sample_outline(rng, config) for _ in range(n_shapes)]
-    centres = [np.array([u_x * width, u_y * height])]
+    outlines = [_sample_outline(u[_U_OUTLINES[k]], rng, config) for k in range(n_shapes)]
+    centres = [(u[_U_X] * width, u[_U_Y] * height)]
     if n_shapes == 2:
         reach = [bounding_radius(outline) * math.sqrt(a) for (outline, _), a in zip(outlines, targets, strict=False)]
-        gap = 1.0 if configuration == "dual" else _scale(u_gap, (0.25, 1.0)) * sum(reach)
-        centres.append(_second_centre(rng, centres[0], reach[0] + reach[1] + gap + 1.0, height, width))
+        gap = 1.0 if configuration == "dual" else _scale(u[_U_GAP], (0.25, 1.0)) * (reach[0] + reach[1])
+        distance = reach[0] + reach[1] + gap + 1.0
+        centres.append(_second_centre(u[_U_DIRECTIONS], centres[0], distance, height, width))
 
+    low, high = band
     if configuration == "dual":
-        temperatures = _two_temperatures(rng, band, config.min_dual_difference)
+        temperatures = _two_temperatures(*u[_U_TEMPERATURES], band, config.min_dual_difference)
     else:
-        temperatures = [float(rng.uniform(*band))] * n_shapes
+        temperatures = [low + u[_U_TEMPERATURES.start] * (high - low)] * n_shapes
 
     plan = OcclusionPlan(texture_std=config.texture_std)
     if config.texture_std > 0:
-        plan.texture_window = sample_noise_window(rng, height, width)
+        if height * width > TEXTURE_PIXELS:
+            plan.texture_window = sample_noise_window(rng, height, width)  # a fresh field: its own seed
+        else:
+            plan.texture_window = texture_window(*u[_U_TEXTURE], height, width)
     occluders = []
     for (outline, shape), centre, target, temperature in zip(outlines, centres, targets, temperatures, strict=False):
-        region, points = rasterize_to_area(centre + outline * math.sqrt(target), centre, target, rng)
+        region, points = fit_to_area(outline * math.sqrt(target), np.array(centre), target, rng)
         occluders.append(
             {
                 **shape,
-                "centre": centre.tolist(),
+                "centre": list(centre),
                 "target_area_px": target,
                 "area_px": region.area,
                 "visible_area_px": _visible_area(region, height, width),
@@ -271,9 +291,9 @@ def sample_occlusion(
 
     bar = None
     if configuration == "connected":
-        thickness = _scale(u_bar, config.bar_thickness_range) * math.sqrt(min(targets) / math.pi)
+        thickness = _scale(u[_U_BAR], config.bar_thickness_range) * math.sqrt(min(targets) / math.pi)
         thickness = max(thickness, 1.0)
-        bar_points = bar_between(centres[0], centres[1], thickness)
+        bar_points = bar_between(np.array(centres[0]), np.array(centres[1]), thickness)
         region = rasterize(bar_points)
         bar = {
             "thickness_px": thickness,

@@ -24,24 +24,28 @@ def unit_star_polygon(rng: np.random.Generator, n_vertices: int, irregularity: f
     """Star-shaped polygon around the origin with area 1 px^2: (n, 2) float64 (x, y)."""
     if n_vertices < 3:
         raise ValueError(f"a star polygon needs at least 3 vertices, got {n_vertices}")
-    steps = rng.random(n_vertices)
+    # one draw for the steps and the rotation (the same numbers as rng.random(n) then rng.random())
+    draws = rng.random(n_vertices + 1)
+    steps = draws[:n_vertices]
     steps *= 2.0 * irregularity
     steps += 1.0 - irregularity
-    steps *= 2.0 * math.pi / np.add.reduce(steps)  # ufunc methods: .sum()/.cumsum() without their wrappers
-    angles = np.add.accumulate(steps)
-    angles += rng.random() * (2.0 * math.pi)
+    angles = np.add.accumulate(steps)  # ufunc methods: .cumsum() without its wrapper
+    turn = 2.0 * math.pi / float(angles[-1])  # renormalise the steps to a full turn
     radii = rng.standard_normal(n_vertices)
     radii *= spikiness
     radii += 1.0
     np.minimum(radii, MAX_RADIUS, out=radii)  # in place: np.clip's wrapper costs more than the work here
     np.maximum(radii, MIN_RADIUS, out=radii)
-    # area of the fan of triangles (centre, vertex i, vertex i+1); the step into vertex i+1 is steps[i+1]
-    sines = np.sin(steps)
-    area = 0.5 * (float(np.dot(radii[:-1] * radii[1:], sines[1:])) + float(radii[-1] * radii[0] * sines[0]))
-    radii /= math.sqrt(area)
     # (x, y) pairs are the real and imaginary parts of radius * exp(i * angle)
-    vertices = np.exp(1j * angles)
+    vertices = np.exp(angles * (1j * turn))
     vertices *= radii
+    # shoelace area of the fan (centre, vertex i, vertex i+1): Im(conj(v_i) * v_{i+1}) / 2, wrapping around
+    cross = vertices[:-1].conjugate()
+    cross *= vertices[1:]
+    first, last = complex(vertices[0]), complex(vertices[-1])
+    area = 0.5 * (float(np.add.reduce(cross.imag)) + (last.real * first.imag - last.imag * first.real))
+    rotation = draws[n_vertices] * (2.0 * math.pi)
+    vertices *= complex(math.cos(rotation), math.sin(rotation)) / math.sqrt(area)
     return vertices.view(np.float64).reshape(n_vertices, 2)
 
 
