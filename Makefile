@@ -26,7 +26,7 @@ comma := ,
 $(eval $(call venv_rule,$(VENV),$(TORCH_SPEC),samcl$(comma)cameras$(comma)dev))
 $(eval $(call venv_rule,$(ZOO_VENV),$(ZOO_TORCH_SPEC),samcl$(comma)zoo$(comma)dev))
 
-## demo: synthetic thermal faces -> TiAug -> statistics and previews -> two small trainings (without/with SAM-CL) -> evaluation
+## demo: synthetic thermal faces -> TiAug + scene -> statistics and previews -> three small trainings (plain, TiAug + scene, + SAM-CL) -> per-condition evaluation
 demo: $(VENV)/.installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" scripts/demo.sh demo_out
 
