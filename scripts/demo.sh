@@ -44,11 +44,11 @@ for run in plain defaults samcl; do
   samcl-train --data "$out/train.h5" --val "$out/val.h5" --out "$out/run_$run" --model unet \
     --model-arg base_width=16 --loss dice --crop "$size" --iters "$iters" --batch-size 8 --lr 0.05 \
     --val-every $((iters / 6)) --checkpoint-every $((iters / 6)) --workers 0 --threads 1 --seed 0 \
-    --progress-every $((iters / 5)) --no-progress ${flags[$run]} >"$out/run_$run.log" 2>&1 &
+    --progress-every $((iters / 5)) ${flags[$run]} >"$out/run_$run.log" 2>&1 &
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid" || { echo "a training failed; see $out/run_*.log" >&2; exit 1; }; done
-tail -n 2 "$out"/run_*.log
+tail -n 1 "$out"/run_*.log # the last progress record of each run
 
 echo "== 6. evaluation: the command line on one file, then every test set from Python"
 samcl-eval --checkpoint "$out/run_defaults/best.pt" --data "$out/test_unconstrained.h5" \
