@@ -12,6 +12,7 @@ own parser. The camera examples are run by tests/samcl_cli/test_readme_cameras.p
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import shlex
@@ -136,11 +137,11 @@ def _parse_only(argv: list[str]) -> None:
         program, args = "samcl-train", [a for a in args[args.index("-m") + 2 :]]
     if program == "samcl-train":
         from samcl.cli.train_cmd import train
-        from samcl.training.config import read_config_file, resolve_config
+        from samcl.training.config import TrainConfig, read_config_file, resolve_config
 
         context = train.make_context("samcl-train", list(args))  # refuses unknown options and bad values
-        flags = {k: v for k, v in context.params.items() if k not in ("config_file", "resume", "progress",
-                                                                      "progress_every")}  # fmt: skip
+        fields = {f.name for f in dataclasses.fields(TrainConfig)}  # the rest: how to run, not what to train
+        flags = {k: v for k, v in context.params.items() if k in fields}
         if context.params["resume"] is None:
             resolve_config(read_config_file(context.params["config_file"]) if context.params["config_file"] else None,
                            flags)  # fmt: skip
