@@ -44,7 +44,7 @@ def test_torchrun_with_a_samcl_warmup(dataset, tmp_path):
     train, val = dataset
     out = tmp_path / "ddp"
     res = _torchrun(train, val, out, "--iters", "4", "--batch-size", "2", "--val-every", "4", "--log-every", "1",
-                    "--samcl-warmup", "0.5")  # fmt: skip
+                    "--samcl-warmup", "0.5", "--samcl-lambda", "0.5")  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     assert [float(r["lam"]) for r in rows] == [0.0, 0.25, 0.5, 0.5]
