@@ -129,6 +129,16 @@ def _folder(path: Path) -> Path:
     return path
 
 
+RAW = ("--format", "raw", "--scale", "0.04", "--offset", "-273.15")
+
+
+def _raw_dump(tmp: Path, size: int) -> Path:
+    """A headerless recording of ``size`` bytes (uint16 counts)."""
+    path = tmp / "dump.raw"
+    path.write_bytes(np.full(size // 2, 7500, "<u2").tobytes() + b"\0" * (size % 2))
+    return path
+
+
 def _images(good: Path) -> np.ndarray:
     with h5py.File(good, "r") as f:
         return f["images"][:]
@@ -166,6 +176,27 @@ OTHERS: dict[str, Callable[[Path, Path, Callable], tuple[list, list[str]]]] = {
     "import-tfdb:split": lambda t, g, b: (
         ["import-tfdb", _npy_folder(t, _images(g)), t / "o.h5", "--split-val", "2"],
         ["--split-val"],
+    ),
+    "import-video:unknown_format": lambda t, g, b: (
+        ["import-video", _raw_dump(t, 2000), t / "o.h5"],
+        ["dump.raw", "--format"],
+    ),
+    "import-video:no_scale": lambda t, g, b: (
+        ["import-video", _raw_dump(t, 2000), t / "o.h5", "--format", "raw"],
+        ["--scale"],
+    ),
+    "import-video:no_size": lambda t, g, b: (["import-video", _raw_dump(t, 2000), t / "o.h5", *RAW], ["--raw-size"]),
+    "import-video:cut_short": lambda t, g, b: (
+        ["import-video", _raw_dump(t, 1001), t / "o.h5", *RAW, "--raw-size", "10x10"],
+        ["dump.raw", "whole number"],
+    ),
+    "import-video:every": lambda t, g, b: (
+        ["import-video", _raw_dump(t, 2000), t / "o.h5", "--every", "0"],
+        ["--every"],
+    ),
+    "import-video:out_is_input": lambda t, g, b: (
+        ["import-video", _raw_dump(t, 2000), t / "dump.raw", *RAW, "--raw-size", "10x10", "--overwrite"],
+        ["dump.raw", "input"],
     ),
 }
 
