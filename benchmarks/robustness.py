@@ -323,8 +323,8 @@ def plot(path: Path, runs: list[dict[str, Any]], recipes: list[str], columns: li
     ax.set_ylabel("test mIoU (%)")
     ax.set_ylim(0, 100)
     ax.axvline(len(columns) - 2.5, color="0.6", lw=0.8)
-    ax.legend(fontsize=7, ncol=2, loc="lower left")
-    ax.set_title("mIoU per real-world condition (mean ± std over seeds)")
+    ax.legend(fontsize=7, ncol=3, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    ax.set_title("mIoU per real-world condition (mean ± std over seeds)", pad=8 + 11 * math.ceil(len(recipes) / 3))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
