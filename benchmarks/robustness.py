@@ -167,16 +167,21 @@ def validation_curve(run_dir: Path) -> list[tuple[int, float]]:
         return [(int(r["iteration"]), float(r["val_miou"])) for r in csv.DictReader(handle) if r["val_miou"]]
 
 
+def last_third(curve: list[tuple[int, float]], iters: int) -> list[tuple[int, float]]:
+    """The (step, val mIoU) validations in the last third of the steps."""
+    return [(step, v) for step, v in curve if step >= iters * 2 / 3]
+
+
 def plateau_range(curve: list[tuple[int, float]], iters: int) -> float:
     """Max - min of val mIoU (points) over the validations in the last third of the steps."""
-    tail = [v for step, v in curve if step >= iters * 2 / 3]
+    tail = [v for _, v in last_third(curve, iters)]
     return 100 * (max(tail) - min(tail)) if len(tail) > 1 else float("nan")
 
 
 def plateau_trend(curve: list[tuple[int, float]], iters: int) -> float:
     """How far val mIoU moves (points) over the last third of the steps: the least-squares line through its
     validations, evaluated across that third. Unlike the range, one noisy validation does not dominate it."""
-    tail = [(step, v) for step, v in curve if step >= iters * 2 / 3]
+    tail = last_third(curve, iters)
     if len(tail) < 2:
         return float("nan")
     slope = np.polyfit([s for s, _ in tail], [v for _, v in tail], 1)[0]
