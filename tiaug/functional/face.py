@@ -9,7 +9,8 @@ temperature is the median over the face, taken on a regular grid of about 2,048 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -17,8 +18,7 @@ import numpy as np
 MEDIAN_SAMPLES = 2048
 
 
-@dataclass(frozen=True)
-class FaceStats:
+class FaceStats(NamedTuple):
     """Face area in pixels, its median temperature (degrees Celsius) and how the face was found."""
 
     area_px: float
@@ -40,7 +40,7 @@ def upper_median(values: np.ndarray) -> float:
 
 
 def _grid_step(height: int, width: int) -> int:
-    return max(1, int(np.sqrt(height * width / MEDIAN_SAMPLES)))
+    return max(1, int(math.sqrt(height * width / MEDIAN_SAMPLES)))
 
 
 def face_statistics(image: np.ndarray, mask: np.ndarray | None, t_min: float, t_max: float) -> FaceStats:

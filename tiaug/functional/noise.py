@@ -14,6 +14,7 @@ randomness comes from ``rng``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -93,6 +94,23 @@ def noise_field(window: dict[str, Any], height: int, width: int) -> np.ndarray:
     return flat_texture()[offset : offset + height * width].reshape(height, width)
 
 
+def texture_chunks(window: dict[str, Any], shapes: list[tuple[int, int]]) -> Iterator[np.ndarray]:
+    """N(0, 1) float32 fields of the given (h, w) shapes, one after the other, for the :func:`sample_noise_window`
+    result ``window``: consecutive runs of the flat texture from the window's offset (each one contiguous read;
+    a run that would pass the texture's end starts again at 0), or fresh fields from the window's seed."""
+    if window["exact"]:
+        rng = np.random.default_rng(window["seed"])
+        for shape in shapes:
+            yield rng.standard_normal(shape, np.float32)
+        return
+    flat, offset = flat_texture(), window["offset"]
+    for h, w in shapes:
+        if offset + h * w > TEXTURE_PIXELS:
+            offset = 0
+        yield flat[offset : offset + h * w].reshape(h, w)
+        offset += h * w
+
+
 def add_scaled_field(image: np.ndarray, field: np.ndarray, scale: float) -> np.ndarray:
     """Return ``image + scale * field`` as a new array of the image's dtype and shape ((H, W) or (H, W, 1))."""
     plane = image[:, :, 0] if image.ndim == 3 else image
@@ -105,9 +123,12 @@ def sample_thermal_noise(
     rng: np.random.Generator, height: int, width: int, min_netd: float, max_netd: float, exact: bool = False
 ) -> dict[str, Any]:
     """Sample the noise parameters for one image: NETD (degrees Celsius, uniform) and the field's window."""
-    netd = float(rng.uniform(min_netd, max_netd))
-    window = {"exact": True, "seed": int(rng.integers(2**63))} if exact else sample_noise_window(rng, height, width)
-    return {"netd": netd, "window": window}
+    if exact or height * width > TEXTURE_PIXELS:
+        netd = float(rng.uniform(min_netd, max_netd))
+        return {"netd": netd, "window": {"exact": True, "seed": int(rng.integers(2**63))}}
+    u_netd, u_offset, u_sign = rng.random(3).tolist()  # one draw: the NETD and the window
+    netd = min_netd + u_netd * (max_netd - min_netd)
+    return {"netd": netd, "window": texture_window(u_offset, u_sign, height, width)}
 
 
 def apply_thermal_noise(image: np.ndarray, params: dict[str, Any]) -> np.ndarray:

@@ -24,8 +24,14 @@ import cv2
 import numpy as np
 
 from tiaug.functional.face import FaceStats, face_statistics
-from tiaug.functional.noise import TEXTURE_PIXELS, noise_field, sample_noise_window, texture_range, texture_window
-from tiaug.functional.polygon import bar_between, bounding_radius, random_outline
+from tiaug.functional.noise import (
+    TEXTURE_PIXELS,
+    sample_noise_window,
+    texture_chunks,
+    texture_range,
+    texture_window,
+)
+from tiaug.functional.polygon import Outline, bar_between, random_outline
 from tiaug.functional.raster import Region, clip_region, fit_to_area, rasterize
 from tiaug.labels import IGNORE_INDEX
 from tiaug.validation import check_mask, check_range, check_thermal_image
@@ -194,7 +200,7 @@ def _scale(u: float, bounds: tuple[float, float]) -> float:
 
 def _sample_outline(
     draws: list[float], rng: np.random.Generator, config: OcclusionConfig
-) -> tuple[np.ndarray, dict[str, Any]]:
+) -> tuple[Outline, dict[str, Any]]:
     """A unit-area outline and its shape parameters, from four uniforms (vertices, irregularity, spikiness, stroke
     aspect) and the generator (the vertices' own draws)."""
     u_vertices, u_irregularity, u_spikiness, u_aspect = draws
@@ -255,7 +261,7 @@ def sample_occlusion(
     outlines = [_sample_outline(u[_U_OUTLINES[k]], rng, config) for k in range(n_shapes)]
     centres = [(u[_U_X] * width, u[_U_Y] * height)]
     if n_shapes == 2:
-        reach = [bounding_radius(outline) * math.sqrt(a) for (outline, _), a in zip(outlines, targets, strict=False)]
+        reach = [o.radius * math.sqrt(a / o.area) for (o, _), a in zip(outlines, targets, strict=False)]
         gap = 1.0 if configuration == "dual" else _scale(u[_U_GAP], (0.25, 1.0)) * (reach[0] + reach[1])
         distance = reach[0] + reach[1] + gap + 1.0
         centres.append(_second_centre(u[_U_DIRECTIONS], centres[0], distance, height, width))
@@ -274,7 +280,7 @@ def sample_occlusion(
             plan.texture_window = texture_window(*u[_U_TEXTURE], height, width)
     occluders = []
     for (outline, shape), centre, target, temperature in zip(outlines, centres, targets, temperatures, strict=False):
-        region, points = fit_to_area(outline * math.sqrt(target), np.array(centre), target, rng)
+        region, points = fit_to_area(outline, centre, target, rng)
         occluders.append(
             {
                 **shape,
@@ -293,7 +299,7 @@ def sample_occlusion(
     if configuration == "connected":
         thickness = _scale(u[_U_BAR], config.bar_thickness_range) * math.sqrt(min(targets) / math.pi)
         thickness = max(thickness, 1.0)
-        bar_points = bar_between(np.array(centres[0]), np.array(centres[1]), thickness)
+        bar_points = bar_between(centres[0], centres[1], thickness)
         region = rasterize(bar_points)
         bar = {
             "thickness_px": thickness,
@@ -327,7 +333,7 @@ def _visible_area(region: Region, height: int, width: int) -> int:
     if region.x0 >= 0 and region.y0 >= 0 and region.x0 + w <= width and region.y0 + h <= height:
         return region.area  # wholly inside the image: nothing to count again
     clipped = clip_region(region, height, width)
-    return 0 if clipped is None else cv2.countNonZero(clipped[1].view(np.uint8))
+    return 0 if clipped is None else cv2.countNonZero(clipped[1])
 
 
 def render_occlusion(image: np.ndarray, plan: OcclusionPlan) -> np.ndarray:
@@ -335,28 +341,37 @@ def render_occlusion(image: np.ndarray, plan: OcclusionPlan) -> np.ndarray:
     out = image.copy()
     view = out[:, :, 0] if out.ndim == 3 else out
     height, width = view.shape
-    texture = None if plan.texture_window is None else noise_field(plan.texture_window, height, width)
+    clipped = [clip_region(region, height, width) for region in plan.regions]
+    shapes = [stencil.shape for _, stencil in filter(None, clipped)]
+    textures = iter(()) if plan.texture_window is None else texture_chunks(plan.texture_window, shapes)
     # a fresh field (images larger than the texture) has no known range: always clip then
-    extremes = (-math.inf, math.inf) if texture is None or plan.texture_window["exact"] else texture_range()
-    std = np.float32(plan.texture_std)
+    exact = plan.texture_window is None or plan.texture_window["exact"]
+    extremes = (-math.inf, math.inf) if exact else texture_range()
     reach_low, reach_high = plan.texture_std * extremes[0], plan.texture_std * extremes[1]
-    for region, paint in zip(plan.regions, plan.paints, strict=True):
-        clipped = clip_region(region, height, width)
-        if clipped is None:
+    for part, paint in zip(clipped, plan.paints, strict=True):
+        if part is None:
             continue
-        slices, inside = clipped
+        slices, stencil = part
+        texture = next(textures, None)
         if texture is None:
-            values = np.full(inside.shape, paint.temperature, dtype=np.float32)
-        else:
-            values = texture[slices] * std
-            values += np.float32(paint.temperature)
+            values = np.full(stencil.shape, paint.temperature, dtype=np.float32)
+        else:  # temperature + texture_std * texture, in one float32 pass
+            values = cv2.addWeighted(texture, plan.texture_std, texture, 0.0, paint.temperature)
             low, high = paint.band
             if paint.temperature + reach_high > high:  # clip only where the texture can leave the band
                 np.minimum(values, np.float32(high), out=values)
             if paint.temperature + reach_low < low:
                 np.maximum(values, np.float32(low), out=values)
-        np.copyto(view[slices], values, where=inside)
+        paint_stencil(view[slices], values, stencil)
     return out
+
+
+def paint_stencil(target: np.ndarray, values: np.ndarray, stencil: np.ndarray) -> None:
+    """Copy ``values`` into ``target`` (a view, modified in place) where the uint8 ``stencil`` is set."""
+    if target.dtype == values.dtype:
+        cv2.copyTo(values, stencil, target)  # in place: same size and type
+    else:
+        np.copyto(target, values, where=stencil.view(bool))
 
 
 def occluded_pixels(plan: OcclusionPlan, shape: tuple[int, ...]) -> np.ndarray:
@@ -365,7 +380,7 @@ def occluded_pixels(plan: OcclusionPlan, shape: tuple[int, ...]) -> np.ndarray:
     for region in plan.regions:
         clipped = clip_region(region, shape[0], shape[1])
         if clipped is not None:
-            covered[clipped[0]] |= clipped[1]
+            covered[clipped[0]] |= clipped[1].view(bool)
     return covered
 
 

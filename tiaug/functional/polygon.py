@@ -13,57 +13,69 @@ area is its true area and it can be scaled exactly to a target area.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
+import cv2
 import numpy as np
+from numpy._core.umath import clip as _clip
 
 MIN_RADIUS = 0.05
 MAX_RADIUS = 2.0
 
 
-def unit_star_polygon(rng: np.random.Generator, n_vertices: int, irregularity: float, spikiness: float) -> np.ndarray:
-    """Star-shaped polygon around the origin with area 1 px^2: (n, 2) float64 (x, y)."""
+class Outline(NamedTuple):
+    """A random outline around the origin: vertices ``points`` (n, 2) float64 (x, y) in px, the ``area`` (px^2)
+    and ``perimeter`` (px) they enclose, and ``radius``, the largest distance (px) from the origin to a vertex.
+
+    Scaling by ``k`` scales the area by ``k**2`` and the perimeter and radius by ``k``.
+    """
+
+    points: np.ndarray
+    area: float
+    perimeter: float
+    radius: float
+
+
+def unit_star_polygon(rng: np.random.Generator, n_vertices: int, irregularity: float, spikiness: float) -> Outline:
+    """Star-shaped polygon around the origin with a mean vertex radius of about 1 px (n vertices)."""
     if n_vertices < 3:
         raise ValueError(f"a star polygon needs at least 3 vertices, got {n_vertices}")
     # one draw for the steps and the rotation (the same numbers as rng.random(n) then rng.random())
     draws = rng.random(n_vertices + 1)
-    steps = draws[:n_vertices]
-    steps *= 2.0 * irregularity
-    steps += 1.0 - irregularity
-    angles = np.add.accumulate(steps)  # ufunc methods: .cumsum() without its wrapper
-    turn = 2.0 * math.pi / float(angles[-1])  # renormalise the steps to a full turn
-    radii = rng.standard_normal(n_vertices)
-    radii *= spikiness
-    radii += 1.0
-    np.minimum(radii, MAX_RADIUS, out=radii)  # in place: np.clip's wrapper costs more than the work here
-    np.maximum(radii, MIN_RADIUS, out=radii)
-    # (x, y) pairs are the real and imaginary parts of radius * exp(i * angle)
-    vertices = np.exp(angles * (1j * turn))
-    vertices *= radii
-    # shoelace area of the fan (centre, vertex i, vertex i+1): Im(conj(v_i) * v_{i+1}) / 2, wrapping around
-    cross = vertices[:-1].conjugate()
-    cross *= vertices[1:]
-    first, last = complex(vertices[0]), complex(vertices[-1])
-    area = 0.5 * (float(np.add.reduce(cross.imag)) + (last.real * first.imag - last.imag * first.real))
-    rotation = draws[n_vertices] * (2.0 * math.pi)
-    vertices *= complex(math.cos(rotation), math.sin(rotation)) / math.sqrt(area)
-    return vertices.view(np.float64).reshape(n_vertices, 2)
+    radii = rng.normal(1.0, spikiness, n_vertices)  # the same numbers as 1 + spikiness * rng.standard_normal(n)
+    _clip(radii, MIN_RADIUS, MAX_RADIUS, out=radii)  # the ufunc itself: np.clip's wrappers cost more than the work
+    angles = draws[:n_vertices]
+    angles *= 2.0 * irregularity
+    angles += 1.0 - irregularity  # the angular steps
+    np.add.accumulate(angles, out=angles)  # ufunc methods: .cumsum() without its wrapper
+    angles *= 2.0 * math.pi / float(angles[-1])  # renormalise the steps to a full turn
+    angles += float(draws[n_vertices]) * (2.0 * math.pi)  # a random rotation
+    points = np.empty((n_vertices, 2))
+    np.cos(angles, out=points[:, 0])
+    np.sin(angles, out=points[:, 1])
+    points *= radii[:, None]
+    # the polygon is simple (star-shaped), so OpenCV's shoelace area is its area; float32 is exact enough here
+    corners = points.astype(np.float32)
+    area, perimeter = cv2.contourArea(corners), cv2.arcLength(corners, True)
+    return Outline(points, area, perimeter, float(np.maximum.reduce(radii)))
 
 
-def unit_stroke(rng: np.random.Generator, aspect: float) -> np.ndarray:
-    """Rectangle of area 1 and length/thickness ratio ``aspect``, randomly oriented: (4, 2) (x, y)."""
+def unit_stroke(rng: np.random.Generator, aspect: float) -> Outline:
+    """Rectangle of area 1 px^2 and length/thickness ratio ``aspect``, randomly oriented (4 vertices)."""
     thickness = 1.0 / math.sqrt(aspect)
     half_length = 0.5 * aspect * thickness
     half_thickness = 0.5 * thickness
     theta = rng.random() * math.pi
-    along = np.array([math.cos(theta), math.sin(theta)])
-    across = np.array([-along[1], along[0]])
-    corners = np.array([[1, 1], [1, -1], [-1, -1], [-1, 1]], dtype=np.float64)
-    return corners[:, :1] * half_length * along + corners[:, 1:] * half_thickness * across
+    ax, ay = math.cos(theta) * half_length, math.sin(theta) * half_length  # along the stroke
+    cx, cy = -math.sin(theta) * half_thickness, math.cos(theta) * half_thickness  # across it
+    corners = [[ax + cx, ay + cy], [ax - cx, ay - cy], [-ax - cx, -ay - cy], [-ax + cx, -ay + cy]]
+    perimeter = 4.0 * (half_length + half_thickness)
+    return Outline(np.array(corners), 1.0, perimeter, math.hypot(half_length, half_thickness))
 
 
-def bar_between(p: np.ndarray, q: np.ndarray, thickness: float) -> np.ndarray:
+def bar_between(p: tuple[float, float], q: tuple[float, float], thickness: float) -> np.ndarray:
     """Rectangle (4, 2) of the given thickness (px) joining points ``p`` and ``q`` (x, y)."""
-    (px, py), (qx, qy) = p.tolist(), q.tolist()
+    (px, py), (qx, qy) = p, q
     dx, dy = qx - px, qy - py
     length = math.hypot(dx, dy)
     if length == 0.0:
@@ -78,13 +90,8 @@ def random_outline(
     irregularity: float,
     spikiness: float,
     stroke_aspect: float,
-) -> np.ndarray:
-    """Random outline around the origin with area 1 px^2: a stroke for 2 vertices, else a star polygon."""
+) -> Outline:
+    """Random outline around the origin: a stroke of area 1 px^2 for 2 vertices, else a star polygon."""
     if n_vertices == 2:
         return unit_stroke(rng, stroke_aspect)
     return unit_star_polygon(rng, n_vertices, irregularity, spikiness)
-
-
-def bounding_radius(points: np.ndarray) -> float:
-    """Largest distance (px) from the origin to a vertex of an outline (n, 2) centred on the origin."""
-    return math.sqrt(max(x * x + y * y for x, y in points.tolist()))

@@ -12,6 +12,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from tiaug.functional.polygon import Outline
+
 SUBPIXEL_BITS = 4  # cv2.fillPoly `shift`: vertices are placed with 1/16 px precision
 AREA_TOLERANCE_REL = 0.05
 AREA_TOLERANCE_PX = 4.0
@@ -79,20 +81,12 @@ def first_scale(target_area: float, perimeter: float) -> float:
     return (math.sqrt(b * b + 4.0 * target_area * target_area) - b) / (2.0 * target_area)
 
 
-def rasterize_to_area(
-    points: np.ndarray, centre: np.ndarray, target_area: float, rng: np.random.Generator
-) -> tuple[Region, np.ndarray]:
-    """Rasterise ``points`` (n, 2), an outline of about the target's continuous area, scaled about ``centre`` so
-    that the pixel count matches ``target_area``; see :func:`fit_to_area`. Returns the region and final vertices."""
-    return fit_to_area(points - centre, centre, target_area, rng)
-
-
 def fit_to_area(
-    spokes: np.ndarray, centre: np.ndarray, target_area: float, rng: np.random.Generator, perimeter: float | None = None
+    outline: Outline, centre: tuple[float, float], target_area: float, rng: np.random.Generator
 ) -> tuple[Region, np.ndarray]:
-    """Rasterise the outline ``centre + k * spokes`` whose pixel count matches ``target_area`` (within
-    :func:`area_tolerance`); ``spokes`` (n, 2) are the vertices' offsets from ``centre`` and should enclose about
-    ``target_area``, ``perimeter`` is their perimeter (px; measured when None).
+    """Rasterise the outline ``centre + k * outline.points`` whose pixel count matches ``target_area`` (within
+    :func:`area_tolerance`); ``outline`` surrounds the origin (a :func:`tiaug.functional.polygon.random_outline`)
+    and ``centre`` is (x, y) in px.
 
     OpenCV fills every pixel an edge touches, so the count of a polygon of the right continuous area is a few
     percent too high, more for small or spiky outlines: the first scale corrects for the outline's perimeter
@@ -104,23 +98,24 @@ def fit_to_area(
     of :data:`SUBPIXEL_BITS`).
     """
     tolerance = area_tolerance(target_area)
-    if perimeter is None:
-        perimeter = cv2.arcLength(spokes.astype(np.float32), True)
-    start = first_scale(target_area, perimeter)
+    size = math.sqrt(target_area / outline.area)  # the scale at the target's continuous area
+    start = first_scale(target_area, outline.perimeter * size) * size
+    points = outline.points
+    fixed = np.empty(points.shape, dtype=np.int32)  # vertices in 1/16 px, as to_fixed_point(centre + k * points)
     fixed_centre = np.multiply(centre, _FIXED_ONE)
     best: tuple[float, Region, np.ndarray] | None = None
     for _ in range(_SHIFT_ATTEMPTS):
         low, high, scale = 0.0, math.inf, start
         for _ in range(_SCALE_STEPS):
-            fixed = spokes * (scale * _FIXED_ONE)  # vertices in 1/16 px, as to_fixed_point(centre + scale * spokes)
-            fixed += fixed_centre
-            np.rint(fixed, out=fixed)
-            region = _fill(fixed.astype(np.int32))
+            scaled = points * (scale * _FIXED_ONE)
+            scaled += fixed_centre
+            np.rint(scaled, out=fixed, casting="unsafe")
+            region = _fill(fixed)
             error = region.area - target_area
             if abs(error) <= tolerance:
                 return region, fixed * (1.0 / _FIXED_ONE)
             if best is None or abs(error) < best[0]:
-                best = (abs(error), region, fixed)
+                best = (abs(error), region, fixed.copy())
             if error < 0:
                 low = scale
             else:
@@ -133,11 +128,13 @@ def fit_to_area(
 
 
 def clip_region(region: Region, height: int, width: int) -> tuple[tuple[slice, slice], np.ndarray] | None:
-    """Image slices and the matching part of the stencil as a bool array, or None if fully outside."""
+    """Image slices and the matching part of the uint8 stencil (a view), or None if fully outside."""
     h, w = region.stencil.shape
-    ya, yb = max(region.y0, 0), min(region.y0 + h, height)
-    xa, xb = max(region.x0, 0), min(region.x0 + w, width)
+    x0, y0 = region.x0, region.y0
+    if x0 >= 0 and y0 >= 0 and x0 + w <= width and y0 + h <= height:  # wholly inside: the common case
+        return (slice(y0, y0 + h), slice(x0, x0 + w)), region.stencil
+    ya, yb = max(y0, 0), min(y0 + h, height)
+    xa, xb = max(x0, 0), min(x0 + w, width)
     if ya >= yb or xa >= xb:
         return None
-    local = region.stencil[ya - region.y0 : yb - region.y0, xa - region.x0 : xb - region.x0]
-    return (slice(ya, yb), slice(xa, xb)), local.view(bool)
+    return (slice(ya, yb), slice(xa, xb)), region.stencil[ya - y0 : yb - y0, xa - x0 : xb - x0]
