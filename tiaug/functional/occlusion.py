@@ -119,8 +119,9 @@ class Paint(NamedTuple):
 class OcclusionPlan:
     """Everything sampled for one image: stencils to paint and the JSON-serialisable provenance ``params``.
 
-    The occluders' texture is one image-sized N(0, 1) field (``texture_window``, see
-    :func:`tiaug.functional.noise.noise_field`) scaled by ``texture_std`` degrees Celsius.
+    Each occluder's texture is an N(0, 1) field of its own (consecutive runs of the flat texture from
+    ``texture_window``'s offset, see :func:`tiaug.functional.noise.texture_chunks`) scaled by ``texture_std``
+    degrees Celsius.
     """
 
     regions: list[Region] = field(default_factory=list)
@@ -201,8 +202,8 @@ def _scale(u: float, bounds: tuple[float, float]) -> float:
 def _sample_outline(
     draws: list[float], rng: np.random.Generator, config: OcclusionConfig
 ) -> tuple[Outline, dict[str, Any]]:
-    """A unit-area outline and its shape parameters, from four uniforms (vertices, irregularity, spikiness, stroke
-    aspect) and the generator (the vertices' own draws)."""
+    """An outline around the origin and its shape parameters, from four uniforms (vertices, irregularity,
+    spikiness, stroke aspect) and the generator (the vertices' own draws)."""
     u_vertices, u_irregularity, u_spikiness, u_aspect = draws
     v_low, v_high = config.vertices_range
     n_vertices = v_low + int(u_vertices * (v_high - v_low + 1))

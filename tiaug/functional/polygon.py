@@ -2,9 +2,10 @@
 
 A polygon with ``n >= 3`` vertices is drawn around a centre by walking once around it: the angular steps
 are ``2*pi/n * U(1 - irregularity, 1 + irregularity)`` (renormalised to a full turn) and the vertex radii
-``N(1, spikiness)`` times the mean radius, clipped to [0.05, 2]. Because the angles increase monotonically
-and every step is below pi, the polygon is always simple (star-shaped around its centre), so its shoelace
-area is its true area and it can be scaled exactly to a target area.
+``N(1, spikiness)`` px, clipped to [0.05, 2], the whole turned by a random rotation. Because the angles increase
+monotonically and every step is below pi, the polygon is always simple (star-shaped around its centre), so its
+shoelace area is its true area: an :class:`Outline` carries it, and the area fit
+(:func:`tiaug.functional.raster.fit_to_area`) scales the outline to a target area.
 
 ``n == 2`` gives a thick stroke (a cable, a glasses arm, a strand of hair): a rectangle whose length is
 ``aspect`` times its thickness. Irregularity and spikiness have no effect on strokes.
