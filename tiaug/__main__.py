@@ -1,6 +1,6 @@
 """`python -m tiaug` runs the `tiaug` command line."""
 
-from tiaug.cli import main
+from tiaug.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -3,7 +3,13 @@
 setup.cfg maps the console scripts to the functions below. Without installed scripts,
 ``python -m samcl.cli train|eval|predict ARGS`` (or ``python -m samcl.cli.train_cmd`` for torchrun) runs the
 same commands. Each function imports its command only when called, so one command never loads the others.
+Albumentations' online version check (a PyPI request on import) is off in these commands unless
+``NO_ALBUMENTATIONS_UPDATE`` is set: nothing is downloaded at run time.
 """
+
+import os
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 
 def train_main() -> None:

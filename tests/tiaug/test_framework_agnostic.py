@@ -113,3 +113,33 @@ def test_synth_runs_without_albumentations_and_torch(tmp_path: Path) -> None:
     with h5py.File(out, "r") as f:
         assert f["images"].shape == (3, 32, 40)
         assert f["masks"].shape == (3, 32, 40)
+
+
+#: Runs `python -m tiaug ARGS` as the console script does (torch installed, nothing blocked beforehand) and prints,
+#: at exit, whether torch was imported and the Albumentations version-check setting the process ran with.
+CONSOLE_SCRIPT = textwrap.dedent(
+    """
+    import atexit, os, runpy, sys
+    atexit.register(lambda: print(sys.modules.get("torch") is not None, os.environ.get("NO_ALBUMENTATIONS_UPDATE")))
+    sys.argv = ["tiaug", *sys.argv[1:]]
+    runpy.run_module("tiaug", run_name="__main__", alter_sys=True)
+    """
+)
+
+
+def test_tiaug_augment_never_imports_torch(tmp_path: Path) -> None:
+    """The `tiaug` console script keeps torch out of the process (Albumentations would import it: seconds of
+    start-up and exit for nothing) and turns off Albumentations' online version check; augment still works."""
+    pytest.importorskip("torch")  # the case that matters: torch installed
+    import h5py
+
+    source, out = tmp_path / "in.h5", tmp_path / "out.h5"
+    env = {k: v for k, v in os.environ.items() if k != "NO_ALBUMENTATIONS_UPDATE"}
+    env["PYTHONPATH"] = str(ROOT)
+    for args in (["synth", str(source), "-n", "4", "--size", "32x40"], ["augment", str(source), str(out)]):
+        proc = subprocess.run([sys.executable, "-c", CONSOLE_SCRIPT, *args, "--no-progress"], capture_output=True,
+                              text=True, env=env, timeout=120)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.splitlines()[-1] == "False 1", proc.stdout
+    with h5py.File(out, "r") as f:
+        assert f["images"].shape == (4, 32, 40)

@@ -55,6 +55,7 @@ class ThermalH5Writer:
         self._filters = dataset_filters(compression)  # see tiaug.io.codecs
         self.n = 0
         self._columns: dict[str, str] = {}  # key -> "array", JSON or STR
+        self._datasets: dict[str, h5py.Dataset] = {}  # opened once: `file[key]` costs milliseconds per call
         self._make("images", np.float32, (self.height, self.width))
         if masks:
             self._make("masks", np.uint8, (self.height, self.width))
@@ -71,7 +72,7 @@ class ThermalH5Writer:
         if key in self._columns or key in self.file:
             raise ValueError(f"dataset {key!r} already exists")
         if isinstance(dtype, str) and dtype in (JSON, STR):
-            self.file.create_dataset(
+            self._datasets[key] = self.file.create_dataset(
                 key, shape=(0,), maxshape=(None,), dtype=h5py.string_dtype("utf-8"), chunks=(1024,)
             )
             self._columns[key] = dtype
@@ -83,7 +84,7 @@ class ThermalH5Writer:
         # values: chunks of about 64 KiB, cached while a batch fills them
         whole_rows = key in ("images", "masks")
         rows_per_chunk = 1 if whole_rows else max(1, (1 << 16) // row_bytes)
-        self.file.create_dataset(
+        self._datasets[key] = self.file.create_dataset(
             key,
             shape=(0, *row_shape),
             maxshape=(None, *row_shape),
@@ -149,7 +150,7 @@ class ThermalH5Writer:
             landmarks = np.asarray(landmarks, dtype=np.float32)
             if landmarks.ndim == 2:
                 landmarks = landmarks[None]
-            if landmarks.shape != (b, *self.file["landmarks"].shape[1:]):
+            if landmarks.shape != (b, *self._datasets["landmarks"].shape[1:]):
                 raise ValueError(f"landmarks shape {landmarks.shape} does not match ({b}, K, 2)")
             rows["landmarks"] = landmarks
         extra = dict(extra or {})
@@ -164,14 +165,14 @@ class ThermalH5Writer:
             elif kind == STR:
                 arr = np.array([str(v) for v in values], dtype=object)
             else:
-                arr = np.asarray(values, dtype=self.file[key].dtype)
+                arr = np.asarray(values, dtype=self._datasets[key].dtype)
             if len(arr) != b:
                 raise ValueError(f"column {key!r} got {len(arr)} values for {b} rows")
             rows[key] = arr
         if extra:
             raise ValueError(f"unknown columns {sorted(extra)}; declare them with add_column first")
         for key, arr in rows.items():
-            ds = self.file[key]
+            ds = self._datasets[key]
             ds.resize(self.n + b, axis=0)
             ds[self.n : self.n + b] = arr
         self.n += b
@@ -179,8 +180,8 @@ class ThermalH5Writer:
     def finish(self) -> int:
         """Check every dataset has the same number of rows; return it."""
         for key in self._columns:
-            if self.file[key].shape[0] != self.n:
-                raise ValueError(f"dataset {key!r} has {self.file[key].shape[0]} rows, expected {self.n}")
+            if self._datasets[key].shape[0] != self.n:
+                raise ValueError(f"dataset {key!r} has {self._datasets[key].shape[0]} rows, expected {self.n}")
         return self.n
 
 
