@@ -50,7 +50,13 @@ def heavy_imports(argv: list[str], env: dict[str, str]) -> list[str]:
     if argv[1:] == ["-c", "pass"]:
         return []
     done = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], env=env, capture_output=True, text=True)
-    names = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    names = set()
+    for line in done.stderr.splitlines():
+        fields = line.removeprefix("import time:").split("|")
+        # a blocked import (sys.modules[name] = None, as the tiaug console script does for torch) is listed too,
+        # at a few microseconds: count only packages that took at least 1 ms (cumulative) to import
+        if len(fields) == 3 and fields[1].strip().isdigit() and int(fields[1]) >= 1000:
+            names.add(fields[2].strip())
     return [name for name in HEAVY if name in names]
 
 
