@@ -72,12 +72,14 @@ def texture_range() -> tuple[float, float]:
     return float(texture.min()), float(texture.max())
 
 
-def sample_noise_window(rng: np.random.Generator, height: int, width: int) -> dict[str, Any]:
-    """Random window of the flat texture for an (height, width) field: offset (in values) and sign."""
-    if height * width > TEXTURE_PIXELS:
-        return {"exact": True, "seed": int(rng.integers(2**63))}
-    u_offset, u_sign = rng.random(2).tolist()
-    return texture_window(u_offset, u_sign, height, width)
+def fits_texture(height: int, width: int) -> bool:
+    """Whether an (height, width) field can be a window of the flat texture (else it is drawn fresh)."""
+    return height * width <= TEXTURE_PIXELS
+
+
+def fresh_field_window(rng: np.random.Generator) -> dict[str, Any]:
+    """A field drawn fresh instead of a texture window: the seed of its own generator, from ``rng``."""
+    return {"exact": True, "seed": int(rng.integers(2**63))}
 
 
 def texture_window(u_offset: float, u_sign: float, height: int, width: int) -> dict[str, Any]:
@@ -87,7 +89,8 @@ def texture_window(u_offset: float, u_sign: float, height: int, width: int) -> d
 
 
 def noise_field(window: dict[str, Any], height: int, width: int) -> np.ndarray:
-    """The N(0, 1) field (height, width) float32 described by a :func:`sample_noise_window` result (a view)."""
+    """The N(0, 1) field (height, width) float32 described by a window (:func:`texture_window`, a view, or
+    :func:`fresh_field_window`)."""
     if window["exact"]:
         return np.random.default_rng(window["seed"]).standard_normal((height, width), np.float32)
     offset = window["offset"]
@@ -95,9 +98,10 @@ def noise_field(window: dict[str, Any], height: int, width: int) -> np.ndarray:
 
 
 def texture_chunks(window: dict[str, Any], shapes: list[tuple[int, int]]) -> Iterator[np.ndarray]:
-    """N(0, 1) float32 fields of the given (h, w) shapes, one after the other, for the :func:`sample_noise_window`
-    result ``window``: consecutive runs of the flat texture from the window's offset (each one contiguous read;
-    a run that would pass the texture's end starts again at 0), or fresh fields from the window's seed."""
+    """N(0, 1) float32 fields of the given (h, w) shapes, one after the other, for a window
+    (:func:`texture_window` or :func:`fresh_field_window`): consecutive runs of the flat texture from the window's
+    offset (each one contiguous read; a run that would pass the texture's end starts again at 0), or fresh fields
+    from the window's seed."""
     if window["exact"]:
         rng = np.random.default_rng(window["seed"])
         for shape in shapes:
@@ -123,9 +127,9 @@ def sample_thermal_noise(
     rng: np.random.Generator, height: int, width: int, min_netd: float, max_netd: float, exact: bool = False
 ) -> dict[str, Any]:
     """Sample the noise parameters for one image: NETD (degrees Celsius, uniform) and the field's window."""
-    if exact or height * width > TEXTURE_PIXELS:
+    if exact or not fits_texture(height, width):
         netd = float(rng.uniform(min_netd, max_netd))
-        return {"netd": netd, "window": {"exact": True, "seed": int(rng.integers(2**63))}}
+        return {"netd": netd, "window": fresh_field_window(rng)}
     u_netd, u_offset, u_sign = rng.random(3).tolist()  # one draw: the NETD and the window
     netd = min_netd + u_netd * (max_netd - min_netd)
     return {"netd": netd, "window": texture_window(u_offset, u_sign, height, width)}

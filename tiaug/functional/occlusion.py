@@ -24,13 +24,7 @@ import cv2
 import numpy as np
 
 from tiaug.functional.face import FaceStats, face_statistics
-from tiaug.functional.noise import (
-    TEXTURE_PIXELS,
-    sample_noise_window,
-    texture_chunks,
-    texture_range,
-    texture_window,
-)
+from tiaug.functional.noise import fits_texture, fresh_field_window, texture_chunks, texture_range, texture_window
 from tiaug.functional.polygon import Outline, bar_between, random_outline
 from tiaug.functional.raster import Region, clip_region, fit_to_area, rasterize
 from tiaug.labels import IGNORE_INDEX
@@ -275,10 +269,10 @@ def sample_occlusion(
 
     plan = OcclusionPlan(texture_std=config.texture_std)
     if config.texture_std > 0:
-        if height * width > TEXTURE_PIXELS:
-            plan.texture_window = sample_noise_window(rng, height, width)  # a fresh field: its own seed
-        else:
+        if fits_texture(height, width):
             plan.texture_window = texture_window(*u[_U_TEXTURE], height, width)
+        else:
+            plan.texture_window = fresh_field_window(rng)  # a fresh field: its own seed
     occluders = []
     for (outline, shape), centre, target, temperature in zip(outlines, centres, targets, temperatures, strict=False):
         region, points = fit_to_area(outline, centre, target, rng)

@@ -55,7 +55,7 @@ class ThermalH5Writer:
         self._filters = dataset_filters(compression)  # see tiaug.io.codecs
         self.n = 0
         self._columns: dict[str, str] = {}  # key -> "array", JSON or STR
-        self._datasets: dict[str, h5py.Dataset] = {}  # opened once: `file[key]` costs milliseconds per call
+        self._datasets: dict[str, h5py.Dataset] = {}  # the handles create_dataset returned, not looked up per append
         self._make("images", np.float32, (self.height, self.width))
         if masks:
             self._make("masks", np.uint8, (self.height, self.width))
