@@ -341,7 +341,8 @@ def augment_file(
         _Pipeline(in_path, job, workers, slots) as pipeline_,
         create_thermal_h5(out_path, height, width, overwrite=overwrite, inputs=inputs, masks=has_masks,
                           classes=classes, compression=compression, attrs=attrs,
-                          ignore_index=ignore_index_of(pipeline, input_ignore)) as writer,
+                          ignore_index=ignore_index_of(pipeline, input_ignore),
+                          rows=n_rows * job.rows_per_input) as writer,
     ):  # fmt: skip
         writer.add_column("source_index", np.int64)
         writer.add_column("tiaug/params", JSON)

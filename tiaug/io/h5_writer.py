@@ -1,7 +1,8 @@
 """HDF5 thermal datasets: an appending writer for the data contract (see ``h5_reader``), whole or nothing.
 
 Every dataset is chunked one row per chunk (small per-row values: about 64 KiB per chunk), so writing a batch
-touches only that batch and memory stays flat whatever the file size.
+touches only that batch and memory stays flat whatever the file size. When the number of rows is known in advance
+(``rows=``), uncompressed images and masks go straight to disk, past the page cache (:mod:`tiaug.io.direct_rows`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from tiaug.io.atomic import PathLike, atomic_h5
 from tiaug.io.codecs import dataset_filters
+from tiaug.io.direct_rows import FILE_ALIGNMENT, DirectRows, preallocated_chunks
 from tiaug.io.h5_reader import DEFAULT_CLASSES, UNITS
 from tiaug.validation import check_finite_rows, check_float_pixels, check_labels
 
@@ -31,6 +33,9 @@ class ThermalH5Writer:
     Extra per-row datasets are declared with ``add_column`` (``JSON`` for one JSON string per row, or a numpy
     dtype). ``finish()`` checks every dataset got the same number of rows. Prefer ``create_thermal_h5``,
     which also makes the output whole-or-nothing.
+
+    ``rows``, when the final number of rows is known, preallocates ``images`` and ``masks`` at that many rows
+    (``finish()`` then insists on exactly that many) and, uncompressed, writes them past the page cache.
     """
 
     def __init__(
@@ -45,10 +50,14 @@ class ThermalH5Writer:
         compression: str | None = None,
         attrs: Mapping[str, Any] | None = None,
         ignore_index: int | None = None,
+        rows: int | None = None,
     ) -> None:
         if height < 1 or width < 1:
             raise ValueError(f"image size must be positive, got {height}x{width}")
+        if rows is not None and rows < 0:
+            raise ValueError(f"rows must be >= 0, got {rows}")
         self.file = file
+        self.rows = rows
         self.height, self.width = int(height), int(width)
         self.classes = tuple(classes)
         self.ignore_index = ignore_index
@@ -56,6 +65,7 @@ class ThermalH5Writer:
         self.n = 0
         self._columns: dict[str, str] = {}  # key -> "array", JSON or STR
         self._datasets: dict[str, h5py.Dataset] = {}  # the handles create_dataset returned, not looked up per append
+        self._direct: dict[str, DirectRows | None] = {}  # preallocated datasets (rows=) -> their direct writer
         self._make("images", np.float32, (self.height, self.width))
         if masks:
             self._make("masks", np.uint8, (self.height, self.width))
@@ -84,15 +94,19 @@ class ThermalH5Writer:
         # values: chunks of about 64 KiB, cached while a batch fills them
         whole_rows = key in ("images", "masks")
         rows_per_chunk = 1 if whole_rows else max(1, (1 << 16) // row_bytes)
+        preallocate = whole_rows and self.rows is not None
         self._datasets[key] = self.file.create_dataset(
             key,
-            shape=(0, *row_shape),
+            shape=(self.rows if preallocate else 0, *row_shape),
             maxshape=(None, *row_shape),
             dtype=dtype,
             chunks=(rows_per_chunk, *row_shape),
             rdcc_nbytes=1 if whole_rows else None,
             **self._filters,
+            **(preallocated_chunks() if preallocate and not self._filters else {}),
         )
+        if preallocate:
+            self._direct[key] = DirectRows.open(self._datasets[key])
         self._columns[key] = "array"
 
     def add_column(self, key: str, dtype: Any, row_shape: tuple[int, ...] = ()) -> None:
@@ -131,7 +145,7 @@ class ThermalH5Writer:
             raise ValueError(f"images shape {images.shape} does not match (B, {self.height}, {self.width})")
         check_float_pixels(images.dtype, "images")
         check_finite_rows(images, "images", self.n)
-        rows: dict[str, Any] = {"images": images.astype(np.float32, copy=False)}
+        batch: dict[str, Any] = {"images": images.astype(np.float32, copy=False)}
         if "masks" in self._columns:
             if masks is None:
                 raise ValueError("this file has masks: pass masks with every append")
@@ -141,7 +155,7 @@ class ThermalH5Writer:
             if masks.shape != images.shape:
                 raise ValueError(f"masks shape {masks.shape} does not match images shape {images.shape}")
             check_labels(masks, self.classes, self.ignore_index, "masks", self.n)
-            rows["masks"] = masks.astype(np.uint8, copy=False)
+            batch["masks"] = masks.astype(np.uint8, copy=False)
         elif masks is not None:
             raise ValueError("this file was created without masks (masks=False)")
         if "landmarks" in self._columns:
@@ -152,7 +166,7 @@ class ThermalH5Writer:
                 landmarks = landmarks[None]
             if landmarks.shape != (b, *self._datasets["landmarks"].shape[1:]):
                 raise ValueError(f"landmarks shape {landmarks.shape} does not match ({b}, K, 2)")
-            rows["landmarks"] = landmarks
+            batch["landmarks"] = landmarks
         extra = dict(extra or {})
         for key, kind in self._columns.items():
             if key in ("images", "masks", "landmarks"):
@@ -168,21 +182,37 @@ class ThermalH5Writer:
                 arr = np.asarray(values, dtype=self._datasets[key].dtype)
             if len(arr) != b:
                 raise ValueError(f"column {key!r} got {len(arr)} values for {b} rows")
-            rows[key] = arr
+            batch[key] = arr
         if extra:
             raise ValueError(f"unknown columns {sorted(extra)}; declare them with add_column first")
-        for key, arr in rows.items():
+        if self.rows is not None and self.n + b > self.rows:
+            raise ValueError(f"this file was created for {self.rows} rows: {self.n + b} do not fit")
+        for key, arr in batch.items():
             ds = self._datasets[key]
+            if key in self._direct:  # preallocated
+                direct = self._direct[key]
+                if direct is None or not direct.write(self.n, arr):
+                    self._direct[key] = None
+                    ds[self.n : self.n + b] = arr
+                continue
             ds.resize(self.n + b, axis=0)
             ds[self.n : self.n + b] = arr
         self.n += b
 
     def finish(self) -> int:
-        """Check every dataset has the same number of rows; return it."""
+        """Check every dataset has the same number of rows (``rows``, when given); return it."""
+        self.close()
+        if self.rows is not None and self.n != self.rows:
+            raise ValueError(f"this file was created for {self.rows} rows, but {self.n} were written")
         for key in self._columns:
             if self._datasets[key].shape[0] != self.n:
                 raise ValueError(f"dataset {key!r} has {self._datasets[key].shape[0]} rows, expected {self.n}")
         return self.n
+
+    def close(self) -> None:
+        """Release the direct writers' file descriptors (idempotent); ``finish()`` does it too."""
+        for direct in filter(None, self._direct.values()):
+            direct.close()
 
 
 @contextlib.contextmanager
@@ -200,15 +230,18 @@ def create_thermal_h5(
     attrs: Mapping[str, Any] | None = None,
     allow_empty: bool = False,
     ignore_index: int | None = None,
+    rows: int | None = None,
 ) -> Iterator[ThermalH5Writer]:
     """Create a thermal HDF5 file whole-or-nothing and yield a ``ThermalH5Writer`` to append rows to.
 
     The output is written to a temporary file beside ``path`` and renamed when the block ends without an
     exception; any exception (Ctrl-C included) deletes it. ``path`` equal to one of ``inputs`` and an existing
     ``path`` without ``overwrite`` are refused before anything is written. An output with no rows is refused
-    unless ``allow_empty``.
+    unless ``allow_empty``. ``rows``: the number of rows the block will append, when known (see
+    ``ThermalH5Writer``): faster, and the file is refused unless exactly that many are appended.
     """
-    with atomic_h5(path, overwrite=overwrite, inputs=inputs) as f:
+    alignment = {} if rows is None else FILE_ALIGNMENT
+    with atomic_h5(path, overwrite=overwrite, inputs=inputs, **alignment) as f:
         writer = ThermalH5Writer(
             f,
             height,
@@ -219,8 +252,12 @@ def create_thermal_h5(
             compression=compression,
             attrs=attrs,
             ignore_index=ignore_index,
+            rows=rows,
         )
-        yield writer
+        try:
+            yield writer
+        finally:
+            writer.close()
         if writer.finish() == 0 and not allow_empty:
             raise ValueError(f"{os.fspath(path)}: no images were written; refusing to create an empty dataset")
 

@@ -1,0 +1,197 @@
+"""Rows written past the page cache (``rows=``, :mod:`tiaug.io.direct_rows`): same datasets, whole or nothing."""
+
+from __future__ import annotations
+
+import errno
+import mmap
+import os
+
+import h5py
+import numpy as np
+import pytest
+
+from tiaug.augment import augment_file
+from tiaug.io import create_thermal_h5, read_thermal_h5, write_thermal_h5
+from tiaug.io import direct_rows as direct_module
+from tiaug.io.direct_rows import ALIGNMENT, DirectRows
+from tiaug.presets import tiaug_pipeline
+
+ALIGNED = (64, 64)  # float32 rows of 16 KiB and uint8 rows of 4 KiB: both multiples of ALIGNMENT
+UNALIGNED = (48, 60)
+
+
+def _faces(n: int, size: tuple[int, int], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    images = rng.normal(30.0, 4.0, (n, *size)).astype(np.float32)
+    masks = rng.integers(0, 3, (n, *size), dtype=np.uint8)
+    return images, masks
+
+
+def _direct_supported(folder) -> bool:
+    """Whether this folder's file system takes O_DIRECT (tmpfs before Linux 6.6 does not)."""
+    if not hasattr(os, "O_DIRECT"):
+        return False
+    probe = folder / "probe"
+    probe.write_bytes(b"")
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_DIRECT))
+    except OSError:
+        return False
+    finally:
+        probe.unlink()
+    return True
+
+
+@pytest.fixture
+def direct_calls(monkeypatch):
+    """Every DirectRows.write call's (start, rows, accepted), recorded while passing through."""
+    calls = []
+    original = DirectRows.write
+
+    def spy(self, start, rows):
+        accepted = original(self, start, rows)
+        calls.append((start, len(rows), accepted))
+        return accepted
+
+    monkeypatch.setattr(DirectRows, "write", spy)
+    return calls
+
+
+def _write(path, images, masks, batch: int, rows: int | None, **kwargs) -> None:
+    with create_thermal_h5(path, *images.shape[1:], rows=rows, **kwargs) as writer:
+        writer.add_column("tag", np.int64)
+        for a in range(0, len(images), batch):
+            writer.append(
+                images[a : a + batch], masks[a : a + batch], extra={"tag": range(a, min(a + batch, len(images)))}
+            )
+
+
+def _datasets(path) -> dict[str, np.ndarray]:
+    """Every dataset's values, by path inside the file."""
+    found = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, item: found.update({name: item[()]}) if isinstance(item, h5py.Dataset) else None)
+    return found
+
+
+def test_preallocated_rows_go_straight_to_disk_and_read_back_unchanged(tmp_path, direct_calls):
+    if not _direct_supported(tmp_path):
+        pytest.skip("this file system refuses O_DIRECT")
+    images, masks = _faces(11, ALIGNED)
+    _write(tmp_path / "direct.h5", images, masks, batch=4, rows=11)
+    _write(tmp_path / "plain.h5", images, masks, batch=4, rows=None)
+    assert [(start, n) for start, n, accepted in direct_calls if accepted] == [(0, 4), (0, 4), (4, 4), (4, 4), (8, 3),
+                                                                               (8, 3)]  # fmt: skip
+    direct, plain = _datasets(tmp_path / "direct.h5"), _datasets(tmp_path / "plain.h5")
+    assert direct.keys() == plain.keys()
+    for key in plain:
+        np.testing.assert_array_equal(direct[key], plain[key], err_msg=key)
+    with h5py.File(tmp_path / "direct.h5", "r") as f:
+        assert f["images"].chunks == (1, *ALIGNED) and f["images"].maxshape == (None, *ALIGNED)
+        offsets = [f["images"].id.get_chunk_info(i).byte_offset for i in range(11)]
+    assert all(offset % ALIGNMENT == 0 for offset in offsets)
+
+
+def test_unaligned_memory_is_staged(tmp_path, direct_calls):
+    if not _direct_supported(tmp_path):
+        pytest.skip("this file system refuses O_DIRECT")
+    images, masks = _faces(6, ALIGNED, seed=1)
+    buffer = np.empty(images.nbytes + 4, dtype=np.uint8)  # rows 4 bytes off any page boundary
+    shifted = buffer[4:].view(np.float32).reshape(images.shape)
+    shifted[:] = images
+    assert shifted.ctypes.data % ALIGNMENT
+    _write(tmp_path / "out.h5", shifted, masks, batch=6, rows=6)
+    assert all(accepted for *_, accepted in direct_calls) and direct_calls
+    got_images, got_masks = read_thermal_h5(tmp_path / "out.h5")
+    np.testing.assert_array_equal(got_images, images)
+    np.testing.assert_array_equal(got_masks, masks)
+
+
+def test_aligned_shared_memory_is_written_without_staging(tmp_path):
+    if not _direct_supported(tmp_path):
+        pytest.skip("this file system refuses O_DIRECT")
+    images, masks = _faces(3, ALIGNED, seed=2)
+    shared = np.frombuffer(mmap.mmap(-1, images.nbytes), np.float32).reshape(images.shape)
+    shared[:] = images
+    with create_thermal_h5(tmp_path / "out.h5", *ALIGNED, rows=3) as writer:
+        writer.append(shared, masks)
+        assert writer._direct["images"]._staging is None  # page-aligned rows need no copy
+    np.testing.assert_array_equal(read_thermal_h5(tmp_path / "out.h5")[0], images)
+
+
+@pytest.mark.parametrize(("size", "compression"), [(UNALIGNED, None), (ALIGNED, "lzf"), (ALIGNED, "gzip")])
+def test_rows_that_cannot_go_direct_are_written_through_hdf5(tmp_path, direct_calls, size, compression):
+    images, masks = _faces(5, size, seed=3)
+    _write(tmp_path / "out.h5", images, masks, batch=2, rows=5, compression=compression)
+    assert direct_calls == []
+    got_images, got_masks = read_thermal_h5(tmp_path / "out.h5")
+    np.testing.assert_array_equal(got_images, images)
+    np.testing.assert_array_equal(got_masks, masks)
+
+
+def test_a_refused_direct_write_falls_back_to_hdf5(tmp_path, monkeypatch):
+    if not _direct_supported(tmp_path):
+        pytest.skip("this file system refuses O_DIRECT")
+    images, masks = _faces(7, ALIGNED, seed=4)
+    real_pwrite, calls = os.pwrite, []
+
+    def refuse_second(fd, data, offset):  # the second direct write is refused (as some file systems do)
+        calls.append(offset)
+        if len(calls) == 2:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_pwrite(fd, data, offset)
+
+    monkeypatch.setattr(direct_module.os, "pwrite", refuse_second)
+    _write(tmp_path / "out.h5", images, masks, batch=3, rows=7)
+    # images 0-2 direct, masks 0-2 refused: masks go through HDF5 from then on, images stay direct (3-5, 6)
+    assert len(calls) == 4
+    got_images, got_masks = read_thermal_h5(tmp_path / "out.h5")
+    np.testing.assert_array_equal(got_images, images)
+    np.testing.assert_array_equal(got_masks, masks)
+
+
+def test_other_errors_are_raised_and_leave_no_output(tmp_path, monkeypatch):
+    if not _direct_supported(tmp_path):
+        pytest.skip("this file system refuses O_DIRECT")
+    images, masks = _faces(4, ALIGNED, seed=5)
+
+    def disk_full(fd, data, offset):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(direct_module.os, "pwrite", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        _write(tmp_path / "out.h5", images, masks, batch=2, rows=4)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("written", "words"), [(3, "created for 5 rows, but 3 were written"), (6, "6 do not fit")])
+def test_a_wrong_number_of_rows_is_refused_and_leaves_no_output(tmp_path, written, words):
+    images, masks = _faces(written, ALIGNED, seed=6)
+    with pytest.raises(ValueError, match=words):
+        _write(tmp_path / "out.h5", images, masks, batch=3, rows=5)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_negative_rows_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="rows must be >= 0"), create_thermal_h5(tmp_path / "o.h5", 4, 4, rows=-1):
+        pass
+
+
+def test_augment_writes_directly_and_identically_whatever_the_workers(tmp_path, direct_calls):
+    if not _direct_supported(tmp_path):
+        pytest.skip("this file system refuses O_DIRECT")
+    images, masks = _faces(9, ALIGNED, seed=7)
+    masks[:] = 0
+    masks[:, 16:48, 16:48] = 1  # a face: occluders are sized against it
+    images[masks == 1] += 5.0
+    write_thermal_h5(tmp_path / "in.h5", images, masks)
+    outputs = {}
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}.h5"
+        assert augment_file(tmp_path / "in.h5", out, tiaug_pipeline(), seed=3, copies=2, workers=workers,
+                            batch_size=2) == 18  # fmt: skip
+        outputs[workers] = _datasets(out)
+    assert direct_calls and all(accepted for *_, accepted in direct_calls)
+    for key in outputs[1]:
+        np.testing.assert_array_equal(outputs[1][key], outputs[2][key], err_msg=key)
+    assert not np.array_equal(outputs[1]["images"][::2], images)  # augmented, not copied
