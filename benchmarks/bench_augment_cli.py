@@ -8,7 +8,7 @@ Four parts, all on synthetic 256x320 faces:
    process, one core: the rate `tiaug augment` could reach if reading and writing were free.
 3. **Command line**: for each file size, `tiaug synth` writes the input once (default codec), then
    `tiaug augment IN OUT --copies 1 --seed 0 --compression C --workers W` runs as a real subprocess while the
-   resident memory (PSS) of its whole process tree is sampled every 20 ms. ``--reference DIR`` also runs another
+   resident memory (PSS) of its whole process tree is sampled every 0.25 s. ``--reference DIR`` also runs another
    checkout's `tiaug augment` on the same input, interleaved, for a side-by-side ratio (its own default codec).
 4. **Where the main process's time goes**: one in-process run with ``augment_file(timings=...)``: waiting for the
    workers, writing to HDF5, committing (flush + fsync + rename).
@@ -17,7 +17,13 @@ Targets (issue 14): 20,000 faces at >= 1,500 images/s with ``--workers 2``, flat
 2,000 faces). MB/s counts the pixel data written (float32 images + uint8 masks), not the compressed bytes.
 
     python benchmarks/bench_augment_cli.py [--sizes 2000 20000] [--workers 1 2] [--codecs none]
-        [--reference /path/to/other/checkout] [--dir /tmp/bench] [--no-codec-table] [--json out.json]
+        [--reference /path/to/other/checkout] [--repeats 3] [--dir /tmp/bench] [--no-codec-table]
+        [--json out.json]
+
+Runs are interleaved (this, reference, this, ...) and each is followed by ``sync`` and a 2 s pause, so that one
+run's deleted output or page-cache writes do not slow the next; with ``--repeats`` the table shows the median.
+Before each run the input is read once through the page cache (``--input-cache warm``, the default: as right
+after `tiaug synth`, or for a second run), or the page cache is dropped (``cold``: the run reads IN from disk).
 
 Needs about 0.8 GB of disk per 1,000 images with the default codec (input + output; removed at the end).
 """
@@ -25,6 +31,7 @@ Needs about 0.8 GB of disk per 1,000 images with the default codec (input + outp
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -40,6 +47,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 HEIGHT, WIDTH = 256, 320
 ROW_BYTES = HEIGHT * WIDTH * 5  # float32 image + uint8 mask
+# reading smaps_rollup of the three processes costs ~13 ms of CPU: every 20 ms that took a third of a core
+PSS_INTERVAL_S = 0.25
 
 
 def _tree_pss_kib(pid: int) -> int:
@@ -83,11 +92,42 @@ def run_measured(args: list[str], tree: Path = REPO) -> tuple[float, float, floa
     peak = 0
     while proc.poll() is None:
         peak = max(peak, _tree_pss_kib(proc.pid))
-        time.sleep(0.02)
+        time.sleep(PSS_INTERVAL_S)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"tiaug {' '.join(args)} failed: {proc.stderr.read().decode()[-2000:]}")
     return elapsed, peak / 1024, _children_cpu_s() - cpu
+
+
+def settle(seconds: float = 2.0) -> None:
+    """Let the disk finish the previous run (its deleted output, another checkout's page-cache writes) before
+    the next one starts, so that runs measured one after the other do not pay for each other."""
+    os.sync()
+    time.sleep(seconds)
+
+
+def prepare_input(path: Path, cache: str) -> None:
+    """Put the input file in the state a run starts from: "warm" reads it once through the page cache (as
+    right after `tiaug synth`, or a second run), "cold" drops the page cache (Linux, as root) so that the run
+    reads it from the disk."""
+    if cache == "cold":
+        os.sync()
+        try:
+            Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        except OSError as error:
+            raise SystemExit(f"--input-cache cold needs to drop the page cache (Linux, root): {error}") from None
+        return
+    with open(path, "rb", buffering=0) as handle:
+        while handle.read(16 << 20):
+            pass
+
+
+def median_runs(rows: list[dict]) -> list[dict]:
+    """One row per (checkout, codec, images, workers): the run with the median images/s of its repeats."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["checkout"], row["codec"], row["images"], row["workers"]), []).append(row)
+    return [sorted(g, key=lambda r: r["images_per_s"])[len(g) // 2] | {"repeats": len(g)} for g in groups.values()]
 
 
 def available_codecs() -> list[str]:
@@ -181,11 +221,18 @@ def main() -> None:
     parser.add_argument("--no-codec-table", action="store_true", help="skip part 1")
     parser.add_argument("--codec-faces", type=int, default=128, help="faces per codec measurement (part 1)")
     parser.add_argument("--json", help="also write the numbers to this JSON file")
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each command line, interleaved (median)")
+    parser.add_argument(
+        "--input-cache",
+        choices=("warm", "cold"),
+        default="warm",
+        help="input in the page cache before each run (warm) or not (cold: drops the cache, root)",
+    )
     args = parser.parse_args()
 
     scratch = Path(args.dir or tempfile.mkdtemp(prefix="tiaug-bench-"))
     scratch.mkdir(parents=True, exist_ok=True)
-    report: dict = {"cores": os.cpu_count(), "load_average_start": os.getloadavg()}
+    report: dict = {"cores": os.cpu_count(), "input_cache": args.input_cache, "load_average_start": os.getloadavg()}
     try:
         if not args.no_codec_table:
             report["codecs"] = codec_table(available_codecs(), args.codec_faces, scratch)
@@ -202,23 +249,25 @@ def main() -> None:
             run_measured(["synth", str(source), "-n", str(n), "--overwrite", "--no-progress"])
             trees = [("this", REPO, codec) for codec in args.codecs]
             trees += [("reference", args.reference, "reference default")] if args.reference else []
-            for workers in args.workers:
-                for label, tree, codec in trees:
-                    out = scratch / f"out_{n}_{workers}.h5"
-                    extra = [] if codec == "reference default" else ["--compression", codec]
-                    command = ["augment", str(source), str(out), "--workers", str(workers), "--seed", "0",
-                               "--overwrite", "--no-progress", *extra]  # fmt: skip
-                    seconds, peak, cpu = run_measured(command, tree)
-                    row = {"checkout": label, "codec": codec, "images": n, "workers": workers, "seconds": seconds,
-                           "images_per_s": n / seconds, "mb_per_s": n * ROW_BYTES / 1e6 / seconds,
-                           "output_mb": out.stat().st_size / 1e6, "peak_pss_mib": peak, "cpu_s": cpu,
-                           "images_per_cpu_s": n / cpu}  # fmt: skip
-                    rows.append(row)
-                    out.unlink()
-                    print(f"n={n} workers={workers} {label} {codec}: {row['images_per_s']:.0f} img/s, "
-                          f"{row['mb_per_s']:.0f} MB/s, {n / cpu:.0f} images per CPU-second, peak {peak:.0f} MiB",
-                          flush=True)  # fmt: skip
+            for workers, _repeat, (label, tree, codec) in itertools.product(args.workers, range(args.repeats), trees):
+                out = scratch / f"out_{n}_{workers}.h5"
+                extra = [] if codec == "reference default" else ["--compression", codec]
+                command = ["augment", str(source), str(out), "--workers", str(workers), "--seed", "0",
+                           "--overwrite", "--no-progress", *extra]  # fmt: skip
+                prepare_input(source, args.input_cache)
+                seconds, peak, cpu = run_measured(command, tree)
+                row = {"checkout": label, "codec": codec, "images": n, "workers": workers, "seconds": seconds,
+                       "images_per_s": n / seconds, "mb_per_s": n * ROW_BYTES / 1e6 / seconds,
+                       "output_mb": out.stat().st_size / 1e6, "peak_pss_mib": peak, "cpu_s": cpu,
+                       "images_per_cpu_s": n / cpu}  # fmt: skip
+                rows.append(row)
+                out.unlink()
+                settle()
+                print(f"n={n} workers={workers} {label} {codec}: {row['images_per_s']:.0f} img/s, "
+                      f"{row['mb_per_s']:.0f} MB/s, {n / cpu:.0f} images per CPU-second, peak {peak:.0f} MiB",
+                      flush=True)  # fmt: skip
             if n == args.sizes[0]:
+                prepare_input(source, args.input_cache)
                 split = report["main_process_seconds"] = main_process_split(source, scratch / "split.h5",
                                                                             max(args.workers))  # fmt: skip
             source.unlink()
@@ -226,14 +275,18 @@ def main() -> None:
         if args.dir is None:
             shutil.rmtree(scratch, ignore_errors=True)
 
+    rows = report["medians"] = median_runs(rows)
     report["load_average_end"] = os.getloadavg()
     start_load, end_load = report["load_average_start"][0], report["load_average_end"][0]
-    print(f"\n`tiaug augment` ({HEIGHT}x{WIDTH}, --copies 1, occlusion + noise), {os.cpu_count()} cores, "
-          f"load average {start_load:.1f} at the start, {end_load:.1f} at the end\n")  # fmt: skip
-    print("| checkout | codec | images | workers | wall s | images/s | MB/s | images per CPU-s | output MB | "
-          "peak PSS MiB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")  # fmt: skip
+    print(
+        f"\n`tiaug augment` ({HEIGHT}x{WIDTH}, --copies 1, occlusion + noise), {os.cpu_count()} cores, "
+        f"input {args.input_cache}, load average {start_load:.1f} at the start, {end_load:.1f} at the end\n"
+    )
+    print("| checkout | codec | images | workers | runs | wall s | images/s | MB/s | images per CPU-s | output MB | "
+          "peak PSS MiB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")  # fmt: skip
     for r in rows:
-        print(f"| {r['checkout']} | {r['codec']} | {r['images']} | {r['workers']} | {r['seconds']:.1f} | "
+        print(f"| {r['checkout']} | {r['codec']} | {r['images']} | {r['workers']} | {r['repeats']} | "
+              f"{r['seconds']:.1f} | "
               f"{r['images_per_s']:.0f} | {r['mb_per_s']:.0f} | {r['images_per_cpu_s']:.0f} | "
               f"{r['output_mb']:.0f} | {r['peak_pss_mib']:.0f} |")  # fmt: skip
     if args.reference:

@@ -8,7 +8,9 @@ Rows are read, augmented and written in batches, so memory stays flat whatever t
 The work is pipelined: worker processes (``workers``, forked) each read their batch of input rows from the file
 themselves and write the augmented rows straight into one of a few shared-memory batch buffers; the main
 process only writes finished buffers to OUT, in order, while the workers work on the next batches. Pixels cross
-a process boundary once (the worker's copy into the buffer) and are never pickled.
+a process boundary once (the worker's copy into the buffer) and are never pickled. OUT is created for its final
+number of rows, so uncompressed images and masks go from the buffers to the disk past the page cache
+(:mod:`tiaug.io.direct_rows`).
 """
 
 from __future__ import annotations

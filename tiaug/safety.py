@@ -170,8 +170,13 @@ class OutputCheck:
                 f"{o_max:.2f} °C, beyond what its transforms can produce ({low:.2f}..{high:.2f} °C); transforms "
                 f"applied: {suspects}. Nothing was written"
             )
-        before, after = _pinned(image) / image.size, _pinned(out)
-        if after >= 16 and after / out.size > max(2 * before, 0.002):
+        if o_min > 1.0 or o_max < 0.0:  # no pixel can be exactly 0 or 1.0: nothing to count
+            return
+        after = _pinned(out)
+        if after < 16:
+            return
+        before = _pinned(image) / image.size
+        if after / out.size > max(2 * before, 0.002):
             raise UserError(
                 f"{where}: {after} pixels are exactly 0 °C or 1.0 °C after the pipeline ({100 * before:.2f} % "
                 f"before): a border filled with 0 or values clipped to [0, 1]; transforms applied: {suspects}. "

@@ -69,7 +69,7 @@ def check_plausible_rows(images: np.ndarray, name: str = "images", first_row: in
     """Refuse rows of a stack (B, H, W) whose mean is not a plausible temperature in degrees Celsius (see
     ``PLAUSIBLE_C``) or that hold pixels below absolute zero, naming the first such row."""
     flat = images.reshape(len(images), -1)
-    means, lows = flat.mean(axis=1, dtype=np.float64), flat.min(axis=1)
+    means, lows = flat.mean(axis=1), flat.min(axis=1)  # float32 pairwise sums: ample for a plausibility test
     bad = np.nonzero((means < PLAUSIBLE_C[0]) | (means > PLAUSIBLE_C[1]) | (lows < ABSOLUTE_ZERO_C))[0]
     if len(bad):
         k = int(bad[0])
