@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tiaug.augment import augment_file
-from tiaug.io import create_thermal_h5, read_thermal_h5, write_thermal_h5
+from tiaug.io import ThermalH5Writer, create_thermal_h5, read_thermal_h5, write_thermal_h5
 from tiaug.io import direct_rows as direct_module
 from tiaug.io.direct_rows import ALIGNMENT, DirectRows
 from tiaug.presets import tiaug_pipeline
@@ -195,3 +195,48 @@ def test_augment_writes_directly_and_identically_whatever_the_workers(tmp_path, 
     for key in outputs[1]:
         np.testing.assert_array_equal(outputs[1][key], outputs[2][key], err_msg=key)
     assert not np.array_equal(outputs[1]["images"][::2], images)  # augmented, not copied
+
+
+def test_chunk_offsets_without_chunk_iter_come_from_get_chunk_info(tmp_path):
+    """h5py built against HDF5 < 1.12.3 (h5py 3.8, 3.9 wheels) has no chunk_iter: the same offsets, or None."""
+    with h5py.File(tmp_path / "f.h5", "w", **direct_module.FILE_ALIGNMENT) as f:
+        ds = f.create_dataset("x", shape=(5, *ALIGNED), chunks=(1, *ALIGNED), dtype=np.float32,
+                              **direct_module.preallocated_chunks())  # fmt: skip
+        expected = direct_module._chunk_offsets(ds)
+
+        class OldId:  # get_chunk_info (HDF5 1.10.5+) but no chunk_iter
+            get_num_chunks = ds.id.get_num_chunks
+            get_chunk_info = ds.id.get_chunk_info
+
+        class OldDataset:
+            shape, id = ds.shape, OldId()
+
+        class OlderDataset:  # neither
+            shape, id = ds.shape, object()
+
+        np.testing.assert_array_equal(direct_module._chunk_offsets(OldDataset()), expected)
+        assert direct_module._chunk_offsets(OlderDataset()) is None
+    assert len(expected) == 5 and (np.diff(expected) > 0).all()
+
+
+def test_files_held_by_another_driver_are_written_through_hdf5(tmp_path, direct_calls):
+    """With driver="core" HDF5 writes its in-memory copy over the file at close: direct writes would be lost."""
+    images, masks = _faces(4, ALIGNED, seed=9)
+    with h5py.File(tmp_path / "core.h5", "w", driver="core", backing_store=True, **direct_module.FILE_ALIGNMENT) as f:
+        writer = ThermalH5Writer(f, *ALIGNED, rows=4)
+        writer.append(images, masks)
+        assert writer.finish() == 4
+    assert direct_calls == []
+    got_images, got_masks = read_thermal_h5(tmp_path / "core.h5")
+    np.testing.assert_array_equal(got_images, images)
+    np.testing.assert_array_equal(got_masks, masks)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc/self/fd (Linux)")
+def test_a_writer_that_fails_while_being_made_closes_its_descriptors(tmp_path):
+    before = len(os.listdir("/proc/self/fd"))
+    for k in range(3):
+        with pytest.raises(TypeError), create_thermal_h5(tmp_path / f"o{k}.h5", *ALIGNED, rows=2, attrs={"x": None}):
+            pass
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert list(tmp_path.iterdir()) == []

@@ -9,7 +9,8 @@ with ``O_DIRECT``. HDF5 never writes these chunks itself, so nothing it holds go
 
 ``O_DIRECT`` wants file offsets, lengths and memory aligned to the device's block size (:data:`ALIGNMENT` covers
 every common one). Where that cannot hold (rows whose size is not a multiple of it, compressed chunks, a system
-without ``O_DIRECT``, a file system that refuses it), :meth:`DirectRows.open` gives None, or
+without ``O_DIRECT``, a file system that refuses it, a file HDF5 holds through another driver than its default
+``sec2``, e.g. in memory), :meth:`DirectRows.open` gives None, or
 :meth:`DirectRows.write` gives False, and the writer writes the rows through HDF5 as before.
 """
 
@@ -42,13 +43,20 @@ def preallocated_chunks() -> dict[str, Any]:
 
 
 def _chunk_offsets(dataset: h5py.Dataset) -> np.ndarray | None:
-    """Byte offset in the file of each row's chunk (int64, one per row), or None if any chunk is not allocated."""
+    """Byte offset in the file of each row's chunk (int64, one per row), or None if any chunk is not allocated
+    (or this h5py cannot tell: ``chunk_iter`` needs HDF5 1.12.3+, ``get_chunk_info`` 1.10.5+)."""
     offsets = np.full(dataset.shape[0], -1, dtype=np.int64)
 
     def visit(info: Any) -> None:
         offsets[info.chunk_offset[0]] = info.byte_offset
 
-    dataset.id.chunk_iter(visit)
+    if hasattr(dataset.id, "chunk_iter"):
+        dataset.id.chunk_iter(visit)
+    elif hasattr(dataset.id, "get_chunk_info"):
+        for index in range(dataset.id.get_num_chunks()):
+            visit(dataset.id.get_chunk_info(index))
+    else:
+        return None
     return None if (offsets < 0).any() else offsets
 
 
@@ -73,6 +81,7 @@ class DirectRows:
         row_bytes = dataset.dtype.itemsize * int(np.prod(dataset.shape[1:]))
         if (
             direct is None
+            or dataset.file.driver != "sec2"  # the default: HDF5 writes the file itself, not a copy held elsewhere
             or dataset.id.get_create_plist().get_nfilters()  # any filter, compression or other
             or dataset.chunks != (1, *dataset.shape[1:])
             or row_bytes % ALIGNMENT

@@ -66,17 +66,21 @@ class ThermalH5Writer:
         self._columns: dict[str, str] = {}  # key -> "array", JSON or STR
         self._datasets: dict[str, h5py.Dataset] = {}  # the handles create_dataset returned, not looked up per append
         self._direct: dict[str, DirectRows | None] = {}  # preallocated datasets (rows=) -> their direct writer
-        self._make("images", np.float32, (self.height, self.width))
-        if masks:
-            self._make("masks", np.uint8, (self.height, self.width))
-        if landmarks is not None:
-            self._make("landmarks", np.float32, (int(landmarks), 2))
-        file.attrs["classes"] = json.dumps(list(self.classes))
-        file.attrs["units"] = UNITS
-        if ignore_index is not None:
-            file.attrs["ignore_index"] = int(ignore_index)
-        for k, v in (attrs or {}).items():
-            self.set_attr(k, v)
+        try:
+            self._make("images", np.float32, (self.height, self.width))
+            if masks:
+                self._make("masks", np.uint8, (self.height, self.width))
+            if landmarks is not None:
+                self._make("landmarks", np.float32, (int(landmarks), 2))
+            file.attrs["classes"] = json.dumps(list(self.classes))
+            file.attrs["units"] = UNITS
+            if ignore_index is not None:
+                file.attrs["ignore_index"] = int(ignore_index)
+            for k, v in (attrs or {}).items():
+                self.set_attr(k, v)
+        except BaseException:
+            self.close()  # the direct writers' descriptors, when a later step fails
+            raise
 
     def _make(self, key: str, dtype: Any, row_shape: tuple[int, ...]) -> None:
         if key in self._columns or key in self.file:
