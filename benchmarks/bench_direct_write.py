@@ -18,7 +18,7 @@ import os
 import time
 from pathlib import Path
 
-FACE_BYTES = 256 * 320 * 5
+from bench_augment_cli import ROW_BYTES as FACE_BYTES  # one 256x320 float32 image + uint8 mask
 
 
 def write_once(path: Path, faces: int, block: int, direct: bool) -> dict[str, float]:

@@ -27,19 +27,26 @@ def _faces(n: int, size: tuple[int, int], seed: int = 0) -> tuple[np.ndarray, np
     return images, masks
 
 
-def _direct_supported(folder) -> bool:
-    """Whether this folder's file system takes O_DIRECT (tmpfs before Linux 6.6 does not)."""
+@pytest.fixture
+def direct_dir(tmp_path):
+    """``tmp_path``, skipping the test where its file system refuses O_DIRECT (tmpfs before Linux 6.6 does)."""
     if not hasattr(os, "O_DIRECT"):
-        return False
-    probe = folder / "probe"
+        pytest.skip("O_DIRECT is Linux-only")
+    probe = tmp_path / "probe"
     probe.write_bytes(b"")
     try:
         os.close(os.open(probe, os.O_WRONLY | os.O_DIRECT))
     except OSError:
-        return False
+        pytest.skip("this file system refuses O_DIRECT")
     finally:
         probe.unlink()
-    return True
+    return tmp_path
+
+
+def _assert_reads_back(path, images: np.ndarray, masks: np.ndarray) -> None:
+    got_images, got_masks = read_thermal_h5(path)
+    np.testing.assert_array_equal(got_images, images)
+    np.testing.assert_array_equal(got_masks, masks)
 
 
 @pytest.fixture
@@ -74,49 +81,41 @@ def _datasets(path) -> dict[str, np.ndarray]:
     return found
 
 
-def test_preallocated_rows_go_straight_to_disk_and_read_back_unchanged(tmp_path, direct_calls):
-    if not _direct_supported(tmp_path):
-        pytest.skip("this file system refuses O_DIRECT")
+def test_preallocated_rows_go_straight_to_disk_and_read_back_unchanged(direct_dir, direct_calls):
     images, masks = _faces(11, ALIGNED)
-    _write(tmp_path / "direct.h5", images, masks, batch=4, rows=11)
-    _write(tmp_path / "plain.h5", images, masks, batch=4, rows=None)
+    _write(direct_dir / "direct.h5", images, masks, batch=4, rows=11)
+    _write(direct_dir / "plain.h5", images, masks, batch=4, rows=None)
     assert [(start, n) for start, n, accepted in direct_calls if accepted] == [(0, 4), (0, 4), (4, 4), (4, 4), (8, 3),
                                                                                (8, 3)]  # fmt: skip
-    direct, plain = _datasets(tmp_path / "direct.h5"), _datasets(tmp_path / "plain.h5")
+    direct, plain = _datasets(direct_dir / "direct.h5"), _datasets(direct_dir / "plain.h5")
     assert direct.keys() == plain.keys()
     for key in plain:
         np.testing.assert_array_equal(direct[key], plain[key], err_msg=key)
-    with h5py.File(tmp_path / "direct.h5", "r") as f:
+    with h5py.File(direct_dir / "direct.h5", "r") as f:
         assert f["images"].chunks == (1, *ALIGNED) and f["images"].maxshape == (None, *ALIGNED)
         offsets = [f["images"].id.get_chunk_info(i).byte_offset for i in range(11)]
     assert all(offset % ALIGNMENT == 0 for offset in offsets)
 
 
-def test_unaligned_memory_is_staged(tmp_path, direct_calls):
-    if not _direct_supported(tmp_path):
-        pytest.skip("this file system refuses O_DIRECT")
+def test_unaligned_memory_is_staged(direct_dir, direct_calls):
     images, masks = _faces(6, ALIGNED, seed=1)
     buffer = np.empty(images.nbytes + 4, dtype=np.uint8)  # rows 4 bytes off any page boundary
     shifted = buffer[4:].view(np.float32).reshape(images.shape)
     shifted[:] = images
     assert shifted.ctypes.data % ALIGNMENT
-    _write(tmp_path / "out.h5", shifted, masks, batch=6, rows=6)
+    _write(direct_dir / "out.h5", shifted, masks, batch=6, rows=6)
     assert all(accepted for *_, accepted in direct_calls) and direct_calls
-    got_images, got_masks = read_thermal_h5(tmp_path / "out.h5")
-    np.testing.assert_array_equal(got_images, images)
-    np.testing.assert_array_equal(got_masks, masks)
+    _assert_reads_back(direct_dir / "out.h5", images, masks)
 
 
-def test_aligned_shared_memory_is_written_without_staging(tmp_path):
-    if not _direct_supported(tmp_path):
-        pytest.skip("this file system refuses O_DIRECT")
+def test_aligned_shared_memory_is_written_without_staging(direct_dir):
     images, masks = _faces(3, ALIGNED, seed=2)
     shared = np.frombuffer(mmap.mmap(-1, images.nbytes), np.float32).reshape(images.shape)
     shared[:] = images
-    with create_thermal_h5(tmp_path / "out.h5", *ALIGNED, rows=3) as writer:
+    with create_thermal_h5(direct_dir / "out.h5", *ALIGNED, rows=3) as writer:
         writer.append(shared, masks)
         assert writer._direct["images"]._staging is None  # page-aligned rows need no copy
-    np.testing.assert_array_equal(read_thermal_h5(tmp_path / "out.h5")[0], images)
+    np.testing.assert_array_equal(read_thermal_h5(direct_dir / "out.h5")[0], images)
 
 
 @pytest.mark.parametrize(("size", "compression"), [(UNALIGNED, None), (ALIGNED, "lzf"), (ALIGNED, "gzip")])
@@ -124,14 +123,10 @@ def test_rows_that_cannot_go_direct_are_written_through_hdf5(tmp_path, direct_ca
     images, masks = _faces(5, size, seed=3)
     _write(tmp_path / "out.h5", images, masks, batch=2, rows=5, compression=compression)
     assert direct_calls == []
-    got_images, got_masks = read_thermal_h5(tmp_path / "out.h5")
-    np.testing.assert_array_equal(got_images, images)
-    np.testing.assert_array_equal(got_masks, masks)
+    _assert_reads_back(tmp_path / "out.h5", images, masks)
 
 
-def test_a_refused_direct_write_falls_back_to_hdf5(tmp_path, monkeypatch):
-    if not _direct_supported(tmp_path):
-        pytest.skip("this file system refuses O_DIRECT")
+def test_a_refused_direct_write_falls_back_to_hdf5(direct_dir, monkeypatch):
     images, masks = _faces(7, ALIGNED, seed=4)
     real_pwrite, calls = os.pwrite, []
 
@@ -142,17 +137,13 @@ def test_a_refused_direct_write_falls_back_to_hdf5(tmp_path, monkeypatch):
         return real_pwrite(fd, data, offset)
 
     monkeypatch.setattr(direct_module.os, "pwrite", refuse_second)
-    _write(tmp_path / "out.h5", images, masks, batch=3, rows=7)
+    _write(direct_dir / "out.h5", images, masks, batch=3, rows=7)
     # images 0-2 direct, masks 0-2 refused: masks go through HDF5 from then on, images stay direct (3-5, 6)
     assert len(calls) == 4
-    got_images, got_masks = read_thermal_h5(tmp_path / "out.h5")
-    np.testing.assert_array_equal(got_images, images)
-    np.testing.assert_array_equal(got_masks, masks)
+    _assert_reads_back(direct_dir / "out.h5", images, masks)
 
 
-def test_other_errors_are_raised_and_leave_no_output(tmp_path, monkeypatch):
-    if not _direct_supported(tmp_path):
-        pytest.skip("this file system refuses O_DIRECT")
+def test_other_errors_are_raised_and_leave_no_output(direct_dir, monkeypatch):
     images, masks = _faces(4, ALIGNED, seed=5)
 
     def disk_full(fd, data, offset):
@@ -160,8 +151,8 @@ def test_other_errors_are_raised_and_leave_no_output(tmp_path, monkeypatch):
 
     monkeypatch.setattr(direct_module.os, "pwrite", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        _write(tmp_path / "out.h5", images, masks, batch=2, rows=4)
-    assert list(tmp_path.iterdir()) == []
+        _write(direct_dir / "out.h5", images, masks, batch=2, rows=4)
+    assert list(direct_dir.iterdir()) == []
 
 
 @pytest.mark.parametrize(("written", "words"), [(3, "created for 5 rows, but 3 were written"), (6, "6 do not fit")])
@@ -177,18 +168,16 @@ def test_negative_rows_are_refused(tmp_path):
         pass
 
 
-def test_augment_writes_directly_and_identically_whatever_the_workers(tmp_path, direct_calls):
-    if not _direct_supported(tmp_path):
-        pytest.skip("this file system refuses O_DIRECT")
+def test_augment_writes_directly_and_identically_whatever_the_workers(direct_dir, direct_calls):
     images, masks = _faces(9, ALIGNED, seed=7)
     masks[:] = 0
     masks[:, 16:48, 16:48] = 1  # a face: occluders are sized against it
     images[masks == 1] += 5.0
-    write_thermal_h5(tmp_path / "in.h5", images, masks)
+    write_thermal_h5(direct_dir / "in.h5", images, masks)
     outputs = {}
     for workers in (1, 2):
-        out = tmp_path / f"w{workers}.h5"
-        assert augment_file(tmp_path / "in.h5", out, tiaug_pipeline(), seed=3, copies=2, workers=workers,
+        out = direct_dir / f"w{workers}.h5"
+        assert augment_file(direct_dir / "in.h5", out, tiaug_pipeline(), seed=3, copies=2, workers=workers,
                             batch_size=2) == 18  # fmt: skip
         outputs[workers] = _datasets(out)
     assert direct_calls and all(accepted for *_, accepted in direct_calls)
@@ -227,9 +216,7 @@ def test_files_held_by_another_driver_are_written_through_hdf5(tmp_path, direct_
         writer.append(images, masks)
         assert writer.finish() == 4
     assert direct_calls == []
-    got_images, got_masks = read_thermal_h5(tmp_path / "core.h5")
-    np.testing.assert_array_equal(got_images, images)
-    np.testing.assert_array_equal(got_masks, masks)
+    _assert_reads_back(tmp_path / "core.h5", images, masks)
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc/self/fd (Linux)")

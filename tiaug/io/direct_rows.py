@@ -64,7 +64,7 @@ class DirectRows:
     """Writes whole rows of one preallocated dataset (uncompressed, one row per chunk) past the page cache.
 
     ``write(start, rows)`` puts rows (B, ...) at rows ``start .. start + B - 1``: one ``pwrite`` per run of chunks
-    that lie end to end in the file. Close it (or use ``with``) before the HDF5 file is closed.
+    that lie end to end in the file. Close it before the HDF5 file is closed.
     """
 
     def __init__(self, fd: int, offsets: np.ndarray, row_bytes: int) -> None:
@@ -137,9 +137,3 @@ class DirectRows:
             os.close(self._fd)
             self._fd = None
         self._staging = None  # freed with its last view (a traceback may still hold one)
-
-    def __enter__(self) -> DirectRows:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
