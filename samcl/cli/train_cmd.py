@@ -8,7 +8,8 @@ import click
 import yaml
 
 from samcl.artifacts.input_norms import INPUT_NORMS
-from samcl.losses.settings import BASE_LOSS_NAMES, SAMCL_PRESETS
+from samcl.losses.base_losses import BASE_LOSS_NAMES
+from samcl.losses.settings import SAMCL_PRESETS
 from samcl.training.config import DEFAULT_CROP, FLAGS, TrainConfig, read_config_file, resolve_config
 from tiaug.cli.common import (
     SEED,

@@ -41,7 +41,8 @@ def captured_features(model: nn.Module, enabled: bool) -> Iterator[list[torch.Te
 class TrainStep(nn.Module):
     """forward(images (B, 1, H, W), masks (B, H, W) int64, step, diagnostics) -> scalars ``loss`` (the total),
     ``base_loss``, ``<name>_loss`` of each add-on, the add-ons' metrics and, with ``diagnostics``, the gradient
-    norm each loss term sends to the logits, ``grad_base_loss`` and ``grad_<name>_loss`` (one extra partial
+    norm each loss term sends to the logits, ``grad_base_loss`` and ``grad_<name>_loss`` (0 for a term that does
+    not depend on them; one extra partial
     backward pass per term: log steps only), and under :data:`OUTPUT_KEY` the :class:`SegmenterOutput`.
 
     ``context``: the run's :class:`StepContext` (its ``step`` and ``diagnostics`` are replaced at each call); by
@@ -86,7 +87,7 @@ class TrainStep(nn.Module):
         if diagnostics:
             for key, term in terms.items():
                 needs = term.requires_grad and bool(term.detach() != 0)
-                grad = torch.autograd.grad(term, logits, retain_graph=True)[0] if needs else None
+                grad = torch.autograd.grad(term, logits, retain_graph=True, allow_unused=True)[0] if needs else None
                 results[f"grad_{key}"] = torch.zeros(()) if grad is None else grad.detach().float().norm()
         results[OUTPUT_KEY] = out  # the loop hands it to the add-ons' after-step hooks
         return results
