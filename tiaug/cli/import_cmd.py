@@ -24,7 +24,7 @@ from tiaug.cli.common import (
 from tiaug.cli.reader_options import offset_option, read_options, reader_options, scale_option
 
 #: the importers behind the commands, as "module:function" (imported when a command runs: OpenCV, h5py)
-TFDB, FOLDER = "tiaug.io.tfdb:import_tfdb", "tiaug.io.importers:import_folder"
+TFDB, FOLDER = "tiaug.io.importers.tfdb:import_tfdb", "tiaug.io.importers.folder:import_folder"
 
 
 @functools.cache
@@ -125,7 +125,7 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
     OUT.h5 also gets landmarks (x, y) and per-row source_file and subject (the second _-separated field of
     the file name, e.g. irface_sub012_... -> sub012). Outputs are whole or not at all; DIR is only read.
     """
-    from tiaug.io.tfdb import import_tfdb  # OpenCV and h5py load when the command runs
+    from tiaug.io.importers.tfdb import import_tfdb  # OpenCV and h5py load when the command runs
 
     _run(import_tfdb, "import-tfdb", progress, **arguments)
 
@@ -174,7 +174,7 @@ def import_folder_cmd(progress: bool, scale, offset, raw_size, raw_dtype, **argu
     OUT.h5 records each row's source_file, frame_index and source_meta (JSON: format,
     camera, emissivity, timestamp). Outputs are whole or not at all; DIR is only read.
     """
-    from tiaug.io.importers import import_folder  # OpenCV and h5py load when the command runs
+    from tiaug.io.importers.folder import import_folder  # OpenCV and h5py load when the command runs
 
     skipped: list[str] = []
 

@@ -63,7 +63,7 @@ def import_video_cmd(
     emissivity, timestamp where the file has them). OUT.h5 is written whole or not at
     all (Ctrl-C leaves none); RECORDING is only read.
     """
-    from tiaug.io.video_import import import_video  # the readers load when the command runs
+    from tiaug.io.importers.video import import_video  # the readers load when the command runs
 
     result = import_video(
         recording,

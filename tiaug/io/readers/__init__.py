@@ -33,7 +33,7 @@ from tiaug.io.errors import ThermalDataError
 from tiaug.io.readers.formats import CAMERAS_EXTRA, FORMATS, RAW_DTYPES
 
 if TYPE_CHECKING:
-    from tiaug.io.atomic import PathLike
+    from tiaug.io.h5.atomic import PathLike
     from tiaug.io.readers.base import FrameSource, ReadOptions
 
 #: public names of the submodules, imported on first use: importing this package (or ``.formats``, as the

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tiaug.io.atomic import PathLike
 from tiaug.io.errors import ThermalDataError
+from tiaug.io.h5.atomic import PathLike
 
 MAGIC = (
     (b"\x93NUMPY", "npy"),
