@@ -220,6 +220,11 @@ def train(
                    err=True)  # fmt: skip
 
 
+def _say(message: str) -> None:
+    """A run's notes and warnings, one line each on stderr."""
+    click.echo(message, err=True)
+
+
 def _start(config_file: Path | None, resume: Path | None, overwrite: bool, flags: dict[str, object]) -> tuple:
     """The resolved configuration and its :class:`~samcl.training.loop.Run`, fresh or resumed."""
     from samcl.training.checkpoints import resume_payload
@@ -232,12 +237,12 @@ def _start(config_file: Path | None, resume: Path | None, overwrite: bool, flags
         allowed = {"iters", "device", "workers", "amp", "threads"}
         if config_file is not None or set(given) - allowed:
             raise click.UsageError(f"--resume continues a run as configured; only {sorted(allowed)} may change")
-        run = Run(resolve_config({**payload["config"], "out": str(resume)}, given), resume_payload=payload)
+        run = Run(resolve_config({**payload["config"], "out": str(resume)}, given), payload, notice=_say)
         return run.config, run
     config = resolve_config(read_config_file(config_file) if config_file else None, dict(flags))
     inputs = [config.data, config.val, *([config_file] if config_file else [])]
     earlier = check_run_dir(config.out, overwrite=overwrite, inputs=inputs)
-    run = Run(config, notice=lambda message: click.echo(f"Note: {message}", err=True))
+    run = Run(config, notice=_say)
     if run.world.is_main:  # the data checked out: the earlier run goes
         for path in earlier:
             path.unlink(missing_ok=True)

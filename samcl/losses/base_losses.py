@@ -4,8 +4,8 @@ distance). It loads without torch, so ``samcl-train --help`` lists the names wit
 Each entry names, as ``"submodule:attribute"`` of :mod:`samcl.losses`:
 
 - ``loss``: the ``nn.Module`` class (constructed with ``ignore_index=``), ``forward(logits, target) -> scalar``;
-- ``map_distance``: the same quantity as SAM-CL's scale-0 distance between maps, ``(prob (B, C, H, W),
-  ref (B, C, H, W), valid (B, H, W)) -> scalar``;
+- ``map_distance`` (optional): the same quantity as SAM-CL's scale-0 distance between maps, ``(prob
+  (B, C, H, W), ref (B, C, H, W), valid (B, H, W)) -> scalar``; without one, SAM-CL cannot measure with it;
 - ``label_distance`` (optional): a shortcut computing that distance against the ground truth and the
   class-swapped labels from the label maps, ``(prob, labels (B, H, W), sigma (B, C), valid) -> (d_pos, d_neg)``;
   without one, SAM-CL builds the two one-hot maps and calls ``map_distance``.
@@ -25,7 +25,7 @@ class BaseLoss:
     """Where a base loss and its SAM-CL distances live (``"submodule:attribute"`` of :mod:`samcl.losses`)."""
 
     loss: str
-    map_distance: str
+    map_distance: str | None = None
     label_distance: str | None = None
 
     @staticmethod
@@ -39,6 +39,7 @@ BASE_LOSSES: dict[str, BaseLoss] = {
     "ce": BaseLoss("ce:CrossEntropyLoss", "ce:ce_map_distance", "label_distances:ce_pair"),
     "dice": BaseLoss("dice:DiceLoss", "dice:dice_map_distance", "label_distances:dice_pair"),
     "rmi": BaseLoss("rmi:RMILoss", "rmi:rmi_map_distance", "label_distances:rmi_pair"),
+    "dice_ce": BaseLoss("dice_ce:DiceCELoss"),
 }
 #: The names, in the table's order; the default base loss (``samcl-train --loss``, ``SAMCLLoss(base_loss=)``).
 BASE_LOSS_NAMES = tuple(BASE_LOSSES)

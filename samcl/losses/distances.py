@@ -56,8 +56,10 @@ def segmentation_label_distance(name: str):
 
 
 def _entry(name: str) -> BaseLoss:
-    if name not in BASE_LOSSES:
-        raise ValueError(f"unknown scale-0 distance {name!r} (a base loss's); choose one of {sorted(BASE_LOSSES)}")
+    """The table entry of a base loss that has a scale-0 distance."""
+    usable = sorted(name for name, entry in BASE_LOSSES.items() if entry.map_distance is not None)
+    if name not in usable:
+        raise ValueError(f"unknown scale-0 distance {name!r} (a base loss's); choose one of {usable}")
     return BASE_LOSSES[name]
 
 

@@ -34,6 +34,7 @@ from samcl.losses import build_loss
 from samcl.metrics import ConfusionMatrix, all_reduce_confusion_matrix
 from samcl.training.addons import Batch, StepContext, build_addons
 from samcl.training.checkpoints import RunProgress, TrainingState, progress_of, run_payload
+from samcl.training.class_watch import ClassWatch
 from samcl.training.config import TrainConfig
 from samcl.training.data import StepSampler, TrainingSet, iter_rows, training_pipeline
 from samcl.training.distributed import broadcast_buffers, finish_world, init_world
@@ -60,7 +61,8 @@ def poly_schedule(total: int, power: float) -> Callable[[int], float]:
 
 class Run:
     """One training run (fresh or resumed); call :meth:`fit`. ``notice(message)`` receives one-line notes about
-    choices made for the data (e.g. the crop fitted to small frames)."""
+    choices made for the data (e.g. the crop fitted to small frames) and warnings (a class the network has lost,
+    :mod:`samcl.training.class_watch`)."""
 
     def __init__(
         self,
@@ -106,12 +108,15 @@ class Run:
         )
         self.training = TrainingState(self.optimizer, self.scheduler, self.addons, self.addon_optimizers)
         self.progress = RunProgress()
+        self.notice = notice if self.world.is_main else None
+        self.watch = ClassWatch(self.classes, config.iters)
         self.normalization = data.normalization  # None on resume: restored below
         if resume_payload is not None:
             model.load_state_dict(resume_payload["model_state"])
             self.training.load_state_dict(resume_payload["train_state"])
             self.normalization = normalization_of(resume_payload)
             self.progress = progress_of(resume_payload)
+            self.watch.load_state(resume_payload.get("class_watch"))
 
     @property
     def step(self) -> int:
@@ -128,6 +133,7 @@ class Run:
                 self.progress,
                 self.training if with_state else None,
             )
+            payload["class_watch"] = self.watch.state()
             save_checkpoint(self.out / name, payload)
 
     def validate(self) -> ConfusionMatrix:
@@ -262,6 +268,9 @@ class Run:
             self.progress.best_miou, self.progress.best_step = miou, self.step
             self.save("best.pt", with_state=False)
         per_class = matrix.per_class_iou()
+        lost = self.watch.update(self.step, per_class, matrix.matrix.sum(axis=1) > 0)
+        if lost and self.notice is not None:
+            self.notice(self.watch.message(lost, self.step))
         return {
             "val_miou": miou,
             "val_pixel_accuracy": matrix.pixel_accuracy(),
@@ -273,6 +282,7 @@ class Run:
             "config": self.config.as_dict(),
             "best_miou": self.progress.best_miou,
             "best_iteration": self.progress.best_step,
+            "lost_classes": dict(self.watch.lost),
             "iterations": self.step,
             "wall_time_s": wall,
             "classes": list(self.classes),

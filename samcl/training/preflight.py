@@ -20,7 +20,7 @@ from samcl.training.config import DEFAULT_CROP, TrainConfig
 from samcl.training.data import reader_normalization
 from tiaug.errors import UserError, one_line
 from tiaug.io import open_thermal
-from tiaug.io.atomic import check_not_an_input
+from tiaug.io.h5.atomic import check_not_an_input
 
 
 class SettingError(UserError):
@@ -159,7 +159,7 @@ def with_fitted_crop(
         wanted = (min(height, DEFAULT_CROP[0]), min(width, DEFAULT_CROP[1]))
         if fits != wanted and notice is not None:
             notice(
-                f"training crop {fits[0]}x{fits[1]}: the training frames are {height}x{width} px and the "
+                f"Note: training crop {fits[0]}x{fits[1]}: the training frames are {height}x{width} px and the "
                 f"{config.model} network takes sides that are multiples of {multiple} px"
             )
         config = dataclasses.replace(config, crop=fits)
