@@ -14,13 +14,13 @@ from samcl.training.config import DEFAULT_CROP, FLAGS, TrainConfig, read_config_
 from tiaug.cli.common import (
     SEED,
     FiniteFloat,
-    Progress,
     command,
     progress_every_option,
     progress_flag,
     size_option,
 )
 from tiaug.errors import UserError
+from tiaug.progress import Progress
 
 
 def _shown(value: object) -> str:
@@ -209,11 +209,7 @@ def train(
     images_per_step = config.batch_size * run.world.size
     with Progress(config.iters, "train", unit="step", enabled=progress and run.world.is_main, initial=run.step,
                   leave=True, rate=("img", images_per_step), every=progress_every) as bar:  # fmt: skip
-
-        def show(step: int, stats: dict[str, float]) -> None:
-            bar.to(step, loss=stats.get("loss"), val_mIoU=stats.get("val_miou"))
-
-        summary = run.fit(progress=show)
+        summary = run.fit(progress=bar.to)
     if run.world.is_main:
         click.echo(f"best val mIoU {summary['best_miou']:.4f} at step {summary['best_iteration']}; "
                    f"{summary['iterations']} steps in {summary['wall_time_s']:.0f} s; outputs in {config.out}",

@@ -43,6 +43,7 @@ from samcl.training.preflight import build_checked_model, check_data, with_data_
 from samcl.training.reproducibility import environment, reproducible
 from samcl.training.step import OUTPUT_KEY, TrainStep
 from tiaug.io import atomic_output
+from tiaug.progress import ProgressCallback
 
 
 def default_threads() -> int:
@@ -188,8 +189,9 @@ class Run:
             return Batch(images[:, 0], masks[:, 0], views=images, view_masks=masks)
         return Batch(images, masks)
 
-    def fit(self, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, Any]:
-        """Train to ``config.iters``; ``progress(step, stats)`` is called after every step (main process).
+    def fit(self, progress: ProgressCallback | None = None) -> dict[str, Any]:
+        """Train to ``config.iters``; ``progress(steps done, config.iters, loss=..., val_mIoU=...)`` is called after
+        every step (main process; the figures are the last logged ones).
 
         Runs with ``self.threads`` intra-op threads and, with ``config.deterministic``, deterministic
         algorithms (:func:`samcl.training.reproducibility.reproducible`; the settings are restored afterwards).
@@ -197,9 +199,7 @@ class Run:
         with reproducible(self.threads, self.config.deterministic) as settings:
             return self._fit(progress, settings)
 
-    def _fit(
-        self, progress: Callable[[int, dict[str, float]], None] | None, settings: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _fit(self, progress: ProgressCallback | None, settings: dict[str, Any]) -> dict[str, Any]:
         config = self.config
         self.out.mkdir(parents=True, exist_ok=True)
         columns = StepColumns.of(self.addons)
@@ -242,7 +242,7 @@ class Run:
             if self.step % config.checkpoint_every == 0 or last:
                 self.save("last.pt", with_state=True)
             if progress is not None and self.world.is_main:
-                progress(self.step, stats)
+                progress(self.step, config.iters, loss=stats.get("loss"), val_mIoU=stats.get("val_miou"))
         summary = self._summary(time.perf_counter() - started)
         summary["environment"]["torch_settings"] = settings
         if self.world.is_main:

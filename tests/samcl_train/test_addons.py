@@ -150,8 +150,9 @@ def test_an_addon_using_every_hook_trains_logs_and_resumes_bit_identically(datas
     assert len(rows) == 6 and all(math.isfinite(v) and v > 0 for v in logged)
     assert {float(r["grad_probe_loss"]) for r in rows} == {0.0}  # a term on the features sends none to the logits
 
-    def stop_at_two(step: int, stats: dict) -> None:
-        if step == 2:
+    def stop_at_two(done: int, total: int | None = None, **figures: float | None) -> None:
+        assert total == 6 and "loss" in figures
+        if done == 2:
             raise Stop
 
     killed = tmp_path / "killed"

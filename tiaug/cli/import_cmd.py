@@ -17,7 +17,6 @@ from tiaug.cli.common import (
     command,
     compression_option,
     overwrite_flag,
-    progress_bar,
     progress_flag,
     size_option,
 )
@@ -28,6 +27,7 @@ from tiaug.cli.reader_options import (
     scale_option,
     with_format_listing,
 )
+from tiaug.progress import Progress
 
 #: the importers behind the commands, as "module:function" (imported when a command runs: OpenCV, h5py)
 TFDB, FOLDER = "tiaug.io.importers.tfdb:import_tfdb", "tiaug.io.importers.folder:import_folder"
@@ -74,7 +74,8 @@ def _run(
     importer: Callable[..., dict[str, int]], name: str, progress: bool, skipped: Sized = (), **arguments: Any
 ) -> None:
     """Run an importer with the command's arguments (same names) and report what it wrote (and skipped)."""
-    result = importer(**arguments, progress=lambda it: progress_bar(it, desc=name, enabled=progress))
+    with Progress(desc=name, enabled=progress) as bar:
+        result = importer(**arguments, progress=bar.to)
     note = f" ({len(skipped)} file(s) skipped, listed above)" if skipped else ""
     for path, n in result.items():
         click.echo(f"wrote {n} images to {path}{note}", err=True)

@@ -20,7 +20,7 @@ conversion are refused as probable Kelvin or raw counts, all images must end up 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,15 +34,11 @@ from tiaug.io.h5.atomic import PathLike, atomic_outputs, check_output_path
 from tiaug.io.h5.codecs import DEFAULT_COMPRESSION
 from tiaug.io.h5.writer import JSON, STR, ThermalH5Writer
 from tiaug.io.readers import ReadOptions, folder_files, open_source
+from tiaug.progress import ProgressCallback, reported
 from tiaug.validation import check_mask
 
 Size = tuple[int, int]
-Progress = Callable[[Iterable], Iterable]
 FOLDER_COLUMNS = {"source_file": STR, "frame_index": np.int64, "source_meta": JSON}
-
-
-def no_progress(it: Iterable) -> Iterable:
-    return it
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -258,7 +254,7 @@ def import_folder(
     strict: bool = False,
     on_skip: Callable[[ThermalDataError], None] | None = None,
     compression: str | None = DEFAULT_COMPRESSION,
-    progress: Progress = no_progress,
+    progress: ProgressCallback | None = None,
 ) -> dict[str, int]:
     """Import every readable file of a folder (and PNG masks); return {out: number of images}.
 
@@ -287,7 +283,7 @@ def import_folder(
     skipped: list[ThermalDataError] = []
     with atomic_outputs([out], overwrite=overwrite, inputs=inputs) as (tmp,), h5py.File(tmp, "w") as f:
         sink = ImageSink(f, has_masks, None, FOLDER_COLUMNS, compression, attrs)
-        for img_path, mask_path in progress(pairs):
+        for img_path, mask_path in reported(pairs, progress):
             try:
                 rows = _file_rows(img_path, mask_path, fmt, options, binary_masks, crop, size)
             except ThermalDataError as e:
