@@ -23,6 +23,7 @@ from typing import Any, Literal, NamedTuple, get_args
 import cv2
 import numpy as np
 
+from tiaug.functional.augmented import Augmented
 from tiaug.functional.face import FaceStats, face_statistics
 from tiaug.functional.noise import fits_texture, fresh_field_window, texture_chunks, texture_range, texture_window
 from tiaug.functional.polygon import Outline, bar_between, random_outline
@@ -397,6 +398,13 @@ def apply_mask_policy(
     return out
 
 
+def occlusion_bounds(config: OcclusionConfig, low: float, high: float) -> tuple[float, float]:
+    """Temperatures (degrees Celsius) occluders can paint into an image whose pixels lie in [low, high]: the
+    widest :func:`temperature_band` (textures are clipped to it), widened by 8 texture standard deviations."""
+    reach = max(high - low, config.min_temperature_span) * config.temperature_extension + 8.0 * config.texture_std
+    return low - reach, high + reach
+
+
 def occlude(
     image: np.ndarray,
     mask: np.ndarray | None = None,
@@ -405,8 +413,8 @@ def occlude(
     config: OcclusionConfig | None = None,
     mask_policy: MaskPolicy = DEFAULT_MASK_POLICY,
     ignore_index: int = IGNORE_INDEX,
-) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+) -> Augmented:
     """Occlude ``image`` (and relabel ``mask`` by ``mask_policy``): returns (image, mask, params)."""
     plan = sample_occlusion(image, mask, rng, config)
     new_mask = None if mask is None else apply_mask_policy(mask, plan, mask_policy, ignore_index)
-    return render_occlusion(image, plan), new_mask, plan.params
+    return Augmented(render_occlusion(image, plan), new_mask, plan.params)

@@ -35,6 +35,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from tiaug.functional.augmented import Augmented
 from tiaug.functional.face import face_statistics, upper_median
 from tiaug.validation import check_mask, check_range, check_thermal_image
 
@@ -167,23 +168,34 @@ def apply_ambient(image: np.ndarray, plan: AmbientPlan, edge_sigma: float = Ambi
     return (view + shift.astype(view.dtype)).astype(view.dtype).reshape(image.shape)
 
 
+def ambient_bounds(config: AmbientConfig, low: float, high: float) -> tuple[float, float]:
+    """Temperatures (degrees Celsius) from inputs in [low, high]: every pixel moves between the skin's change
+    and the room's, both between 0 and ``new room - old room`` (the old room lies in [low, high])."""
+    new_low, new_high = config.ambient_range
+    return low + min(0.0, new_low - high), high + max(0.0, new_high - low)
+
+
 def ambient_temperature(
-    image: np.ndarray, mask: np.ndarray | None, rng: np.random.Generator, **config: Any
-) -> tuple[np.ndarray, dict[str, Any]]:
+    image: np.ndarray,
+    mask: np.ndarray | None = None,
+    *,
+    rng: np.random.Generator,
+    config: AmbientConfig | None = None,
+) -> Augmented:
     """Re-draw the room's temperature, the skin following partially (see the module docstring).
 
     Args:
         image: (H, W) or (H, W, 1) float temperatures in degrees Celsius (validated; never modified).
-        mask: optional class mask (face = class > 0); without one the face is the warm object.
+        mask: optional class mask (face = class > 0; returned as it is); without one the face is the warm object.
         rng: the generator every random choice comes from.
-        config: :class:`AmbientConfig` fields.
+        config: :class:`AmbientConfig` (default: its defaults).
 
     Returns:
-        The new image (same dtype and shape) and the sampled parameters (JSON-serialisable).
+        The new image (same dtype and shape), the mask and the sampled parameters.
     """
-    cfg = AmbientConfig(**config)
-    plan = sample_ambient(image, mask, rng, cfg)
-    return apply_ambient(image, plan, cfg.edge_sigma), plan.params
+    config = config or AmbientConfig()
+    plan = sample_ambient(image, mask, rng, config)
+    return Augmented(apply_ambient(image, plan, config.edge_sigma), mask, plan.params)
 
 
 # -- camera drift -------------------------------------------------------------------------------------------
@@ -216,10 +228,19 @@ def apply_drift(image: np.ndarray, params: dict[str, float]) -> np.ndarray:
     return (image * image.dtype.type(gain) + image.dtype.type(bias)).astype(image.dtype)
 
 
-def camera_drift(image: np.ndarray, rng: np.random.Generator, **config: Any) -> tuple[np.ndarray, dict[str, Any]]:
-    """Global offset and gain of the frame (:class:`DriftConfig` fields); returns (image, parameters)."""
-    params = sample_drift(image, rng, DriftConfig(**config))
-    return apply_drift(image, params), params
+def drift_bounds(config: DriftConfig, low: float, high: float) -> tuple[float, float]:
+    """Temperatures (degrees Celsius) from inputs in [low, high]: ``gain * T + (1 - gain) * reference + offset``
+    with the reference (the median) in [low, high]."""
+    reach = config.gain_range[1] * (high - low)
+    return min(low, high - reach) + config.offset_range[0], max(high, low + reach) + config.offset_range[1]
+
+
+def camera_drift(
+    image: np.ndarray, mask: np.ndarray | None = None, *, rng: np.random.Generator, config: DriftConfig | None = None
+) -> Augmented:
+    """Global offset and gain of the frame; returns (image, the mask as given, parameters)."""
+    params = sample_drift(image, rng, config or DriftConfig())
+    return Augmented(apply_drift(image, params), mask, params)
 
 
 # -- fixed-pattern noise ------------------------------------------------------------------------------------
@@ -257,10 +278,21 @@ def apply_fixed_pattern(image: np.ndarray, params: dict[str, Any]) -> np.ndarray
     return (view + stripes.astype(view.dtype)).reshape(image.shape)
 
 
+def fixed_pattern_bounds(config: FixedPatternConfig, low: float, high: float) -> tuple[float, float]:
+    """Temperatures (degrees Celsius) from inputs in [low, high]: a row plus a column offset, each within
+    ``MAX_STRIPE_SIGMAS`` standard deviations."""
+    reach = MAX_STRIPE_SIGMAS * (config.column_std_range[1] + config.row_std_range[1])
+    return low - reach, high + reach
+
+
 def fixed_pattern_noise(
-    image: np.ndarray, rng: np.random.Generator, **config: Any
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Column and row stripes (:class:`FixedPatternConfig` fields); returns (image, parameters)."""
+    image: np.ndarray,
+    mask: np.ndarray | None = None,
+    *,
+    rng: np.random.Generator,
+    config: FixedPatternConfig | None = None,
+) -> Augmented:
+    """Column and row stripes; returns (image, the mask as given, parameters)."""
     check_thermal_image(image)
-    params = sample_fixed_pattern(rng, FixedPatternConfig(**config))
-    return apply_fixed_pattern(image, params), params
+    params = sample_fixed_pattern(rng, config or FixedPatternConfig())
+    return Augmented(apply_fixed_pattern(image, params), mask, params)
