@@ -161,7 +161,8 @@ def check_range(name: str, value: tuple[float, float], low: float, high: float, 
     """Refuse a (min, max) pair that is not a pair of numbers, unordered, not finite or outside [low, high]
     (``(low, high]`` if low_open)."""
     bracket = "(" if low_open else "["
-    message = f"{name} must be an ordered pair (min, max) within {bracket}{low}, {high}], got {value!r}"
+    limits = f"{bracket}{low}, {high}] (its documented limits)"
+    message = f"{name} must be an ordered pair (min, max) within {limits}, got {value!r}"
     try:
         lo, hi = value
     except (TypeError, ValueError):
@@ -212,3 +213,13 @@ def warn_if_not_celsius(image: np.ndarray, source: str) -> None:
     if problem is not None:
         message = f"{source}: the image is probably not in degrees Celsius: {problem}"
         warnings.warn(message, NotCelsiusWarning, stacklevel=3)
+
+
+def check_number(name: str, value: float, low: float, high: float, unit: str = "", low_open: bool = False) -> None:
+    """Refuse a number that is not finite or lies outside [low, high] (``(low, high]`` if low_open), naming the
+    documented limits (``unit`` follows the numbers, e.g. " °C")."""
+    bracket = "(" if low_open else "["
+    below = value <= low if low_open else value < low
+    if not isinstance(value, numbers.Real) or not math.isfinite(value) or below or value > high:
+        limits = f"{bracket}{low:g}, {high:g}]{unit}"
+        raise ValueError(f"{name} must be a finite number within {limits} (its documented limits), got {value!r}")

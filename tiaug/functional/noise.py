@@ -23,11 +23,12 @@ import cv2
 import numpy as np
 
 from tiaug.functional.augmented import Augmented
-from tiaug.validation import check_thermal_image
+from tiaug.validation import check_number, check_thermal_image
 
 TEXTURE_SIZE = 1024
 TEXTURE_PIXELS = TEXTURE_SIZE * TEXTURE_SIZE  # windows are cut from the flat texture: any shape up to this many pixels
 _TEXTURE_SEED = 0x7E12A5
+MAX_NETD = 10.0  # degrees Celsius: the documented upper limit of the noise standard deviation
 NOISE_SIGMAS = 8.0  # noise fields stay within this many standard deviations (the texture within ~5.5)
 
 
@@ -39,6 +40,8 @@ class NoiseConfig:
         min_netd: smallest noise standard deviation (NETD), degrees Celsius (>= 0).
         max_netd: largest noise standard deviation, degrees Celsius (poster: 0.1).
         exact: draw a fresh field per image instead of a window of the constant N(0, 1) texture (slower).
+
+    Limits: NETDs within [0, ``MAX_NETD``] °C (real sensors: 0.02-0.1 °C).
     """
 
     min_netd: float = 0.0
@@ -47,8 +50,7 @@ class NoiseConfig:
 
     def __post_init__(self) -> None:
         for name in ("min_netd", "max_netd"):
-            if not 0 <= getattr(self, name) < float("inf"):
-                raise ValueError(f"{name} must be a finite number >= 0 degrees Celsius, got {getattr(self, name)}")
+            check_number(name, getattr(self, name), 0.0, MAX_NETD, " °C")
         if self.min_netd > self.max_netd:
             raise ValueError(f"min_netd ({self.min_netd}) must not exceed max_netd ({self.max_netd})")
 

@@ -28,7 +28,6 @@ temperatures; dtype and shape are kept, inputs are never modified, masks are nev
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,10 +36,15 @@ import numpy as np
 
 from tiaug.functional.augmented import Augmented
 from tiaug.functional.face import face_statistics, upper_median
-from tiaug.validation import check_mask, check_range, check_thermal_image
+from tiaug.validation import check_mask, check_number, check_range, check_thermal_image
 
 ROOM_SAMPLES = 2048  # grid samples for the room's median temperature
 MAX_STRIPE_SIGMAS = 4.0  # stripe offsets are N(0, 1) draws clipped to +-4, times the stripe std
+#: Documented limits (refused beyond them): rooms and skin in degrees Celsius, drift offsets (°C) and gains, stripes.
+AMBIENT_LIMITS = (-60.0, 100.0)
+MAX_DRIFT_OFFSET = 50.0
+MAX_DRIFT_GAIN = 2.0
+MAX_STRIPE_STD = 5.0
 
 
 # -- ambient temperature ------------------------------------------------------------------------------------
@@ -60,6 +64,9 @@ class AmbientConfig:
             taken from the mask (softened by a Gaussian of ``edge_sigma`` px), or, without a mask, the whole
             frame moves with the room.
         edge_sigma: softening of the mask outline in that fallback, pixels.
+
+    Limits (refused beyond them): rooms and the skin within ``AMBIENT_LIMITS`` °C, ``min_contrast`` in
+    (0, 100] °C, ``edge_sigma`` in [0, 100] px.
     """
 
     ambient_range: tuple[float, float] = (0.0, 50.0)
@@ -69,13 +76,11 @@ class AmbientConfig:
     edge_sigma: float = 1.5
 
     def __post_init__(self) -> None:
-        check_range("ambient_range", self.ambient_range, -100.0, 200.0)
+        check_range("ambient_range", self.ambient_range, *AMBIENT_LIMITS)
         check_range("skin_coupling_range", self.skin_coupling_range, 0.0, 1.0)
-        for name in ("max_skin_temperature", "min_contrast", "edge_sigma"):
-            if not math.isfinite(getattr(self, name)):
-                raise ValueError(f"{name} must be finite, got {getattr(self, name)}")
-        if self.min_contrast <= 0 or self.edge_sigma < 0:
-            raise ValueError(f"min_contrast must be > 0, edge_sigma >= 0; got {self.min_contrast}, {self.edge_sigma}")
+        check_number("max_skin_temperature", self.max_skin_temperature, *AMBIENT_LIMITS, " °C")
+        check_number("min_contrast", self.min_contrast, 0.0, 100.0, " °C", low_open=True)
+        check_number("edge_sigma", self.edge_sigma, 0.0, 100.0, " px")
 
 
 @dataclass(frozen=True)
@@ -201,14 +206,18 @@ def ambient_temperature(
 # -- camera drift -------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DriftConfig:
-    """Ranges of :func:`camera_drift`: offset in degrees Celsius, gain as a factor about the frame's median."""
+    """Ranges of :func:`camera_drift`: offset in degrees Celsius, gain as a factor about the frame's median.
+
+    Limits (refused beyond them): offsets within +-``MAX_DRIFT_OFFSET`` °C, gains in (0, ``MAX_DRIFT_GAIN``]
+    (datasheets: +-2..5 °C or 2..5 % of the reading).
+    """
 
     offset_range: tuple[float, float] = (-3.0, 3.0)
     gain_range: tuple[float, float] = (0.9, 1.1)
 
     def __post_init__(self) -> None:
-        check_range("offset_range", self.offset_range, -100.0, 100.0)
-        check_range("gain_range", self.gain_range, 0.0, 10.0, low_open=True)
+        check_range("offset_range", self.offset_range, -MAX_DRIFT_OFFSET, MAX_DRIFT_OFFSET)
+        check_range("gain_range", self.gain_range, 0.0, MAX_DRIFT_GAIN, low_open=True)
 
 
 def sample_drift(image: np.ndarray, rng: np.random.Generator, config: DriftConfig) -> dict[str, float]:
@@ -246,14 +255,15 @@ def camera_drift(
 # -- fixed-pattern noise ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FixedPatternConfig:
-    """Standard deviations (degrees Celsius) of the column and row offsets, each drawn uniformly per image."""
+    """Standard deviations (degrees Celsius) of the column and row offsets, each drawn uniformly per image, within
+    [0, ``MAX_STRIPE_STD``] (refused beyond)."""
 
     column_std_range: tuple[float, float] = (0.0, 0.2)
     row_std_range: tuple[float, float] = (0.0, 0.05)
 
     def __post_init__(self) -> None:
-        check_range("column_std_range", self.column_std_range, 0.0, 10.0)
-        check_range("row_std_range", self.row_std_range, 0.0, 10.0)
+        check_range("column_std_range", self.column_std_range, 0.0, MAX_STRIPE_STD)
+        check_range("row_std_range", self.row_std_range, 0.0, MAX_STRIPE_STD)
 
 
 def sample_fixed_pattern(rng: np.random.Generator, config: FixedPatternConfig) -> dict[str, Any]:
