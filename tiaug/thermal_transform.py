@@ -110,6 +110,12 @@ class ThermalTransform:
         out = [self.apply(image, **({**params, **frames[k]} if frames else params)) for k, image in enumerate(images)]
         return np.stack(out)
 
+    @property
+    def targets(self) -> dict[str, typing.Callable[..., Any]]:
+        """The Albumentations targets of the base class, keypoints and bboxes (passed through) included."""
+        base = super().targets  # type: ignore[misc]
+        return {**base, "keypoints": self.apply_to_keypoints, "bboxes": self.apply_to_bboxes}
+
     def apply_to_keypoints(self, keypoints: np.ndarray, **params: Any) -> np.ndarray:
         return keypoints
 
