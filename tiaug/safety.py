@@ -37,16 +37,49 @@ from tiaug.errors import UserError
 from tiaug.transforms import TemperatureSafe
 
 #: Transforms that only move pixels: every output temperature is an input temperature.
-MOVE_ONLY = frozenset({"HorizontalFlip", "VerticalFlip", "Transpose", "D4", "SquareSymmetry", "RandomRotate90",
-                       "NoOp", "RandomCropFromBorders", "RandomCrop", "CenterCrop", "Crop"})  # fmt: skip
+MOVE_ONLY = frozenset(
+    {
+        "HorizontalFlip",
+        "VerticalFlip",
+        "Transpose",
+        "D4",
+        "SquareSymmetry",
+        "RandomRotate90",
+        "NoOp",
+        "RandomCropFromBorders",
+        "RandomCrop",
+        "CenterCrop",
+        "Crop",
+    }
+)
 #: Transforms that resample the image (or pad it): safe with SAFE_INTERPOLATIONS and SAFE_BORDERS.
-RESAMPLING = frozenset({"Resize", "RandomScale", "LongestMaxSize", "SmallestMaxSize", "RandomResizedCrop",
-                        "RandomSizedCrop", "Affine", "Rotate", "SafeRotate", "ShiftScaleRotate", "Perspective",
-                        "ElasticTransform", "GridDistortion", "OpticalDistortion", "GridElasticDeform",
-                        "ThinPlateSpline", "PiecewiseAffine", "PadIfNeeded", "CropAndPad"})  # fmt: skip
+RESAMPLING = frozenset(
+    {
+        "Resize",
+        "RandomScale",
+        "LongestMaxSize",
+        "SmallestMaxSize",
+        "RandomResizedCrop",
+        "RandomSizedCrop",
+        "Affine",
+        "Rotate",
+        "SafeRotate",
+        "ShiftScaleRotate",
+        "Perspective",
+        "ElasticTransform",
+        "GridDistortion",
+        "OpticalDistortion",
+        "GridElasticDeform",
+        "ThinPlateSpline",
+        "PiecewiseAffine",
+        "PadIfNeeded",
+        "CropAndPad",
+    }
+)
 #: Interpolations whose values lie between their neighbours' (no overshoot beyond the input's range).
-SAFE_INTERPOLATIONS = frozenset({cv2.INTER_NEAREST, cv2.INTER_NEAREST_EXACT, cv2.INTER_LINEAR, cv2.INTER_LINEAR_EXACT,
-                                 cv2.INTER_AREA})  # fmt: skip
+SAFE_INTERPOLATIONS = frozenset(
+    {cv2.INTER_NEAREST, cv2.INTER_NEAREST_EXACT, cv2.INTER_LINEAR, cv2.INTER_LINEAR_EXACT, cv2.INTER_AREA}
+)
 #: Borders made of the image's own pixels (a constant fill would be a temperature, 0 °C by default).
 SAFE_BORDERS = frozenset({cv2.BORDER_REFLECT_101, cv2.BORDER_REFLECT, cv2.BORDER_REPLICATE, cv2.BORDER_WRAP})
 

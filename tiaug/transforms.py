@@ -327,8 +327,10 @@ class ThermalNoise(ThermalTransform, ImageOnlyTransform):
         height, width = params["shape"][:2]
         frames = len(data["images"]) if "image" not in data else 1
         c = self.config
-        draws = [sample_thermal_noise(self.random_generator, height, width, c.min_netd, c.max_netd, c.exact)
-                 for _ in range(frames)]  # fmt: skip
+        draws = [
+            sample_thermal_noise(self.random_generator, height, width, c.min_netd, c.max_netd, c.exact)
+            for _ in range(frames)
+        ]
         return {"noise": draws[0], **({"frames": [{"noise": d} for d in draws]} if frames > 1 else {})}
 
     def apply(self, img: np.ndarray, noise: dict[str, Any], **params: Any) -> np.ndarray:

@@ -25,8 +25,9 @@ def _named(name: str, problem: str) -> str:
     return f"{name} {problem}" if name else problem
 
 
-def check_float_pixels(dtype: np.dtype | type, name: str = "image", *, allow_integers: bool = False,
-                       reason: str = "") -> None:  # fmt: skip
+def check_float_pixels(
+    dtype: np.dtype | type, name: str = "image", *, allow_integers: bool = False, reason: str = ""
+) -> None:
     """Refuse integer or boolean pixels (raw counts without a unit) unless ``allow_integers``, and anything that
     is not a real number. ``reason`` says why integers are refused here (e.g. " and no --scale given")."""
     dtype = np.dtype(dtype)
@@ -91,8 +92,9 @@ def valid_labels(masks: np.ndarray, n_classes: int, ignore_index: int | None = N
     return not labelled.size or bool(labelled.min() >= 0 and labelled.max() < n_classes)
 
 
-def check_labels(masks: np.ndarray, classes: Sequence[str], ignore_index: int | None = None, name: str = "masks",
-                 first_row: int = 0) -> None:  # fmt: skip
+def check_labels(
+    masks: np.ndarray, classes: Sequence[str], ignore_index: int | None = None, name: str = "masks", first_row: int = 0
+) -> None:
     """Refuse masks (B, H, W) that are not integers or hold values other than class indices and the ignore index."""
     if masks.dtype.kind not in "iub":
         raise ValueError(_named(name, f"has dtype {masks.dtype}; masks hold integer class indices"))

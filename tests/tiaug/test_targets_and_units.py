@@ -35,8 +35,7 @@ def test_every_target_image_mask_keypoints_bboxes(name: str) -> None:
     image, mask = thermal_face(40, 48, seed=1)
     keypoints = np.array([[5.0, 6.0], [20.5, 30.25], [47.0, 39.0]], np.float32)
     bboxes = np.array([[2.0, 3.0, 30.0, 35.0]], np.float32)
-    result = _pipeline(name)(image=image, mask=mask, masks=[mask, mask], keypoints=keypoints, bboxes=bboxes,
-                             labels=[1])  # fmt: skip
+    result = _pipeline(name)(image=image, mask=mask, masks=[mask, mask], keypoints=keypoints, bboxes=bboxes, labels=[1])
     np.testing.assert_array_equal(result["keypoints"], keypoints)
     np.testing.assert_allclose(result["bboxes"], bboxes, atol=1e-5)  # Albumentations normalises boxes and back
     assert result["image"].shape == image.shape and np.isfinite(result["image"]).all()
@@ -47,8 +46,9 @@ def test_every_target_image_mask_keypoints_bboxes(name: str) -> None:
 def test_recordings_same_scene_every_frame_noise_fresh_per_frame(name: str) -> None:
     image, mask = thermal_face(40, 48, seed=2)
     frames = np.stack([image] * FRAMES)
-    result = _pipeline(name)(images=frames, masks=np.stack([mask] * FRAMES), keypoints=np.zeros((0, 2)),
-                             bboxes=np.zeros((0, 4)), labels=[])  # fmt: skip
+    result = _pipeline(name)(
+        images=frames, masks=np.stack([mask] * FRAMES), keypoints=np.zeros((0, 2)), bboxes=np.zeros((0, 4)), labels=[]
+    )
     out = result["images"]
     assert out.shape == frames.shape and out.dtype == frames.dtype
     assert not np.array_equal(out[0], frames[0])  # the transform did something
