@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 COMPRESSIONS = ("none", "lzf", "gzip", "blosc2-lz4", "blosc2-zstd")
 DEFAULT_COMPRESSION = "none"
-EXTRA = "blosc2"  # the setup.cfg extra that installs hdf5plugin
+EXTRA = "blosc2"  # the pyproject.toml extra that installs hdf5plugin
 _BLOSC2_LEVELS = {"lz4": 5, "zstd": 1}  # zstd above level 1 halves the speed for ~2 % smaller files
 _PLUGIN_FILTERS = {32001: "Blosc", 32026: "Blosc2", 32015: "Zstandard", 307: "bzip2", 32004: "LZ4"}
 
