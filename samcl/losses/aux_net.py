@@ -56,6 +56,7 @@ class ChunkNorm(nn.Module):
         if kind not in NORMS:
             raise ValueError(f"unknown norm {kind!r}; choose one of {NORMS}")
         self.kind = kind
+        self.norm: nn.Module
         if kind == "instance":
             self.norm = nn.GroupNorm(channels, channels)
         elif kind == "group":
@@ -84,7 +85,7 @@ def _default_groups(channels: int) -> int:
 def _conv(cin: int, cout: int, k: int, stride: int, bias: bool, sn: bool) -> nn.Conv2d:
     conv = nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, bias=bias)
     if sn:
-        conv = nn.utils.parametrizations.spectral_norm(conv)
+        nn.utils.parametrizations.spectral_norm(conv)  # parametrises conv itself (and returns it)
     return conv
 
 
@@ -284,7 +285,11 @@ class AuxiliaryNetwork(nn.Module):
         for block in self.blocks[1:]:
             x = block(x, num_chunks=3)
             outs.append(x)
-        return [(y, None, None), *(tuple(o.chunk(3, dim=0)) for o in outs)]  # type: ignore[misc]
+        triplets: list[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]] = [(y, None, None)]
+        for out in outs:
+            anchor, positive, negative = out.chunk(3, dim=0)
+            triplets.append((anchor, positive, negative))
+        return triplets
 
     def _one_hot_front(self, labels, sigma, blk: DownBlock, w1, b1, wd, bd, c: int) -> torch.Tensor:
         """(B, 2, width, H/2, W/2): the first block up to its stride-2 conv, for Y+ (index 0) and Y- (1)."""
@@ -331,7 +336,8 @@ class AuxiliaryNetwork(nn.Module):
         """Apply ``norm`` (per-sample statistics from class counts) to the per-class table ``z``."""
         if norm.kind == "none":
             return z
-        gn: nn.GroupNorm = norm.norm  # type: ignore[assignment]
+        gn = norm.norm
+        assert isinstance(gn, nn.GroupNorm)  # the label path runs with instance or group norm only
         bsz, m, width, _ = z.shape
         g = gn.num_groups
         mean_g = mean.reshape(bsz, m, g, width // g).mean(-1)
