@@ -49,7 +49,7 @@ def paper_training_pipeline(
 
     1. ``HorizontalFlip(p=0.5)``, ``VerticalFlip(p=0.5)``.
     2. ``Affine(rotate=+-180, scale=0.5..2, translate=+-10 %)``: rotation and scale in one warp (one
-       interpolation instead of two, ~2x faster than ``Rotate`` then ``RandomScale``), borders reflected.
+       interpolation instead of two, so faster than ``Rotate`` then ``RandomScale``), borders reflected.
     3. ``RandomCrop(height, width, pad_if_needed=True)`` with reflected padding: the network's input size.
     4. ``AmbientTemperature(p=p_ambient)`` (scene, beyond the poster): a new room temperature, the skin
        following partially.

@@ -92,8 +92,8 @@ def _conv(cin: int, cout: int, k: int, stride: int, bias: bool, sn: bool) -> nn.
 def pointwise_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """A 1x1 convolution computed as a batched matmul (weight broadcast over the batch).
 
-    On CPU, oneDNN's 1x1 convolution with a handful of channels on NCHW maps is about ten times
-    slower than this (measured: 48 ms vs 4.5 ms forward+backward on 8x6x256x320 maps).
+    On CPU, oneDNN's 1x1 convolution with a handful of channels on NCHW maps is much slower than this
+    (``benchmarks/README.md``, section 3).
     """
     n, c, h, w = x.shape
     out_c = weight.shape[0]
@@ -109,9 +109,8 @@ def pointwise_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
 def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, padding: int):
     """``F.conv2d``; on CPU an NCHW input goes through channels-last and back.
 
-    oneDNN's backward pass for convolutions with a handful of channels is several times faster in
-    channels-last layout on CPU (measured: a 3x3 stride-2 6->6 conv on 8x6x256x320, forward+backward,
-    27 ms NCHW vs 8 ms including the two layout conversions).
+    oneDNN's backward pass for convolutions with a handful of channels is much faster in channels-last layout
+    on CPU, the two layout conversions included (``benchmarks/README.md``, section 3).
     """
     if x.device.type == "cpu" and x.is_contiguous():
         out = F.conv2d(x.contiguous(memory_format=torch.channels_last), weight, bias, stride, padding)
