@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from tiaug.io import write_thermal_h5
-from tiaug.io.landmarks import write_ljson
+from tiaug.io.importers.landmarks import write_ljson
 from tiaug.synth import generate_faces
 
 REPO = Path(__file__).resolve().parents[1]

@@ -25,7 +25,7 @@ from torch import nn
 
 from samcl.inference.normalization import Normalization
 from samcl.models import build_model
-from tiaug.io.atomic import atomic_output
+from tiaug.io.h5.atomic import atomic_output
 
 FORMAT = "samcl-checkpoint"
 VERSION = 1

@@ -48,7 +48,7 @@ from samcl.training.distributed import World, broadcast_buffers, finish_world, i
 from samcl.training.reproducibility import cpu_name, reproducible
 from tiaug.errors import UserError, one_line
 from tiaug.io import atomic_output, open_thermal
-from tiaug.io.atomic import check_not_an_input
+from tiaug.io.h5.atomic import check_not_an_input
 
 LOSS_KEYS = ("loss", "base_loss", "samcl_loss")
 SCALE_KEYS = ("d_pos", "d_neg", "active")  # per-scale SAM-CL values, (num_scales,)

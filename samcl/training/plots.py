@@ -10,7 +10,7 @@ from pathlib import Path
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from tiaug.io.atomic import atomic_output
+from tiaug.io.h5.atomic import atomic_output
 
 _SCALE_COLUMN = re.compile(r"d_pos_s(\d+)$")
 
