@@ -96,7 +96,7 @@ def input_name(spec: str | Path) -> str:
 def iter_sources(spec: str | Path, fmt: str, options: ReadOptions, on_skip: OnSkip) -> Iterator[FrameSource]:
     """The sources of INPUT: a camera, every readable file of a folder (others go to ``on_skip``), or one file."""
     if is_device(spec):
-        yield open_camera(spec)
+        yield open_camera(str(spec))
         return
     path = Path(spec)
     if not path.exists():
