@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from samcl.inference.checkpoint import load_checkpoint
+from samcl.artifacts.checkpoint import load_checkpoint
 from samcl.inference.onnx_model import (
     FORMAT,
     INPUT_NAME,

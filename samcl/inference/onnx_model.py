@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from samcl.inference.normalization import Normalization
+from samcl.artifacts.normalization import Normalization
 from samcl.inference.padding import crop_frames, pad_frames
 from samcl.inference.predictor import Predictor
 from tiaug.errors import UserError

@@ -10,10 +10,10 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from samcl.artifacts.checkpoint import FORMAT, VERSION, load_checkpoint, save_checkpoint
 from samcl.cli.eval_cmd import eval_main
 from samcl.cli.predict_cmd import predict_main
 from samcl.cli.train_cmd import train
-from samcl.inference.checkpoint import FORMAT, VERSION, load_checkpoint, save_checkpoint
 from tests.camera_files import face_temperatures, tc001_frame
 from tests.samcl_cli.conftest import checkpoint_payload, sha256
 
