@@ -90,7 +90,8 @@ def fg_bg_stats(
     fg, bg, colder, fg_pixels, bg_pixels = [], [], [], [], []
     with open_thermal(path, require_masks=True) as r:
         step = _grid_step(r.height * r.width, r.n)
-        for b in reported(r.iter_batches(batch_size), progress, math.ceil(r.n / batch_size)):
+        batches: Iterable = reported(r.iter_batches(batch_size), progress, math.ceil(r.n / batch_size))
+        for b in batches:
             for image, mask in zip(b.images, b.masks, strict=True):
                 face = mask > 0
                 face_values, room_values = image[face], image[~face]

@@ -22,7 +22,7 @@ T = TypeVar("T")
 class ProgressCallback(Protocol):
     """``progress(done, total, **figures)``: ``done`` of ``total`` units (None: unknown), figures to show."""
 
-    def __call__(self, done: int, total: int | None = None, /, **figures: Any) -> None: ...
+    def __call__(self, done: int, total: int | None = None, **figures: Any) -> None: ...
 
 
 def reported(items: Iterable[T], progress: ProgressCallback | None, total: int | None = None) -> Iterator[T]:

@@ -75,7 +75,7 @@ def deferred_signals() -> Iterator[None]:
         yield
         return
     wanted = (signal.SIGINT, signal.SIGTERM)
-    previous = {s: signal.getsignal(s) for s in wanted}
+    previous: dict[int, Any] = {int(s): signal.getsignal(s) for s in wanted}
     received: list[int] = []
     for s in wanted:
         signal.signal(s, lambda signum, _frame: received.append(signum))

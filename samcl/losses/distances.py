@@ -43,24 +43,26 @@ FEATURE_DISTANCES = {"mse": mse_distance, "l1": l1_distance, "cosine": cosine_di
 def segmentation_distance(name: str):
     """Scale-0 distance ``d(pred, ref, valid)`` of base loss ``name`` (e.g. 'rmi', 'dice', 'ce'; pred =
     probabilities)."""
-    return BaseLoss.resolve(_entry(name).map_distance)
+    return BaseLoss.resolve(_map_distance(name))
 
 
 def segmentation_label_distance(name: str):
     """Scale-0 distances of base loss ``name`` from label maps, ``(prob, labels, sigma, valid) -> (d_pos, d_neg)``:
     its shortcut (:mod:`samcl.losses.label_distances`), or the map distance on one-hot maps built for it."""
-    entry = _entry(name)
-    if entry.label_distance is not None:
-        return BaseLoss.resolve(entry.label_distance)
-    return functools.partial(_label_pair_from_maps, BaseLoss.resolve(entry.map_distance))
+    distance = _map_distance(name)
+    shortcut = BASE_LOSSES[name].label_distance
+    if shortcut is not None:
+        return BaseLoss.resolve(shortcut)
+    return functools.partial(_label_pair_from_maps, BaseLoss.resolve(distance))
 
 
-def _entry(name: str) -> BaseLoss:
-    """The table entry of a base loss that has a scale-0 distance."""
-    usable = sorted(name for name, entry in BASE_LOSSES.items() if entry.map_distance is not None)
-    if name not in usable:
+def _map_distance(name: str) -> str:
+    """The map-distance reference of base loss ``name``; a name without one is refused."""
+    entry = BASE_LOSSES.get(name)
+    if entry is None or entry.map_distance is None:
+        usable = sorted(key for key, value in BASE_LOSSES.items() if value.map_distance is not None)
         raise ValueError(f"unknown scale-0 distance {name!r} (a base loss's); choose one of {usable}")
-    return BASE_LOSSES[name]
+    return entry.map_distance
 
 
 def _label_pair_from_maps(distance, prob, labels, sigma, valid):

@@ -76,7 +76,7 @@ class Run:
         torch.set_num_threads(self.threads)
         self.amp = config.amp if config.amp is not None else self.device.type == "cuda"
         self.out = Path(config.out)
-        data = check_data(config, normalization=resume_payload is None)
+        data = check_data(config, normalization_of(resume_payload) if resume_payload is not None else None)
         config = with_data_ignore_index(config, data)
         torch.manual_seed(config.seed)  # identical initial weights in every process
         model = build_checked_model(config, len(data.classes))
@@ -88,7 +88,7 @@ class Run:
         context = StepContext(0, config.iters, self.device, self.amp, self.world, model, config.seed)
         self.step_module = TrainStep(model, base_loss, self.addons, context).to(self.device)
         if self.device.type == "cuda":
-            self.step_module = self.step_module.to(memory_format=torch.channels_last)
+            self.step_module = self.step_module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.addon_optimizers = {a.name: opt for a in self.addons if (opt := a.make_optimizer()) is not None}
         own = {id(p) for opt in self.addon_optimizers.values() for group in opt.param_groups for p in group["params"]}
         # an add-on that leaves parameters out of some steps' losses (a warm-up at weight 0, a critic trained by
@@ -111,11 +111,10 @@ class Run:
         self.progress = RunProgress()
         self.notice = notice if self.world.is_main else None
         self.watch = ClassWatch(self.classes, config.iters)
-        self.normalization = data.normalization  # None on resume: restored below
+        self.normalization = data.normalization  # the resumed run's, or measured on the training data
         if resume_payload is not None:
             model.load_state_dict(resume_payload["model_state"])
             self.training.load_state_dict(resume_payload["train_state"])
-            self.normalization = normalization_of(resume_payload)
             self.progress = progress_of(resume_payload)
             self.watch.load_state(resume_payload.get("class_watch"))
 
@@ -268,7 +267,7 @@ class Run:
             self.progress.best_miou, self.progress.best_step = miou, self.step
             self.save("best.pt", with_state=False)
         per_class = matrix.per_class_iou()
-        lost = self.watch.update(self.step, per_class, matrix.matrix.sum(axis=1) > 0)
+        lost = self.watch.update(self.step, per_class.tolist(), matrix.matrix.sum(axis=1) > 0)
         if lost and self.notice is not None:
             self.notice(self.watch.message(lost, self.step))
         return {

@@ -62,6 +62,10 @@ class TrainStep(nn.Module):
         self.addons = nn.ModuleList(addons)
         self.context = context or StepContext(0, 1, torch.device("cpu"), False, World(), model)
 
+    def addon_list(self) -> list[TrainingAddon]:
+        """The add-ons, in order (typed: ``self.addons`` is an ``nn.ModuleList``)."""
+        return [addon for addon in self.addons if isinstance(addon, TrainingAddon)]
+
     def context_at(self, step: int, diagnostics: bool = False) -> StepContext:
         return dataclasses.replace(self.context, step=step, diagnostics=diagnostics)
 
@@ -69,13 +73,13 @@ class TrainStep(nn.Module):
         self, images: torch.Tensor, masks: torch.Tensor, step: int = 0, diagnostics: bool = False
     ) -> dict[str, Any]:
         context = self.context_at(step, diagnostics)
-        with captured_features(self.model, any(addon.uses_features for addon in self.addons)) as features:
+        with captured_features(self.model, any(addon.uses_features for addon in self.addon_list())) as features:
             logits = self.model(images)
         base = self.base_loss(logits, masks)
         out = SegmenterOutput(images, masks, logits, base, features[-1] if features else None)
         terms = {"base_loss": base}
         metrics: dict[str, torch.Tensor] = {}
-        for addon in self.addons:
+        for addon in self.addon_list():
             parts = addon.loss(out, context)
             terms[f"{addon.name}_loss"] = parts.pop("loss")
             metrics.update(parts)

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from samcl.artifacts.checkpoint import load_checkpoint
+from samcl.artifacts.normalization import Normalization
 from samcl.models import build_model
 from samcl.training import addons as addon_registry
 from samcl.training.addons import Batch, SegmenterOutput, StepContext, TrainingAddon
@@ -21,6 +22,7 @@ from samcl.training.loop import Run
 from samcl.training.preflight import DataCheck, with_fitted_crop
 
 WIDTH = 4  # the toy network's base width: its decoder feature map has WIDTH channels
+NORMALIZATION = Normalization(30.0, 5.0)
 
 
 class Probe(TrainingAddon):
@@ -170,7 +172,7 @@ def test_the_crop_fits_frames_smaller_than_the_default():
     notes: list[str] = []
 
     def fitted(height: int, width: int) -> tuple[int, int] | None:
-        data = DataCheck(("a", "b"), 4, sizes={"data": ("t.h5", height, width)})
+        data = DataCheck(("a", "b"), 4, NORMALIZATION, sizes={"data": ("t.h5", height, width)})
         return with_fitted_crop(config, data, model, notes.append).crop
 
     assert fitted(64, 80) == (64, 80) and not notes  # the data's own size: nothing to say
@@ -178,4 +180,5 @@ def test_the_crop_fits_frames_smaller_than_the_default():
     assert fitted(72, 90) == (64, 80)  # rounded down to the network's multiple of 16, and said so
     assert len(notes) == 1 and "72x90" in notes[0] and "64x80" in notes[0] and "16" in notes[0]
     explicit = TrainConfig(data="t.h5", val="v.h5", out="run", crop=(32, 48))
-    assert with_fitted_crop(explicit, DataCheck(("a",), 1, sizes={"data": ("t.h5", 64, 80)}), model).crop == (32, 48)
+    data = DataCheck(("a",), 1, NORMALIZATION, sizes={"data": ("t.h5", 64, 80)})
+    assert with_fitted_crop(explicit, data, model).crop == (32, 48)

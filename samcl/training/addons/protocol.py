@@ -121,11 +121,9 @@ class SegmenterOutput:
     features: torch.Tensor | None = None
 
     def detached(self) -> SegmenterOutput:
-        def cut(x: torch.Tensor | None) -> torch.Tensor | None:
-            return None if x is None else x.detach()
-
+        features = None if self.features is None else self.features.detach()
         return SegmenterOutput(
-            *(cut(x) for x in (self.images, self.masks, self.logits, self.base_loss)), features=cut(self.features)
+            self.images.detach(), self.masks.detach(), self.logits.detach(), self.base_loss.detach(), features
         )
 
 
