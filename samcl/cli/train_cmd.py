@@ -208,13 +208,23 @@ def train(
         flag = FLAGS.get(e.setting)
         raise UserError(f"{e} ({flag})" if flag else str(e)) from None
     images_per_step = config.batch_size * run.world.size
-    with Progress(config.iters, "train", unit="step", enabled=progress and run.world.is_main, initial=run.step,
-                  leave=True, rate=("img", images_per_step), every=progress_every) as bar:  # fmt: skip
+    with Progress(
+        config.iters,
+        "train",
+        unit="step",
+        enabled=progress and run.world.is_main,
+        initial=run.step,
+        leave=True,
+        rate=("img", images_per_step),
+        every=progress_every,
+    ) as bar:
         summary = run.fit(progress=bar.to)
     if run.world.is_main:
-        click.echo(f"best val mIoU {summary['best_miou']:.4f} at step {summary['best_iteration']}; "
-                   f"{summary['iterations']} steps in {summary['wall_time_s']:.0f} s; outputs in {config.out}",
-                   err=True)  # fmt: skip
+        click.echo(
+            f"best val mIoU {summary['best_miou']:.4f} at step {summary['best_iteration']}; "
+            f"{summary['iterations']} steps in {summary['wall_time_s']:.0f} s; outputs in {config.out}",
+            err=True,
+        )
 
 
 def _say(message: str) -> None:
