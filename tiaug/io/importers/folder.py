@@ -29,11 +29,14 @@ import cv2
 import h5py
 import numpy as np
 
-from tiaug.io.errors import ThermalDataError
+from tiaug.io.errors import ThermalDataError, TiaugIOError
 from tiaug.io.h5.atomic import PathLike, atomic_outputs, check_output_path
 from tiaug.io.h5.codecs import DEFAULT_COMPRESSION
 from tiaug.io.h5.writer import JSON, STR, ThermalH5Writer
 from tiaug.io.readers import ReadOptions, folder_files, open_source
+from tiaug.io.readers.arrays import TiffPages, check_frame_size, load_npy_stack
+from tiaug.io.readers.base import guarded
+from tiaug.io.readers.formats import pixel_limit
 from tiaug.validation import check_mask
 
 Size = tuple[int, int]
@@ -50,22 +53,17 @@ def no_progress(it: Iterable) -> Iterable:
 
 
 def load_raw(path: PathLike) -> np.ndarray:
-    """Load a ``.npy`` or ``.tif``/``.tiff`` array as stored (no conversion)."""
+    """One frame of a ``.npy`` or ``.tif``/``.tiff`` file as stored (no conversion); its size is checked before
+    it is read (the .npy memory-mapped)."""
     p = Path(path)
+    frames = load_npy_stack(p) if p.suffix.lower() == ".npy" else TiffPages(p)
     try:
-        if p.suffix.lower() == ".npy":
-            return np.load(p, allow_pickle=False)
-        try:
-            import tifffile  # installed with scikit-image
-
-            return tifffile.imread(p)
-        except ImportError:  # pragma: no cover - OpenCV fallback
-            arr = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-            if arr is None:
-                raise OSError("OpenCV cannot read it") from None
-            return arr
-    except (OSError, ValueError) as e:
-        raise ThermalDataError(p, None, f"cannot read the image ({e})") from None
+        if len(frames) != 1:
+            raise ThermalDataError(p, None, f"holds {len(frames)} frames; one image per file is expected")
+        return guarded(p, lambda: np.array(frames[0]))
+    finally:
+        if isinstance(frames, TiffPages):
+            frames.close()
 
 
 def center_crop(
@@ -169,11 +167,22 @@ class ImageSink:
 # Plain folder
 
 
-def load_mask_png(path: PathLike, image_shape: Size, n_classes: int, binary: bool = False) -> np.ndarray:
-    """Load a PNG of class indices (single channel, or grey stored as RGB) and check it fits the image."""
+def read_png(path: PathLike) -> np.ndarray:
+    """A PNG as stored (OpenCV's ``IMREAD_UNCHANGED``), once its header's size is checked against
+    :data:`~tiaug.io.readers.formats.MAX_FRAME` (a decompression bomb is refused before it is decoded)."""
+    from PIL import Image
+
+    with pixel_limit(), Image.open(path) as picture:
+        check_frame_size(picture.size[::-1], path)
     m = cv2.imread(os.fspath(path), cv2.IMREAD_UNCHANGED)
     if m is None:
         raise ThermalDataError(path, None, "cannot read the mask PNG")
+    return m
+
+
+def load_mask_png(path: PathLike, image_shape: Size, n_classes: int, binary: bool = False) -> np.ndarray:
+    """Load a PNG of class indices (single channel, or grey stored as RGB) and check it fits the image."""
+    m = guarded(path, read_png, path)
     if m.ndim == 3:
         if not (m[..., :3] == m[..., :1]).all():
             raise ThermalDataError(path, None, "is a colour picture; masks hold one class index per pixel")
@@ -256,7 +265,7 @@ def import_folder(
     scale: float | None = None,
     offset: float | None = None,
     strict: bool = False,
-    on_skip: Callable[[ThermalDataError], None] | None = None,
+    on_skip: Callable[[TiaugIOError], None] | None = None,
     compression: str | None = DEFAULT_COMPRESSION,
     progress: Progress = no_progress,
 ) -> dict[str, int]:
@@ -284,13 +293,13 @@ def import_folder(
             "offset": options.offset,
         }
     }
-    skipped: list[ThermalDataError] = []
+    skipped: list[TiaugIOError] = []
     with atomic_outputs([out], overwrite=overwrite, inputs=inputs) as (tmp,), h5py.File(tmp, "w") as f:
         sink = ImageSink(f, has_masks, None, FOLDER_COLUMNS, compression, attrs)
         for img_path, mask_path in progress(pairs):
             try:
-                rows = _file_rows(img_path, mask_path, fmt, options, binary_masks, crop, size)
-            except ThermalDataError as e:
+                rows = guarded(img_path, _file_rows, img_path, mask_path, fmt, options, binary_masks, crop, size)
+            except TiaugIOError as e:  # a missing library too: the file is named with what to install
                 if strict:
                     raise
                 skipped.append(e)

@@ -3,25 +3,50 @@
 A :class:`FrameSource` is one file (or one device) opened and checked at the header level; its frames are
 read one at a time (``frames()``), so memory stays one frame whatever the length of a recording. Every
 refusal is a :class:`~tiaug.io.errors.ThermalDataError` naming the file (and the frame) and the problem;
-a library that is not installed gives a :class:`MissingExtraError` naming the extra to install.
+a library that is not installed gives a :class:`MissingExtraError` naming the extra to install. Opening a file
+(:func:`tiaug.io.readers.open_source`) and reading its frames (:meth:`FrameSource.frames`) raise nothing else
+for a bad file, whatever the file holds (:func:`guarded`).
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from tiaug.io.errors import TiaugIOError
-from tiaug.io.readers.formats import CAMERAS_EXTRA, RAW_DTYPES
+from tiaug.errors import UserError
+from tiaug.io.errors import ThermalDataError, TiaugIOError
+from tiaug.io.readers.formats import CAMERAS_EXTRA, MAX_FRAME, RAW_DTYPES
+
+T = TypeVar("T")
 
 
 class MissingExtraError(TiaugIOError):
     """A reader needs an optional library that is not installed (the message names the extra)."""
+
+
+class ReadOptionsError(ValueError):
+    """Read options that do not fit the format (e.g. ``--format raw`` without ``--scale``): the command's
+    mistake, not the file's, so never turned into a refusal of the file."""
+
+
+def guarded(where: str | os.PathLike, read: Callable[..., T], *args: Any) -> T:
+    """``read(*args)``, with any failure other than a user error or an options error turned into a
+    :class:`ThermalDataError` naming ``where``: a damaged or hostile file can raise anything (OverflowError,
+    struct.error, MemoryError, a library's own errors), and every reader's caller gets one kind of refusal."""
+    try:
+        return read(*args)
+    except (UserError, ReadOptionsError):
+        raise
+    except MemoryError:
+        raise ThermalDataError(where, None, "needs more memory than there is to read (damaged?)") from None
+    except Exception as e:
+        raise ThermalDataError(where, None, f"cannot be read ({type(e).__name__}: {e})") from e
 
 
 def require_module(name: str, purpose: str) -> ModuleType:
@@ -53,8 +78,8 @@ class ReadOptions:
     def __post_init__(self) -> None:
         if self.raw_dtype not in RAW_DTYPES:
             raise ValueError(f"raw dtype must be one of {', '.join(RAW_DTYPES)}, got {self.raw_dtype!r}")
-        if self.raw_size is not None and min(self.raw_size) < 1:
-            raise ValueError(f"raw frame size must be positive, got {self.raw_size}")
+        if self.raw_size is not None and not all(0 < n <= m for n, m in zip(self.raw_size, MAX_FRAME, strict=True)):
+            raise ValueError(f"raw frame size must be 1x1 to {MAX_FRAME[0]}x{MAX_FRAME[1]}, got {self.raw_size}")
         if self.scale is not None and not (np.isfinite(self.scale) and self.scale != 0):
             raise ValueError(f"scale must be a finite non-zero number, got {self.scale}")
 
@@ -95,7 +120,7 @@ class FrameSource:
         if step < 1 or start < 0:
             raise ValueError(f"start must be >= 0 and step >= 1, got {start} and {step}")
         for index in range(start, self.count or 0, step):
-            yield self.read(index)
+            yield guarded(self.where(index), self.read, index)
 
     def close(self) -> None:
         """Release the file or device."""

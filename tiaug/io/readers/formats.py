@@ -7,6 +7,9 @@ no dependencies, so ``--help`` reads it without loading NumPy.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 CAMERAS_EXTRA = "pip install 'tiaug-samcl[cameras]'"
@@ -123,3 +126,20 @@ def format_listing() -> str:
     rows.append(("/".join(HEADERLESS_SUFFIXES), f"headerless frames: only with --format {names}"))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"  {name:<{width}}  {text}" for name, text in rows)
+
+
+@contextlib.contextmanager
+def pixel_limit() -> Iterator[None]:
+    """While inside, PIL refuses any picture of more than :data:`MAX_FRAME`'s pixels (a decompression bomb)
+    before decoding it: ``DecompressionBombError`` or ``DecompressionBombWarning`` raised as an error, which the
+    reader turns into a refusal of the file. PIL's limit is process-wide; it is restored on exit."""
+    from PIL import Image
+
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_FRAME[0] * MAX_FRAME[1]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
