@@ -21,6 +21,7 @@ from pathlib import Path
 
 import h5py
 
+from tiaug.errors import exhaustion
 from tiaug.io.errors import OutputPathError
 
 PathLike = str | os.PathLike
@@ -167,9 +168,12 @@ def atomic_output(path: PathLike, *, overwrite: bool = False, inputs: Iterable[P
         if not tmp.exists() or tmp.stat().st_size == 0:
             raise OutputPathError(f"{out}: nothing was written")
         _commit(tmp, out, overwrite)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        problem = exhaustion(error) if not isinstance(error, MemoryError) else None
+        if problem is not None:  # a full disk: one user error naming the output, whatever raised it
+            raise OutputPathError(f"{out}: cannot be written: {problem}; nothing was written") from None
         raise
 
 
