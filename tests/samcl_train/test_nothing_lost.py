@@ -1,6 +1,5 @@
-"""Issue 11 on samcl-train: an earlier run replaced, an ignore index that crashes step 1, tracebacks for bad values.
-
-Each test is a case that main got wrong.
+"""Nothing lost by samcl-train: no earlier run replaced, no ignore index that crashes step 1, no traceback for a bad
+value.
 """
 
 from __future__ import annotations
@@ -13,8 +12,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from samcl.artifacts.checkpoint import load_checkpoint
 from samcl.cli.train_cmd import train
-from samcl.inference.checkpoint import load_checkpoint
 from tests.refusals import assert_one_error_line, digest, listing
 from tiaug.io import create_thermal_h5, write_thermal_h5
 from tiaug.synth import generate_faces
