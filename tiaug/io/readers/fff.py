@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -153,31 +154,40 @@ def _check_size(height: int, width: int, where: str) -> None:
         )
 
 
-def _png_counts(pixels: bytes, height: int, width: int, where: str, decode: bool = True) -> np.ndarray | None:
-    """A raw-data PNG decoded only once its own size is checked to be the record's (at most MAX_FRAME); with
-    ``decode`` False only that check."""
+def _png_counts(pixels: bytes, height: int, width: int, where: str) -> Callable[[], np.ndarray]:
+    """Check a raw-data PNG's own size against the record's (at most MAX_FRAME) without decoding it; return the
+    decoder of its counts."""
     from PIL import Image
 
-    try:
-        with pixel_limit(), Image.open(io.BytesIO(pixels), formats=["PNG"]) as png:
-            if png.size != (width, height):
-                raise ThermalDataError(
-                    where, None, f"raw data PNG is {png.size[0]}x{png.size[1]}, the record says {width}x{height}"
-                )
-            if not decode:
-                return None
-            counts = np.asarray(png)
-    except ThermalDataError:
-        raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ThermalDataError(where, None, f"raw data PNG cannot be decoded ({e})") from None
-    if counts.shape != (height, width) or counts.dtype.kind not in "iu":
-        raise ThermalDataError(where, None, f"raw data PNG is {counts.dtype} {counts.shape}, not 16-bit grey")
-    return counts.astype(np.uint16).byteswap()  # FLIR stores PNG counts with their bytes swapped
+    def opened() -> Any:
+        try:
+            with pixel_limit():
+                return Image.open(io.BytesIO(pixels), formats=["PNG"])
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            raise ThermalDataError(where, None, f"raw data PNG cannot be decoded ({e})") from None
+
+    with opened() as png:
+        if png.size != (width, height):
+            raise ThermalDataError(
+                where, None, f"raw data PNG is {png.size[0]}x{png.size[1]}, the record says {width}x{height}"
+            )
+
+    def decode() -> np.ndarray:
+        with opened() as png, pixel_limit():
+            try:
+                counts = np.asarray(png)
+            except (OSError, ValueError, SyntaxError) as e:
+                raise ThermalDataError(where, None, f"raw data PNG cannot be decoded ({e})") from None
+        if counts.shape != (height, width) or counts.dtype.kind not in "iu":
+            raise ThermalDataError(where, None, f"raw data PNG is {counts.dtype} {counts.shape}, not 16-bit grey")
+        return counts.astype(np.uint16).byteswap()  # FLIR stores PNG counts with their bytes swapped
+
+    return decode
 
 
-def _raw_counts(data: bytes, subtype: int, where: str, decode: bool = True) -> np.ndarray | None:
-    """The (H, W) counts of a raw-data record, its declared size checked first; ``decode`` False: only checked."""
+def _raw_counts(data: bytes, subtype: int, where: str) -> Callable[[], np.ndarray]:
+    """Check a raw-data record's declared size against MAX_FRAME and its bytes; return the decoder of its (H, W)
+    counts (nothing is decoded until it is called)."""
     if len(data) < 0x20:
         raise ThermalDataError(where, None, f"raw data record is {len(data)} bytes, shorter than its header")
     order = "<" if int.from_bytes(data[:2], "little") == 2 else ">"
@@ -185,13 +195,11 @@ def _raw_counts(data: bytes, subtype: int, where: str, decode: bool = True) -> n
     _check_size(height, width, where)
     pixels = data[0x20:]
     if subtype == 3 or pixels[:4] == b"\x89PNG":
-        return _png_counts(pixels, height, width, where, decode)
+        return _png_counts(pixels, height, width, where)
     if len(pixels) < width * height * 2:
         raise ThermalDataError(where, None, f"raw data holds {len(pixels)} bytes for {width}x{height} pixels")
-    if not decode:
-        return None
-    counts = np.frombuffer(pixels, dtype=">u2" if subtype == 1 else "<u2", count=width * height)
-    return counts.reshape(height, width)
+    dtype = ">u2" if subtype == 1 else "<u2"
+    return lambda: np.frombuffer(pixels, dtype=dtype, count=width * height).reshape(height, width)
 
 
 def _text(data: bytes, offset: int, size: int) -> str:
@@ -225,31 +233,31 @@ def parse_camera_info(data: bytes, where: str) -> tuple[FlirCalibration, dict[st
     return cal, meta
 
 
-def _checked_raw(data: Any, where: str, decode: bool) -> tuple[list[tuple[int, int, int, int]], np.ndarray | None]:
-    """The records of one frame and its raw counts (None unless ``decode``), every declared size checked."""
+def _checked_raw(data: Any, where: str) -> tuple[list[tuple[int, int, int, int]], Callable[[], np.ndarray]]:
+    """The records of one frame and the decoder of its raw counts, every declared size checked."""
     records = _records(data, 0, where)
     sub, off, length = _record(records, RAW_DATA, where, "raw data")
     if length > MAX_RAW_BYTES:
         raise ThermalDataError(where, None, f"raw data record claims {length} bytes, more than any frame holds")
     if off + length > len(data):
         raise ThermalDataError(where, None, "is cut short: its raw data record runs past the end of the data")
-    return records, _raw_counts(bytes(data[off : off + length]), sub, where, decode)
+    return records, _raw_counts(bytes(data[off : off + length]), sub, where)
 
 
 def check_frame(data: Any, where: str) -> None:
     """Refuse an FFF frame (e.g. one embedded in a radiometric JPEG) whose header, records or declared sizes
     are damaged, without decoding its pixels."""
-    records, _ = _checked_raw(data, where, decode=False)
+    records, _ = _checked_raw(data, where)
     _record(records, CAMERA_INFO, where, "camera information")
 
 
 def decode_frame(data: Any, where: str) -> tuple[np.ndarray, dict[str, Any]]:
     """One FFF frame's bytes -> (temperatures (H, W) float32 degrees Celsius, metadata)."""
-    records, counts = _checked_raw(data, where, decode=True)
+    records, counts = _checked_raw(data, where)
     _, coff, clength = _record(records, CAMERA_INFO, where, "camera information")
     cal, meta = parse_camera_info(bytes(data[coff : coff + min(clength, MAX_INFO_BYTES)]), where)
     try:
-        celsius = cal.to_celsius(counts)
+        celsius = cal.to_celsius(counts())
     except (ArithmeticError, ValueError) as e:  # overflow or a domain error of a damaged calibration
         raise ThermalDataError(where, None, f"calibration cannot be used ({type(e).__name__}: {e})") from None
     return to_celsius(celsius, where), meta
