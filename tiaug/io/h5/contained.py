@@ -63,7 +63,7 @@ def _check_dataset(path: PathLike, name: str, ds: h5py.Dataset, trusted: bool) -
     _check_attributes(path, name, ds)
 
 
-def check_contained(path: PathLike, f: h5py.File, *, trusted: bool = False) -> None:
+def check_contained(path: PathLike, f: h5py.File, trusted: bool = False) -> None:
     """Refuse an input whose data reaches outside the file (unless ``trusted``), declares rows it does not hold,
     or carries oversized attributes; walks every link by name without following external ones."""
     seen: set[int] = set()

@@ -34,7 +34,7 @@ import h5py
 import numpy as np
 
 from tiaug.errors import one_line
-from tiaug.io.errors import ThermalDataError
+from tiaug.io.errors import ThermalDataError, guarded
 from tiaug.io.h5.atomic import PathLike
 from tiaug.io.h5.codecs import missing_filter
 from tiaug.io.h5.contained import check_contained
@@ -140,9 +140,9 @@ class ThermalH5Reader:
             self._f = h5py.File(self.path, "r")
         except OSError as e:
             raise ThermalDataError(path, None, f"not a readable HDF5 file ({e})") from None
-        try:
-            check_contained(self.path, self._f, trusted=trusted)
-            self._validate_structure(require_masks)
+        try:  # a damaged file's metadata can make HDF5 raise anything: one refusal naming the file
+            guarded(self.path, check_contained, self.path, self._f, trusted)
+            guarded(self.path, self._validate_structure, require_masks)
         except BaseException:
             self._f.close()
             raise
@@ -240,7 +240,7 @@ class ThermalH5Reader:
         """Rows of a dataset; a damaged file (unreadable chunk) is refused naming the file, key and rows."""
         try:
             return self._f[key][start:stop]
-        except (OSError, RuntimeError, ValueError) as e:
+        except Exception as e:  # HDF5 raises many kinds of error on damaged data
             raise ThermalDataError(
                 self.path, key, f"rows {start}..{stop - 1} cannot be read ({one_line(e)}): the file is damaged"
             ) from None

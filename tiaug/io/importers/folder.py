@@ -29,13 +29,12 @@ import cv2
 import h5py
 import numpy as np
 
-from tiaug.io.errors import ThermalDataError, TiaugIOError
+from tiaug.io.errors import ThermalDataError, TiaugIOError, guarded
 from tiaug.io.h5.atomic import PathLike, atomic_outputs, check_output_path
 from tiaug.io.h5.codecs import DEFAULT_COMPRESSION
 from tiaug.io.h5.writer import JSON, STR, ThermalH5Writer
 from tiaug.io.readers import ReadOptions, folder_files, open_source
 from tiaug.io.readers.arrays import TiffPages, check_frame_size, load_npy_stack
-from tiaug.io.readers.base import guarded
 from tiaug.io.readers.formats import pixel_limit
 from tiaug.validation import check_mask
 

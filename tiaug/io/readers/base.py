@@ -11,42 +11,21 @@ for a bad file, whatever the file holds (:func:`guarded`).
 from __future__ import annotations
 
 import importlib
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
-from tiaug.errors import UserError
-from tiaug.io.errors import ThermalDataError, TiaugIOError
+from tiaug.io.errors import ReadOptionsError, TiaugIOError, guarded
 from tiaug.io.readers.formats import CAMERAS_EXTRA, MAX_FRAME, RAW_DTYPES
 
-T = TypeVar("T")
+__all__ = ["Frame", "FrameSource", "MissingExtraError", "ReadOptions", "ReadOptionsError", "guarded", "require_module"]
 
 
 class MissingExtraError(TiaugIOError):
     """A reader needs an optional library that is not installed (the message names the extra)."""
-
-
-class ReadOptionsError(ValueError):
-    """Read options that do not fit the format (e.g. ``--format raw`` without ``--scale``): the command's
-    mistake, not the file's, so never turned into a refusal of the file."""
-
-
-def guarded(where: str | os.PathLike, read: Callable[..., T], *args: Any) -> T:
-    """``read(*args)``, with any failure other than a user error or an options error turned into a
-    :class:`ThermalDataError` naming ``where``: a damaged or hostile file can raise anything (OverflowError,
-    struct.error, MemoryError, a library's own errors), and every reader's caller gets one kind of refusal."""
-    try:
-        return read(*args)
-    except (UserError, ReadOptionsError):
-        raise
-    except MemoryError:
-        raise ThermalDataError(where, None, "needs more memory than there is to read (damaged?)") from None
-    except Exception as e:
-        raise ThermalDataError(where, None, f"cannot be read ({type(e).__name__}: {e})") from e
 
 
 def require_module(name: str, purpose: str) -> ModuleType:

@@ -82,7 +82,7 @@ class RJpegSource(FrameSource):
                     raise ThermalDataError(
                         path, None, f"is {size} bytes, more than any radiometric JPEG ({MAX_RJPEG_BYTES} at most)"
                     )
-                self._data = f.read(MAX_RJPEG_BYTES + 1)
+                self._data = f.read(size)
         except OSError as e:
             raise ThermalDataError(path, None, f"cannot be read ({e.strerror or e})") from None
         segments = flir_segments(self._data, path)
