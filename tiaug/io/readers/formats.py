@@ -59,6 +59,13 @@ FORMAT_SPECS = (
         (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
     ),
     FormatSpec(
+        "png",
+        "single-channel integer images (e.g. 16-bit frames); need --scale/--offset",
+        (".png",),
+        _ARRAYS,
+        (b"\x89PNG\r\n\x1a\n",),
+    ),
+    FormatSpec(
         "rjpeg",
         "FLIR radiometric JPEG, needs the [cameras] extra",
         (".jpg", ".jpeg"),
@@ -70,21 +77,21 @@ FORMAT_SPECS = (
     FormatSpec(
         "tc001",
         "TOPDON TC001 / InfiRay 256x384 UVC frame pairs, 1/64 K",
-        (".npy", ".tif", ".tiff", *HEADERLESS_SUFFIXES),
+        (".npy", ".tif", ".tiff", ".png", *HEADERLESS_SUFFIXES),
         _ARRAYS,
         headerless=True,
     ),
     FormatSpec(
         "lepton",
         "FLIR Lepton centi-kelvin, --raw-size HxW if not 120x160",
-        (".npy", ".tif", ".tiff", *HEADERLESS_SUFFIXES),
+        (".npy", ".tif", ".tiff", ".png", *HEADERLESS_SUFFIXES),
         _ARRAYS,
         headerless=True,
     ),
     FormatSpec(
         "raw",
         "headerless counts with --raw-size HxW and --scale S [--offset O]",
-        (".npy", ".tif", ".tiff", *HEADERLESS_SUFFIXES),
+        (".npy", ".tif", ".tiff", ".png", *HEADERLESS_SUFFIXES),
         _ARRAYS,
         headerless=True,
     ),
