@@ -9,7 +9,7 @@ inputs are left out. Memory is one batch.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +70,6 @@ def merge_h5(
             for r in readers:
                 for batch in r.iter_batches(batch_size):
                     n = len(batch.index)
-                    extra = {"source_file": [r.path.name] * n, "source_index": batch.index}
+                    extra: dict[str, Iterable[object]] = {"source_file": [r.path.name] * n, "source_index": batch.index}
                     writer.append(batch.images, batch.masks, batch.landmarks if landmarks else None, extra)
     return {Path(p).name: r.n for p, r in zip(inputs, readers, strict=True)}
