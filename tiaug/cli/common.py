@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from tiaug.errors import one_line
+from tiaug.errors import exhaustion, one_line
 from tiaug.io.h5.codecs import COMPRESSIONS, DEFAULT_COMPRESSION, dataset_filters
 from tiaug.signals import StopSignal, stop_on_signals
 from tiaug.sizes import parse_size
@@ -64,9 +64,10 @@ def _say(message: str) -> None:
 def report(error: BaseException, ctx: click.Context | None = None) -> int:
     """The one place where a command's failure becomes one ``Error: ...`` line on stderr; returns the exit status.
 
-    User errors (``UserError`` and any ``ValueError`` or ``OSError``: a bad file, flag, value or output path)
-    exit with 1, usage errors with 2, Ctrl-C with 130, SIGTERM with 143, a closed pipe quietly with 141; any
-    other exception is a bug: one line too (exit 70), the traceback only with ``TIAUG_TRACEBACK=1``.
+    User errors (``UserError`` and any ``ValueError`` or ``OSError``: a bad file, flag, value or output path;
+    a full disk or a failed allocation, :func:`~tiaug.errors.exhaustion`) exit with 1, usage errors with 2,
+    Ctrl-C with 130, SIGTERM with 143, a closed pipe quietly with 141; any other exception is a bug: one line
+    too (exit 70), the traceback only with ``TIAUG_TRACEBACK=1``.
     """
     if isinstance(error, click.exceptions.Exit):
         return error.exit_code
@@ -92,6 +93,11 @@ def report(error: BaseException, ctx: click.Context | None = None) -> int:
     if isinstance(error, click.ClickException):
         _say(f"Error: {one_line(error.format_message())}")
         return error.exit_code
+    if exhaustion(error) is not None:
+        _say(
+            f"Error: {exhaustion(error)} ({one_line(error) or type(error).__name__}); outputs in progress were removed"
+        )
+        return EXIT_USER
     if isinstance(error, ValueError | OSError):
         _say(f"Error: {one_line(error)}")
         return EXIT_USER
