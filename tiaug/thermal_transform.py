@@ -21,6 +21,7 @@ STAGES: tuple[Stage, ...] = typing.get_args(Stage)
 #: Every TiAug transform by step name (``Step("ambient", p=0.5)``), in definition order.
 TRANSFORMS: dict[str, type[ThermalTransform]] = {}
 DEFAULT_P = 0.5
+UNIT_CHECKS, UNIT_CHECK_EVERY = 8, 64  # the degrees-Celsius check: the first 8 images, then every 64th
 
 Arguments = dict[str, tuple[Any, Any]]  # argument name -> (type, default), in signature order
 
@@ -99,9 +100,12 @@ class ThermalTransform:
         return type(self).bounds(self.config, low, high)
 
     def plan_image(self, data: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
-        """The frame and mask the plan is drawn from (warns once when the frame is not plausible °C)."""
+        """The frame and mask the plan is drawn from; warns when the frame is not plausible °C (checked on the first
+        ``UNIT_CHECKS`` calls, then every ``UNIT_CHECK_EVERY``-th)."""
         image, mask = first_frame(data)
-        warn_if_not_celsius(image, type(self).__name__)
+        self._frames_seen = getattr(self, "_frames_seen", 0) + 1
+        if self._frames_seen <= UNIT_CHECKS or self._frames_seen % UNIT_CHECK_EVERY == 0:  # unit errors are systematic
+            warn_if_not_celsius(image, type(self).__name__)
         return image, mask
 
     def apply_to_images(self, images: np.ndarray, **params: Any) -> np.ndarray:
