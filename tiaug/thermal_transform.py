@@ -45,8 +45,8 @@ def init_schema(arguments: Arguments, check: typing.Callable[[BaseModel], object
         check(self)  # raises ValueError naming the bad argument
         return self
 
-    fields = {name: (kind, ...) for name, (kind, _) in arguments.items()}
-    validators = {"_check_together": model_validator(mode="after")(_check)}
+    fields: dict[str, Any] = {name: (kind, ...) for name, (kind, _) in arguments.items()}
+    validators: dict[str, Any] = {"_check_together": model_validator(mode="after")(_check)}
     return create_model("InitSchema", __base__=BaseTransformInitSchema, __validators__=validators, **fields)
 
 
@@ -76,7 +76,6 @@ class ThermalTransform:
     name: ClassVar[str]
     stage: ClassVar[Stage]
     config_class: ClassVar[type]
-    bounds: ClassVar[typing.Callable[[Any, float, float], tuple[float, float]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -91,6 +90,11 @@ class ThermalTransform:
 
     def _make_config(self) -> Any:
         return config_from(self.config_class, self)
+
+    @staticmethod
+    def bounds(config: Any, low: float, high: float) -> tuple[float, float]:
+        """The functional module's ``*_bounds(config, low, high)`` (each transform sets its own)."""
+        raise NotImplementedError
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return tuple(inspect.signature(type(self).__init__).parameters)[1:-1]  # all but self and p
@@ -111,7 +115,8 @@ class ThermalTransform:
     def apply_to_images(self, images: np.ndarray, **params: Any) -> np.ndarray:
         """Every frame with the same plan, or with its own entry of ``params["frames"]`` (sensor noise)."""
         frames = params.get("frames")
-        out = [self.apply(image, **({**params, **frames[k]} if frames else params)) for k, image in enumerate(images)]
+        apply = typing.cast(Any, self).apply  # the Albumentations base class's
+        out = [apply(image, **({**params, **frames[k]} if frames else params)) for k, image in enumerate(images)]
         return np.stack(out)
 
     @property

@@ -36,6 +36,7 @@ from tiaug.functional.occlusion import (
     OcclusionConfig,
     OcclusionPlan,
     apply_mask_policy,
+    occluded_keypoints,
     occlusion_bounds,
     render_occlusion,
     sample_occlusion,
@@ -126,7 +127,8 @@ class TiAugOcclusion(ThermalTransform, DualTransform):
         p: probability of applying the transform.
 
     Targets: image ((H, W) or (H, W, 1) float32/float64 degrees Celsius) or images (the same occluders on every
-    frame), mask/masks (class indices), keypoints and bboxes (unchanged). The sampled parameters of the last call
+    frame), mask/masks (class indices), keypoints and bboxes (unchanged; the indices of keypoints under an occluder
+    are recorded as "occluded_keypoints"). The sampled parameters of the last call
     are in ``self.params["occlusion"]`` (JSON-serialisable), and in ``A.Compose(..., save_applied_params=True)``
     results (see :func:`tiaug.provenance.applied_params`).
     """
@@ -181,6 +183,8 @@ class TiAugOcclusion(ThermalTransform, DualTransform):
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         image, mask = self.plan_image(data)
         plan = sample_occlusion(image, mask, self.random_generator, self.config)
+        if data.get("keypoints") is not None and len(data["keypoints"]):
+            plan.params["occluded_keypoints"] = occluded_keypoints(plan, data["keypoints"], image.shape)
         return {"plan": plan, "occlusion": plan.params}
 
     def apply(self, img: np.ndarray, plan: OcclusionPlan, **params: Any) -> np.ndarray:
