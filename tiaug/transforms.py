@@ -12,6 +12,12 @@ Targets: ``image`` or ``images`` (a recording as a (T, H, W) stack: the same sce
 sensor noise drawn fresh per frame), ``mask``/``masks`` (read for the face, relabelled only by
 ``TiAugOcclusion``'s mask policy), ``keypoints`` and ``bboxes`` (passed through unchanged).
 
+Adding a transform: its config dataclass, ``sample_*``/``apply_*`` and ``*_bounds`` in a module of
+:mod:`tiaug.functional`, and a :class:`ThermalTransform` subclass here (``name``, ``stage``, ``config_class``,
+``bounds``, an explicit ``__init__``). The presets (a "scene" or "camera" stage joins the scene steps), the row
+check of :mod:`tiaug.safety`, the provenance and ``samcl-train`` (arguments from the training option of the same
+name, when there is one) pick it up from :data:`TRANSFORMS`.
+
 ``TemperatureSafe`` runs Albumentations transforms that assume float images in [0, 1] (blur, brightness,
 Gaussian noise...) on images in degrees Celsius: it maps the image's temperature range to [0, 1], runs them
 and maps the result back.
