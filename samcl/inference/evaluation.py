@@ -78,7 +78,8 @@ class Perturbation:
         for k, row in enumerate(rows):
             rng = self.rng(seed, row)
             if self.kind == "occlusion":
-                weights = tuple(float(c == self.params["configuration"]) for c in CONFIGURATIONS)
+                single, dual, connected = (float(c == self.params["configuration"]) for c in CONFIGURATIONS)
+                weights = (single, dual, connected)
                 face = np.where(masks[k] == ignore_index, 0, masks[k])  # ignored pixels are not face
                 plan = sample_occlusion(images[k], face, rng, OcclusionConfig(configuration_weights=weights))
                 out_images[k] = render_occlusion(images[k], plan)

@@ -151,7 +151,7 @@ class TrainConfig:
     def default(cls, name: str) -> Any:
         """The built-in default of option ``name`` (what ``--help`` shows)."""
         f = next(f for f in dataclasses.fields(cls) if f.name == name)
-        return f.default_factory() if f.default is dataclasses.MISSING else f.default
+        return f.default_factory() if callable(f.default_factory) else f.default  # one of the two is set
 
     def as_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}

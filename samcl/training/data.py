@@ -129,6 +129,7 @@ class TrainingSet(Dataset):
     def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         if self._reader is None:
             self._open()
+        assert self._reader is not None and self._pipeline is not None  # set by _open
         row, seed = item
         batch = self._reader.read_batch(row, row + 1)
         draws = [self._draw(batch.images[0], batch.masks[0], view_seed(seed, v)) for v in range(self.views)]

@@ -64,7 +64,7 @@ def _weights(ctx: click.Context, param: click.Parameter, value: str | None) -> d
 #: augment_file's defaults (seed, copies, workers, batch size, compression): the options show and use them.
 DEFAULTS = {name: p.default for name, p in inspect.signature(augment_file).parameters.items()}
 #: The flags of the default pipeline, by the transform that takes them (its __init__ arguments).
-PIPELINE_FLAGS = {TiAugOcclusion: {}, ThermalNoise: {}}
+PIPELINE_FLAGS: dict[type, dict[str, Any]] = {TiAugOcclusion: {}, ThermalNoise: {}}
 
 
 def pipeline_option(decl: str, **kwargs: Any) -> Callable:

@@ -271,14 +271,16 @@ def sample_occlusion(
 
     low, high = band
     if configuration == "dual":
-        temperatures = _two_temperatures(*u[_U_TEMPERATURES], band, config.min_dual_difference)
+        u_first, u_second = u[_U_TEMPERATURES]
+        temperatures = _two_temperatures(u_first, u_second, band, config.min_dual_difference)
     else:
         temperatures = [low + u[_U_TEMPERATURES.start] * (high - low)] * n_shapes
 
     plan = OcclusionPlan(texture_std=config.texture_std)
     if config.texture_std > 0:
         if fits_texture(height, width):
-            plan.texture_window = texture_window(*u[_U_TEXTURE], height, width)
+            u_offset, u_sign = u[_U_TEXTURE]
+            plan.texture_window = texture_window(u_offset, u_sign, height, width)
         else:
             plan.texture_window = fresh_field_window(rng)  # a fresh field: its own seed
     occluders = []
