@@ -31,7 +31,15 @@ def is_stream_input(spec: str | Path, fmt: str) -> bool:
     return path.exists() and path.suffix.lower() not in NPY_SUFFIXES + H5_SUFFIXES
 
 
-@command("samcl-predict")
+@command(
+    "samcl-predict",
+    examples=(
+        "samcl-predict -c runs/unet/best.pt new_images.h5 --out predictions/",
+        "samcl-predict -c runs/unet/best.pt frames/ --out pred/ --h5",
+        "samcl-predict -c runs/unet/best.pt recording.seq --out pred/ --every 5",
+        "samcl-predict -c runs/unet/best.pt 0 --out live/ --max-frames 250",
+    ),
+)
 @checkpoint_option
 @click.argument("input_path", metavar="INPUT")
 @click.option(
