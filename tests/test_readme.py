@@ -86,7 +86,7 @@ def workdir(tmp_path_factory) -> Path:
     import albumentations as A
     import torch
 
-    from samcl.inference.checkpoint import save_checkpoint
+    from samcl.artifacts.checkpoint import save_checkpoint
     from samcl.models import build_model
     from tests.samcl_cli.conftest import checkpoint_payload
 

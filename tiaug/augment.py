@@ -32,6 +32,7 @@ import numpy as np
 
 import tiaug.transforms
 from tiaug import __version__
+from tiaug.config_files import read_config_data
 from tiaug.errors import UserError, one_line, portable
 from tiaug.io.h5.atomic import check_output_path
 from tiaug.io.h5.codecs import DEFAULT_COMPRESSION
@@ -65,9 +66,8 @@ def row_seed(seed: int, row: int, copy: int) -> int:
 def load_pipeline(path: str | Path) -> A.Compose:
     """An Albumentations pipeline saved with ``A.save`` as JSON (.json) or YAML (.yaml/.yml)."""
     path = Path(path)
-    fmt = "yaml" if path.suffix.lower() in {".yaml", ".yml"} else "json"
     try:
-        loaded = A.load(str(path), data_format=fmt)
+        loaded = A.from_dict(read_config_data(path))  # bounded, without YAML aliases
     except FileNotFoundError:
         raise ValueError(f"pipeline config {path}: file not found") from None
     except Exception as e:  # malformed file or unknown transform

@@ -33,6 +33,7 @@ import numpy as np
 from tiaug.functional import (
     CONFIGURATIONS,
     MASK_POLICIES,
+    NoiseConfig,
     OcclusionConfig,
     apply_mask_policy,
     render_occlusion,
@@ -86,7 +87,7 @@ class Perturbation:
                     out_masks[k] = apply_mask_policy(masks[k], plan, "ignore", ignore_index)
             elif self.kind == "noise":
                 netd = float(self.params["netd"])
-                out_images[k] = thermal_noise(images[k], rng, netd, netd)[0]
+                out_images[k] = thermal_noise(images[k], rng=rng, config=NoiseConfig(netd, netd)).image
             else:
                 raise ValueError(f"unknown perturbation kind {self.kind!r}")
         return out_images, out_masks

@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent(
     image = np.full((64, 80), 24.0, np.float32); image[16:48, 20:60] = 34.0
     mask = (image > 30).astype(np.uint8)
     out, new_mask, params = F.occlude(image, mask, rng=np.random.default_rng(0))
-    noisy, _ = F.thermal_noise(out, np.random.default_rng(1))
+    noisy, _, _ = F.thermal_noise(out, rng=np.random.default_rng(1))
     pipeline = tiaug.presets.paper_training_pipeline(height=64, width=80, seed=0, save_applied_params=True)
     result = pipeline(image=image, mask=mask)
     tiaug.provenance.applied_params_json(result)
