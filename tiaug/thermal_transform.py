@@ -46,7 +46,10 @@ def init_schema(arguments: Arguments, check: typing.Callable[[BaseModel], object
 
     fields = {name: (kind, ...) for name, (kind, _) in arguments.items()}
     validators = {"_check_together": model_validator(mode="after")(_check)}
-    return create_model("InitSchema", __base__=BaseTransformInitSchema, __validators__=validators, **fields)
+    # pydantic's stubs cannot type fields given as keyword arguments built at run time
+    return create_model(  # type: ignore[call-overload]
+        "InitSchema", __base__=BaseTransformInitSchema, __validators__=validators, **fields
+    )
 
 
 def config_from(config: type, args: Any) -> Any:
@@ -75,7 +78,8 @@ class ThermalTransform:
     name: ClassVar[str]
     stage: ClassVar[Stage]
     config_class: ClassVar[type]
-    bounds: ClassVar[typing.Callable[[Any, float, float], tuple[float, float]]]
+    bounds: ClassVar[typing.Callable[..., tuple[float, float]]]  # (config, low, high) -> (low, high) degC
+    apply: typing.Callable[..., np.ndarray]  # the Albumentations transform's own
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

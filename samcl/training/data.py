@@ -97,7 +97,8 @@ def training_pipeline(config: TrainConfig) -> A.Compose:
     args = {name: getattr(config, name, None) or {} for name in TRANSFORMS}
     args["occlusion"] = {"ignore_index": config.ignore_index, **args["occlusion"]}
     steps = training_steps(PAPER_P if config.tiaug else 0.0, SCENE_P if config.scene else 0.0, args)
-    return paper_training_pipeline(*config.crop, steps=steps)
+    assert config.crop is not None  # filled in from the training data before training starts
+    return paper_training_pipeline(config.crop[0], config.crop[1], steps=steps)
 
 
 class TrainingSet(Dataset):
@@ -139,6 +140,7 @@ class TrainingSet(Dataset):
 
     def _draw(self, image: np.ndarray, mask: np.ndarray, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
         """One augmented, normalised draw: (1, H, W) float32 image, (H, W) int64 mask."""
+        assert self._pipeline is not None  # set by _open
         self._pipeline.set_random_seed(seed)
         out = self._pipeline(image=image, mask=mask)
         image = self.normalization(np.asarray(out["image"], dtype=np.float32))

@@ -87,7 +87,8 @@ class Run:
         context = StepContext(0, config.iters, self.device, self.amp, self.world, model, config.seed)
         self.step_module = TrainStep(model, base_loss, self.addons, context).to(self.device)
         if self.device.type == "cuda":
-            self.step_module = self.step_module.to(memory_format=torch.channels_last)
+            # torch's stubs omit Module.to's memory_format argument
+            self.step_module = self.step_module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.addon_optimizers = {a.name: opt for a in self.addons if (opt := a.make_optimizer()) is not None}
         own = {id(p) for opt in self.addon_optimizers.values() for group in opt.param_groups for p in group["params"]}
         # an add-on that leaves parameters out of some steps' losses (a warm-up at weight 0, a critic trained by
@@ -110,11 +111,12 @@ class Run:
         self.progress = RunProgress()
         self.notice = notice if self.world.is_main else None
         self.watch = ClassWatch(self.classes, config.iters)
-        self.normalization = data.normalization  # None on resume: restored below
+        normalization = data.normalization if resume_payload is None else normalization_of(resume_payload)
+        assert normalization is not None  # check_data computes it for a fresh run
+        self.normalization = normalization
         if resume_payload is not None:
             model.load_state_dict(resume_payload["model_state"])
             self.training.load_state_dict(resume_payload["train_state"])
-            self.normalization = normalization_of(resume_payload)
             self.progress = progress_of(resume_payload)
             self.watch.load_state(resume_payload.get("class_watch"))
 

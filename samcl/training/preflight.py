@@ -152,10 +152,11 @@ def with_fitted_crop(
     if config.crop is None:
         _, height, width = data.sizes["data"]
         multiple = int(getattr(model, "size_multiple", 1))
-        fits = tuple(
+        fit_height, fit_width = (
             max(multiple, min(side, most) // multiple * multiple)
             for side, most in zip((height, width), DEFAULT_CROP, strict=True)
         )
+        fits = (fit_height, fit_width)
         wanted = (min(height, DEFAULT_CROP[0]), min(width, DEFAULT_CROP[1]))
         if fits != wanted and notice is not None:
             notice(
@@ -163,8 +164,10 @@ def with_fitted_crop(
                 f"{config.model} network takes sides that are multiples of {multiple} px"
             )
         config = dataclasses.replace(config, crop=fits)
+    crop = config.crop
+    assert crop is not None  # configured or fitted above
     try:
-        check_input_size(model, *config.crop)
+        check_input_size(model, *crop)
     except ValueError as e:
-        raise SettingError("crop", f"training crop {config.crop[0]}x{config.crop[1]}: {e}") from None
+        raise SettingError("crop", f"training crop {crop[0]}x{crop[1]}: {e}") from None
     return config

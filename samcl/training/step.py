@@ -58,7 +58,7 @@ class TrainStep(nn.Module):
         super().__init__()
         self.model = model
         self.base_loss = base_loss
-        self.addons = nn.ModuleList(addons)
+        self.addons: Sequence[TrainingAddon] = nn.ModuleList(addons)  # type: ignore[assignment]  # not generic
         self.context = context or StepContext(0, 1, torch.device("cpu"), False, World(), model)
 
     def context_at(self, step: int, diagnostics: bool = False) -> StepContext:

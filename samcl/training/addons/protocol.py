@@ -120,9 +120,8 @@ class SegmenterOutput:
         def cut(x: torch.Tensor | None) -> torch.Tensor | None:
             return None if x is None else x.detach()
 
-        return SegmenterOutput(
-            *(cut(x) for x in (self.images, self.masks, self.logits, self.base_loss)), features=cut(self.features)
-        )
+        images, masks, logits, base_loss = (x.detach() for x in (self.images, self.masks, self.logits, self.base_loss))
+        return SegmenterOutput(images, masks, logits, base_loss, features=cut(self.features))
 
 
 @dataclass(frozen=True)
