@@ -23,7 +23,7 @@ $(1)/.installed: pyproject.toml
 	touch $$@
 endef
 comma := ,
-$(eval $(call venv_rule,$(VENV),$(TORCH_SPEC),samcl$(comma)cameras$(comma)dev))
+$(eval $(call venv_rule,$(VENV),$(TORCH_SPEC),samcl$(comma)cameras$(comma)deploy$(comma)dev))
 $(eval $(call venv_rule,$(ZOO_VENV),$(ZOO_TORCH_SPEC),samcl$(comma)zoo$(comma)dev))
 
 ## demo: synthetic thermal faces -> TiAug + scene -> statistics and previews -> three small trainings (plain, TiAug + scene, + SAM-CL) -> per-condition evaluation
