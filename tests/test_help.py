@@ -10,6 +10,7 @@ import click
 import pytest
 
 from samcl.cli.eval_cmd import eval_main
+from samcl.cli.export_cmd import export_main
 from samcl.cli.predict_cmd import predict_main
 from samcl.cli.train_cmd import train
 from tiaug.cli import main as tiaug_main
@@ -24,6 +25,7 @@ def commands() -> list[tuple[str, click.Command]]:
     found = [("tiaug", tiaug_main)]
     found += [(f"tiaug {name}", tiaug_main.get_command(ctx, name)) for name in tiaug_main.list_commands(ctx)]
     found += [("samcl-train", train), ("samcl-eval", eval_main), ("samcl-predict", predict_main)]
+    found += [("samcl-export", export_main)]
     return found
 
 

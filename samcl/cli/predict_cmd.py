@@ -13,7 +13,7 @@ from tiaug.cli.reader_options import read_options, reader_options
 from tiaug.io.readers import folder_files, is_device
 
 if TYPE_CHECKING:  # torch loads with the model, not with the command (`samcl-predict --help` stays quick)
-    from samcl.inference.predictor import InferenceModel
+    from samcl.inference.predictor import Predictor
 
 
 def is_stream_input(spec: str | Path, fmt: str) -> bool:
@@ -191,11 +191,11 @@ def predict_main(
     _mask_values(model)
 
 
-def _mask_values(model: InferenceModel) -> None:
+def _mask_values(model: Predictor) -> None:
     click.echo("mask values: " + ", ".join(f"{i} {name}" for i, name in enumerate(model.classes)))
 
 
-def _predict_stream(model: InferenceModel, spec: str | Path, out: Path, progress: bool, **kwargs) -> None:
+def _predict_stream(model: Predictor, spec: str | Path, out: Path, progress: bool, **kwargs) -> None:
     """The camera-input path of samcl-predict (``kwargs``: those of :func:`predict_stream`)."""
     from samcl.inference.stream import predict_stream
 

@@ -17,12 +17,13 @@ A file that cannot be read is skipped with its name and problem (frames of it do
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import re
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,7 +37,7 @@ from tiaug.io.h5.atomic import check_not_an_input, temporary_path
 from tiaug.io.readers import Frame, FrameSource, ReadOptions, folder_files, is_device, open_camera, open_source
 
 if TYPE_CHECKING:  # torch loads with the model, not with the module
-    from samcl.inference.predictor import InferenceModel
+    from samcl.inference.predictor import Predictor
 
 OnSkip = Callable[[str], None]
 
@@ -71,7 +72,7 @@ def deferred_signals() -> Iterator[None]:
         for s, handler in previous.items():
             signal.signal(s, handler)
         if received:
-            handler = previous[received[0]]
+            handler = previous[signal.Signals(received[0])]
             if callable(handler):
                 handler(received[0], None)
             elif received[0] == signal.SIGINT:
@@ -129,7 +130,7 @@ class _Outputs:
     """
 
     def __init__(
-        self, model: InferenceModel, out: Path, name: str, overlays: bool, h5: bool, overwrite: bool, inputs: list
+        self, model: Predictor, out: Path, name: str, overlays: bool, h5: bool, overwrite: bool, inputs: list
     ) -> None:
         self.model, self.out, self.overlays, self.overwrite = model, out, overlays, overwrite
         self.inputs = [Path(p) for p in inputs]
@@ -197,12 +198,12 @@ class _Outputs:
         rows = []
         for k, frame in enumerate(frames):
             name = f"{base}_{frame.index:05d}" if source.stacked else base
-            self.write_file(self.out / f"{name}_mask.png", lambda p, m=labels[k]: write_mask_png(m, p))
+            self.write_file(self.out / f"{name}_mask.png", functools.partial(write_mask_png, labels[k]))
             if self.overlays:
                 title = source.where(frame.index)
                 self.write_file(
                     self.out / f"{name}_overlay.png",
-                    lambda p, i=images[k], m=labels[k], t=title: render_overlay(i, m, self.model.classes, p, title=t),
+                    functools.partial(render_overlay, images[k], labels[k], self.model.classes, title=title),
                 )
             rows.append((Path(source.name).name, frame.index, name, frame.meta.get("timestamp"), images[k], labels[k]))
         self._add_rows(rows)
@@ -212,7 +213,7 @@ class _Outputs:
 
 
 def predict_stream(
-    model: InferenceModel,
+    model: Predictor,
     spec: str | Path,
     out: str | Path,
     *,
@@ -266,6 +267,7 @@ def predict_stream(
             raise ThermalDataError(spec, None, f"nothing could be segmented: {problems}")
         if outputs.writer is not None:
             outputs.writer.finish()
+            assert outputs.h5_path is not None  # the writer writes it
             summary.h5 = outputs.h5_path.name
     if summary.frames:
         summary.csv = outputs.csv_path.name
@@ -274,7 +276,7 @@ def predict_stream(
 
 def _frames(
     spec: str | Path, fmt: str, options: ReadOptions, every: int, skip: OnSkip
-) -> Iterator[tuple[FrameSource, str, Iterator[Frame]]]:
+) -> Generator[tuple[FrameSource, str, Iterator[Frame]], None, None]:
     """(source, output base name, its frames) for every source of INPUT; repeated names are skipped."""
     stems: dict[str, str] = {}
     for source in iter_sources(spec, fmt, options, skip):
@@ -288,7 +290,7 @@ def _frames(
 
 
 def _run(
-    model: InferenceModel,
+    model: Predictor,
     sources: Iterator[tuple[FrameSource, str, Iterator[Frame]]],
     max_frames: int | None,
     batch_size: int,

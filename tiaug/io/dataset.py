@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -53,7 +54,7 @@ class ThermalH5Dataset:
         self.transform = transform
         self.seed = seed
         self.epoch = 0
-        self._entropy = np.random.SeedSequence().entropy if seed is None else None  # fresh runs differ
+        self._entropy = secrets.randbits(128)  # without a seed, fresh runs differ (as SeedSequence() draws it)
         with ThermalH5Reader(self.path) as r:  # validate now, in the parent, then close
             self._len = r.n
             self.classes = r.classes
