@@ -16,7 +16,13 @@ from tiaug.progress import Progress
 ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configuration", "occluded_labels")
 
 
-@command("samcl-eval")
+@command(
+    "samcl-eval",
+    examples=(
+        "samcl-eval -c runs/unet/best.pt -d test.h5 --json test.json",
+        "samcl-eval -c runs/unet -d test.h5 --tiaug-robustness --robustness-netd 0.1 --robustness-netd 0.2",
+    ),
+)
 @checkpoint_option
 @click.option(
     "--data",

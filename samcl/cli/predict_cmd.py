@@ -14,7 +14,7 @@ from tiaug.io.readers import folder_files, is_device
 from tiaug.progress import Progress
 
 if TYPE_CHECKING:  # torch loads with the model, not with the command (`samcl-predict --help` stays quick)
-    from samcl.inference.predictor import InferenceModel
+    from samcl.inference.predictor import Predictor
 
 
 def is_stream_input(spec: str | Path, fmt: str) -> bool:
@@ -32,7 +32,15 @@ def is_stream_input(spec: str | Path, fmt: str) -> bool:
     return path.exists() and path.suffix.lower() not in NPY_SUFFIXES + H5_SUFFIXES
 
 
-@command("samcl-predict")
+@command(
+    "samcl-predict",
+    examples=(
+        "samcl-predict -c runs/unet/best.pt new_images.h5 --out predictions/",
+        "samcl-predict -c runs/unet/best.pt frames/ --out pred/ --h5",
+        "samcl-predict -c runs/unet/best.pt recording.seq --out pred/ --every 5",
+        "samcl-predict -c runs/unet/best.pt 0 --out live/ --max-frames 250",
+    ),
+)
 @checkpoint_option
 @click.argument("input_path", metavar="INPUT")
 @click.option(
@@ -184,11 +192,11 @@ def predict_main(
     _mask_values(model)
 
 
-def _mask_values(model: InferenceModel) -> None:
+def _mask_values(model: Predictor) -> None:
     click.echo("mask values: " + ", ".join(f"{i} {name}" for i, name in enumerate(model.classes)))
 
 
-def _predict_stream(model: InferenceModel, spec: str | Path, out: Path, progress: bool, **kwargs) -> None:
+def _predict_stream(model: Predictor, spec: str | Path, out: Path, progress: bool, **kwargs) -> None:
     """The camera-input path of samcl-predict (``kwargs``: those of :func:`predict_stream`)."""
     from samcl.inference.stream import predict_stream
 

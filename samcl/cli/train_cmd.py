@@ -41,7 +41,7 @@ def _help() -> str:
     scene = " and the scene steps" if d("scene") else ""
     recipe = (
         f"Recipe (the defaults: the paper's optimiser and sizes, the rest chosen by the robustness benchmark, see "
-        f"the README): SGD momentum {_shown(d('momentum'))}, weight decay {_shown(d('weight_decay'))}, lr "
+        f"docs/results.md): SGD momentum {_shown(d('momentum'))}, weight decay {_shown(d('weight_decay'))}, lr "
         f"{_shown(d('lr'))} with poly decay, batch {d('batch_size')}, {_shown(DEFAULT_CROP)} crops, the paper's "
         f"augmentation with TiAug{scene}, {d('input_norm')} input normalisation, {loss}."
     )
@@ -62,7 +62,7 @@ metrics.csv, summary.json and curves.png.
 
 
 def option(*decls: str, help: str, shown: str | None = None, **kwargs: Any):
-    """``click.option`` whose help ends with TrainConfig's default of the option, ``[value]``.
+    """``click.option`` whose help ends with TrainConfig's default of the option, ``[default: value]``.
 
     Every option defaults to None so that ``--config`` values are not overridden by defaults; ``resolve_config``
     fills in TrainConfig's defaults, the one place they are written.
@@ -71,7 +71,7 @@ def option(*decls: str, help: str, shown: str | None = None, **kwargs: Any):
     name = name or decls[0].split("/")[0].lstrip("-").replace("-", "_")
     default = shown if shown is not None else _shown(TrainConfig.default(name))
     FLAGS[name] = decls[0].split("/")[0]
-    return click.option(*decls, help=f"{help} [{default}]", **kwargs)
+    return click.option(*decls, help=f"{help}  [default: {default}]", **kwargs)
 
 
 FLAGS.update(data="--data", val="--val", out="--out", model_kwargs="--model-arg", resume="--resume")  # no default
@@ -90,7 +90,16 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     return parsed
 
 
-@command(help=_help())
+@command(
+    help=_help(),
+    examples=(
+        "samcl-train --data train.h5 --val val.h5 --out runs/unet",
+        "samcl-train --data train.h5 --val val.h5 --out runs/plain --no-samcl --no-tiaug --no-scene",
+        "samcl-train --data train.h5 --val val.h5 --out runs/small --crop 64x80 --model-arg base_width=16 --threads 1",
+        "samcl-train --resume runs/unet",
+        "torchrun --nproc_per_node 4 -m samcl.cli.train_cmd --data train.h5 --val val.h5 --out runs/ddp",
+    ),
+)
 @click.option("--data", "data", help="Training HDF5: images float32 (N, H, W) degrees Celsius + masks uint8.")
 @click.option("--val", "val", help="Validation HDF5 (same classes).")
 @click.option("--out", "out", help="Run directory for best.pt, last.pt, metrics.csv, summary.json, curves.png.")
@@ -127,7 +136,7 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     "--samcl-preset",
     type=click.Choice(sorted(SAMCL_PRESETS)),
     help="SAM-CL design choices: 'poster' (the poster's raw batch triplet, margin 1) or 'stable' (distances "
-    "normalised per scale, see the README).",
+    "normalised per scale, see docs/training.md).",
 )
 @option("--samcl-warmup", type=FiniteFloat(0, 1), help="Fraction of the steps over which lambda ramps up from 0.")
 @option(

@@ -67,7 +67,7 @@ class ExportReport:
             f"checked on {self.frames} frames of {self.frames_from}: max |logit difference| "
             f"{self.max_logit_difference:.3g}, masks agree with PyTorch on {100 * self.mask_agreement:.3f}% of pixels",
         ]
-        if self.miou_pytorch is not None:
+        if self.miou_pytorch is not None and self.miou_onnx is not None:  # set together
             lines.append(
                 f"mIoU on those frames' labels: PyTorch {self.miou_pytorch:.4f}, ONNX {self.precision} "
                 f"{self.miou_onnx:.4f} ({100 * (self.miou_onnx - self.miou_pytorch):+.2f} points)"
@@ -101,7 +101,7 @@ def export_frames(
 
 
 def _trace(model: torch.nn.Module, size: tuple[int, int], path: Path) -> None:
-    model = model.to(memory_format=torch.contiguous_format).eval()
+    model = model.to(memory_format=torch.contiguous_format).eval()  # type: ignore[call-overload]  # stubs omit it
     example = torch.zeros(1, 1, *size)
     axes = {0: "batch", 2: "height", 3: "width"}
     with warnings.catch_warnings(), torch.no_grad():
@@ -202,6 +202,8 @@ def export_onnx(
     """
     onnx, _ = require_deploy()
     torch_model = load_inference_model(checkpoint, device="cpu")
+    if not isinstance(torch_model, InferenceModel):
+        raise ValueError(f"{checkpoint}: is an ONNX model already; export takes a samcl checkpoint (.pt)")
     payload = load_checkpoint(torch_model.source)
     out = Path(out)
     if out.suffix.lower() != ".onnx":
@@ -213,7 +215,7 @@ def export_onnx(
     with atomic_output(out, overwrite=overwrite, inputs=[checkpoint, torch_model.source]) as tmp:
         with tempfile.TemporaryDirectory(dir=tmp.parent, prefix=f".{out.name}.export-") as work:
             fp32 = Path(work) / "fp32.onnx"
-            _trace(torch_model.model, padded_size(*images.shape[-2:], multiple, minimum), fp32)
+            _trace(torch_model.model, padded_size(images.shape[-2], images.shape[-1], multiple, minimum), fp32)
             final = fp32
             if int8:
                 final = Path(work) / "int8.onnx"
@@ -237,7 +239,7 @@ def export_onnx(
                 f"{out}: the exported model's masks agree with PyTorch's on only {100 * agreement:.2f}% of pixels "
                 f"(at least {100 * MIN_AGREEMENT:.1f}% expected); not written"
             )
-        check = {"frames": report.frames, "max_logit_difference": report.max_logit_difference}
+        check: dict[str, Any] = {"frames": report.frames, "max_logit_difference": report.max_logit_difference}
         check.update(mask_agreement=agreement, miou_pytorch=report.miou_pytorch, miou_onnx=report.miou_onnx)
         _set_metadata(proto, {**meta, "check": check})
         onnx.save_model(proto, str(tmp))

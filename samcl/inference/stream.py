@@ -17,6 +17,7 @@ A file that cannot be read is skipped with its name and problem (frames of it do
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import re
@@ -36,7 +37,7 @@ from tiaug.io.readers import Frame, FrameSource, ReadOptions, folder_files, is_d
 from tiaug.signals import deferred_signals
 
 if TYPE_CHECKING:  # torch loads with the model, not with the module
-    from samcl.inference.predictor import InferenceModel
+    from samcl.inference.predictor import Predictor
 
 OnSkip = Callable[[str], None]
 
@@ -103,7 +104,7 @@ class _Outputs:
     """
 
     def __init__(
-        self, model: InferenceModel, out: Path, name: str, overlays: bool, h5: bool, overwrite: bool, inputs: list
+        self, model: Predictor, out: Path, name: str, overlays: bool, h5: bool, overwrite: bool, inputs: list
     ) -> None:
         self.model, self.out, self.overlays, self.overwrite = model, out, overlays, overwrite
         self.inputs = [Path(p) for p in inputs]
@@ -171,12 +172,12 @@ class _Outputs:
         rows = []
         for k, frame in enumerate(frames):
             name = f"{base}_{frame.index:05d}" if source.stacked else base
-            self.write_file(self.out / f"{name}_mask.png", lambda p, m=labels[k]: write_mask_png(m, p))
+            self.write_file(self.out / f"{name}_mask.png", functools.partial(write_mask_png, labels[k]))
             if self.overlays:
                 title = source.where(frame.index)
                 self.write_file(
                     self.out / f"{name}_overlay.png",
-                    lambda p, i=images[k], m=labels[k], t=title: render_overlay(i, m, self.model.classes, p, title=t),
+                    functools.partial(render_overlay, images[k], labels[k], self.model.classes, title=title),
                 )
             rows.append((Path(source.name).name, frame.index, name, frame.meta.get("timestamp"), images[k], labels[k]))
         self._add_rows(rows)
@@ -186,7 +187,7 @@ class _Outputs:
 
 
 def predict_stream(
-    model: InferenceModel,
+    model: Predictor,
     spec: str | Path,
     out: str | Path,
     *,
@@ -240,6 +241,7 @@ def predict_stream(
             raise ThermalDataError(spec, None, f"nothing could be segmented: {problems}")
         if outputs.writer is not None:
             outputs.writer.finish()
+            assert outputs.h5_path is not None  # the writer writes it
             summary.h5 = outputs.h5_path.name
     if summary.frames:
         summary.csv = outputs.csv_path.name
@@ -248,7 +250,7 @@ def predict_stream(
 
 def _frames(
     spec: str | Path, fmt: str, options: ReadOptions, every: int, skip: OnSkip
-) -> Iterator[tuple[FrameSource, str, Iterator[Frame]]]:
+) -> Generator[tuple[FrameSource, str, Iterator[Frame]], None, None]:
     """(source, output base name, its frames) for every source of INPUT; repeated names are skipped."""
     stems: dict[str, str] = {}
     for source in iter_sources(spec, fmt, options, skip):
@@ -262,7 +264,7 @@ def _frames(
 
 
 def _run(
-    model: InferenceModel,
+    model: Predictor,
     sources: Iterator[tuple[FrameSource, str, Iterator[Frame]]],
     max_frames: int | None,
     batch_size: int,

@@ -88,6 +88,7 @@ class Run:
         context = StepContext(0, config.iters, self.device, self.amp, self.world, model, config.seed)
         self.step_module = TrainStep(model, base_loss, self.addons, context).to(self.device)
         if self.device.type == "cuda":
+            # torch's stubs omit Module.to's memory_format argument
             self.step_module = self.step_module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.addon_optimizers = {a.name: opt for a in self.addons if (opt := a.make_optimizer()) is not None}
         own = {id(p) for opt in self.addon_optimizers.values() for group in opt.param_groups for p in group["params"]}

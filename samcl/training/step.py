@@ -59,7 +59,7 @@ class TrainStep(nn.Module):
         super().__init__()
         self.model = model
         self.base_loss = base_loss
-        self.addons = nn.ModuleList(addons)
+        self.addons: Sequence[TrainingAddon] = nn.ModuleList(addons)  # type: ignore[assignment]  # not generic
         self.context = context or StepContext(0, 1, torch.device("cpu"), False, World(), model)
 
     def addon_list(self) -> list[TrainingAddon]:

@@ -9,7 +9,7 @@ import math
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -108,7 +108,21 @@ def report(error: BaseException, ctx: click.Context | None = None) -> int:
 
 
 class Command(click.Command):
-    """A click command that stops cleanly on signals and reports every failure as one line (:func:`report`)."""
+    """A click command that stops cleanly on signals and reports every failure as one line (:func:`report`).
+
+    ``examples``: command lines shown, as written, in an "Examples" section at the end of ``--help``.
+    """
+
+    def __init__(self, *args: Any, examples: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.examples = tuple(examples)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        if self.examples:
+            with formatter.section("Examples"):
+                for line in self.examples:  # as written: click would re-wrap them
+                    formatter.write(f"{'':>{formatter.current_indent}}{line}\n")
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:  # fmt: skip
@@ -145,7 +159,7 @@ progress_every_option = click.option(
     type=click.IntRange(min=1),
     default=None,
     metavar="N",
-    help="Without a terminal: a progress record every N units (default: every 5%, at most one per 5 s).",
+    help="Without a terminal: a progress record every N units, at most one per 5 s.  [default: every 5%]",
 )
 overwrite_flag = click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (refused otherwise).")
 

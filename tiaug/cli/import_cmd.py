@@ -86,7 +86,13 @@ def _run(
         click.echo(f"wrote {n} images to {path}{note}", err=True)
 
 
-@command("import-tfdb")
+@command(
+    "import-tfdb",
+    examples=(
+        "tiaug import-tfdb TFDB_DIR tfdb.h5 --crop 768x1024 --resize 256x320 --split-val 0.2",
+        "tiaug import-tfdb TFDB_DIR tfdb.h5 --skip-unlabelled",
+    ),
+)
 @click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
 @_crop
@@ -142,7 +148,14 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
     _run(import_tfdb, "import-tfdb", progress, **arguments)
 
 
-@command("import-folder")
+@command(
+    "import-folder",
+    examples=(
+        "tiaug import-folder flir_jpegs/ faces.h5",
+        "tiaug import-folder frames/ data.h5 --masks masks/ --resize 256x320",
+        "tiaug import-folder lepton_frames/ lepton.h5 --format lepton",
+    ),
+)
 @with_format_listing
 @click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
@@ -151,7 +164,7 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
     "masks_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder of PNG masks (default: DIR itself).",
+    help="Folder of PNG masks.  [default: DIR itself]",
 )
 @click.option(
     "--mask-suffix",
@@ -171,7 +184,7 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
 @_crop
 @_resize
 @reader_options
-@click.option("--strict", is_flag=True, help="Stop at the first file that cannot be read (default: skip it).")
+@click.option("--strict", is_flag=True, help="Stop at the first file that cannot be read.  [default: skip it]")
 @overwrite_flag
 @compression_option
 @progress_flag

@@ -11,7 +11,13 @@ from tiaug.cli.common import command, progress_flag
 from tiaug.progress import Progress
 
 
-@command("stats")
+@command(
+    "stats",
+    examples=(
+        "tiaug stats faces.h5 faces_tiaug.h5 --png stats.png",
+        "tiaug stats faces.h5 --label lab --json stats.json",
+    ),
+)
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--png",
@@ -28,7 +34,7 @@ from tiaug.progress import Progress
     "--label",
     "labels",
     multiple=True,
-    help="Name of each input in the table and plot (repeat once per input; default: file names).",
+    help="Name of each input in the table and plot (repeat once per input).  [default: file names]",
 )
 @click.option(
     "--batch-size",

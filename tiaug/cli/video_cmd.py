@@ -17,11 +17,20 @@ from tiaug.cli.reader_options import read_options, reader_options, with_format_l
 from tiaug.progress import Progress
 
 
-@command("import-video")
+@command(
+    "import-video",
+    examples=(
+        "tiaug import-video recording.seq rec.h5 --every 5",
+        "tiaug import-video tc001.bin tc001.h5 --format tc001 --max-frames 100",
+        "tiaug import-video dump.raw dump.h5 --format raw --raw-size 120x160 --scale 0.04 --offset -273.15",
+    ),
+)
 @with_format_listing
 @click.argument("recording", metavar="RECORDING", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True, help="Keep every Nth frame.")
+@click.option(
+    "--every", metavar="N", type=click.IntRange(min=1), default=1, show_default=True, help="Keep every Nth frame."
+)
 @click.option("--start", type=click.IntRange(min=0), default=0, show_default=True, help="First frame to keep.")
 @click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Keep at most this many frames.")
 @click.option("--crop", callback=size_option, metavar="HxW", help="Cut the central HxW window of each frame.")

@@ -20,7 +20,7 @@ conversion are refused as probable Kelvin or raw counts, all images must end up 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
