@@ -1,4 +1,4 @@
-"""Losses: baselines (CE, Dice, RMI) and SAM-CL. All take logits (B, C, H, W) and targets (B, H, W).
+"""Losses: baselines (CE, Dice, RMI, BCE) and SAM-CL. All take logits (B, C, H, W) and targets (B, H, W).
 
 Names are imported on first use (PEP 562): :mod:`.settings` (SAM-CL's design choices, the base losses' names)
 loads without torch.
@@ -11,6 +11,7 @@ from tiaug._lazy import lazy_exports
 #: public name -> the submodule defining it
 _EXPORTS = {
     "BASE_LOSSES": "factory",
+    "BCELoss": "bce",
     "DEFAULT_IGNORE_INDEX": "_common",
     "SAMCL_PRESETS": "settings",
     "CrossEntropyLoss": "ce",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._common import DEFAULT_IGNORE_INDEX, SegmentationLoss
+from .bce import BCELoss
 from .ce import CrossEntropyLoss
 from .dice import DiceLoss
 from .rmi import RMILoss
@@ -10,7 +11,7 @@ from .settings import BASE_LOSS_NAMES
 
 #: The base losses by name.
 BASE_LOSSES: dict[str, type[SegmentationLoss]] = dict(
-    zip(BASE_LOSS_NAMES, (CrossEntropyLoss, DiceLoss, RMILoss), strict=True)
+    zip(BASE_LOSS_NAMES, (CrossEntropyLoss, DiceLoss, RMILoss, BCELoss), strict=True)
 )
 
 
@@ -22,7 +23,7 @@ def available_losses() -> list[str]:
 def build_loss(name: str, num_classes: int, ignore_index: int = DEFAULT_IGNORE_INDEX, **kwargs) -> SegmentationLoss:
     """Build a loss by name.
 
-    - 'ce', 'dice', 'rmi': the baselines (``kwargs`` go to their constructors).
+    - 'ce', 'dice', 'rmi', 'bce': the baselines (``kwargs`` go to their constructors).
     - 'samcl': :class:`~samcl.losses.samcl_loss.SAMCLLoss` (``kwargs`` go to it; its default base loss is RMI).
     - 'ce+samcl', 'dice+samcl', 'rmi+samcl': SAM-CL with that base loss.
     """

@@ -1,0 +1,80 @@
+"""Pieces shared by the strategy losses (ContrastiveSeg, SegAN, SegGAN): their base loss, their random generator,
+and an optimiser of their own whose state travels in the loss's ``state_dict``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from ._common import SegmentationLoss
+
+
+def base_loss_module(base_loss: str | nn.Module | None, num_classes: int, ignore_index: int) -> nn.Module | None:
+    """A base loss by name ('ce', 'dice', 'rmi', 'bce'), a given module, or None."""
+    if isinstance(base_loss, str):
+        from .factory import BASE_LOSSES
+
+        if base_loss not in BASE_LOSSES:
+            raise ValueError(f"unknown base loss {base_loss!r}; choose one of {list(BASE_LOSSES)}")
+        return BASE_LOSSES[base_loss](ignore_index=ignore_index)
+    return base_loss
+
+
+def seeded_generator(seed: int | None) -> torch.Generator:
+    """A CPU generator seeded with ``seed``, or from the global RNG when ``seed`` is None."""
+    generator = torch.Generator()
+    generator.manual_seed(seed if seed is not None else int(torch.randint(0, 2**62, (1,)).item()))
+    return generator
+
+
+def seeded_modules(seed: int | None, build: Any) -> Any:
+    """``build()`` with the global RNG seeded by ``seed`` (and restored afterwards); unseeded when None."""
+    with torch.random.fork_rng(devices=[], enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        return build()
+
+
+class StrategyLoss(SegmentationLoss):
+    """Base of the strategy losses: ``generator`` (CPU, for their random draws) and ``optimizers`` (of the
+    networks they train themselves: critics, discriminators) are saved with ``state_dict`` (as extra state), so a
+    checkpoint of the loss resumes bit-identically in any training loop.
+
+    ``parts(...)`` returns ``loss``, ``base_loss`` and ``strategy_loss`` (the strategy's weighted term) scalars.
+    """
+
+    generator: torch.Generator
+    optimizers: dict[str, torch.optim.Optimizer]
+
+    def base_value(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        base = getattr(self, "base", None)
+        return torch.zeros((), device=logits.device) if base is None else base(logits, target)
+
+    def get_extra_state(self) -> dict[str, Any]:
+        return {
+            "generator": self.generator.get_state(),
+            "optimizers": {name: opt.state_dict() for name, opt in getattr(self, "optimizers", {}).items()},
+            **self.strategy_state(),
+        }
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        self.generator.set_state(state["generator"])
+        for name, opt in getattr(self, "optimizers", {}).items():
+            opt.load_state_dict(state["optimizers"][name])
+        self.load_strategy_state(state)
+
+    def strategy_state(self) -> dict[str, Any]:
+        """More state to save (e.g. memory queues); none by default."""
+        return {}
+
+    def load_strategy_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`strategy_state` saved."""
+
+
+def clamp_parameters(module: nn.Module, bound: float) -> None:
+    """Clip every parameter of ``module`` to [-bound, bound] in place (a WGAN-style weight clamp)."""
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.clamp_(-bound, bound)
