@@ -3,6 +3,7 @@ and an optimiser of their own whose state travels in the loss's ``state_dict``."
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import torch
@@ -55,7 +56,10 @@ class StrategyLoss(SegmentationLoss):
     def get_extra_state(self) -> dict[str, Any]:
         return {
             "generator": self.generator.get_state(),
-            "optimizers": {name: opt.state_dict() for name, opt in getattr(self, "optimizers", {}).items()},
+            # copies: an optimiser's state_dict holds its live tensors, which a loading optimiser would share
+            "optimizers": {
+                name: copy.deepcopy(opt.state_dict()) for name, opt in getattr(self, "optimizers", {}).items()
+            },
             **self.strategy_state(),
         }
 
@@ -78,3 +82,37 @@ def clamp_parameters(module: nn.Module, bound: float) -> None:
     with torch.no_grad():
         for parameter in module.parameters():
             parameter.clamp_(-bound, bound)
+
+
+def own_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One step of a network a strategy trains itself: zero its gradients, backward, average the gradients over
+    the processes of a distributed run (so every process keeps the same weights), step."""
+    import torch.distributed as dist
+
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        for group in optimizer.param_groups:
+            for parameter in group["params"]:
+                if parameter.grad is not None:
+                    dist.all_reduce(parameter.grad)
+                    parameter.grad /= dist.get_world_size()
+    optimizer.step()
+
+
+def leaky_conv(cin: int, cout: int, stride: int, norm: bool) -> nn.Sequential:
+    """4x4 convolution (padding 1), optional batch norm, LeakyReLU(0.2): the block of GAN critics."""
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 4, stride=stride, padding=1, bias=not norm)]
+    if norm:
+        layers.append(nn.BatchNorm2d(cout))
+    layers.append(nn.LeakyReLU(0.2, inplace=True))
+    return nn.Sequential(*layers)
+
+
+def masked_maps(logits: torch.Tensor, target: torch.Tensor, num_classes: int, ignore_index: int):
+    """``(softmax(logits), one_hot(target), valid)``: (B, C, H, W) maps zeroed on ignored pixels, valid (B, H, W)."""
+    from ._common import as_float, one_hot_map, valid_and_safe_target
+
+    safe, valid = valid_and_safe_target(target, num_classes, ignore_index)
+    v = valid.unsqueeze(1)
+    return torch.softmax(as_float(logits), dim=1) * v, one_hot_map(safe, num_classes, valid), valid
