@@ -1,4 +1,5 @@
-"""Losses: baselines (CE, Dice, RMI, BCE) and SAM-CL. All take logits (B, C, H, W) and targets (B, H, W).
+"""Losses: baselines (CE, Dice, RMI, BCE), SAM-CL and the poster's other
+strategies (ContrastiveSeg, SegAN, SegGAN). All take logits (B, C, H, W) and targets (B, H, W).
 
 Names are imported on first use (PEP 562): :mod:`.settings` (SAM-CL's design choices, the base losses' names)
 loads without torch.
@@ -14,10 +15,13 @@ _EXPORTS = {
     "BCELoss": "bce",
     "DEFAULT_IGNORE_INDEX": "_common",
     "SAMCL_PRESETS": "settings",
+    "ContrastiveSegLoss": "contrastive",
     "CrossEntropyLoss": "ce",
     "DiceLoss": "dice",
     "RMILoss": "rmi",
     "SAMCLLoss": "samcl_loss",
+    "SegANLoss": "segan",
+    "SegGANLoss": "seggan",
     "SegmentationLoss": "_common",
     "available_losses": "factory",
     "build_loss": "factory",
