@@ -1,9 +1,9 @@
-"""Pieces shared by the strategy losses (ContrastiveSeg, SegAN, SegGAN): their base loss, their random generator,
-and an optimiser of their own whose state travels in the loss's ``state_dict``."""
+"""Pieces shared by the strategy losses (ContrastiveSeg, SegAN, SegGAN): their base loss, their random generator
+and saved state, the own optimiser steps of their critics and discriminators, and the critics' blocks."""
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
@@ -39,34 +39,29 @@ def seeded_modules(seed: int | None, build: Any) -> Any:
 
 
 class StrategyLoss(SegmentationLoss):
-    """Base of the strategy losses: ``generator`` (CPU, for their random draws) and ``optimizers`` (of the
-    networks they train themselves: critics, discriminators) are saved with ``state_dict`` (as extra state), so a
-    checkpoint of the loss resumes bit-identically in any training loop.
+    """Base of the strategy losses: their ``generator`` (CPU, for their random draws) and any state of
+    :meth:`strategy_state` (memory queues) are saved with ``state_dict`` (as extra state), so a checkpoint of the
+    loss resumes bit-identically in any training loop. Networks they train themselves (critics, discriminators)
+    step with the optimiser of :meth:`make_optimizer`, which the caller keeps (and saves) beside its own.
 
     ``parts(...)`` returns ``loss``, ``base_loss`` and ``strategy_loss`` (the strategy's weighted term) scalars.
     """
 
     generator: torch.Generator
-    optimizers: dict[str, torch.optim.Optimizer]
 
     def base_value(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         base = getattr(self, "base", None)
         return torch.zeros((), device=logits.device) if base is None else base(logits, target)
 
+    def make_optimizer(self) -> torch.optim.Optimizer | None:
+        """The optimiser of the networks the strategy trains itself (not the segmenter's optimiser), or None."""
+        return None
+
     def get_extra_state(self) -> dict[str, Any]:
-        return {
-            "generator": self.generator.get_state(),
-            # copies: an optimiser's state_dict holds its live tensors, which a loading optimiser would share
-            "optimizers": {
-                name: copy.deepcopy(opt.state_dict()) for name, opt in getattr(self, "optimizers", {}).items()
-            },
-            **self.strategy_state(),
-        }
+        return {"generator": self.generator.get_state(), **self.strategy_state()}
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
         self.generator.set_state(state["generator"])
-        for name, opt in getattr(self, "optimizers", {}).items():
-            opt.load_state_dict(state["optimizers"][name])
         self.load_strategy_state(state)
 
     def strategy_state(self) -> dict[str, Any]:
@@ -84,19 +79,28 @@ def clamp_parameters(module: nn.Module, bound: float) -> None:
             parameter.clamp_(-bound, bound)
 
 
-def own_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    """One step of a network a strategy trains itself: zero its gradients, backward, average the gradients over
-    the processes of a distributed run (so every process keeps the same weights), step."""
-    import torch.distributed as dist
+#: Averages parameters' gradients over the processes of a distributed run (e.g. ``StepContext.all_reduce_gradients``).
+GradientReduce = Callable[[Iterable[nn.Parameter]], None]
 
+
+def own_step(
+    optimizer: torch.optim.Optimizer,
+    loss: torch.Tensor,
+    parameters: Sequence[nn.Parameter],
+    reduce: GradientReduce | None = None,
+) -> None:
+    """One step of the networks a strategy trains itself: backward ``loss`` and step ``optimizer`` on
+    ``parameters`` only (gradients of every other parameter the optimiser holds are dropped first, so one optimiser
+    can serve a generator and a discriminator), with ``reduce`` averaging their gradients across processes."""
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-        for group in optimizer.param_groups:
-            for parameter in group["params"]:
-                if parameter.grad is not None:
-                    dist.all_reduce(parameter.grad)
-                    parameter.grad /= dist.get_world_size()
+    chosen = {id(p) for p in parameters}
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            if id(parameter) not in chosen:
+                parameter.grad = None
+    if reduce is not None:
+        reduce(parameters)
     optimizer.step()
 
 

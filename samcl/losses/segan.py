@@ -12,7 +12,7 @@ L1 loss is the mean absolute difference of the two outputs.
   and its weights are clamped to ``[-clamp, clamp]`` (0.05) after each of its steps.
 
 Choices: the critic steps after the segmenter's optimiser step on the prediction of the same batch
-(:meth:`SegANLoss.after_step`), so one forward pass of the segmenter serves both; a C-class softmax replaces the
+(:meth:`SegANLoss.critic_step`), so one forward pass of the segmenter serves both; a C-class softmax replaces the
 paper's binary sigmoid; ignored pixels are zero in both masked inputs.
 """
 
@@ -25,6 +25,7 @@ from torch import nn
 
 from ._common import DEFAULT_IGNORE_INDEX, check_logits_target
 from ._strategy import (
+    GradientReduce,
     StrategyLoss,
     base_loss_module,
     clamp_parameters,
@@ -67,7 +68,7 @@ def masked_images(images: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
 
 class SegANLoss(StrategyLoss):
     """``base + weight * multi-scale L1`` (see the module docstring); optimise the segmenter's parameters only: the
-    critic has its own optimiser, stepped by :meth:`after_step` (or :meth:`critic_step`).
+    critic has its own optimiser (:meth:`make_optimizer`), stepped by :meth:`critic_step` after the segmenter's.
 
     Args:
         num_classes: C. in_channels: image channels (1 for thermal).
@@ -102,9 +103,12 @@ class SegANLoss(StrategyLoss):
         self.base = base_loss_module(base_loss, num_classes, ignore_index)
         self.critic = seeded_modules(seed, lambda: SegANCritic(num_classes * in_channels, width, scale_weights))
         clamp_parameters(self.critic, clamp)
-        self.optimizers = {"critic": torch.optim.Adam(self.critic.parameters(), lr=lr, betas=tuple(betas))}
+        self.lr, self.betas = lr, tuple(betas)
         self.generator = seeded_generator(seed)
-        self._pending: tuple[torch.Tensor, ...] | None = None
+
+    def make_optimizer(self) -> torch.optim.Optimizer:
+        """The critic's Adam."""
+        return torch.optim.Adam(self.critic.parameters(), lr=self.lr, betas=self.betas)
 
     def multiscale_l1(self, logits: torch.Tensor, target: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         """Mean absolute difference of the critic's outputs for the predicted and the true maps (scalar)."""
@@ -113,25 +117,26 @@ class SegANLoss(StrategyLoss):
         real = self.critic(masked_images(images.float(), truth))
         return (fake - real).abs().mean()
 
-    def critic_step(self, logits: torch.Tensor, target: torch.Tensor, images: torch.Tensor) -> float:
-        """One critic step maximising the L1 on the detached prediction, then the clamp; returns the L1 before it."""
+    def critic_step(
+        self,
+        logits: torch.Tensor,
+        target: torch.Tensor,
+        images: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        reduce: GradientReduce | None = None,
+    ) -> float:
+        """One step of ``optimizer`` (:meth:`make_optimizer`'s) maximising the L1 on the detached prediction, then
+        the clamp; ``reduce`` averages the critic's gradients across processes. Returns the L1 before the step."""
         l1 = self.multiscale_l1(logits.detach(), target, images)
-        own_step(self.optimizers["critic"], -l1)
+        own_step(optimizer, -l1, list(self.critic.parameters()), reduce)
         clamp_parameters(self.critic, self.clamp)
         return float(l1.detach())
-
-    def after_step(self) -> None:
-        """The critic's step on the last forward's batch (call after the segmenter's optimiser step)."""
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            self.critic_step(*pending)
 
     def parts(
         self, logits: torch.Tensor, target: torch.Tensor, images: torch.Tensor, step: int | None = None
     ) -> dict[str, torch.Tensor]:
         check_logits_target(logits, target)
         base = self.base_value(logits, target)
-        self._pending = (logits.detach(), target, images.detach())
         term = self.weight * self.multiscale_l1(logits, target, images)
         return {"loss": base + term, "base_loss": base, "strategy_loss": term}
 

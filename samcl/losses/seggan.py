@@ -20,7 +20,7 @@ Choices where the paper is open, and why:
 - Weights: reconstruction 1 (the base losses and an L1 on inputs of unit spread are of the same order);
   adversarial 0.01 (pix2pix's 1 : 100 ratio of the GAN term to the L1 term).
 - Base loss: cross-entropy, the paper's segmentation loss.
-- D and G step after the segmenter's optimiser step on the same batch (:meth:`SegGANLoss.after_step`).
+- D and G step after the segmenter's optimiser step on the same batch (:meth:`SegGANLoss.own_steps`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from torch import nn
 
 from ._common import DEFAULT_IGNORE_INDEX, check_logits_target
 from ._strategy import (
+    GradientReduce,
     StrategyLoss,
     base_loss_module,
     leaky_conv,
@@ -62,7 +63,7 @@ def gan_loss(scores: torch.Tensor, real: bool) -> torch.Tensor:
 
 class SegGANLoss(StrategyLoss):
     """SegGAN's segmenter loss (see the module docstring); optimise the segmenter's parameters only: G and D have
-    their own optimisers, stepped by :meth:`after_step` (or :meth:`generator_step`, :meth:`discriminator_step`).
+    their own optimiser (:meth:`make_optimizer`), stepped by :meth:`own_steps` after the segmenter's.
 
     Args:
         num_classes: C. in_channels: image channels (1).
@@ -108,12 +109,13 @@ class SegGANLoss(StrategyLoss):
                 PatchDiscriminator(num_classes + in_channels, discriminator_width),
             ),
         )
-        self.optimizers = {
-            "generator": torch.optim.Adam(self.gen.parameters(), lr=lr, betas=tuple(betas)),
-            "discriminator": torch.optim.Adam(self.disc.parameters(), lr=lr, betas=tuple(betas)),
-        }
+        self.lr, self.betas = lr, tuple(betas)
         self.generator = seeded_generator(seed)
-        self._pending: tuple[bool, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+
+    def make_optimizer(self) -> torch.optim.Optimizer:
+        """One Adam for G and D (each of their steps moves only its own network)."""
+        groups = [{"params": list(self.gen.parameters())}, {"params": list(self.disc.parameters())}]
+        return torch.optim.Adam(groups, lr=self.lr, betas=self.betas)
 
     def pretraining(self, step: int | None) -> bool:
         return step is not None and step < self.pretrain_steps
@@ -123,41 +125,60 @@ class SegGANLoss(StrategyLoss):
         fake = self.gen(maps)
         return fake, (fake.float() - images.float()).abs().mean()
 
-    def discriminator_step(self, maps: torch.Tensor, truth: torch.Tensor, images: torch.Tensor) -> float:
+    def discriminator_step(
+        self,
+        maps: torch.Tensor,
+        truth: torch.Tensor,
+        images: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        reduce: GradientReduce | None = None,
+    ) -> float:
         """D learns (truth, images) as real and (maps, G(maps)) as fake (all detached); returns its loss."""
         with torch.no_grad():
             fake = self.gen(maps)
         loss = 0.5 * (gan_loss(self.disc(truth, images), True) + gan_loss(self.disc(maps, fake), False))
-        own_step(self.optimizers["discriminator"], loss)
+        own_step(optimizer, loss, list(self.disc.parameters()), reduce)
         return float(loss.detach())
 
-    def generator_step(self, truth: torch.Tensor, images: torch.Tensor) -> float:
+    def generator_step(
+        self,
+        truth: torch.Tensor,
+        images: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        reduce: GradientReduce | None = None,
+    ) -> float:
         """G learns one-hot ``truth`` -> ``images`` with ``l1_weight * L1 + GAN`` (pix2pix); returns its loss."""
         fake, l1 = self.reconstruction(truth, images)
         loss = self.l1_weight * l1 + gan_loss(self.disc(truth, fake), True)
-        own_step(self.optimizers["generator"], loss)
+        own_step(optimizer, loss, list(self.gen.parameters()), reduce)
         return float(loss.detach())
 
-    def after_step(self) -> None:
-        """The pending own steps of the last forward's batch: in pre-training D then G on the ground truth, after
-        it D on the prediction (call after the segmenter's optimiser step)."""
-        if self._pending is None:
-            return
-        (pretraining, maps, truth, images), self._pending = self._pending, None
-        self.discriminator_step(truth if pretraining else maps, truth, images)
-        if pretraining:
-            self.generator_step(truth, images)
+    def own_steps(
+        self,
+        logits: torch.Tensor,
+        target: torch.Tensor,
+        images: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        step: int | None = None,
+        reduce: GradientReduce | None = None,
+    ) -> dict[str, float]:
+        """After the segmenter's optimiser step, on its batch: in pre-training (``step < pretrain_steps``) D then G
+        on the ground truth, after it D on the detached prediction. Returns their losses."""
+        prediction, truth, _ = masked_maps(logits.detach(), target, self.num_classes, self.ignore_index)
+        images = images.detach().float()
+        if not self.pretraining(step):
+            return {"discriminator": self.discriminator_step(prediction, truth, images, optimizer, reduce)}
+        losses = {"discriminator": self.discriminator_step(truth, truth, images, optimizer, reduce)}
+        return {**losses, "generator": self.generator_step(truth, images, optimizer, reduce)}
 
     def parts(
         self, logits: torch.Tensor, target: torch.Tensor, images: torch.Tensor, step: int | None = None
     ) -> dict[str, torch.Tensor]:
         check_logits_target(logits, target)
         base = self.base_value(logits, target)
-        prediction, truth, _ = masked_maps(logits, target, self.num_classes, self.ignore_index)
-        pretraining = self.pretraining(step)
-        self._pending = (pretraining, prediction.detach(), truth, images.detach().float())
-        if pretraining:
+        if self.pretraining(step):
             return {"loss": base, "base_loss": base, "strategy_loss": torch.zeros_like(base)}
+        prediction, _, _ = masked_maps(logits, target, self.num_classes, self.ignore_index)
         fake, l1 = self.reconstruction(prediction, images)
         term = self.reconstruction_weight * l1
         if self.adversarial_weight > 0:

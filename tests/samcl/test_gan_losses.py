@@ -42,12 +42,13 @@ def test_critic_step_maximises_the_l1_and_clamps_its_weights():
     loss = SegANLoss(3, lr=1e-3, seed=0, **SMALL_CRITIC)
     assert all(p.abs().max() <= 0.05 for p in loss.critic.parameters())  # clamped from the start
     before = loss.multiscale_l1(logits, target, images).item()
+    optimizer = loss.make_optimizer()
     for _ in range(3):
-        loss.critic_step(logits, target, images)
+        loss.critic_step(logits, target, images, optimizer)
     after = loss.multiscale_l1(logits, target, images).item()
     assert after > before
     big = SegANLoss(3, lr=10.0, seed=0, **SMALL_CRITIC)
-    big.critic_step(logits, target, images)
+    big.critic_step(logits, target, images, big.make_optimizer())
     values = torch.cat([p.detach().flatten() for p in big.critic.parameters()])
     assert values.abs().max().item() == pytest.approx(0.05)  # an lr of 10 pushes weights to the bound
 
@@ -66,18 +67,19 @@ def test_segan_segmenter_gradient_lowers_the_l1_and_reaches_the_network():
         assert loss.multiscale_l1(net(images), target, images).item() < value.item()
 
 
-def test_segan_after_step_steps_the_critic_and_resumes_from_state_dict():
+def test_segan_critic_step_resumes_from_state_dicts():
     images, target, logits = batch(2)
     loss = SegANLoss(3, seed=0, **SMALL_CRITIC)
-    loss(logits, target, images)
+    optimizer = loss.make_optimizer()
     start = copy.deepcopy(loss.critic.state_dict())
-    loss.after_step()
+    loss.critic_step(logits, target, images, optimizer)
     assert any(not torch.equal(start[k], v) for k, v in loss.critic.state_dict().items())
     twin = SegANLoss(3, seed=5, **SMALL_CRITIC)
-    twin.load_state_dict(loss.state_dict())
-    for each in (loss, twin):
-        each(logits, target, images)
-        each.after_step()
+    twin.load_state_dict(copy.deepcopy(loss.state_dict()))
+    twin_optimizer = twin.make_optimizer()
+    twin_optimizer.load_state_dict(copy.deepcopy(optimizer.state_dict()))
+    loss.critic_step(logits, target, images, optimizer)
+    twin.critic_step(logits, target, images, twin_optimizer)
     for key, value in loss.state_dict().items():
         if isinstance(value, torch.Tensor):
             assert torch.equal(value, twin.state_dict()[key]), key
@@ -111,10 +113,11 @@ def test_seggan_reconstruction_term_by_hand():
 def test_seggan_pretrains_the_generator_then_freezes_it():
     images, target, logits = batch(3, size=32)
     loss = SegGANLoss(3, generator_width=4, discriminator_width=4, pretrain_steps=1, seed=0)
+    optimizer = loss.make_optimizer()
     parts = loss.parts(logits, target, images, step=0)
     assert parts["strategy_loss"].item() == 0.0
     gen0, disc0 = copy.deepcopy(loss.gen.state_dict()), copy.deepcopy(loss.disc.state_dict())
-    loss.after_step()
+    assert set(loss.own_steps(logits, target, images, optimizer, step=0)) == {"generator", "discriminator"}
     assert not torch.equal(gen0["head.weight"], loss.gen.state_dict()["head.weight"])
     assert not torch.equal(disc0["out.weight"], loss.disc.state_dict()["out.weight"])
     parts = loss.parts(logits, target, images, step=1)
@@ -122,6 +125,18 @@ def test_seggan_pretrains_the_generator_then_freezes_it():
     parts["loss"].backward()
     assert logits.grad.abs().sum() > 0
     gen1, disc1 = copy.deepcopy(loss.gen.state_dict()), copy.deepcopy(loss.disc.state_dict())
-    loss.after_step()
+    assert set(loss.own_steps(logits, target, images, optimizer, step=1)) == {"discriminator"}
     assert torch.equal(gen1["head.weight"], loss.gen.state_dict()["head.weight"])  # frozen after pre-training
     assert not torch.equal(disc1["out.weight"], loss.disc.state_dict()["out.weight"])
+
+
+def test_seggan_generator_step_moves_only_the_generator():
+    """G's GAN term sends gradients into D too: its step must leave D as it was (one optimiser serves both)."""
+    images, target, _ = batch(5, size=32)
+    loss = SegGANLoss(3, generator_width=4, discriminator_width=4, seed=0)
+    truth = F.one_hot(target, 3).permute(0, 3, 1, 2).float()
+    disc0 = copy.deepcopy(dict(loss.disc.named_parameters()))
+    gen0 = copy.deepcopy(loss.gen.head.weight)
+    loss.generator_step(truth, images, loss.make_optimizer())
+    assert all(torch.equal(disc0[k], v) for k, v in loss.disc.named_parameters())  # (BN statistics may move)
+    assert not torch.equal(gen0, loss.gen.head.weight)
