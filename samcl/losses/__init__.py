@@ -17,6 +17,7 @@ _EXPORTS = {
     "SAMCL_PRESETS": "settings",
     "ContrastiveSegLoss": "contrastive",
     "CrossEntropyLoss": "ce",
+    "DiceCELoss": "dice_ce",
     "DiceLoss": "dice",
     "RMILoss": "rmi",
     "SAMCLLoss": "samcl_loss",

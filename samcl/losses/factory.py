@@ -6,12 +6,13 @@ from ._common import DEFAULT_IGNORE_INDEX, SegmentationLoss
 from .bce import BCELoss
 from .ce import CrossEntropyLoss
 from .dice import DiceLoss
+from .dice_ce import DiceCELoss
 from .rmi import RMILoss
 from .settings import BASE_LOSS_NAMES
 
 #: The base losses by name.
 BASE_LOSSES: dict[str, type[SegmentationLoss]] = dict(
-    zip(BASE_LOSS_NAMES, (CrossEntropyLoss, DiceLoss, RMILoss, BCELoss), strict=True)
+    zip(BASE_LOSS_NAMES, (CrossEntropyLoss, DiceLoss, RMILoss, DiceCELoss, BCELoss), strict=True)
 )
 
 
