@@ -24,7 +24,7 @@ def available_losses() -> list[str]:
 def build_loss(name: str, num_classes: int, ignore_index: int = DEFAULT_IGNORE_INDEX, **kwargs) -> SegmentationLoss:
     """Build a loss by name.
 
-    - 'ce', 'dice', 'rmi', 'bce': the baselines (``kwargs`` go to their constructors).
+    - 'ce', 'dice', 'rmi', 'dice_ce', 'bce': the baselines (``kwargs`` go to their constructors).
     - 'samcl': :class:`~samcl.losses.samcl_loss.SAMCLLoss` (``kwargs`` go to it; its default base loss is RMI).
     - 'ce+samcl', 'dice+samcl', 'rmi+samcl': SAM-CL with that base loss.
     """
