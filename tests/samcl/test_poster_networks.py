@@ -20,7 +20,7 @@ def test_poster_network_forward_backward_and_its_feature_head(network):
     name, model = network
     assert name in available_models()
     seen = {}
-    hook = model.head.register_forward_hook(lambda module, inputs, output: seen.setdefault("features", inputs[0]))
+    hook = model.head.register_forward_hook(lambda module, inputs, output: seen.update(features=inputs[0]))
     try:
         out = model(torch.randn(2, 1, 64, 80))  # 80 is no multiple of 32: padded and cropped back
     finally:
@@ -32,16 +32,15 @@ def test_poster_network_forward_backward_and_its_feature_head(network):
     assert all(g is not None for g in grads) and sum(float(g.abs().sum()) for g in grads) > 0
 
 
-@pytest.mark.parametrize("name", POSTER[:2])
-def test_deeplab_runs_at_output_stride_8_with_a_plain_aspp(name):
-    model = build_model(name, num_classes=6)
-    assert model.stride == 8
-    convs = [m for m in model.net.decoder.aspp.modules() if isinstance(m, torch.nn.Conv2d)]
-    assert all(conv.groups == 1 for conv in convs)  # not depthwise separable
-    assert sorted({conv.dilation[0] for conv in convs if conv.kernel_size == (3, 3)}) == [12, 24, 36]
-
-
-def test_hrnet_hands_over_the_four_hrnetv2_branches():
-    model = build_model("hrnetv2_w48", num_classes=6)
-    assert model.backbone.feature_info.channels() == [48, 96, 192, 384]
-    assert model.head.in_channels == 720
+def test_poster_network_settings(network):
+    """DeepLabV3+: output stride 8, a plain (not depthwise separable) ASPP with rates 12/24/36. HRNetV2: the four
+    branches of the last stage (48/96/192/384 channels) concatenated into the head."""
+    name, model = network
+    if name.startswith("deeplabv3plus"):
+        assert model.stride == 8
+        convs = [m for m in model.net.decoder.aspp[0].modules() if isinstance(m, torch.nn.Conv2d)]  # the ASPP
+        assert all(conv.groups == 1 for conv in convs)
+        assert sorted({conv.dilation[0] for conv in convs if conv.kernel_size == (3, 3)}) == [12, 24, 36]
+    else:
+        assert model.backbone.feature_info.channels() == [48, 96, 192, 384]
+        assert model.head.in_channels == 720
