@@ -93,7 +93,8 @@ class SMPModel(SizeCheckedModel):
 
     @property
     def head(self) -> torch.nn.Module:
-        """The final layer, whose input is the last decoder feature map."""
+        """The layer that maps the decoder feature map to logits (training add-ons take its input as the
+        segmenter's features; they cover the input padded to a multiple of ``stride``)."""
         return self.net.segmentation_head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
