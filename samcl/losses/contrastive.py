@@ -20,8 +20,9 @@ of the batch and a memory of earlier batches. ``total = base(logits, target) + w
 
 Choices where the reference code differs:
 
-- Labels and predictions are resized (nearest) to the embedding's grid before anchors and memory entries are
-  drawn, so every entry comes from the pixel its label describes.
+- Labels and predictions are taken at the embedding's grid (:func:`on_grid`: the centre pixel of each cell, cells
+  of a padded input beyond the image ignored) before anchors and memory entries are drawn, so every entry comes
+  from the pixel its label describes.
 - The batch's own anchors are always keys, so without memory (``memory_size=0``) the loss is the in-batch pixel
   contrast of the paper, never silently absent; empty queue slots are never used (no random initial entries).
 - The contrastive term is off for the first ``start_step`` steps (``parts(..., step=t)``) and nothing is
@@ -55,6 +56,26 @@ class ProjectionHead(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.net(features), dim=1)
+
+
+def on_grid(labels: torch.Tensor, grid: tuple[int, int] | torch.Size, pad: int = -1) -> torch.Tensor:
+    """(B, H, W) labels at the pixels of a (h, w) feature grid of stride k, the smallest power of two with
+    ``h * k >= H`` (per axis): the centre pixel of each k x k cell. Features of an input padded at the bottom and
+    right (to a multiple of the network's stride) cover more than H x W: their cells beyond it get ``pad``."""
+    picked = labels
+    for axis, cells in zip((1, 2), grid, strict=True):
+        size, stride = labels.shape[axis], 1
+        while cells * stride < size:
+            stride *= 2
+        missing = cells * stride - size
+        if missing:
+            shape = list(picked.shape)
+            shape[axis] = missing
+            picked = torch.cat([picked, picked.new_full(shape, pad)], dim=axis)
+        picked = picked.narrow(axis, stride // 2, cells * stride - stride // 2)[
+            (slice(None),) * axis + (slice(None, None, stride),)
+        ]
+    return picked
 
 
 def pixel_contrast(
@@ -222,11 +243,10 @@ class ContrastiveSegLoss(StrategyLoss):
         safe, valid = valid_and_safe_target(target, self.num_classes, self.ignore_index)
         embeddings = self.head(features)
         grid = embeddings.shape[-2:]
-        labels = torch.where(valid > 0, safe, torch.full_like(safe, -1))
-        labels = F.interpolate(labels[:, None].float(), size=grid, mode="nearest")[:, 0].long()
-        predictions = F.interpolate(logits.detach().argmax(1, keepdim=True).float(), size=grid, mode="nearest")
+        labels = on_grid(torch.where(valid > 0, safe, torch.full_like(safe, -1)), grid)
+        predictions = on_grid(logits.detach().argmax(1), grid)
         anchors, anchor_labels = sample_anchors(
-            embeddings, labels, predictions[:, 0].long(), self.max_samples, self.max_views, -1, self.generator
+            embeddings, labels, predictions, self.max_samples, self.max_views, -1, self.generator
         )
         self._pending = (embeddings.detach(), labels)
         memory_keys, memory_labels = zip(self.pixels.entries(), self.segments.entries(), strict=True)

@@ -148,3 +148,15 @@ def test_contrastive_seg_state_dict_resumes_identically():
     first.update_memory()
     second.update_memory()
     torch.testing.assert_close(first.pixels.entries()[0], second.pixels.entries()[0], rtol=0, atol=0)
+
+
+def test_labels_on_the_feature_grid_of_a_padded_input():
+    """64x80 labels, features of the input padded to 64x96 at stride 4 (16x24 cells): the centre pixel of each cell,
+    and the padded cells ignored (-1)."""
+    from samcl.losses.contrastive import on_grid
+
+    labels = torch.arange(64 * 80).reshape(1, 64, 80)
+    picked = on_grid(labels, (16, 24))
+    assert torch.equal(picked[:, :, :20], labels[:, 2::4, 2::4])
+    assert (picked[:, :, 20:] == -1).all()
+    assert torch.equal(on_grid(labels, (64, 80)), labels)

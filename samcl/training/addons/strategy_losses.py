@@ -20,6 +20,7 @@ from samcl.losses.contrastive import ContrastiveSegLoss
 from samcl.losses.segan import SegANLoss
 from samcl.losses.seggan import SegGANLoss
 from samcl.training.addons.protocol import SegmenterOutput, StepContext, TrainingAddon
+from tiaug.errors import UserError, one_line
 
 if TYPE_CHECKING:
     from samcl.training.config import TrainConfig
@@ -63,20 +64,27 @@ class StrategyLossAddon(TrainingAddon):
     @classmethod
     def loss_arguments(cls, config: TrainConfig, num_classes: int) -> dict[str, Any]:
         """The loss's arguments for a run: the options, fractions turned into steps, and what the run sets."""
-        options = dict(config.strategy_kwargs.get(cls.name, {}))
-        unknown = sorted(set(options) - set(cls.option_names()))
-        if unknown:
-            raise ValueError(f"--{cls.name}-arg {', '.join(unknown)}: not an option; valid: {cls.option_names()}")
+        options = dict(config.strategy_kwargs.get(cls.name, {}))  # names checked by TrainConfig.validate
         for option, (argument, default) in cls.fractions.items():
             fraction = options.pop(option, default)
             if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 <= fraction <= 1:
-                raise ValueError(f"--{cls.name}-arg {option}: a fraction of the steps in [0, 1], got {fraction!r}")
+                raise UserError(f"--{cls.name}-arg {option}: a fraction of the steps in [0, 1], got {fraction!r}")
             options[argument] = round(fraction * config.iters)
         return {"base_loss": None, "ignore_index": config.ignore_index, "seed": config.seed, **options}
 
     @classmethod
+    def build_loss(cls, config: TrainConfig, num_classes: int, *args: Any) -> nn.Module:
+        """The loss (``args`` before the keyword arguments); bad option values are refused naming the flag."""
+        arguments = cls.loss_arguments(config, num_classes)
+        try:
+            return cls.loss_class(num_classes, *args, **arguments)
+        except (TypeError, ValueError) as e:
+            given = ", ".join(f"{k}={v!r}" for k, v in config.strategy_kwargs.get(cls.name, {}).items())
+            raise UserError(f"--{cls.name}-arg {given or '(defaults)'}: {one_line(e)}") from None
+
+    @classmethod
     def from_config(cls, config: TrainConfig, num_classes: int) -> StrategyLossAddon:
-        return cls(cls.loss_class(num_classes, **cls.loss_arguments(config, num_classes)))
+        return cls(cls.build_loss(config, num_classes))
 
     def make_optimizer(self) -> torch.optim.Optimizer | None:
         return self.criterion.make_optimizer()
@@ -89,12 +97,11 @@ class ContrastiveSegAddon(StrategyLossAddon):
     name = "contrastiveseg"
     uses_features = True
     loss_class = ContrastiveSegLoss
-    fractions = {"start": ("start_step", 0.125)}
+    fractions: ClassVar[dict[str, tuple[str, float]]] = {"start": ("start_step", 0.125)}
 
     @classmethod
     def from_config(cls, config: TrainConfig, num_classes: int) -> ContrastiveSegAddon:
-        arguments = cls.loss_arguments(config, num_classes)
-        return cls(ContrastiveSegLoss(num_classes, feature_channels(config, num_classes), **arguments))
+        return cls(cls.build_loss(config, num_classes, feature_channels(config, num_classes)))
 
     @property
     def skips_parameters(self) -> bool:
@@ -133,7 +140,7 @@ class SegGANAddon(StrategyLossAddon):
 
     name = "seggan"
     loss_class = SegGANLoss
-    fractions = {"pretrain": ("pretrain_steps", 0.125)}
+    fractions: ClassVar[dict[str, tuple[str, float]]] = {"pretrain": ("pretrain_steps", 0.125)}
 
     @property
     def metric_names(self) -> tuple[str, ...]:
