@@ -1,11 +1,13 @@
 """Segmentation models by name: ``build_model(name, num_classes, in_channels=1, **kwargs)``.
 
-Names: ``unet``, ``attention_unet`` (written here; ``base_width`` and ``depth`` keyword arguments), the poster's
-heavy networks ``deeplabv3plus_resnet101``, ``deeplabv3plus_xception65`` (DeepLabV3+ at output stride 8, ASPP rates
-12/24/36) and ``hrnetv2_w48`` (:mod:`samcl.models.hrnet`), and ``smp:<Arch>:<encoder>`` for any
-segmentation-models-pytorch architecture and encoder (the last four need the ``zoo`` extra). Every model maps
-(B, in_channels, H, W) to (B, num_classes, H, W) logits for H, W multiples of 16 and has ``size_multiple`` and
-``min_size`` attributes (see :func:`check_input_size`)."""
+Names: ``unet``, ``attention_unet`` (written here; ``base_width`` and ``depth`` keyword arguments), ``live``
+(a network for camera-rate CPU inference, :mod:`samcl.models.live`; ``base_width``), the poster's heavy networks
+``deeplabv3plus_resnet101``, ``deeplabv3plus_xception65`` (DeepLabV3+ at output stride 8, ASPP rates 12/24/36) and
+``hrnetv2_w48`` (:mod:`samcl.models.hrnet`), and ``smp:<Arch>:<encoder>`` for any segmentation-models-pytorch
+architecture and encoder (the last four need the ``zoo`` extra). Every model maps (B, in_channels, H, W) to
+(B, num_classes, H, W) logits for H, W multiples of 16 and has ``size_multiple`` and ``min_size`` attributes (see
+:func:`check_input_size`).
+"""
 
 from __future__ import annotations
 
@@ -14,10 +16,16 @@ from collections.abc import Callable
 from torch import nn
 
 from .attention_unet import AttentionUNet
+from .live import LiveNet
 from .smp_zoo import SMP_EXAMPLES, ZOO_MODELS, SMPModel
 from .unet import UNet
 
-_BUILTIN: dict[str, Callable[..., nn.Module]] = {"unet": UNet, "attention_unet": AttentionUNet, **ZOO_MODELS}
+_BUILTIN: dict[str, Callable[..., nn.Module]] = {
+    "unet": UNet,
+    "attention_unet": AttentionUNet,
+    "live": LiveNet,
+    **ZOO_MODELS,
+}
 
 
 def available_models() -> list[str]:
