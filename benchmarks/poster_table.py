@@ -63,53 +63,38 @@ POSTER_MIOU: dict[str, dict[str, float]] = {
 def table_passes(args: argparse.Namespace, sizes: dict[str, Any]) -> list[tuple[Path, list[str]]]:
     """(results folder, robustness.py arguments) of each pass of the table."""
     out = Path(args.out)
-    common = ["--size", args.size, "--device", args.device, "--jobs", str(args.jobs)]
-    common += ["--report-only"] * args.report_only
     gpu = args.device.startswith("cuda")
     iters = args.iters or sizes[args.size].iters
-    passes = [
-        (
-            out,
-            [
-                *common,
-                "--models",
-                *LIGHT_NETWORKS,
-                "--recipes",
-                *STRATEGIES,
-                "--baseline",
-                BASELINE,
-                "--seeds",
-                *map(str, args.seeds),
-                "--iters",
-                str(iters),
-                "--out",
-                str(out),
-            ],
-        )
-    ]
+
+    def one_pass(folder: Path, models: list[str], strategies: list[str], seeds: list[int], steps: int) -> tuple:
+        argv = [
+            "--size",
+            args.size,
+            "--device",
+            args.device,
+            "--jobs",
+            str(args.jobs),
+            "--models",
+            *models,
+            "--recipes",
+            *strategies,
+            "--baseline",
+            BASELINE,
+            "--seeds",
+            *map(str, seeds),
+            "--iters",
+            str(steps),
+            "--out",
+            str(folder),
+            *["--report-only"] * args.report_only,
+        ]
+        return folder, argv
+
+    passes = [one_pass(out, LIGHT_NETWORKS, STRATEGIES, args.seeds, iters)]
     if not args.no_heavy:
         heavy_iters = iters if gpu else max(1, iters // HEAVY_CPU_SHARE)
         seeds = args.seeds if gpu else args.seeds[:1]
-        passes.append(
-            (
-                out / "heavy",
-                [
-                    *common,
-                    "--models",
-                    *HEAVY_NETWORKS,
-                    "--recipes",
-                    *HEAVY_STRATEGIES,
-                    "--baseline",
-                    BASELINE,
-                    "--seeds",
-                    *map(str, seeds),
-                    "--iters",
-                    str(heavy_iters),
-                    "--out",
-                    str(out / "heavy"),
-                ],
-            )
-        )
+        passes.append(one_pass(out / "heavy", HEAVY_NETWORKS, HEAVY_STRATEGIES, seeds, heavy_iters))
     return passes
 
 
