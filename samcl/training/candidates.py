@@ -1,0 +1,131 @@
+"""Training samples with several photometric draws: the candidates of the attack, the bandit's arms, a clean view.
+
+The paper's pipeline is split after its crop: the geometry (flips, rotation, scale, crop) is drawn once per
+sample, then each of ``C`` candidates gets its own draw of everything after it (room, occluders, blur, camera
+drift, stripes, noise). Every Albumentations transform owns a generator seeded with the pipeline's seed, so
+candidate 0, drawn with the sample's own seed, is exactly the sample that plain training sees; the geometry
+output, before any photometric step, is the "clean" view that the consistency term compares with.
+
+A sampler item is ``(row, sample seed, candidate seeds, arms)``; the dataset returns
+``(images (C, 1, H, W) float32, masks (C, H, W) int64, arms (C, F) int64, clean (1, H, W) or (0,))``, where
+``arms[c, f]`` is the arm of bandit factor ``f`` the candidate was drawn with, or -1 when its transform was not
+applied to it (or no bandit runs: F = 0).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import albumentations as A
+import numpy as np
+import torch
+from torch.utils.data import get_worker_info
+
+from samcl.inference.normalization import Normalization
+from samcl.training.bandit import Factor, LossBandit, arm_overrides
+from samcl.training.data import StepSampler, sample_seed, training_pipeline
+from tiaug.io import open_thermal
+from tiaug.signals import as_worker
+
+if TYPE_CHECKING:
+    from samcl.training.config import TrainConfig
+
+CANDIDATE_STREAM = 3  # SeedSequence entropy word of the candidates' seeds beyond the first
+
+
+def candidate_seed(seed: int, sample: int, candidate: int) -> int:
+    """Seed of the photometric draw ``candidate`` of global sample ``sample`` (candidate 0: the sample's own)."""
+    if candidate == 0:
+        return sample_seed(seed, sample)
+    entropy = [int(seed), int(sample), CANDIDATE_STREAM, int(candidate)]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+def split_pipeline(pipeline: A.Compose, save_applied_params: bool = False) -> tuple[A.Compose, A.Compose]:
+    """(geometry, photometry): the transforms up to the pipeline's ``RandomCrop``, and those after it."""
+    transforms = list(pipeline.transforms)
+    crops = [i for i, t in enumerate(transforms) if isinstance(t, A.RandomCrop)]
+    if not crops:
+        raise ValueError("the pipeline has no RandomCrop to split its geometry from its photometry at")
+    cut = crops[-1] + 1
+    return A.Compose(transforms[:cut]), A.Compose(transforms[cut:], save_applied_params=save_applied_params)
+
+
+class CandidateSampler(StepSampler):
+    """:class:`StepSampler` whose items carry ``candidates`` photometric seeds per sample and, with a bandit, each
+    candidate's arms (drawn in the main process from the weights of the batch's step)."""
+
+    def __init__(self, *args: Any, candidates: int = 1, bandit: LossBandit | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.candidates, self.bandit = candidates, bandit
+
+    def batch(self, step: int) -> list[tuple[int, int, tuple[int, ...], tuple[tuple[int, ...], ...]]]:
+        first = (step * self.world_size + self.rank) * self.batch_size
+        items = []
+        for sample, (row, seed) in enumerate(super().batch(step), start=first):
+            seeds = tuple(candidate_seed(self.seed, sample, c) for c in range(self.candidates))
+            arms = () if self.bandit is None else self.bandit.draw(step, self.seed, sample, self.candidates)
+            items.append((row, seed, seeds, tuple(tuple(int(a) for a in c) for c in arms)))
+        return items
+
+
+class CandidateSet(torch.utils.data.Dataset):
+    """Samples as C candidates (see the module docstring), for ``config``'s augmentation.
+
+    ``factors`` are the bandit's (none: every candidate uses ``config``'s arguments); ``clean`` adds the clean
+    view. The HDF5 file and the pipelines are opened lazily in each worker; photometric pipelines are built per
+    combination of arms and kept.
+    """
+
+    def __init__(
+        self, config: TrainConfig, normalization: Normalization, factors: Sequence[Factor] = (), clean: bool = False
+    ) -> None:
+        self.config, self.normalization, self.factors, self.clean = config, normalization, tuple(factors), clean
+        self._reader = None
+        self._geometry: A.Compose | None = None
+        self._photometry: dict[tuple[int, ...], A.Compose] = {}
+
+    def __len__(self) -> int:
+        with open_thermal(self.config.data) as reader:
+            return reader.n
+
+    def photometry(self, arms: tuple[int, ...]) -> A.Compose:
+        """The photometric pipeline for one combination of arms (``()``: the configuration's own)."""
+        if arms not in self._photometry:
+            config = dataclasses.replace(self.config, **arm_overrides(self.factors, arms, self.config))
+            self._photometry[arms] = split_pipeline(training_pipeline(config), save_applied_params=True)[1]
+        return self._photometry[arms]
+
+    def _tensor(self, image: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(self.normalization(np.asarray(image, dtype=np.float32))))[None]
+
+    def __getitem__(
+        self, item: tuple[int, int, tuple[int, ...], tuple[tuple[int, ...], ...]]
+    ) -> tuple[torch.Tensor, ...]:
+        if self._reader is None:
+            if get_worker_info() is not None:
+                as_worker()  # Ctrl-C and SIGTERM are the training process's to handle
+            self._reader = open_thermal(self.config.data, require_masks=True)
+            self._geometry = split_pipeline(training_pipeline(self.config))[0]
+        row, seed, seeds, arms = item
+        batch = self._reader.read_batch(row, row + 1)
+        self._geometry.set_random_seed(seed)
+        base = self._geometry(image=batch.images[0], mask=batch.masks[0])
+        images, masks, applied = [], [], []
+        for c, candidate_seed_ in enumerate(seeds):
+            chosen = arms[c] if arms else ()
+            pipeline = self.photometry(chosen)
+            pipeline.set_random_seed(candidate_seed_)
+            out = pipeline(image=base["image"], mask=base["mask"])
+            names = {name for name, _ in out["applied_transforms"]}
+            applied.append([a if f.transform in names else -1 for f, a in zip(self.factors, chosen, strict=True)])
+            images.append(self._tensor(out["image"]))
+            masks.append(torch.from_numpy(out["mask"].astype(np.int64)))
+        clean = self._tensor(base["image"]) if self.clean else torch.zeros(0)
+        arms_tensor = torch.tensor(applied, dtype=torch.int64).reshape(len(seeds), len(self.factors))
+        return torch.stack(images), torch.stack(masks), arms_tensor, clean
+
+    def __getstate__(self) -> dict[str, Any]:  # open handles do not travel to worker processes
+        return {**self.__dict__, "_reader": None, "_geometry": None, "_photometry": {}}
