@@ -7,13 +7,12 @@ import pytest
 
 from samcl.training.bandit import (
     FACTORS,
-    BanditSettings,
     LossBandit,
     active_factors,
     arm_overrides,
-    bandit_settings,
     weight_columns,
 )
+from samcl.training.bandit_settings import BanditSettings, bandit_settings
 from samcl.training.config import TrainConfig
 
 
