@@ -69,6 +69,18 @@ RECIPES: dict[str, list[str]] = {  # flags on top of COMMON (later flags win)
         ]
         for lam in ("0.1", "0.02")
     },
+    "Dice + CE": ["--loss", "dice_ce"],
+    "Dice + CE + TiAug + scene + SAM-CL λ0.1": [
+        "--loss",
+        "dice_ce",
+        "--tiaug",
+        "--scene",
+        "--samcl",
+        "--samcl-preset",
+        "stable",
+        "--samcl-lambda",
+        "0.1",
+    ],
     "RMI": ["--loss", "rmi"],
     "RMI + TiAug": ["--loss", "rmi", "--tiaug"],
     "RMI + TiAug + SAM-CL (poster)": ["--loss", "rmi", "--tiaug", "--samcl", "--samcl-preset", "poster"],
@@ -76,6 +88,7 @@ RECIPES: dict[str, list[str]] = {  # flags on top of COMMON (later flags win)
 DEFAULT_RECIPES = ["Dice", "Dice + TiAug", "Dice + TiAug + scene", "Dice + TiAug + scene + SAM-CL λ0.1"]
 TEST_SETS = ("clean", *CONDITIONS, "mixed")
 T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+CLASS_FLOOR = 0.05  # a run whose clean test IoU of any class is below this has lost that class
 PLATEAU_POINTS = 1.0  # a curve is flat when val mIoU moves by less than this (points) over the last third
 
 
@@ -99,6 +112,7 @@ class Size:
 SIZES = {
     "quick": Size("quick", 64, 80, 240, 40, 80, base_width=8, iters=300, batch_size=8, lr=0.05, val_points=6),
     "converged": Size("converged", 64, 80, 1000, 100, 200, base_width=16, iters=4000, batch_size=8, lr=0.05),
+    "seeds": Size("seeds", 64, 80, 512, 100, 200, base_width=16, iters=1500, batch_size=8, lr=0.05, val_points=6),
     "full": Size("full", 256, 320, 1000, 100, 200, base_width=32, iters=6000, batch_size=16, lr=0.01),
 }
 
@@ -306,10 +320,44 @@ def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argpa
         flat = "yes" if abs(trend) < PLATEAU_POINTS else "NO"
         best = mean_std([100 * max(v for _, v in r["curve"]) for r in group])
         lines.append(f"| {recipe} | {best[0]:.1f} ± {best[1]:.1f} | {trend:+.2f} | {worst:.2f} | {flat} | {shown} |")
+    lines += class_loss_table(runs, recipes)
     text = "\n".join(lines) + "\n"
     (out / "results.md").write_text(text)
     plot(out / "robustness.png", runs, recipes, columns)
     return text
+
+
+def lost_classes(run: dict[str, Any], classes: list[str]) -> list[str]:
+    """The classes whose clean test IoU is below :data:`CLASS_FLOOR` in a run."""
+    ious = run["scores"]["clean"]["per_class_iou"]
+    return [name for name, iou in zip(classes, ious, strict=True) if not iou >= CLASS_FLOOR]
+
+
+def class_loss_table(runs: list[dict[str, Any]], recipes: list[str]) -> list[str]:
+    """Markdown rows: per recipe, how many seeds lost a class (clean IoU below the floor), which, and the
+    seed-to-seed spread of clean mIoU."""
+    from tiaug.labels import DEFAULT_CLASSES
+
+    classes = list(DEFAULT_CLASSES)
+    lines = [
+        "",
+        f"Seeds that lost a class (clean test IoU of some class below {100 * CLASS_FLOOR:g} %), and the "
+        "seed-to-seed spread of clean mIoU:",
+        "",
+        "| recipe | seeds | lost a class | which (seed: classes) | clean mIoU mean | std | min |",
+        "|---|---:|---:|---|---:|---:|---:|",
+    ]
+    for recipe in recipes:
+        group = sorted((r for r in runs if label(r) == recipe), key=lambda r: r["seed"])
+        lost = {r["seed"]: lost_classes(r, classes) for r in group}
+        which = "; ".join(f"{seed}: {', '.join(names)}" for seed, names in lost.items() if names) or "none"
+        clean = [100 * r["scores"]["clean"]["miou"] for r in group]
+        mean, std = mean_std(clean)
+        lines.append(
+            f"| {recipe} | {len(group)} | {sum(bool(v) for v in lost.values())} | {which} | {mean:.1f} "
+            f"| {std:.1f} | {min(clean):.1f} |"
+        )
+    return lines
 
 
 def plot(path: Path, runs: list[dict[str, Any]], recipes: list[str], columns: list[str]) -> None:

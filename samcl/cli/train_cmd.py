@@ -255,7 +255,7 @@ def train(
         def show(step: int, stats: dict[str, float]) -> None:
             bar.to(step, loss=stats.get("loss"), val_mIoU=stats.get("val_miou"))
 
-        summary = run.fit(progress=show)
+        summary = run.fit(progress=show, notice=lambda line: click.echo(line, err=True))
     if run.world.is_main:
         click.echo(f"best val mIoU {summary['best_miou']:.4f} at step {summary['best_iteration']}; "
                    f"{summary['iterations']} steps in {summary['wall_time_s']:.0f} s; outputs in {config.out}",

@@ -14,6 +14,7 @@ _EXPORTS = {
     "DEFAULT_IGNORE_INDEX": "_common",
     "SAMCL_PRESETS": "settings",
     "CrossEntropyLoss": "ce",
+    "DiceCELoss": "dice_ce",
     "DiceLoss": "dice",
     "JSConsistency": "consistency",
     "RMILoss": "rmi",

@@ -5,12 +5,13 @@ from __future__ import annotations
 from ._common import DEFAULT_IGNORE_INDEX, SegmentationLoss
 from .ce import CrossEntropyLoss
 from .dice import DiceLoss
+from .dice_ce import DiceCELoss
 from .rmi import RMILoss
 from .settings import BASE_LOSS_NAMES
 
 #: The base losses by name.
 BASE_LOSSES: dict[str, type[SegmentationLoss]] = dict(
-    zip(BASE_LOSS_NAMES, (CrossEntropyLoss, DiceLoss, RMILoss), strict=True)
+    zip(BASE_LOSS_NAMES, (CrossEntropyLoss, DiceLoss, RMILoss, DiceCELoss), strict=True)
 )
 
 

@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 #: The base losses' names (``build_loss``, ``samcl-train --loss``), and SAM-CL's default base loss.
-BASE_LOSS_NAMES = ("ce", "dice", "rmi")
+BASE_LOSS_NAMES = ("ce", "dice", "rmi", "dice_ce")
 DEFAULT_BASE_LOSS = "dice"
 
 DISTANCE_NORMS = ("none", "ratio")

@@ -41,6 +41,7 @@ from samcl.inference.predictor import evaluate_batches
 from samcl.losses import build_loss
 from samcl.metrics import ConfusionMatrix, all_reduce_confusion_matrix
 from samcl.models import build_model, check_input_size
+from samcl.training.class_watch import ClassWatch
 from samcl.training.config import TrainConfig
 from samcl.training.data import StepSampler, TrainingSet, iter_rows, reader_normalization, training_pipeline
 from samcl.training.distributed import World, broadcast_buffers, finish_world, init_world
@@ -252,6 +253,8 @@ class Run:
         )
         self.step = 0
         self.best_miou, self.best_step = -1.0, -1
+        self.watch = ClassWatch(self.classes, config.iters)
+        self.notice: Callable[[str], None] = print
         self.normalization = data.normalization  # None on resume: restored below
         if resume_payload is not None:
             self._restore(resume_payload)
@@ -280,6 +283,7 @@ class Run:
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
                 "scaler": None,  # bfloat16 autocast needs no loss scaling; kept for the format's stability
+                "class_watch": self.watch.state(),
                 "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
             }
@@ -293,6 +297,7 @@ class Run:
             self.step_module.criterion.generator.set_state(state["criterion_generator"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        self.watch.load_state(state.get("class_watch"))
         torch.set_rng_state(state["torch_rng"])
         if state["cuda_rng"] is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
@@ -328,12 +333,19 @@ class Run:
                           pin_memory=self.device.type == "cuda", persistent_workers=False,
                           prefetch_factor=4 if self.config.workers else None)  # fmt: skip
 
-    def fit(self, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, Any]:
-        """Train to ``config.iters``; ``progress(step, stats)`` is called after every step (main process).
+    def fit(
+        self,
+        progress: Callable[[int, dict[str, float]], None] | None = None,
+        notice: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        """Train to ``config.iters``; ``progress(step, stats)`` is called after every step (main process), and
+        ``notice(line)`` with each warning (a class the network has lost; default: print).
 
         Runs with ``self.threads`` intra-op threads and, with ``config.deterministic``, deterministic
         algorithms (:func:`samcl.training.reproducibility.reproducible`; the settings are restored afterwards).
         """
+        if notice is not None:
+            self.notice = notice
         with reproducible(self.threads, self.config.deterministic) as settings:
             return self._fit(progress, settings)
 
@@ -400,6 +412,9 @@ class Run:
             self.best_miou, self.best_step = miou, self.step
             self.save("best.pt", with_state=False)
         per_class = matrix.per_class_iou()
+        lost = self.watch.update(self.step, per_class, matrix.matrix.sum(axis=1) > 0)
+        if lost and self.world.is_main:
+            self.notice(self.watch.message(lost, self.step))
         return {"val_miou": miou, "val_pixel_accuracy": matrix.pixel_accuracy(),
                 **{f"iou_{name}": value for name, value in zip(self.classes, per_class, strict=True)}}  # fmt: skip
 
@@ -408,6 +423,7 @@ class Run:
             "config": self.config.as_dict(),
             "best_miou": self.best_miou,
             "best_iteration": self.best_step,
+            "lost_classes": dict(self.watch.lost),
             "iterations": self.step,
             "wall_time_s": wall,
             "classes": list(self.classes),
