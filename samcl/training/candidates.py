@@ -7,9 +7,9 @@ candidate 0, drawn with the sample's own seed, is exactly the sample that plain 
 output, before any photometric step, is the "clean" view that the consistency term compares with.
 
 A sampler item is ``(row, sample seed, candidate seeds, arms)``; the dataset returns
-``(images (C, 1, H, W) float32, masks (C, H, W) int64, arms (C, F) int64, clean (1, H, W) or (0,))``, where
-``arms[c, f]`` is the arm of bandit factor ``f`` the candidate was drawn with, or -1 when its transform was not
-applied to it (or no bandit runs: F = 0).
+``(images (C, 1, H, W) float32, masks (C, H, W) int64, extras)``: ``extras["arms"]`` (C, F) int64 with a bandit
+(the arm of factor ``f`` candidate ``c`` was drawn with, or -1 when its transform was not applied to it) and
+``extras["clean"]`` (1, H, W) with the clean view.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from torch.utils.data import get_worker_info
 from samcl.inference.normalization import Normalization
 from samcl.training.bandit import Factor, LossBandit, arm_overrides
 from samcl.training.data import StepSampler, sample_seed, training_pipeline
+from samcl.training.distributed import World
 from tiaug.io import open_thermal
 from tiaug.signals import as_worker
 
@@ -123,9 +124,37 @@ class CandidateSet(torch.utils.data.Dataset):
             applied.append([a if f.transform in names else -1 for f, a in zip(self.factors, chosen, strict=True)])
             images.append(self._tensor(out["image"]))
             masks.append(torch.from_numpy(out["mask"].astype(np.int64)))
-        clean = self._tensor(base["image"]) if self.clean else torch.zeros(0)
-        arms_tensor = torch.tensor(applied, dtype=torch.int64).reshape(len(seeds), len(self.factors))
-        return torch.stack(images), torch.stack(masks), arms_tensor, clean
+        extras = {}
+        if self.factors:
+            extras["arms"] = torch.tensor(applied, dtype=torch.int64)
+        if self.clean:
+            extras["clean"] = self._tensor(base["image"])
+        return torch.stack(images), torch.stack(masks), extras
 
     def __getstate__(self) -> dict[str, Any]:  # open handles do not travel to worker processes
         return {**self.__dict__, "_reader": None, "_geometry": None, "_photometry": {}}
+
+
+def candidate_data(
+    config: TrainConfig,
+    normalization: Normalization,
+    n_rows: int,
+    start: int,
+    world: World,
+    bandit: LossBandit | None = None,
+    factors: Sequence[Factor] = (),
+) -> tuple[CandidateSet, CandidateSampler]:
+    """The dataset and batch sampler of a run whose add-ons need candidates, arms or the clean view: steps
+    ``start .. config.iters - 1`` of this process, ``max(1, config.adversarial_k)`` candidates per sample."""
+    sampler = CandidateSampler(
+        n_rows,
+        config.batch_size,
+        config.seed,
+        start,
+        config.iters,
+        world.rank,
+        world.size,
+        candidates=max(1, config.adversarial_k),
+        bandit=bandit,
+    )
+    return CandidateSet(config, normalization, factors, clean=config.consistency > 0), sampler

@@ -30,13 +30,13 @@ def test_candidate_zero_is_plain_trainings_sample_and_the_others_differ(config):
     differ = []
     for item, (row, seed) in zip(sampler.batch(1), StepSampler(48, 4, config.seed, 0, 2).batch(1), strict=True):
         assert item[:2] == (row, seed) and item[2][0] == seed and item[3] == ()
-        images, masks, arms, clean = candidates[item]
+        images, masks, extras = candidates[item]
         image, mask = plain[(row, seed)]
-        assert images.shape == (3, 1, 48, 64) and masks.shape == (3, 48, 64) and arms.shape == (3, 0)
+        assert images.shape == (3, 1, 48, 64) and masks.shape == (3, 48, 64) and set(extras) == {"clean"}
         assert torch.equal(images[0], image) and torch.equal(masks[0], mask)
         differ.append(not torch.equal(images[1], images[0]) or not torch.equal(images[2], images[0]))
         assert torch.equal(masks[1], masks[0])  # the same geometry (labels kept under occluders)
-        assert clean.shape == (1, 48, 64)
+        assert extras["clean"].shape == (1, 48, 64)
     assert any(differ)  # fresh photometric draws (each applies its steps with p = 0.5)
     assert candidate_seed(3, 7, 0) == sample_seed(3, 7) != candidate_seed(3, 7, 1)
 
@@ -46,12 +46,12 @@ def test_the_clean_view_is_the_geometry_alone(config):
     geometry, photometry = split_pipeline(training_pipeline(config))
     assert type(geometry.transforms[-1]).__name__ == "RandomCrop"
     assert "TiAugOcclusion" in [type(t).__name__ for t in photometry.transforms]
-    _, masks, _, clean = CandidateSet(config, norm, clean=True)[(5, 11, (11, 12), ())]
+    _, masks, extras = CandidateSet(config, norm, clean=True)[(5, 11, (11, 12), ())]
     geometry.set_random_seed(11)
     with open_thermal(config.data) as reader:
         batch = reader.read_batch(5, 6)
     expected = geometry(image=batch.images[0], mask=batch.masks[0])
-    assert torch.equal(clean[0], torch.from_numpy(norm(expected["image"].astype(np.float32))))
+    assert torch.equal(extras["clean"][0], torch.from_numpy(norm(expected["image"].astype(np.float32))))
     assert np.array_equal(masks[0].numpy(), expected["mask"])  # pixel-aligned with the candidates
 
 
@@ -64,9 +64,9 @@ def test_bandit_arms_travel_with_the_sample_and_unapplied_ones_read_minus_one(co
     reported = []
     for item in sampler.batch(0):
         drawn = np.array(item[3])
-        _, _, arms, clean = dataset[item]
-        assert clean.numel() == 0 and arms.shape == (2, len(factors))
-        arms = arms.numpy()
+        _, _, extras = dataset[item]
+        assert set(extras) == {"arms"} and extras["arms"].shape == (2, len(factors))
+        arms = extras["arms"].numpy()
         assert np.all((arms == drawn) | (arms == -1))
         reported.append(arms)
     reported = np.concatenate(reported)
