@@ -131,7 +131,7 @@ def median_runs(rows: list[dict]) -> list[dict]:
 
 
 def available_codecs() -> list[str]:
-    from tiaug.io.codecs import COMPRESSIONS, dataset_filters
+    from tiaug.io.h5.codecs import COMPRESSIONS, dataset_filters
 
     usable = []
     for codec in COMPRESSIONS:
@@ -147,7 +147,7 @@ def codec_table(codecs: list[str], n: int, scratch: Path) -> list[dict]:
     """Size and one-thread throughput of each codec on clean and augmented faces (in-process)."""
     import h5py
 
-    from tiaug.io.codecs import dataset_filters
+    from tiaug.io.h5.codecs import dataset_filters
     from tiaug.presets import tiaug_pipeline
     from tiaug.synth import generate_faces
 

@@ -3,7 +3,7 @@
 Writes ``--faces`` faces' worth of bytes (256x320 float32 image + uint8 mask = 410 KB each) to ``--dir``, in
 blocks of ``--block`` faces from one page-aligned buffer, then ``fsync``; once buffered and once with
 ``O_DIRECT`` (Linux). This is what the main process of `tiaug augment` does with each batch
-(``tiaug/io/direct_rows.py``). The kernel (system) CPU time says what the page cache costs per byte.
+(``tiaug/io/h5/direct_rows.py``). The kernel (system) CPU time says what the page cache costs per byte.
 
     python benchmarks/bench_direct_write.py [--faces 20000] [--block 32] [--dir /work/bench]
 

@@ -41,7 +41,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from samcl.inference.normalization import Normalization
+from samcl.artifacts.normalization import Normalization
 from samcl.inference.regions import region_statistics
 from samcl.models import build_model
 from tiaug.io.readers import ReadOptions, open_source

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from tiaug.io import write_thermal_h5
-from tiaug.io.landmarks import write_ljson
+from tiaug.io.importers.landmarks import write_ljson
 from tiaug.synth import generate_faces
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,7 +67,7 @@ def workdir(tmp_path_factory) -> Path:
     import albumentations as A
     import torch
 
-    from samcl.inference.checkpoint import save_checkpoint
+    from samcl.artifacts.checkpoint import save_checkpoint
     from samcl.models import build_model
     from tests.samcl_cli.conftest import checkpoint_payload
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tiaug.io.atomic import PathLike
-from tiaug.io.h5_reader import open_thermal
+from tiaug.io.h5.atomic import PathLike
+from tiaug.io.h5.reader import open_thermal
 
 POOLED_PIXELS = 200_000  # pixels kept per file for the pooled distributions (memory stays flat)
 

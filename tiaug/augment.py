@@ -10,7 +10,7 @@ themselves and write the augmented rows straight into one of a few shared-memory
 process only writes finished buffers to OUT, in order, while the workers work on the next batches. Pixels cross
 a process boundary once (the worker's copy into the buffer) and are never pickled. OUT is created for its final
 number of rows, so uncompressed images and masks go from the buffers to the disk past the page cache
-(:mod:`tiaug.io.direct_rows`).
+(:mod:`tiaug.io.h5.direct_rows`).
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ import numpy as np
 import tiaug.transforms
 from tiaug import __version__
 from tiaug.errors import UserError, one_line, portable
-from tiaug.io.atomic import check_output_path
-from tiaug.io.codecs import DEFAULT_COMPRESSION
-from tiaug.io.h5_reader import ThermalH5Reader, open_thermal
-from tiaug.io.h5_writer import JSON, create_thermal_h5
+from tiaug.io.h5.atomic import check_output_path
+from tiaug.io.h5.codecs import DEFAULT_COMPRESSION
+from tiaug.io.h5.reader import ThermalH5Reader, open_thermal
+from tiaug.io.h5.writer import JSON, create_thermal_h5
 from tiaug.provenance import applied_params
 from tiaug.safety import OutputCheck, check_pipeline
 from tiaug.signals import as_worker
@@ -308,7 +308,7 @@ def augment_file(
     row of each output row), ``tiaug/params`` (one JSON list of applied transforms and their sampled parameters
     per row; "[]" for kept originals), and the attributes ``tiaug/pipeline`` (the pipeline, ``A.to_dict``) and
     ``tiaug/augment`` (seed, copies, input) so the run can be repeated. OUT is written to a temporary file and
-    renamed when complete; ``compression`` is one of :data:`tiaug.io.codecs.COMPRESSIONS` (None: uncompressed).
+    renamed when complete; ``compression`` is one of :data:`tiaug.io.h5.codecs.COMPRESSIONS` (None: uncompressed).
     ``workers`` processes read and augment while this one writes (see the module docstring).
     ``progress(rows done, input rows)`` is called after each batch. ``timings``, if given, receives where this
     process spent its seconds: "waiting" for the workers, "writing" rows to OUT, "committing" it (flush, fsync,

@@ -17,7 +17,7 @@ from matplotlib.lines import Line2D
 
 from tiaug.analysis import FgBgStats
 from tiaug.display import OCCLUDER_COLOUR, class_colour, colourbar_extend, robust_range
-from tiaug.io.atomic import PathLike, atomic_output
+from tiaug.io.h5.atomic import PathLike, atomic_output
 
 
 def _save(fig: Figure, path: PathLike, inputs: Sequence[PathLike] = (), overwrite: bool = True) -> None:

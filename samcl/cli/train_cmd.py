@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 import yaml
 
-from samcl.inference.input_norms import INPUT_NORMS
+from samcl.artifacts.input_norms import INPUT_NORMS
 from samcl.losses.settings import BASE_LOSS_NAMES, SAMCL_PRESETS
 from samcl.training.bandit_settings import shown_defaults
-from samcl.training.config import FLAGS, TrainConfig, read_config_file, resolve_config
+from samcl.training.config import DEFAULT_CROP, FLAGS, TrainConfig, read_config_file, resolve_config
 from tiaug.cli.common import (
     SEED,
     FiniteFloat,
@@ -20,6 +20,7 @@ from tiaug.cli.common import (
     progress_flag,
     size_option,
 )
+from tiaug.errors import UserError
 
 
 def _shown(value: object) -> str:
@@ -40,7 +41,7 @@ def _help() -> str:
     recipe = (
         f"Recipe (the defaults: the paper's optimiser and sizes, the rest chosen by the robustness benchmark, see "
         f"the README): SGD momentum {_shown(d('momentum'))}, weight decay {_shown(d('weight_decay'))}, lr "
-        f"{_shown(d('lr'))} with poly decay, batch {d('batch_size')}, {_shown(d('crop'))} crops, the paper's "
+        f"{_shown(d('lr'))} with poly decay, batch {d('batch_size')}, {_shown(DEFAULT_CROP)} crops, the paper's "
         f"augmentation with TiAug{scene}, {d('input_norm')} input normalisation, {loss}."
     )
     return f"""Train a thermal face segmentation network with SAM-CL.
@@ -72,7 +73,7 @@ def option(*decls: str, help: str, shown: str | None = None, **kwargs: object):
     return click.option(*decls, help=f"{help} [{default}]", **kwargs)
 
 
-FLAGS.update(data="--data", val="--val", out="--out", model_kwargs="--model-arg")  # the options without a default
+FLAGS.update(data="--data", val="--val", out="--out", model_kwargs="--model-arg", resume="--resume")  # no default
 
 
 def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict | None:
@@ -193,7 +194,12 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     help="Network input: 'dataset' (one mean/std of the training set: absolute temperatures) or 'image' (each "
     "frame's median and robust spread). Stored in the checkpoint; eval and predict apply the same.",
 )
-@option("--crop", callback=size_option, help="Training crop HxW in pixels.")
+@option(
+    "--crop",
+    callback=size_option,
+    help="Training crop HxW in pixels.",
+    shown=f"the training frames' size, at most {_shown(DEFAULT_CROP)}",
+)
 @option("--iters", type=int, help="Training steps.")
 @option("--batch-size", type=int, help="Images per step and process.")
 @option("--lr", type=FiniteFloat(min=0, min_open=True), help="Base learning rate, SGD momentum 0.9, poly decay.")
@@ -230,24 +236,13 @@ def train(
 ) -> None:
     """``samcl-train`` (help text: ``_help()``)."""
     # torch loads when the command runs, not for --help
-    from samcl.training.loop import Run, check_run_dir, resume_payload
+    from samcl.training.preflight import SettingError
 
-    if resume is not None:
-        payload = resume_payload(resume)
-        given = {k: v for k, v in flags.items() if v is not None}
-        allowed = {"iters", "device", "workers", "amp", "threads"}
-        if config_file is not None or set(given) - allowed:
-            raise click.UsageError(f"--resume continues a run as configured; only {sorted(allowed)} may change")
-        config = resolve_config({**payload["config"], "out": str(resume)}, given)
-        run = Run(config, resume_payload=payload)
-    else:
-        config = resolve_config(read_config_file(config_file) if config_file else None, dict(flags))
-        inputs = [config.data, config.val, *([config_file] if config_file else [])]
-        earlier = check_run_dir(config.out, overwrite=overwrite, inputs=inputs)
-        run = Run(config)
-        if run.world.is_main:  # the data checked out: the earlier run goes
-            for path in earlier:
-                path.unlink(missing_ok=True)
+    try:
+        config, run = _start(config_file, resume, overwrite, flags)
+    except SettingError as e:  # the library names the setting in words; the command line adds its flag
+        flag = FLAGS.get(e.setting)
+        raise UserError(f"{e} ({flag})" if flag else str(e)) from None
     images_per_step = config.batch_size * run.world.size
     with Progress(config.iters, "train", unit="step", enabled=progress and run.world.is_main, initial=run.step,
                   leave=True, rate=("img", images_per_step), every=progress_every) as bar:  # fmt: skip
@@ -255,11 +250,40 @@ def train(
         def show(step: int, stats: dict[str, float]) -> None:
             bar.to(step, loss=stats.get("loss"), val_mIoU=stats.get("val_miou"))
 
-        summary = run.fit(progress=show, notice=lambda line: click.echo(line, err=True))
+        summary = run.fit(progress=show)
     if run.world.is_main:
         click.echo(f"best val mIoU {summary['best_miou']:.4f} at step {summary['best_iteration']}; "
                    f"{summary['iterations']} steps in {summary['wall_time_s']:.0f} s; outputs in {config.out}",
                    err=True)  # fmt: skip
+
+
+def _say(message: str) -> None:
+    """A run's notes and warnings, one line each on stderr."""
+    click.echo(message, err=True)
+
+
+def _start(config_file: Path | None, resume: Path | None, overwrite: bool, flags: dict[str, object]) -> tuple:
+    """The resolved configuration and its :class:`~samcl.training.loop.Run`, fresh or resumed."""
+    from samcl.training.checkpoints import resume_payload
+    from samcl.training.loop import Run
+    from samcl.training.preflight import check_run_dir
+
+    if resume is not None:
+        payload = resume_payload(resume)
+        given = {k: v for k, v in flags.items() if v is not None}
+        allowed = {"iters", "device", "workers", "amp", "threads"}
+        if config_file is not None or set(given) - allowed:
+            raise click.UsageError(f"--resume continues a run as configured; only {sorted(allowed)} may change")
+        run = Run(resolve_config({**payload["config"], "out": str(resume)}, given), payload, notice=_say)
+        return run.config, run
+    config = resolve_config(read_config_file(config_file) if config_file else None, dict(flags))
+    inputs = [config.data, config.val, *([config_file] if config_file else [])]
+    earlier = check_run_dir(config.out, overwrite=overwrite, inputs=inputs)
+    run = Run(config, notice=_say)
+    if run.world.is_main:  # the data checked out: the earlier run goes
+        for path in earlier:
+            path.unlink(missing_ok=True)
+    return run.config, run
 
 
 def train_main() -> None:

@@ -1,7 +1,7 @@
 """A trained network ready for inference: a checkpoint turned into a predictor, and running a network.
 
 ``load_inference_model("run/best.pt", device="auto")`` reads a self-describing checkpoint
-(:mod:`samcl.inference.checkpoint`), rebuilds its network on the chosen device in eval mode and returns an
+(:mod:`samcl.artifacts.checkpoint`), rebuilds its network on the chosen device in eval mode and returns an
 :class:`InferenceModel` whose ``predict(images)`` maps temperatures (B, H, W) in degrees Celsius to class
 indices (B, H, W) uint8, at any image size. Every refusal is a ``ValueError`` naming the file and the problem.
 
@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from samcl.artifacts.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of
+from samcl.artifacts.normalization import Normalization
 from samcl.device import autocast, resolve_device
-from samcl.inference.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of
-from samcl.inference.normalization import Normalization
 from samcl.metrics import ConfusionMatrix
 from tiaug.labels import IGNORE_INDEX
 

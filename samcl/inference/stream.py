@@ -32,7 +32,7 @@ import numpy as np
 from samcl.inference.files import render_overlay, write_mask_png
 from samcl.inference.regions import RegionsCSV
 from tiaug.io import STR, OutputPathError, ThermalDataError, ThermalH5Writer, atomic_h5
-from tiaug.io.atomic import temporary_path
+from tiaug.io.h5.atomic import temporary_path
 from tiaug.io.readers import Frame, FrameSource, ReadOptions, folder_files, is_device, open_camera, open_source
 
 if TYPE_CHECKING:  # torch loads with the model, not with the module

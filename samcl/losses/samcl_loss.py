@@ -130,11 +130,11 @@ class SAMCLLoss(SegmentationLoss):
         validate: check that labels are in range (ValueError on CPU, a device-side assert on a GPU).
 
     ``forward(logits, target)`` returns the scalar total (full lambda). ``parts(logits, target, step=None,
-    derangement=None, generator=None)`` returns a dict: ``loss``, ``base_loss``, ``samcl_loss`` (scalars, the
-    last already multiplied by lambda(step)), ``lam`` (lambda(step)), ``samcl`` (the unweighted sum of hinges),
-    ``per_scale`` (num_scales,) hinge terms
-    before weighting, ``d_pos``, ``d_neg`` (num_scales,) raw distances (means over valid images with
-    triplet 'image'), ``active`` (num_scales,) fraction of hinges above 0, ``derangement`` (B, C) int64.
+    derangement=None, generator=None, base=None)`` returns a dict: ``loss``, ``base_loss``, ``samcl_loss``
+    (scalars, the last already multiplied by lambda(step)), ``lam`` (lambda(step)), ``samcl`` (the unweighted sum
+    of hinges), ``per_scale`` (num_scales,) hinge terms before weighting, ``d_pos``, ``d_neg`` (num_scales,) raw
+    distances (means over valid images with triplet 'image'), ``active`` (num_scales,) fraction of hinges above
+    0, ``derangement`` (B, C) int64.
     ``derangement`` may be given explicitly: (C,) or (B, C) permutations with ``sigma[c] != c``.
     """
 
@@ -323,10 +323,13 @@ class SAMCLLoss(SegmentationLoss):
         step: int | None = None,
         derangement: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
+        base: torch.Tensor | None = None,
     ) -> dict[str, Any]:
-        """The total and its components at training step ``step`` (see the class docstring)."""
+        """The total and its components at training step ``step`` (see the class docstring). ``base``: the base
+        loss of these logits when the caller has computed it (the loss's own ``base_loss`` is then not called)."""
         lam = self.lam * warmup_factor(step, self.warmup_steps)
-        base = torch.zeros((), device=logits.device) if self.base is None else self.base(logits, target)
+        if base is None:
+            base = torch.zeros((), device=logits.device) if self.base is None else self.base(logits, target)
         if lam == 0.0:
             unused = dict.fromkeys(("per_scale", "d_pos", "d_neg", "active"), torch.full((self.num_scales,), torch.nan))
             return {"loss": base, "base_loss": base, "samcl_loss": torch.zeros_like(base), "lam": 0.0,

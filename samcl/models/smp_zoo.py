@@ -79,6 +79,12 @@ class SMPModel(SizeCheckedModel):
         self.in_channels = in_channels
         self.stride = int(getattr(self.net.encoder, "output_stride", 32) or 32)
 
+    @property
+    def head(self) -> torch.nn.Module:
+        """The layer that maps the decoder feature map to logits (training add-ons take its input as the
+        segmenter's features; they cover the input padded to a multiple of ``stride``)."""
+        return self.net.segmentation_head
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check(x)
         h, w = x.shape[-2:]

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import get_worker_info
 
-from samcl.inference.normalization import Normalization
+from samcl.artifacts.normalization import Normalization
 from samcl.training.bandit import Factor, LossBandit, arm_overrides
 from samcl.training.data import StepSampler, sample_seed, training_pipeline
 from samcl.training.distributed import World

@@ -72,7 +72,7 @@ class ClassWatch:
         """The one-line warning for classes found lost at ``step``."""
         which = ", ".join(names)
         return (
-            f"warning: step {step}: class(es) {which} present in the validation data but below "
+            f"Warning: step {step}: class(es) {which} present in the validation data but below "
             f"{100 * self.floor:g} % IoU at the last validations: the network has not learnt them "
             "(a failed run; try another --seed, a compound loss such as --loss dice_ce, or a lower --lr)"
         )

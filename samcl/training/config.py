@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from samcl.inference.input_norms import DEFAULT_INPUT_NORM, INPUT_NORMS
+from samcl.artifacts.input_norms import DEFAULT_INPUT_NORM, INPUT_NORMS
 from samcl.losses.settings import (
     BASE_LOSS_NAMES,
     DEFAULT_BASE_LOSS,
@@ -31,9 +31,16 @@ from tiaug.errors import UserError
 from tiaug.labels import IGNORE_INDEX
 from tiaug.sizes import parse_size
 
+#: The largest crop (H, W) the training takes by default: frames that are larger are cropped to it (the paper's).
+DEFAULT_CROP = (256, 320)
+
 #: SAMCLLoss arguments that samcl-train sets itself (not accepted by --samcl-arg), with what sets them.
-_SET_BY_TRAINING = {"num_classes": "the classes of --data", "base_loss": "--loss", "ignore_index": "ignore_index",
-                    "generator": "--seed"}  # fmt: skip
+_SET_BY_TRAINING = {
+    "num_classes": "the classes of --data",
+    "base_loss": "--loss",
+    "ignore_index": "ignore_index",
+    "generator": "--seed",
+}
 
 
 @dataclass
@@ -65,7 +72,7 @@ class TrainConfig:
     bandit_kwargs: dict[str, Any] = field(default_factory=dict)  # BanditSettings: temperature, floor, decay, lag
     consistency: float = 0.0  # weight of the Jensen-Shannon consistency of a clean and the augmented view
     input_norm: str = DEFAULT_INPUT_NORM  # network input: "dataset" mean/std, or "image" (per-frame median, spread)
-    crop: tuple[int, int] = (256, 320)  # training crop H, W
+    crop: tuple[int, int] | None = None  # training crop H, W; None: the training frames, at most DEFAULT_CROP
     iters: int = 10000
     batch_size: int = 16  # per process
     lr: float = 0.01
@@ -103,7 +110,7 @@ class TrainConfig:
         for name in ("workers", "seed", "ignore_index", "momentum", "weight_decay", "poly_power"):
             if getattr(self, name) < 0:
                 raise UserError(f"{_option(name)} must be >= 0, got {getattr(self, name)}")
-        if min(self.crop) < 1:
+        if self.crop is not None and min(self.crop) < 1:
             raise UserError(f"{_option('crop')} must be a positive HxW size in pixels, got {self.crop}")
         if self.input_norm not in INPUT_NORMS:
             raise UserError(f"{_option('input_norm')} must be one of {list(INPUT_NORMS)}, got {self.input_norm!r}")
@@ -163,13 +170,16 @@ class TrainConfig:
         kwargs = self.loss_kwargs()
         samcl_settings(kwargs["preset"], **{k: v for k, v in kwargs.items() if k in SAMCL_SETTINGS})
 
+    def addon_names(self) -> list[str]:
+        """The training add-ons of this configuration (:data:`samcl.training.addons.ADDONS`), in order."""
+        return ["samcl"] if self.samcl else []
+
     def loss_kwargs(self) -> dict[str, Any]:
         """Arguments of the loss beyond its name (``build_loss``): SAM-CL's, or none for a plain base loss."""
         if not self.samcl:
             return {}
         warmup = {"warmup_steps": round(self.samcl_warmup * self.iters)} if self.samcl_warmup else {}
-        return {"lam": self.samcl_lambda, "preset": self.samcl_preset, "seed": self.seed, **warmup,
-                **self.samcl_kwargs}  # fmt: skip
+        return {"lam": self.samcl_lambda, "preset": self.samcl_preset, "seed": self.seed, **warmup, **self.samcl_kwargs}
 
     @classmethod
     def default(cls, name: str) -> Any:

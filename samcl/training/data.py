@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler, get_worker_info
 
-from samcl.inference.normalization import Normalization
+from samcl.artifacts.normalization import Normalization
 from tiaug.io import ThermalH5Reader, open_thermal
 from tiaug.presets import SCENE_P, paper_training_pipeline
 from tiaug.signals import as_worker
@@ -50,6 +50,11 @@ def sample_seed(seed: int, sample: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(sample)]).generate_state(1)[0])
 
 
+def view_seed(seed: int, view: int) -> int:
+    """Augmentation seed of draw ``view`` of a sample whose seed is ``seed`` (draw 0 keeps the sample's seed)."""
+    return seed if view == 0 else int(np.random.SeedSequence([int(seed), int(view)]).generate_state(1)[0])
+
+
 class StepSampler(Sampler):
     """Batches of (row, augmentation seed) for steps ``start .. stop - 1`` of a run, for one process.
 
@@ -57,8 +62,9 @@ class StepSampler(Sampler):
     permutations; process ``rank`` gets the ``rank``-th slice of B.
     """
 
-    def __init__(self, n_rows: int, batch_size: int, seed: int, start: int, stop: int, rank: int = 0,
-                 world_size: int = 1) -> None:  # fmt: skip
+    def __init__(
+        self, n_rows: int, batch_size: int, seed: int, start: int, stop: int, rank: int = 0, world_size: int = 1
+    ) -> None:
         self.n_rows, self.batch_size, self.seed = n_rows, batch_size, seed
         self.start, self.stop, self.rank, self.world_size = start, stop, rank, world_size
         self._epoch: tuple[int, np.ndarray] | None = None
@@ -93,21 +99,33 @@ def training_pipeline(config: TrainConfig) -> A.Compose:
     p_scene = SCENE_P if config.scene else 0.0
     occlusion = {"ignore_index": config.ignore_index, **config.occlusion}  # the label the loss skips
     return paper_training_pipeline(
-        *config.crop, p_occlusion=p_tiaug, p_noise=p_tiaug, occlusion=occlusion, noise=config.noise,
-        p_ambient=p_scene, p_drift=p_scene, p_fixed_pattern=p_scene, ambient=config.ambient, drift=config.drift,
+        *config.crop,
+        p_occlusion=p_tiaug,
+        p_noise=p_tiaug,
+        occlusion=occlusion,
+        noise=config.noise,
+        p_ambient=p_scene,
+        p_drift=p_scene,
+        p_fixed_pattern=p_scene,
+        ambient=config.ambient,
+        drift=config.drift,
         fixed_pattern=config.fixed_pattern,
-    )  # fmt: skip
+    )
 
 
 class TrainingSet(Dataset):
-    """Augmented, normalised training samples: item (row, seed) -> (image (1, H, W) float32, mask (H, W) int64).
+    """Augmented, normalised training samples: item (row, seed) -> (image (1, H, W) float32, mask (H, W) int64),
+    or with ``views`` V > 1, V independent draws of the row (V, 1, H, W) and (V, H, W), draw 0 the same as
+    with V = 1 (seeds: :func:`view_seed`).
 
     ``make_pipeline()`` builds the augmentation (e.g. ``functools.partial(training_pipeline, config)``); the
     HDF5 file and the pipeline are opened lazily in each worker process.
     """
 
-    def __init__(self, path: str, normalization: Normalization, make_pipeline: Callable[[], A.Compose]) -> None:
-        self.path, self.normalization, self.make_pipeline = path, normalization, make_pipeline
+    def __init__(
+        self, path: str, normalization: Normalization, make_pipeline: Callable[[], A.Compose], views: int = 1
+    ) -> None:
+        self.path, self.normalization, self.make_pipeline, self.views = path, normalization, make_pipeline, views
         self._reader = None
         self._pipeline = None
 
@@ -126,8 +144,15 @@ class TrainingSet(Dataset):
             self._open()
         row, seed = item
         batch = self._reader.read_batch(row, row + 1)
+        draws = [self._draw(batch.images[0], batch.masks[0], view_seed(seed, v)) for v in range(self.views)]
+        if self.views == 1:
+            return draws[0]
+        return torch.stack([image for image, _ in draws]), torch.stack([mask for _, mask in draws])
+
+    def _draw(self, image: np.ndarray, mask: np.ndarray, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """One augmented, normalised draw: (1, H, W) float32 image, (H, W) int64 mask."""
         self._pipeline.set_random_seed(seed)
-        out = self._pipeline(image=batch.images[0], mask=batch.masks[0])
+        out = self._pipeline(image=image, mask=mask)
         image = self.normalization(np.asarray(out["image"], dtype=np.float32))
         return torch.from_numpy(np.ascontiguousarray(image))[None], torch.from_numpy(out["mask"].astype(np.int64))
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from tiaug.io.atomic import atomic_output
+from tiaug.io.h5.atomic import atomic_output
 
 _SCALE_COLUMN = re.compile(r"d_pos_s(\d+)$")
 
@@ -52,8 +52,9 @@ def _plot_samcl(axes: list[Axes], steps: list[int], rows: list[dict[str, str]], 
     ax_dist, ax_active, ax_grad, ax_lam = axes
     for k in scales:
         (line,) = ax_dist.plot(steps, _column(rows, f"d_pos_s{k}", positive=True), label=f"d_pos s{k}")
-        ax_dist.plot(steps, _column(rows, f"d_neg_s{k}", positive=True), "--", color=line.get_color(),
-                     label=f"d_neg s{k}")  # fmt: skip
+        ax_dist.plot(
+            steps, _column(rows, f"d_neg_s{k}", positive=True), "--", color=line.get_color(), label=f"d_neg s{k}"
+        )
         ax_active.plot(steps, _column(rows, f"active_s{k}"), label=f"s{k}")
     _finish(ax_dist, "distance", "SAM-CL distances (solid d_pos, dashed d_neg)", log=True)
     ax_active.set_ylim(-0.05, 1.05)

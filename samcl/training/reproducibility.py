@@ -25,7 +25,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+
+from samcl.training.distributed import World
 
 #: cuBLAS needs a fixed workspace for deterministic matrix products (read when CUDA starts).
 CUBLAS_WORKSPACE = ":4096:8"
@@ -81,3 +84,20 @@ def reproducible(threads: int | None = None, deterministic: bool = True) -> Iter
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = previous[3], previous[4]
         if not had_workspace:
             os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
+
+
+def environment(device: torch.device, world: World) -> dict[str, Any]:
+    """The device, the number of processes and the versions of the libraries that change a run's numbers."""
+    import albumentations
+    import cv2
+
+    return {
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
+        "world_size": world.size,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "albumentations": albumentations.__version__,
+        "opencv": cv2.__version__,
+    }

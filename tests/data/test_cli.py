@@ -13,7 +13,7 @@ import pytest
 from tests.data.conftest import SIZE, run_module, sha256
 from tests.refusals import start, stop_group, wait_for
 from tiaug.io import open_thermal
-from tiaug.io.landmarks import write_ljson
+from tiaug.io.importers.landmarks import write_ljson
 
 COMMANDS = ["synth", "augment", "stats", "preview", "import-tfdb", "import-folder", "import-video"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tiaug.io import COMPRESSIONS, DEFAULT_COMPRESSION, ThermalDataError, open_thermal, write_thermal_h5
-from tiaug.io.codecs import dataset_filters
+from tiaug.io.h5.codecs import dataset_filters
 
 from .conftest import REPO, run_module
 

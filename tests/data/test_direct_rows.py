@@ -1,4 +1,4 @@
-"""Rows written past the page cache (``rows=``, :mod:`tiaug.io.direct_rows`): same datasets, whole or nothing."""
+"""Rows written past the page cache (``rows=``, :mod:`tiaug.io.h5.direct_rows`): same datasets, whole or nothing."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 
 from tiaug.augment import augment_file
 from tiaug.io import ThermalH5Writer, create_thermal_h5, read_thermal_h5, write_thermal_h5
-from tiaug.io import direct_rows as direct_module
-from tiaug.io.direct_rows import ALIGNMENT, DirectRows
+from tiaug.io.h5 import direct_rows as direct_module
+from tiaug.io.h5.direct_rows import ALIGNMENT, DirectRows
 from tiaug.presets import tiaug_pipeline
 
 ALIGNED = (64, 64)  # float32 rows of 16 KiB and uint8 rows of 4 KiB: both multiples of ALIGNMENT

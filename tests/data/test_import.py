@@ -11,9 +11,9 @@ import pytest
 
 from tests.data.conftest import sha256
 from tiaug.io import ThermalDataError, open_thermal
-from tiaug.io.importers import import_folder
-from tiaug.io.landmarks import IBUG68_GROUPS, mask_from_landmarks, read_ljson, write_ljson
-from tiaug.io.tfdb import import_tfdb, split_paths, split_subjects, subject_of
+from tiaug.io.importers.folder import import_folder
+from tiaug.io.importers.landmarks import IBUG68_GROUPS, mask_from_landmarks, read_ljson, write_ljson
+from tiaug.io.importers.tfdb import import_tfdb, split_paths, split_subjects, subject_of
 from tiaug.synth import generate_faces
 
 # Per-class IoU of masks rebuilt from the 68 landmarks against the generator's masks at 256x320 (measured

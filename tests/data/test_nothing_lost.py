@@ -28,7 +28,7 @@ from tests.refusals import (
     wait_for,
 )
 from tiaug.io import write_thermal_h5
-from tiaug.io.atomic import atomic_output
+from tiaug.io.h5.atomic import atomic_output
 from tiaug.transforms import TemperatureSafe, TiAugOcclusion
 
 from .conftest import SIZE, _write_raw
@@ -290,7 +290,7 @@ def test_unwritable_output_folder_is_named(cli, good_h5, tmp_path, monkeypatch):
 
 
 def test_temporary_files_of_dead_processes_are_cleaned(good_h5, tmp_path):
-    from tiaug.io.atomic import remove_stale_temporaries  # new with issue 11
+    from tiaug.io.h5.atomic import remove_stale_temporaries  # new with issue 11
 
     dead = tmp_path / f"out.h5.tmp-{2**22 + 12345}-0123abcd"  # pids stay below 2**22 on Linux
     dead.write_bytes(b"partial")

@@ -13,7 +13,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from samcl.inference.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of, save_checkpoint
+from samcl.artifacts.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of, save_checkpoint
 from samcl.inference.predictor import predict_labels
 from samcl.models import build_model
 from tiaug.io import DEFAULT_CLASSES, write_thermal_h5

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
+from samcl.artifacts.checkpoint import save_checkpoint
 from samcl.cli.eval_cmd import eval_main
-from samcl.inference.checkpoint import save_checkpoint
 from tests.samcl_cli.conftest import CLASSES, checkpoint_payload, listing, reference_labels, run_module, sha256
 from tiaug.io import create_thermal_h5
 

@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from samcl.inference.checkpoint import load_checkpoint
+from samcl.artifacts.checkpoint import load_checkpoint
 from tests.samcl_train.conftest import run_train
 from tests.samcl_train.test_train import straight_and_resumed
 

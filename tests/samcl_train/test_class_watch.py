@@ -74,7 +74,7 @@ def test_samcl_train_warns_about_a_class_it_never_predicts(tmp_path):
     flags = ["--iters", "40", "--batch-size", "4", "--val-every", "10", "--lr", "0.05", "--loss", "ce"]
     res = run_train(train, val, out, *flags, "--no-samcl", "--no-tiaug", "--no-scene")
     assert res.returncode == 0, res.stderr
-    warnings = [line for line in res.stderr.splitlines() if line.startswith("warning:")]
+    warnings = [line for line in res.stderr.splitlines() if line.startswith("Warning:")]
     assert len(warnings) == 1 and "mouth" in warnings[0] and "skin" not in warnings[0], res.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert list(summary["lost_classes"]) == ["mouth"] and 12 <= summary["lost_classes"]["mouth"] <= 40

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from samcl.inference.checkpoint import load_checkpoint
+from samcl.artifacts.checkpoint import load_checkpoint
 
 from .conftest import TINY, env
 from .test_train import _val_miou

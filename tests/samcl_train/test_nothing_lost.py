@@ -13,8 +13,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from samcl.artifacts.checkpoint import load_checkpoint
 from samcl.cli.train_cmd import train
-from samcl.inference.checkpoint import load_checkpoint
 from tests.refusals import assert_one_error_line, digest, listing
 from tiaug.io import create_thermal_h5, write_thermal_h5
 from tiaug.synth import generate_faces

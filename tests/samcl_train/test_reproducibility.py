@@ -8,7 +8,7 @@ import os
 
 import torch
 
-from samcl.inference.checkpoint import load_checkpoint
+from samcl.artifacts.checkpoint import load_checkpoint
 from samcl.training.reproducibility import reproducible, torch_settings
 from tests.samcl_train.conftest import run_train
 

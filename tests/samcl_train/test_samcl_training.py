@@ -13,17 +13,19 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from samcl.artifacts.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of, save_checkpoint
+from samcl.artifacts.normalization import Normalization
 from samcl.cli.eval_cmd import eval_main
 from samcl.cli.predict_cmd import predict_main
 from samcl.cli.train_cmd import train
-from samcl.inference.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of, save_checkpoint
-from samcl.inference.normalization import Normalization
 from samcl.inference.predictor import load_inference_model
-from samcl.losses import DiceLoss, build_loss
+from samcl.losses import DiceLoss, SAMCLLoss
 from samcl.models import build_model
+from samcl.training.addons import SAMCLAddon, build_addons
 from samcl.training.config import TrainConfig
-from samcl.training.loop import IntervalStats, MetricsLog, TrainStep
+from samcl.training.metrics_log import IntervalStats, MetricsLog, StepColumns
 from samcl.training.plots import plot_training_curves, training_curves_figure
+from samcl.training.step import TrainStep
 from tiaug.io import open_thermal, write_thermal_h5
 from tiaug.synth import generate_faces
 
@@ -46,10 +48,18 @@ def _batch(n=2, seed=0):
     return images, torch.from_numpy(faces.masks).long()
 
 
+def _samcl(**loss_kwargs) -> SAMCLAddon:
+    return SAMCLAddon(SAMCLLoss(len(CLASSES), base_loss=None, seed=0, **loss_kwargs))
+
+
 def _step_module(**loss_kwargs) -> TrainStep:
     torch.manual_seed(0)
     model = build_model("unet", len(CLASSES), base_width=4)
-    return TrainStep(model, build_loss("dice+samcl", len(CLASSES), seed=0, **loss_kwargs))
+    return TrainStep(model, DiceLoss(), [_samcl(**loss_kwargs)])
+
+
+def _per_scale(outputs: dict, key: str) -> torch.Tensor:
+    return torch.stack([outputs[f"{key}_s{k}"] for k in range(4)])
 
 
 # -- the diagnostics of one step, their means over an interval, metrics.csv and curves.png ----------------------
@@ -58,11 +68,13 @@ def test_train_step_reports_lambda_distances_active_hinges_and_gradient_norms():
     step = _step_module(warmup_steps=4, lam=0.5)  # preset 'stable': lambda relative to the base loss's gradient
     warm = step(images, masks, step=0, diagnostics=True)
     assert float(warm["lam"]) == 0.0
-    assert all(torch.isnan(warm[key]).all() for key in ("d_pos", "d_neg", "active"))
+    assert all(torch.isnan(_per_scale(warm, key)).all() for key in ("d_pos", "d_neg", "active"))
     assert float(warm["grad_samcl_loss"]) == 0.0 and float(warm["grad_base_loss"]) > 0
     half = step(images, masks, step=2, diagnostics=True)
     assert float(half["lam"]) == 0.25
-    assert all(torch.isfinite(half[key]).all() and half[key].shape == (4,) for key in ("d_pos", "d_neg", "active"))
+    assert all(torch.isfinite(_per_scale(half, key)).all() for key in ("d_pos", "d_neg", "active"))
+    total = float(half["base_loss"].detach() + half["samcl_loss"].detach())
+    assert float(half["loss"].detach()) == pytest.approx(total, rel=1e-6)
     assert float(half["grad_samcl_loss"]) > 0  # an untrained network: the hinges are active
     assert float(half["grad_samcl_loss"]) / float(half["grad_base_loss"]) == pytest.approx(0.25, rel=1e-5)
     # the base gradient norm is what it claims: recomputed on its own
@@ -72,23 +84,25 @@ def test_train_step_reports_lambda_distances_active_hinges_and_gradient_norms():
     plain = step(images, masks, step=2)  # not a log step: no gradient norms (no extra backward passes)
     assert "grad_base_loss" not in plain and "grad_samcl_loss" not in plain
 
-    stats = IntervalStats()
+    columns = StepColumns.of(step.addons)
+    stats = IntervalStats(columns)
     for outputs in (warm, half):
         stats.add(outputs)
     summary = stats.summary(images_per_step=2)
     assert summary["lam"] == pytest.approx(0.125)  # mean over the interval's steps
     for key in ("d_pos", "d_neg", "active"):  # means over the steps where the term was computed
         for k in range(4):
-            assert summary[f"{key}_s{k}"] == pytest.approx(float(half[key][k]), rel=1e-6)
+            assert summary[f"{key}_s{k}"] == pytest.approx(float(half[f"{key}_s{k}"]), rel=1e-6)
     assert summary["grad_samcl_loss"] == float(half["grad_samcl_loss"])  # the log step's own
-    only_warm = IntervalStats()
+    only_warm = IntervalStats(columns)
     only_warm.add(warm)
     assert all(math.isnan(only_warm.summary(2)[column]) for column in SCALE_COLUMNS)
 
 
 def _write_metrics(path, num_scales: int, warmup_rows: int = 2, rows: int = 8) -> None:
     """A metrics.csv as samcl-train writes it: ``warmup_rows`` rows at lambda 0, then SAM-CL rows."""
-    log = MetricsLog(path, CLASSES, num_scales=num_scales)
+    columns = StepColumns.of([_samcl(num_scales=num_scales)] if num_scales else [])
+    log = MetricsLog(path, CLASSES, columns)
     for i in range(1, rows + 1):
         computed = i > warmup_rows and num_scales > 0
         row = {"iteration": 10 * i, "loss": 1.0 / i, "base_loss": 0.8 / i, "samcl_loss": 0.2 / i if computed else 0.0,
@@ -109,7 +123,8 @@ def test_metrics_csv_columns_and_training_curves(tmp_path, num_scales):
     with metrics.open() as handle:
         reader = csv.DictReader(handle)
         rows, columns = list(reader), reader.fieldnames
-    assert {"lam", "grad_base_loss", "grad_samcl_loss"} <= set(columns)
+    samcl_columns = {"samcl_loss", "lam", "grad_samcl_loss"}
+    assert "grad_base_loss" in columns and (samcl_columns <= set(columns)) == bool(num_scales)
     assert [c for c in columns if c[:-1].endswith("_s")] == _scale_columns(num_scales)
     if num_scales:
         assert rows[0]["d_pos_s0"] == "nan" and float(rows[-1]["d_pos_s3"]) == pytest.approx(0.5 / 8)
@@ -140,9 +155,11 @@ def _config(**options) -> TrainConfig:
 
 def test_preset_arguments_and_warmup_reach_the_loss():
     config = _config(samcl_preset="poster", samcl_warmup=0.25, iters=40, samcl_kwargs={"margin": 0.3}).validate()
-    loss = build_loss(f"{config.loss}+samcl", len(CLASSES), **config.loss_kwargs())
+    (addon,) = build_addons(config, len(CLASSES))
+    loss = addon.criterion
+    assert loss.base is None  # the loop's base loss is given to it
     assert (loss.preset, loss.margin, loss.distance_norm, loss.warmup_steps) == ("poster", 0.3, "none", 10)
-    assert _config(samcl=False, samcl_kwargs={"bogus": 1}).validate().loss_kwargs() == {}  # unused without SAM-CL
+    assert _config(samcl=False, samcl_kwargs={"bogus": 1}).validate().addon_names() == []  # unused without SAM-CL
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from samcl.inference.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of, save_checkpoint
+from samcl.artifacts.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of, save_checkpoint
 from samcl.inference.predictor import evaluate_batches
 from samcl.models import build_model
 from tests.refusals import stop_group, wait_for
@@ -58,13 +58,23 @@ def test_train_writes_every_output_and_learns(dataset, tmp_path):
 
 def _weights(path) -> dict:
     payload = load_checkpoint(path)
-    return {"model": payload["model_state"], "criterion": payload["train_state"]["criterion"],
+    return {"model": payload["model_state"], "addons": _flat(payload["train_state"]["addons"]),
             "optimizer": payload["train_state"]["optimizer"]["state"], "iteration": payload["iteration"]}  # fmt: skip
+
+
+def _flat(addons: dict) -> dict:
+    """Every add-on's tensors (parameters, buffers, generator states) under one key each."""
+    flat = {}
+    for name, state in addons.items():
+        for key, value in state.items():
+            values = value.items() if isinstance(value, dict) else [("", value)]
+            flat.update({f"{name}.{key}.{sub}": v for sub, v in values if torch.is_tensor(v)})
+    return flat
 
 
 def _assert_same_state(a: dict, b: dict) -> None:
     assert a["iteration"] == b["iteration"]
-    for part in ("model", "criterion"):
+    for part in ("model", "addons"):
         assert a[part].keys() == b[part].keys()
         for key in a[part]:
             assert torch.equal(a[part][key], b[part][key]), (part, key)

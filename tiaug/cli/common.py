@@ -16,7 +16,7 @@ from typing import Any, TextIO
 import click
 
 from tiaug.errors import one_line
-from tiaug.io.codecs import COMPRESSIONS, DEFAULT_COMPRESSION, dataset_filters
+from tiaug.io.h5.codecs import COMPRESSIONS, DEFAULT_COMPRESSION, dataset_filters
 from tiaug.signals import StopSignal, check_stop, stop_on_signals
 from tiaug.sizes import parse_size
 
@@ -331,5 +331,5 @@ compression_option = click.option(
     show_default=True,
     callback=_compression,
     help="HDF5 compression of the output datasets: none is the fastest and opens everywhere; blosc2-zstd gives "
-    "the smallest files (readers need hdf5plugin, see tiaug.io.codecs).",
+    "the smallest files (readers need hdf5plugin, see tiaug.io.h5.codecs).",
 )

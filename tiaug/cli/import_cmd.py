@@ -21,10 +21,16 @@ from tiaug.cli.common import (
     progress_flag,
     size_option,
 )
-from tiaug.cli.reader_options import offset_option, read_options, reader_options, scale_option
+from tiaug.cli.reader_options import (
+    offset_option,
+    read_options,
+    reader_options,
+    scale_option,
+    with_format_listing,
+)
 
 #: the importers behind the commands, as "module:function" (imported when a command runs: OpenCV, h5py)
-TFDB, FOLDER = "tiaug.io.tfdb:import_tfdb", "tiaug.io.importers:import_folder"
+TFDB, FOLDER = "tiaug.io.importers.tfdb:import_tfdb", "tiaug.io.importers.folder:import_folder"
 
 
 @functools.cache
@@ -125,12 +131,13 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
     OUT.h5 also gets landmarks (x, y) and per-row source_file and subject (the second _-separated field of
     the file name, e.g. irface_sub012_... -> sub012). Outputs are whole or not at all; DIR is only read.
     """
-    from tiaug.io.tfdb import import_tfdb  # OpenCV and h5py load when the command runs
+    from tiaug.io.importers.tfdb import import_tfdb  # OpenCV and h5py load when the command runs
 
     _run(import_tfdb, "import-tfdb", progress, **arguments)
 
 
 @command("import-folder")
+@with_format_listing
 @click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -158,12 +165,8 @@ def import_folder_cmd(progress: bool, scale, offset, raw_size, raw_dtype, **argu
     """Import a folder of thermal images and camera files (and optional PNG masks) into OUT.h5, in degrees Celsius.
 
     \b
-    Files found by content and name (--format forces one format for all):
-      .npy, .tif/.tiff  temperatures in degrees Celsius (one frame or a stack; integer
-                        counts need --scale/--offset, or --format tc001 / lepton)
-      .jpg/.jpeg        FLIR radiometric JPEGs (needs pip install 'tiaug-samcl[cameras]')
-      .fff, .seq        FLIR frames and sequences (every frame)
-      .bin/.raw/.dat    headerless frames: only with --format tc001, lepton or raw
+    Files found by content and name (--format forces one format for all; every frame of each):
+    {formats}
     \b
     A file that cannot be read (truncated, no radiometric data, wrong raw size, NaN or
     integer pixels, ...) is skipped with its name and problem, the rest is imported and
@@ -174,7 +177,7 @@ def import_folder_cmd(progress: bool, scale, offset, raw_size, raw_dtype, **argu
     OUT.h5 records each row's source_file, frame_index and source_meta (JSON: format,
     camera, emissivity, timestamp). Outputs are whole or not at all; DIR is only read.
     """
-    from tiaug.io.importers import import_folder  # OpenCV and h5py load when the command runs
+    from tiaug.io.importers.folder import import_folder  # OpenCV and h5py load when the command runs
 
     skipped: list[str] = []
 

@@ -70,8 +70,8 @@ def preview(
     import numpy as np  # NumPy and h5py load when the command runs
 
     from tiaug import plots  # matplotlib loads only when a figure is drawn, not for every `tiaug` call
-    from tiaug.io.atomic import check_output_path
-    from tiaug.io.h5_reader import open_thermal
+    from tiaug.io.h5.atomic import check_output_path
+    from tiaug.io.h5.reader import open_thermal
 
     check_output_path(png, overwrite=overwrite, inputs=[input_path])  # before any work
     with open_thermal(input_path) as r:

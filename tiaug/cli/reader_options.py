@@ -8,20 +8,13 @@ from typing import TYPE_CHECKING
 import click
 
 from tiaug.cli.common import FiniteFloat, size_option
-from tiaug.io.readers.formats import FORMATS, RAW_DTYPES
+from tiaug.io.readers.formats import FORMATS, RAW_DTYPES, format_help, format_listing
 
 if TYPE_CHECKING:
     from tiaug.io.readers.base import ReadOptions
 
-FORMAT_HELP = (
-    "File format: auto (by content and name), npy, tiff (temperatures; integers need --scale), rjpeg (FLIR "
-    "radiometric JPEG, needs the [cameras] extra), fff, seq (FLIR frames / sequences), tc001 (TOPDON TC001 / "
-    "InfiRay 256x384 frame pairs, 1/64 K), lepton (FLIR Lepton centi-kelvin), raw (headerless, with --raw-size "
-    "and --scale). Headerless files are never guessed."
-)
-
 format_option = click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True, help=FORMAT_HELP
+    "--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True, help=format_help()
 )
 scale_option = click.option(
     "--scale",
@@ -56,6 +49,16 @@ def reader_options(command: Callable) -> Callable:
     """Add --format, --raw-size, --raw-dtype, --scale and --offset to a click command."""
     for option in (offset_option, scale_option, raw_dtype_option, raw_size_option, format_option):
         command = option(command)
+    return command
+
+
+def with_format_listing(command: Callable) -> Callable:
+    """Put the readable files, one line per format (:func:`format_listing`), where the command's docstring has
+    the line ``{formats}`` (place this decorator below ``@command``)."""
+    doc = command.__doc__ or ""
+    line = next(line for line in doc.splitlines() if line.strip() == "{formats}")
+    indent = line[: len(line) - len(line.lstrip())]
+    command.__doc__ = doc.replace(line, "\n".join(indent + row for row in format_listing().splitlines()))
     return command
 
 

@@ -60,7 +60,7 @@ def stats(
     draws the box plots. Input files are only read.
     """
     from tiaug.analysis import fg_bg_stats, format_table  # NumPy and h5py load when the command runs
-    from tiaug.io.atomic import atomic_output, check_output_path
+    from tiaug.io.h5.atomic import atomic_output, check_output_path
 
     if labels and len(labels) != len(inputs):
         raise click.BadParameter(f"got {len(labels)} --label for {len(inputs)} inputs", param_hint="--label")

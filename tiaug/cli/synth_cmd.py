@@ -20,7 +20,7 @@ from tiaug.cli.common import (
 from tiaug.synth.names import CONDITIONS
 
 if TYPE_CHECKING:
-    from tiaug.io.h5_writer import ThermalH5Writer
+    from tiaug.io.h5.writer import ThermalH5Writer
     from tiaug.synth import SyntheticFace
 
 
@@ -99,7 +99,7 @@ def synth(
     noise. OUT is written to a temporary file and renamed when complete; an existing OUT is refused without
     --overwrite.
     """
-    from tiaug.io.h5_writer import JSON, create_thermal_h5  # h5py loads when the command runs
+    from tiaug.io.h5.writer import JSON, create_thermal_h5  # h5py loads when the command runs
     from tiaug.synth import CLASSES, iter_faces
 
     h, w = size

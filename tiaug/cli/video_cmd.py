@@ -14,10 +14,11 @@ from tiaug.cli.common import (
     progress_flag,
     size_option,
 )
-from tiaug.cli.reader_options import read_options, reader_options
+from tiaug.cli.reader_options import read_options, reader_options, with_format_listing
 
 
 @command("import-video")
+@with_format_listing
 @click.argument("recording", metavar="RECORDING", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--every", type=click.IntRange(min=1), default=1, show_default=True, help="Keep every Nth frame.")
@@ -49,13 +50,8 @@ def import_video_cmd(
     """Import every Nth frame of RECORDING into OUT.h5 (images float32 (N, H, W), degrees Celsius).
 
     \b
-    RECORDING is one of (--format auto tells the first two by their content):
-      a FLIR .seq (or .fff)      raw counts + calibration per frame (Planck inversion)
-      an npy or tiff stack       temperatures, or counts with --format tc001/lepton/raw
-      a headerless stream        .bin/.raw frames back to back: --format tc001 (TOPDON
-                                 TC001 / InfiRay 256x384 UVC frames as recorded),
-                                 --format lepton (centi-kelvin, --raw-size if not
-                                 120x160), --format raw --raw-size HxW --scale S
+    RECORDING is one file of frames (--format auto tells them by content and name):
+    {formats}
     \b
     Frames are read and written one at a time (memory stays one frame). A file
     cut short, a wrong --raw-size or a bad frame is refused with its frame number.
@@ -63,7 +59,7 @@ def import_video_cmd(
     emissivity, timestamp where the file has them). OUT.h5 is written whole or not at
     all (Ctrl-C leaves none); RECORDING is only read.
     """
-    from tiaug.io.video_import import import_video  # the readers load when the command runs
+    from tiaug.io.importers.video import import_video  # the readers load when the command runs
 
     result = import_video(
         recording,

@@ -1,5 +1,9 @@
-"""Thermal datasets on disk: HDF5 reading (``h5_reader``) and writing (``h5_writer``), whole-or-nothing outputs,
-importers, a dataset class.
+"""Thermal datasets on disk, in three subpackages and a dataset class:
+
+- :mod:`tiaug.io.h5`: the HDF5 data contract (reader, writer, codecs, direct row writes) and whole-or-nothing
+  outputs (``atomic``), which any tool writing a file uses;
+- :mod:`tiaug.io.readers`: camera files (FLIR, TC001, Lepton, arrays) as frames in degrees Celsius;
+- :mod:`tiaug.io.importers`: folders, recordings and the Thermal Face Database into the HDF5 contract.
 
 Reading (validating, streaming)::
 
@@ -24,29 +28,29 @@ from tiaug._lazy import lazy_exports
 #: public name -> the submodule defining it, imported on first use (PEP 562): `import tiaug.io.errors` or the
 #: command line's start do not load h5py
 _EXPORTS = {
-    "COMPRESSIONS": "codecs",
-    "DEFAULT_CLASSES": "h5_reader",
-    "DEFAULT_COMPRESSION": "codecs",
-    "JSON": "h5_writer",
+    "COMPRESSIONS": "h5.codecs",
+    "DEFAULT_CLASSES": "h5.reader",
+    "DEFAULT_COMPRESSION": "h5.codecs",
+    "JSON": "h5.writer",
     "OutputPathError": "errors",
-    "STR": "h5_writer",
-    "ThermalBatch": "h5_reader",
+    "STR": "h5.writer",
+    "ThermalBatch": "h5.reader",
     "ThermalDataError": "errors",
     "ThermalH5Dataset": "dataset",
-    "ThermalH5Reader": "h5_reader",
-    "ThermalH5Writer": "h5_writer",
+    "ThermalH5Reader": "h5.reader",
+    "ThermalH5Writer": "h5.writer",
     "TiaugIOError": "errors",
-    "UNITS": "h5_reader",
-    "atomic_folder": "atomic",
-    "atomic_h5": "atomic",
-    "atomic_output": "atomic",
-    "atomic_outputs": "atomic",
-    "check_output_path": "atomic",
-    "create_thermal_h5": "h5_writer",
-    "open_thermal": "h5_reader",
-    "read_thermal_h5": "h5_reader",
-    "validate_file": "h5_reader",
-    "write_thermal_h5": "h5_writer",
+    "UNITS": "h5.reader",
+    "atomic_folder": "h5.atomic",
+    "atomic_h5": "h5.atomic",
+    "atomic_output": "h5.atomic",
+    "atomic_outputs": "h5.atomic",
+    "check_output_path": "h5.atomic",
+    "create_thermal_h5": "h5.writer",
+    "open_thermal": "h5.reader",
+    "read_thermal_h5": "h5.reader",
+    "validate_file": "h5.reader",
+    "write_thermal_h5": "h5.writer",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from tiaug.io.atomic import PathLike
-from tiaug.io.h5_reader import ThermalH5Reader
+from tiaug.io.h5.atomic import PathLike
+from tiaug.io.h5.reader import ThermalH5Reader
 
 
 class ThermalH5Dataset:

@@ -1,16 +1,8 @@
 """One reader layer for thermal cameras: every supported file (or a UVC camera) as frames in degrees Celsius.
 
-==========  =====================================================  ==========================================
-format      what the file holds                                    to degrees Celsius
-==========  =====================================================  ==========================================
-npy, tiff   temperature arrays (float), one frame or a stack        as stored (integers need ``scale``/``offset``)
-rjpeg       FLIR radiometric JPEG: counts + calibration            Planck inversion by ``flyr`` (extra)
-fff, seq    FLIR FFF frame / sequence of them                      Planck inversion (:mod:`.planck`)
-tc001       TOPDON TC001 / InfiRay 256x384 UVC frames (npy, tiff,   bottom half: ``raw / 64 - 273.15``
-            headerless)
-lepton      FLIR Lepton centi-kelvin (npy, tiff, headerless)       ``raw * 0.01 - 273.15``
-raw         headerless counts, ``raw_size`` known                  ``raw * scale + offset``
-==========  =====================================================  ==========================================
+The formats, their file names and magic numbers are one table, :data:`.formats.FORMAT_SPECS`; each reader module
+documents its conversion to degrees Celsius (:mod:`.arrays`: npy, tiff, TC001, Lepton, raw; :mod:`.fff`: FLIR
+FFF/SEQ; :mod:`.rjpeg`: FLIR radiometric JPEG).
 
 ``open_source(path, "auto")`` picks the reader by magic bytes and name (:mod:`.detect`) and refuses what it
 cannot tell, naming the ``--format`` to pass::
@@ -24,16 +16,17 @@ R-JPEGs need ``flyr``: ``pip install 'tiaug-samcl[cameras]'`` (a :class:`Missing
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tiaug._lazy import lazy_exports
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.readers.formats import CAMERAS_EXTRA, FORMATS, RAW_DTYPES
+from tiaug.io.readers.formats import CAMERAS_EXTRA, FORMATS, RAW_DTYPES, SPECS, suffixes
 
 if TYPE_CHECKING:
-    from tiaug.io.atomic import PathLike
+    from tiaug.io.h5.atomic import PathLike
     from tiaug.io.readers.base import FrameSource, ReadOptions
 
 #: public names of the submodules, imported on first use: importing this package (or ``.formats``, as the
@@ -52,41 +45,28 @@ def open_source(path: PathLike, fmt: str = "auto", options: ReadOptions | None =
     Raises ThermalDataError naming the file and the problem, ValueError for options a format needs (e.g.
     ``--format raw`` without ``scale``), MissingExtraError when the format's library is not installed.
     """
-    from tiaug.io.readers.arrays import open_array_source
     from tiaug.io.readers.base import ReadOptions
-    from tiaug.io.readers.detect import detect_format, magic_format
-    from tiaug.io.readers.fff import FffSource
-    from tiaug.io.readers.rjpeg import RJpegSource
+    from tiaug.io.readers.detect import detect_format
 
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    options = options or ReadOptions()
     p = Path(path)
     if not p.is_file():
         raise ThermalDataError(p, None, "not found" if not p.exists() else "is not a file")
     if fmt == "auto":
         fmt = detect_format(p)
-    if fmt == "rjpeg":
-        return RJpegSource(p)
-    if fmt in ("fff", "seq"):
-        return FffSource(p, fmt)
-    container = magic_format(p)
-    if fmt in ("npy", "tiff") and container != fmt:
-        raise ThermalDataError(p, None, f"is not a {fmt} file (--format {fmt})")
-    if container not in (None, "npy", "tiff"):
-        raise ThermalDataError(p, None, f"is a {container} file, not frames for --format {fmt}")
-    return open_array_source(p, fmt, container, options)
+    module, _, function = SPECS[fmt].opener.partition(":")
+    opener = getattr(importlib.import_module(module), function)
+    return opener(p, fmt, options or ReadOptions())
 
 
 def folder_files(folder: PathLike, fmt: str = "auto") -> list[Path]:
     """The files of ``folder`` (not recursive, in name order) that format ``fmt`` reads, by their names."""
-    from tiaug.io.readers.detect import AUTO_SUFFIXES, FORMAT_SUFFIXES
-
     root = Path(folder)
     if not root.is_dir():
         raise ThermalDataError(folder, None, "is not a folder")
-    suffixes = AUTO_SUFFIXES if fmt == "auto" else FORMAT_SUFFIXES[fmt]
-    return sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+    names = suffixes(fmt)
+    return sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in names)
 
 
 def is_device(spec: str | PathLike) -> bool:

@@ -210,8 +210,19 @@ class ArraySource(FrameSource):
         self._container = []
 
 
-def open_array_source(path: Path, fmt: str, container_kind: str | None, opts: ReadOptions) -> ArraySource:
-    """Open ``path`` (an npy/tiff file, or headerless when ``container_kind`` is None) as format ``fmt``."""
+def open_array(path: Path, fmt: str, opts: ReadOptions) -> ArraySource:
+    """Open ``path`` (an npy or tiff file, or a headerless one) as format ``fmt`` (npy, tiff, tc001, lepton, raw).
+
+    The container is told by the file's first bytes: a file of another known format is refused, as is a file
+    that ``fmt`` npy or tiff names but that is not one.
+    """
+    from tiaug.io.readers.detect import magic_format
+
+    container_kind = magic_format(path)
+    if fmt in ("npy", "tiff") and container_kind != fmt:
+        raise ThermalDataError(path, None, f"is not a {fmt} file (--format {fmt})")
+    if container_kind not in (None, "npy", "tiff"):
+        raise ThermalDataError(path, None, f"is a {container_kind} file, not frames for --format {fmt}")
     convert = _converter(fmt, opts)
     if container_kind == "npy":
         container: Any = load_npy_stack(path)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.readers.base import Frame, FrameSource
+from tiaug.io.readers.base import Frame, FrameSource, ReadOptions
 from tiaug.io.readers.filebytes import FileBytes
 from tiaug.io.readers.planck import FlirCalibration
 from tiaug.io.readers.units import to_celsius
@@ -200,3 +200,8 @@ class FffSource(FrameSource):
 
     def close(self) -> None:
         self._bytes.close()
+
+
+def open_fff(path: Path, fmt: str, options: ReadOptions) -> FffSource:
+    """The opener of formats ``fff`` and ``seq`` (``options`` do not apply: the file holds its calibration)."""
+    return FffSource(path, fmt)

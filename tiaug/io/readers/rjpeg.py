@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.readers.base import Frame, FrameSource, require_module
+from tiaug.io.readers.base import Frame, FrameSource, ReadOptions, require_module
 from tiaug.io.readers.units import to_celsius
 
 FLIR_APP1 = b"FLIR\x00"
@@ -105,3 +105,8 @@ class RJpegSource(FrameSource):
             "timestamp": _timestamp(camera) if camera is not None else None,
         }
         return Frame(to_celsius(celsius, self.path), 0, meta)
+
+
+def open_rjpeg(path: Path, fmt: str, options: ReadOptions) -> RJpegSource:
+    """The opener of format ``rjpeg`` (``options`` do not apply: the file holds its calibration)."""
+    return RJpegSource(path)

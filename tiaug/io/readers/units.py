@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tiaug.io.atomic import PathLike
 from tiaug.io.errors import ThermalDataError
+from tiaug.io.h5.atomic import PathLike
 from tiaug.validation import INTEGER_IMAGE_HINT, PLAUSIBLE_C, check_thermal_image
 
 KELVIN_OFFSET = -273.15

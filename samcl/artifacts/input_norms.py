@@ -1,5 +1,5 @@
 """The input normalisation modes by name, without dependencies: ``samcl-train --help`` shows them without loading
-torch (:class:`~samcl.inference.normalization.Normalization` and ``TrainConfig`` take them from here)."""
+torch (:class:`~samcl.artifacts.normalization.Normalization` and ``TrainConfig`` take them from here)."""
 
 #: ``dataset``: one mean/std of the training set (absolute temperatures); ``image``: each frame's median and
 #: robust spread.

@@ -1,10 +1,10 @@
 """Import the Thermal Face Database (Kopaczka et al.) into the HDF5 contract (``tiaug import-tfdb``).
 
 Temperature arrays (``.npy``, degrees Celsius) beside menpo ``.ljson`` landmark files of the same name, searched
-recursively. Masks are built from the landmark groups (``tiaug.io.landmarks.mask_from_landmarks``) after the
+recursively. Masks are built from the landmark groups (``tiaug.io.importers.landmarks.mask_from_landmarks``) after the
 optional centre crop and resize, so they stay sharp. The subject of a file is the second ``_``-separated field
 of its name (``irface_sub012_seq03_frm00042.npy`` -> ``sub012``); a subject-wise split sends all images of a
-subject to the same side. Conversion, plausibility checks and outputs as in :mod:`tiaug.io.importers`.
+subject to the same side. Conversion, plausibility checks and outputs as in :mod:`tiaug.io.importers.folder`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from tiaug.io import landmarks as lmk
-from tiaug.io.atomic import PathLike, atomic_outputs, check_output_path
-from tiaug.io.codecs import DEFAULT_COMPRESSION
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.h5_writer import STR
-from tiaug.io.importers import ImageSink, Progress, Size, crop_and_resize, load_raw, no_progress
+from tiaug.io.h5.atomic import PathLike, atomic_outputs, check_output_path
+from tiaug.io.h5.codecs import DEFAULT_COMPRESSION
+from tiaug.io.h5.writer import STR
+from tiaug.io.importers import landmarks as lmk
+from tiaug.io.importers.folder import ImageSink, Progress, Size, crop_and_resize, load_raw, no_progress
 from tiaug.io.readers.units import to_celsius
 
 TFDB_COLUMNS = {"source_file": STR, "subject": STR}

@@ -1,8 +1,8 @@
-"""HDF5 thermal datasets: an appending writer for the data contract (see ``h5_reader``), whole or nothing.
+"""HDF5 thermal datasets: an appending writer for the data contract (see :mod:`.reader`), whole or nothing.
 
 Every dataset is chunked one row per chunk (small per-row values: about 64 KiB per chunk), so writing a batch
 touches only that batch and memory stays flat whatever the file size. When the number of rows is known in advance
-(``rows=``), uncompressed images and masks go straight to disk, past the page cache (:mod:`tiaug.io.direct_rows`).
+(``rows=``), uncompressed images and masks go straight to disk, past the page cache (:mod:`tiaug.io.h5.direct_rows`).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 import h5py
 import numpy as np
 
-from tiaug.io.atomic import PathLike, atomic_h5
-from tiaug.io.codecs import dataset_filters
-from tiaug.io.direct_rows import FILE_ALIGNMENT, DirectRows, preallocated_chunks
-from tiaug.io.h5_reader import DEFAULT_CLASSES, UNITS
+from tiaug.io.h5.atomic import PathLike, atomic_h5
+from tiaug.io.h5.codecs import dataset_filters
+from tiaug.io.h5.direct_rows import FILE_ALIGNMENT, DirectRows, preallocated_chunks
+from tiaug.io.h5.reader import DEFAULT_CLASSES, UNITS
 from tiaug.validation import check_finite_rows, check_float_pixels, check_labels
 
 JSON = "json"  # dtype marker for ``ThermalH5Writer.add_column``: one JSON string per row
@@ -61,7 +61,7 @@ class ThermalH5Writer:
         self.height, self.width = int(height), int(width)
         self.classes = tuple(classes)
         self.ignore_index = ignore_index
-        self._filters = dataset_filters(compression)  # see tiaug.io.codecs
+        self._filters = dataset_filters(compression)  # see tiaug.io.h5.codecs
         self.n = 0
         self._columns: dict[str, str] = {}  # key -> "array", JSON or STR
         self._datasets: dict[str, h5py.Dataset] = {}  # the handles create_dataset returned, not looked up per append

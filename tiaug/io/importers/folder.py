@@ -1,7 +1,7 @@
 """Import thermal images into the HDF5 contract: plain folders of image and camera files, and what every
 importer shares.
 
-The Thermal Face Database (``import_tfdb``) has its own module, :mod:`tiaug.io.tfdb`.
+The Thermal Face Database (``import_tfdb``) has its own module, :mod:`tiaug.io.importers.tfdb`.
 
 Plain folder (``import_folder``): every file the camera reader layer (:mod:`tiaug.io.readers`) reads, found by
 content and name or forced with ``fmt`` (``.npy``/``.tif`` temperatures, FLIR R-JPEG/``.fff``/``.seq``, TC001,
@@ -29,10 +29,10 @@ import cv2
 import h5py
 import numpy as np
 
-from tiaug.io.atomic import PathLike, atomic_outputs, check_output_path
-from tiaug.io.codecs import DEFAULT_COMPRESSION
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.h5_writer import JSON, STR, ThermalH5Writer
+from tiaug.io.h5.atomic import PathLike, atomic_outputs, check_output_path
+from tiaug.io.h5.codecs import DEFAULT_COMPRESSION
+from tiaug.io.h5.writer import JSON, STR, ThermalH5Writer
 from tiaug.io.readers import ReadOptions, folder_files, open_source
 from tiaug.validation import check_mask
 

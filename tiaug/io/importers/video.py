@@ -13,10 +13,10 @@ import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from tiaug.io.atomic import PathLike, atomic_h5, check_output_path
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.h5_writer import ThermalH5Writer
-from tiaug.io.importers import FOLDER_COLUMNS, Size, center_crop, resize
+from tiaug.io.h5.atomic import PathLike, atomic_h5, check_output_path
+from tiaug.io.h5.writer import ThermalH5Writer
+from tiaug.io.importers.folder import FOLDER_COLUMNS, Size, center_crop, resize
 from tiaug.io.readers import Frame, ReadOptions, open_source
 
 Progress = Callable[[Iterable], Iterable]

@@ -10,7 +10,8 @@ A checkpoint is a ``torch.save``d dict::
     input_size     [H, W] the network was trained on (a multiple of the model's size_multiple)
     model_state    the segmentation network's state_dict
     iteration, best_miou, best_iteration, config (the resolved training configuration)
-    train_state    (last.pt, for --resume) optimiser, scheduler, AMP scaler, loss (auxiliary network), RNG states
+    train_state    (last.pt, for --resume) optimisers, scheduler, training add-ons, RNG states
+                   (:mod:`samcl.training.checkpoints`)
 
 Files are written to a temporary name in the same folder and renamed when complete.
 """
@@ -23,9 +24,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from samcl.inference.normalization import Normalization
+from samcl.artifacts.normalization import Normalization
 from samcl.models import build_model
-from tiaug.io.atomic import atomic_output
+from tiaug.io.h5.atomic import atomic_output
 
 FORMAT = "samcl-checkpoint"
 VERSION = 1

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from samcl.inference.input_norms import DEFAULT_INPUT_NORM, INPUT_NORMS
+from samcl.artifacts.input_norms import DEFAULT_INPUT_NORM, INPUT_NORMS
 
 IMAGE_NORM_SAMPLES = 4096  # grid samples per image for its quantiles
 IMAGE_NORM_MIN_SCALE = 0.25  # degrees Celsius: the smallest robust spread (flat frames are not amplified)

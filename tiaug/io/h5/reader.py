@@ -1,4 +1,4 @@
-"""HDF5 thermal datasets: the data contract and its validating, streaming reader (writer: ``h5_writer``).
+"""HDF5 thermal datasets: the data contract and its validating, streaming reader (writer: :mod:`.writer`).
 
 Contract (see the project's design notes):
 
@@ -34,9 +34,9 @@ import h5py
 import numpy as np
 
 from tiaug.errors import one_line
-from tiaug.io.atomic import PathLike
-from tiaug.io.codecs import missing_filter
 from tiaug.io.errors import ThermalDataError
+from tiaug.io.h5.atomic import PathLike
+from tiaug.io.h5.codecs import missing_filter
 from tiaug.labels import DEFAULT_CLASSES
 from tiaug.validation import (
     check_finite_rows,

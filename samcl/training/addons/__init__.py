@@ -1,0 +1,23 @@
+"""Training add-ons by name: the protocol is :mod:`.protocol`; each learning strategy is one entry of
+:data:`ADDONS` (name -> ``factory(config, num_classes)``), built by :func:`build_addons` for a run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from samcl.training.addons.protocol import Batch, SegmenterOutput, StepContext, TrainingAddon
+from samcl.training.addons.samcl import SAMCLAddon
+
+if TYPE_CHECKING:
+    from samcl.training.config import TrainConfig
+
+#: name -> factory(config, num_classes) of each add-on a run can use (``TrainConfig.addon_names``).
+ADDONS: dict[str, Callable[[TrainConfig, int], TrainingAddon]] = {"samcl": SAMCLAddon.from_config}
+
+__all__ = ["ADDONS", "Batch", "SAMCLAddon", "SegmenterOutput", "StepContext", "TrainingAddon", "build_addons"]
+
+
+def build_addons(config: TrainConfig, num_classes: int) -> list[TrainingAddon]:
+    """The add-ons ``config`` asks for, in order."""
+    return [ADDONS[name](config, num_classes) for name in config.addon_names()]
