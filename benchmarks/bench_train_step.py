@@ -111,9 +111,9 @@ def time_candidate_draws(ks: list[int], height: int, width: int, repeats: int, s
     """Median ms per image of K photometric draws in a DataLoader worker (CandidateSet), K = 1 and each of ``ks``."""
     import tempfile
 
-    from samcl.training.candidates import CandidateSet, candidate_seed
+    from samcl.training.candidates import CandidateSet
     from samcl.training.config import TrainConfig
-    from samcl.training.data import compute_normalization
+    from samcl.training.data import compute_normalization, view_seed
     from tiaug.io import write_thermal_h5
     from tiaug.synth import generate_faces
 
@@ -127,7 +127,7 @@ def time_candidate_draws(ks: list[int], height: int, width: int, repeats: int, s
         for k in [1, *ks]:
             times = []
             for r in range(repeats * 8):
-                item = (r % 8, r, tuple(candidate_seed(seed, r, c) for c in range(k)), ())
+                item = (r % 8, r, tuple(view_seed(r, c) for c in range(k)), ())
                 t0 = time.perf_counter()
                 dataset[item]
                 times.append((time.perf_counter() - t0) * 1e3)

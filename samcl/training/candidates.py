@@ -25,23 +25,13 @@ from torch.utils.data import get_worker_info
 
 from samcl.artifacts.normalization import Normalization
 from samcl.training.bandit import Factor, LossBandit, arm_overrides
-from samcl.training.data import StepSampler, sample_seed, training_pipeline
+from samcl.training.data import StepSampler, training_pipeline, view_seed
 from samcl.training.distributed import World
 from tiaug.io import open_thermal
 from tiaug.signals import as_worker
 
 if TYPE_CHECKING:
     from samcl.training.config import TrainConfig
-
-CANDIDATE_STREAM = 3  # SeedSequence entropy word of the candidates' seeds beyond the first
-
-
-def candidate_seed(seed: int, sample: int, candidate: int) -> int:
-    """Seed of the photometric draw ``candidate`` of global sample ``sample`` (candidate 0: the sample's own)."""
-    if candidate == 0:
-        return sample_seed(seed, sample)
-    entropy = [int(seed), int(sample), CANDIDATE_STREAM, int(candidate)]
-    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
 def split_pipeline(pipeline: A.Compose, save_applied_params: bool = False) -> tuple[A.Compose, A.Compose]:
@@ -66,7 +56,7 @@ class CandidateSampler(StepSampler):
         first = (step * self.world_size + self.rank) * self.batch_size
         items = []
         for sample, (row, seed) in enumerate(super().batch(step), start=first):
-            seeds = tuple(candidate_seed(self.seed, sample, c) for c in range(self.candidates))
+            seeds = tuple(view_seed(seed, c) for c in range(self.candidates))
             arms = () if self.bandit is None else self.bandit.draw(step, self.seed, sample, self.candidates)
             items.append((row, seed, seeds, tuple(tuple(int(a) for a in c) for c in arms)))
         return items

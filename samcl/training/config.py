@@ -172,7 +172,9 @@ class TrainConfig:
 
     def addon_names(self) -> list[str]:
         """The training add-ons of this configuration (:data:`samcl.training.addons.ADDONS`), in order."""
-        return ["samcl"] if self.samcl else []
+        attack = bool(self.adversarial_k or self.bandit)
+        wanted = {"attack": attack, "consistency": self.consistency > 0, "samcl": self.samcl}
+        return [name for name, on in wanted.items() if on]  # the attack chooses the batch the others train on
 
     def loss_kwargs(self) -> dict[str, Any]:
         """Arguments of the loss beyond its name (``build_loss``): SAM-CL's, or none for a plain base loss."""

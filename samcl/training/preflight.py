@@ -20,7 +20,7 @@ from samcl.training.config import DEFAULT_CROP, TrainConfig
 from samcl.training.data import reader_normalization
 from tiaug.errors import UserError, one_line
 from tiaug.io import open_thermal
-from tiaug.io.atomic import check_not_an_input
+from tiaug.io.h5.atomic import check_not_an_input
 
 
 class SettingError(UserError):

@@ -19,13 +19,16 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from samcl.training.adversarial import candidate_losses, choose_candidates, per_sample_loss, take
 from samcl.training.addons.protocol import Batch, SegmenterOutput, StepContext, TrainingAddon
+from samcl.training.adversarial import candidate_losses, choose_candidates, per_sample_loss, take
 from samcl.training.bandit import LossBandit, active_factors, weight_columns
 from samcl.training.bandit_settings import bandit_settings
+from samcl.training.candidates import candidate_data
 
 if TYPE_CHECKING:
+    from samcl.artifacts.normalization import Normalization
     from samcl.training.config import TrainConfig
+    from samcl.training.distributed import World
 
 
 class AttackAddon(TrainingAddon):
@@ -35,6 +38,7 @@ class AttackAddon(TrainingAddon):
 
     def __init__(self, config: TrainConfig) -> None:
         super().__init__()
+        self.config = config
         self.k, self.temperature, self.scale = (
             config.adversarial_k,
             config.adversarial_temperature,
@@ -55,6 +59,9 @@ class AttackAddon(TrainingAddon):
     @property
     def metric_names(self) -> tuple[str, ...]:
         return (*(("attack_gain",) if self.k else ()), *weight_columns(self.factors))
+
+    def training_data(self, normalization: Normalization, n_rows: int, start: int, world: World) -> Any:
+        return candidate_data(self.config, normalization, n_rows, start, world, self.bandit, self.factors)
 
     def prepare_batch(self, batch: Batch, context: StepContext) -> Batch:
         arms = batch.extras.get("arms")  # (B, V, F): the bandit's arms of each draw, -1 where not applied

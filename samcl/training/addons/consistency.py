@@ -8,15 +8,18 @@ per-pixel Jensen-Shannon divergence between the two views' predictions (AugMix's
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from samcl.losses.consistency import js_consistency
 from samcl.training.addons.protocol import Batch, SegmenterOutput, StepContext, TrainingAddon
+from samcl.training.candidates import candidate_data
 
 if TYPE_CHECKING:
+    from samcl.artifacts.normalization import Normalization
     from samcl.training.config import TrainConfig
+    from samcl.training.distributed import World
 
 
 class ConsistencyAddon(TrainingAddon):
@@ -24,13 +27,17 @@ class ConsistencyAddon(TrainingAddon):
 
     name = "consistency"
 
-    def __init__(self, weight: float, ignore_index: int) -> None:
+    def __init__(self, config: TrainConfig) -> None:
         super().__init__()
-        self.weight, self.ignore_index = weight, ignore_index
+        self.config, self.weight, self.ignore_index = config, config.consistency, config.ignore_index
 
     @classmethod
     def from_config(cls, config: TrainConfig, num_classes: int) -> ConsistencyAddon:
-        return cls(config.consistency, config.ignore_index)
+        return cls(config)
+
+    def training_data(self, normalization: Normalization, n_rows: int, start: int, world: World) -> Any:
+        """The clean view comes with the candidates (:func:`candidate_data`, also the attack's data)."""
+        return candidate_data(self.config, normalization, n_rows, start, world)
 
     @property
     def metric_names(self) -> tuple[str, ...]:
