@@ -87,3 +87,14 @@ def test_killed_and_resumed_attack_reaches_the_same_weights(dataset, tmp_path):
         *ATTACK,
     )
     straight_and_resumed(train, val, tmp_path, args, kill_at=4)
+
+
+def test_attack_under_torchrun(dataset, tmp_path):
+    from tests.samcl_train.test_distributed import _torchrun
+
+    res = _torchrun(*dataset, tmp_path / "ddp", *SHORT, *ATTACK)
+    assert res.returncode == 0, res.stderr[-3000:]
+    rows = _rows(tmp_path / "ddp")
+    weights = [c for c in rows[0] if c.startswith("bandit_room_")]
+    assert len(rows) == 3 and all(math.isclose(sum(float(r[c]) for c in weights), 1.0, rel_tol=1e-6) for r in rows)
+    assert load_checkpoint(tmp_path / "ddp" / "last.pt")["iteration"] == 6

@@ -88,3 +88,23 @@ def test_arms_set_the_transform_arguments_and_bins_split_the_configured_range():
 def test_bad_settings_are_refused(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         bandit_settings(bad)
+
+
+def test_curves_show_the_bandit_weights_relative_to_uniform():
+    from samcl.training.plots import training_curves_figure
+
+    factors = active_factors(TrainConfig())
+    columns = ["iteration", "loss", "base_loss", "attack_gain", *weight_columns(factors)]
+    bandit = LossBandit([len(f.arms) for f in factors])
+    rows = []
+    for step in range(1, 4):
+        bandit.update(step, np.zeros((2, len(factors)), dtype=int), np.array([2.0, 1.0]))
+        rows.append(dict(zip(columns, [step, 1.0, 1.0, 0.1, *bandit.weights()], strict=True)))
+    rows = [{k: str(v) for k, v in row.items()} for row in rows]
+    titles = {ax.get_title(): ax for ax in training_curves_figure(columns, rows).axes}
+    panel = titles["What the network found hard (bandit weights)"]
+    lines = [line for line in panel.get_lines() if line.get_label().startswith("configuration")]
+    assert len(panel.get_lines()) == len(columns) - 4 + 1  # one per arm and the uniform line
+    assert [line.get_label() for line in lines] == [f"configuration: {arm}" for arm in factors[0].arms]
+    assert np.allclose(sum(line.get_ydata() for line in lines), 3.0)  # weights x arms: uniform is 1
+    assert "Worst-of-K: trained draw vs draw 0" in titles
