@@ -27,97 +27,78 @@ from samcl.training.bandit_settings import BanditSettings
 from tiaug.functional.occlusion import CONFIGURATIONS, OcclusionConfig
 from tiaug.functional.scene import AmbientConfig, DriftConfig
 
-Arguments = Callable[[int, dict[str, Any]], dict[str, Any]]  # (arm index, configured arguments) -> overrides
+Arguments = Callable[[int, int, dict[str, Any]], dict[str, Any]]  # (arm, arms, configured arguments) -> overrides
 BANDIT_STREAM = 7  # SeedSequence entropy word that keeps the bandit's draws apart from the augmentation's
 
 
 @dataclass(frozen=True)
-class Factor:
-    """One discrete choice of the augmentation that the bandit steers.
+class Steered:
+    """A transform the bandit steers: the TrainConfig flag that turns it on (``switch``), the TrainConfig field
+    holding its arguments (``step``) and its class name (``transform``, to tell whether it was applied)."""
 
-    ``switch`` is the TrainConfig flag that turns the transform on, ``step`` the TrainConfig field holding its
-    arguments, ``transform`` its class name (to tell whether it was applied), ``arguments`` what an arm sets.
-    """
-
-    name: str
     switch: str
     step: str
     transform: str
+
+
+OCCLUSION = Steered("tiaug", "occlusion", "TiAugOcclusion")
+AMBIENT = Steered("scene", "ambient", "AmbientTemperature")
+DRIFT = Steered("scene", "drift", "CameraDrift")
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One discrete choice of the augmentation that the bandit steers: its arms and what an arm sets."""
+
+    name: str
+    steered: Steered
     arms: tuple[str, ...]
     arguments: Arguments
+
+    def overrides(self, arm: int, configured: dict[str, Any]) -> dict[str, Any]:
+        """The transform arguments arm ``arm`` sets on top of the ``configured`` ones."""
+        return self.arguments(arm, len(self.arms), configured)
 
 
 def _choice(field: str, values: Sequence[Any]) -> Arguments:
     """An arm sets ``field`` to its own value."""
-    return lambda arm, configured: {field: values[arm]}
+    return lambda arm, arms, configured: {field: values[arm]}
 
 
-def _bins(field: str, default: tuple[float, float], n: int) -> Arguments:
-    """An arm sets the range ``field`` to its ``n``-th part of the configured range (or the default)."""
+def _bins(field: str, default: tuple[float, float]) -> Arguments:
+    """An arm sets the range ``field`` to its equal part of the configured range (or of the default)."""
 
-    def arguments(arm: int, configured: dict[str, Any]) -> dict[str, Any]:
+    def arguments(arm: int, arms: int, configured: dict[str, Any]) -> dict[str, Any]:
         low, high = configured.get(field, default)
-        width = (high - low) / n
+        width = (high - low) / arms
         return {field: (low + arm * width, low + (arm + 1) * width)}
 
     return arguments
 
 
+_ONE_CONFIGURATION = [{name: 1.0} for name in CONFIGURATIONS]
+_RELATIONS = ("lower", "higher")
 FACTORS: tuple[Factor, ...] = (
-    Factor(
-        "configuration",
-        "tiaug",
-        "occlusion",
-        "TiAugOcclusion",
-        CONFIGURATIONS,
-        _choice("configurations", [{name: 1.0} for name in CONFIGURATIONS]),
-    ),
-    Factor(
-        "relation",
-        "tiaug",
-        "occlusion",
-        "TiAugOcclusion",
-        ("lower", "higher"),
-        _choice("temperature_relation", ("lower", "higher")),
-    ),
-    Factor(
-        "size",
-        "tiaug",
-        "occlusion",
-        "TiAugOcclusion",
-        ("small", "medium", "large"),
-        _bins("size_range", OcclusionConfig.size_range, 3),
-    ),
-    Factor(
-        "room",
-        "scene",
-        "ambient",
-        "AmbientTemperature",
-        ("cold", "mild", "hot"),
-        _bins("ambient_range", AmbientConfig.ambient_range, 3),
-    ),
-    Factor(
-        "drift",
-        "scene",
-        "drift",
-        "CameraDrift",
-        ("cooler", "warmer"),
-        _bins("offset_range", DriftConfig.offset_range, 2),
-    ),
+    Factor("configuration", OCCLUSION, CONFIGURATIONS, _choice("configurations", _ONE_CONFIGURATION)),
+    Factor("relation", OCCLUSION, _RELATIONS, _choice("temperature_relation", _RELATIONS)),
+    Factor("size", OCCLUSION, ("small", "medium", "large"), _bins("size_range", OcclusionConfig.size_range)),
+    Factor("room", AMBIENT, ("cold", "mild", "hot"), _bins("ambient_range", AmbientConfig.ambient_range)),
+    Factor("drift", DRIFT, ("cooler", "warmer"), _bins("offset_range", DriftConfig.offset_range)),
 )
 
 
 def active_factors(config: Any) -> tuple[Factor, ...]:
     """The factors whose transform ``config`` (a TrainConfig) turns on."""
-    return tuple(f for f in FACTORS if getattr(config, f.switch))
+    return tuple(f for f in FACTORS if getattr(config, f.steered.switch))
 
 
 def arm_overrides(factors: Sequence[Factor], arms: Sequence[int], config: Any) -> dict[str, dict[str, Any]]:
     """TrainConfig fields (transform arguments) that apply ``arms`` (one index per factor) on top of ``config``."""
     steps: dict[str, dict[str, Any]] = {}
     for factor, arm in zip(factors, arms, strict=True):
-        configured = steps.setdefault(factor.step, dict(getattr(config, factor.step)))
-        configured.update(factor.arguments(int(arm), configured))
+        step = factor.steered.step
+        configured = steps.setdefault(step, dict(getattr(config, step)))
+        configured.update(factor.overrides(int(arm), configured))
     return steps
 
 

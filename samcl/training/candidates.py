@@ -111,7 +111,9 @@ class CandidateSet(torch.utils.data.Dataset):
             pipeline.set_random_seed(candidate_seed_)
             out = pipeline(image=base["image"], mask=base["mask"])
             names = {name for name, _ in out["applied_transforms"]}
-            applied.append([a if f.transform in names else -1 for f, a in zip(self.factors, chosen, strict=True)])
+            applied.append(
+                [a if f.steered.transform in names else -1 for f, a in zip(self.factors, chosen, strict=True)]
+            )
             images.append(self._tensor(out["image"]))
             masks.append(torch.from_numpy(out["mask"].astype(np.int64)))
         extras = {}

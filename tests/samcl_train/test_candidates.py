@@ -69,7 +69,7 @@ def test_bandit_arms_travel_with_the_sample_and_unapplied_ones_read_minus_one(co
         assert np.all((arms == drawn) | (arms == -1))
         reported.append(arms)
     reported = np.concatenate(reported)
-    occlusion = [i for i, f in enumerate(factors) if f.transform == "TiAugOcclusion"]
+    occlusion = [i for i, f in enumerate(factors) if f.steered.transform == "TiAugOcclusion"]
     assert (reported[:, occlusion] >= 0).any() and (reported[:, occlusion] == -1).any()  # p = 0.5
     # one column per transform: the occlusion factors are applied or not together
     assert all(len(set(row[occlusion] >= 0)) == 1 for row in reported)
