@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -13,6 +14,8 @@ from samcl.training.adversarial import (
     per_sample_loss,
     take,
 )
+from samcl.training.config import TrainConfig
+from tiaug.errors import UserError
 
 
 class Toy(nn.Module):
@@ -70,3 +73,27 @@ def test_scaled_scoring_and_per_sample_losses():
     dice = per_sample_dice(logits, torch.zeros(2, 4, 5, dtype=torch.long), 255)
     assert dice[0] < 0.05 and dice[1] > 0.9  # the second predicts the wrong class everywhere
     assert per_sample_loss("dice") is per_sample_dice and per_sample_loss("rmi") is per_sample_ce
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"adversarial_k": 1}, "adversarial_k"),
+        ({"adversarial_scale": 0.0}, "adversarial_scale"),
+        ({"adversarial_temperature": -1.0}, "adversarial_temperature"),
+        ({"consistency": -1.0}, "consistency"),
+        ({"bandit": True, "workers": 8}, "lag"),
+        ({"bandit_kwargs": {"nope": 1}}, "bandit-arg"),
+        ({"adversarial_k": 2, "tiaug": False, "scene": False}, "--tiaug"),
+    ],
+)
+def test_bad_attack_settings_are_refused(changes, words):
+    with pytest.raises(UserError, match=words):
+        TrainConfig(data="a.h5", val="b.h5", out="run", **changes).validate()
+
+
+def test_the_attack_chooses_the_batch_the_other_add_ons_train_on():
+    config = TrainConfig(adversarial_k=4, consistency=1.0, samcl=True)
+    assert config.addon_names() == ["attack", "consistency", "samcl"]
+    assert TrainConfig(bandit=True, samcl=False).addon_names() == ["attack"]
+    assert TrainConfig(samcl=False).addon_names() == []
