@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -39,11 +38,8 @@ class AttackAddon(TrainingAddon):
     def __init__(self, config: TrainConfig) -> None:
         super().__init__()
         self.config = config
-        self.k, self.temperature, self.scale = (
-            config.adversarial_k,
-            config.adversarial_temperature,
-            config.adversarial_scale,
-        )
+        self.k, self.temperature = config.adversarial_k, config.adversarial_temperature
+        self.scale = config.adversarial_scale
         self.ignore_index = config.ignore_index
         self.score = per_sample_loss(config.loss)
         self.factors = active_factors(config) if config.bandit else ()
@@ -51,6 +47,7 @@ class AttackAddon(TrainingAddon):
         self.bandit = LossBandit([len(f.arms) for f in self.factors], settings) if self.factors else None
         self.views_per_image = max(1, self.k)
         self._credit: tuple[torch.Tensor, torch.Tensor | None] | None = None  # (arms, losses) for after_step
+        self._gain = torch.zeros(())  # the last scored batch's attack_gain
 
     @classmethod
     def from_config(cls, config: TrainConfig, num_classes: int) -> AttackAddon:
@@ -75,8 +72,7 @@ class AttackAddon(TrainingAddon):
         chosen = choose_candidates(losses, self.temperature, context.seed, context.step, context.world.rank)
         self._gain = (take(losses, chosen) - losses[:, 0]).mean()
         self._credit = None if arms is None else (arms.flatten(0, 1), losses.flatten())
-        extras = {**batch.extras, **({} if arms is None else {"arms": take(arms, chosen)[:, None]})}
-        return batch.replace(images=take(batch.views, chosen), masks=take(batch.view_masks, chosen), extras=extras)
+        return batch.replace(images=take(batch.views, chosen), masks=take(batch.view_masks, chosen))
 
     def after_step(self, out: SegmenterOutput, context: StepContext, optimizer: Any) -> dict[str, torch.Tensor]:
         metrics = {"attack_gain": self._gain.detach().float()} if self.k else {}
@@ -100,10 +96,3 @@ class AttackAddon(TrainingAddon):
     def set_extra_state(self, state: dict[str, Any]) -> None:
         if self.bandit is not None and state.get("bandit") is not None:
             self.bandit.load_state_dict(state["bandit"])
-
-
-def bandit_weights(rows: list[dict[str, str]], factor: str) -> dict[str, list[float]]:
-    """A factor's arms' weight columns from metrics.csv rows, by arm (for the curves)."""
-    prefix = f"bandit_{factor}_"
-    arms = [key[len(prefix) :] for key in (rows[0] if rows else {}) if key.startswith(prefix)]
-    return {arm: [float(r[prefix + arm]) if r.get(prefix + arm) else np.nan for r in rows] for arm in arms}

@@ -14,6 +14,9 @@ about any strategy. A strategy (SAM-CL, a contrastive head, an adversarial criti
 - transform the batch before the step (:meth:`~TrainingAddon.prepare_batch`): e.g. score several augmented
   draws of each image with a no-grad forward pass and keep the hardest (``views_per_image`` asks the data
   loader for that many independent draws);
+- draw the training samples itself (:meth:`~TrainingAddon.training_data`: a dataset and batch sampler whose items
+  carry per-image ``extras`` besides the images and masks, e.g. candidate draws with their bandit arms and a
+  clean view; the first add-on that has one is used);
 - take its own optimiser step after the segmenter's (:meth:`~TrainingAddon.after_step`): a critic or a
   discriminator, or enqueue features into a memory;
 - keep state. Parameters and buffers (queues) are saved as the module's ``state_dict``; anything else
