@@ -72,7 +72,8 @@ def _functional_case(images: list, **kwargs: object) -> list[str]:
     for k, (image, mask) in enumerate(images):
         rng = np.random.default_rng(k)
         occluded, new_mask, params = occlude(image, mask, rng=rng, config=config, **kwargs)
-        noisy, noise = thermal_noise(occluded, rng)
+        noise_result = thermal_noise(occluded, rng=rng)  # (image, params) before the one calling convention
+        noisy, noise = noise_result[0], noise_result[-1]
         out.append(_digest(occluded, noisy, new_mask, params, noise))
     return out
 

@@ -15,7 +15,7 @@ MISSING_TORCH = (
     "samcl needs PyTorch, which is not installed in this Python environment: install the 'samcl' extra, e.g. "
     "pip install 'tiaug-samcl[samcl]' (or first the torch build for your machine, see pytorch.org)"
 )
-COMMANDS = ("samcl-train", "samcl-eval", "samcl-predict")
+COMMANDS = ("samcl-train", "samcl-eval", "samcl-predict", "samcl-export")
 
 
 def running_a_samcl_command(argv: list[str] | None = None, orig_argv: list[str] | None = None) -> bool:

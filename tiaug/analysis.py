@@ -63,7 +63,7 @@ class FgBgStats:
             "bg_mean": stat(np.median, self.bg[ok]),
             "diff_median": stat(np.median, d),
             "diff_iqr": float(q75 - q25),
-            "fg_warmer": stat(lambda v: np.mean(v > 0), d),
+            "fg_warmer": stat(lambda v: float(np.mean(v > 0)), d),
             "fg_colder_than_bg": stat(np.mean, self.fg_colder[ok]),
             "fg_p5": float(fg_p5),
             "fg_p95": float(fg_p95),

@@ -32,6 +32,7 @@ import numpy as np
 
 import tiaug.transforms
 from tiaug import __version__
+from tiaug.config_files import read_config_data
 from tiaug.errors import UserError, one_line, portable
 from tiaug.io.h5.atomic import check_output_path
 from tiaug.io.h5.codecs import DEFAULT_COMPRESSION
@@ -65,9 +66,8 @@ def row_seed(seed: int, row: int, copy: int) -> int:
 def load_pipeline(path: str | Path) -> A.Compose:
     """An Albumentations pipeline saved with ``A.save`` as JSON (.json) or YAML (.yaml/.yml)."""
     path = Path(path)
-    fmt = "yaml" if path.suffix.lower() in {".yaml", ".yml"} else "json"
     try:
-        loaded = A.load(str(path), data_format=fmt)
+        loaded = A.from_dict(read_config_data(path))  # bounded, without YAML aliases
     except FileNotFoundError:
         raise ValueError(f"pipeline config {path}: file not found") from None
     except Exception as e:  # malformed file or unknown transform
@@ -123,7 +123,8 @@ class _RowAugmenter:
         self, rows: Sequence[int], images: np.ndarray, masks: np.ndarray | None, out: _Slot
     ) -> tuple[list[int], list[str]]:
         """Augment a batch of input rows into ``out`` (in output order); return source rows and params JSON."""
-        sources, params = [], []
+        sources: list[int] = []
+        params: list[str] = []
         for k, row in enumerate(rows):
             mask = None if masks is None else masks[k]
             if self.job.keep_original:
@@ -223,13 +224,14 @@ def _ended(pool: multiprocessing.pool.Pool) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        pool._worker_handler._state = multiprocessing.pool.TERMINATE
-        workers = list(pool._pool)
+        internals: Any = pool  # its private attributes, untyped
+        internals._worker_handler._state = multiprocessing.pool.TERMINATE
+        workers = list(internals._pool)
         for process in workers:
             process.kill()
         for process in workers:
             process.join(timeout=5)
-        pool._terminate.cancel()  # nothing left for terminate() / interpreter exit to wait for
+        internals._terminate.cancel()  # nothing left for terminate() / interpreter exit to wait for
         pool.terminate()  # marks the pool ended (its clean-up was cancelled above)
         raise
     pool.close()
@@ -269,7 +271,8 @@ class _Pipeline:
 
     def results(self, spans: Sequence[tuple[int, int]]) -> Iterator[tuple[_Slot, list[int], list[str]]]:
         """(slot, source rows, params) per span, in order; a slot is reused once the caller asks for more."""
-        free, pending, queue = deque(range(self.slots.count)), deque(), iter(spans)
+        free, queue = deque(range(self.slots.count)), iter(spans)
+        pending: deque[Any] = deque()
 
         def submit() -> None:
             for span in queue:

@@ -1,46 +1,86 @@
-"""Ready-made pipelines: the paper's training augmentation and the plain TiAug pipeline of ``tiaug augment``.
+"""Ready-made pipelines from steps: the paper's training augmentation and the plain TiAug pipeline of ``tiaug augment``.
 
-Every step keeps temperatures in degrees Celsius: flips and crops move pixels, rotation/scale reflect the
-image at its border instead of filling 0 C, and the blur runs inside :class:`~tiaug.transforms.TemperatureSafe`
+A pipeline's TiAug part is a list of :class:`Step` (a registered transform's name, its probability and its
+arguments); the steps are placed by their transform's stage (:data:`tiaug.transforms.STAGES`: the room, the
+occluders, the optics, the camera, the sensor), so a new transform registered in :mod:`tiaug.transforms` needs no
+change here. Every step keeps temperatures in degrees Celsius: flips and crops move pixels, rotation/scale reflect
+the image at its border instead of filling 0 C, and the blur runs inside :class:`~tiaug.transforms.TemperatureSafe`
 (Albumentations' blur would clip every float pixel to 1.0).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import albumentations as A
 import cv2
 
-from tiaug.transforms import (
-    AmbientTemperature,
-    CameraDrift,
-    FixedPatternNoise,
-    TemperatureSafe,
-    ThermalNoise,
-    TiAugOcclusion,
-)
+from tiaug.transforms import STAGES, TRANSFORMS, TemperatureSafe
 
 PAPER_SIZE = (256, 320)
+PAPER_P = 0.5  # the paper's probability of occlusion, noise and blur
 SCENE_P = 0.5  # probability of each scene-level step (room, camera drift, stripes) when scene changes are on
+#: Stages that come before the optics (blur) in the paper's pipeline.
+_BEFORE_OPTICS = STAGES[: STAGES.index("optics")]
+Arguments = Mapping[str, Mapping[str, Any]]  # step name -> extra arguments of its transform
+
+
+@dataclass(frozen=True)
+class Step:
+    """One TiAug step: the transform registered as ``name`` (``tiaug.transforms.TRANSFORMS``), applied with
+    probability ``p``, with ``args`` (its ``__init__`` arguments)."""
+
+    name: str
+    p: float = 1.0
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    def build(self) -> A.BasicTransform:
+        """The transform of this step (an unknown name is refused with the registered ones)."""
+        if self.name not in TRANSFORMS:
+            raise ValueError(f"unknown TiAug step {self.name!r}; choose from {', '.join(TRANSFORMS)}")
+        return TRANSFORMS[self.name](**{"p": self.p, **self.args})
+
+
+def scene_step_names() -> list[str]:
+    """The registered scene-level steps (the room and the camera), in registration order."""
+    return [name for name, cls in TRANSFORMS.items() if cls.stage in ("scene", "camera")]
+
+
+def training_steps(p_tiaug: float = PAPER_P, p_scene: float = 0.0, args: Arguments | None = None) -> list[Step]:
+    """The paper's TiAug steps (occlusion and thermal noise at ``p_tiaug``) and, when ``p_scene`` > 0, every scene
+    step at ``p_scene``; ``args`` gives extra arguments by step name."""
+    args = args or {}
+    names = ["occlusion", "noise", *(scene_step_names() if p_scene > 0 else [])]
+    return [Step(n, p_tiaug if n in ("occlusion", "noise") else p_scene, args.get(n) or {}) for n in names]
+
+
+def augment_steps(scene: bool = False, args: Arguments | None = None) -> list[Step]:
+    """``tiaug augment``'s steps: occlusion and noise on every image; with ``scene``, a new room on every image
+    and the camera's steps with probability ``SCENE_P`` each."""
+    args = args or {}
+    steps = [Step("occlusion", 1.0, args.get("occlusion") or {}), Step("noise", 1.0, args.get("noise") or {})]
+    for name in scene_step_names() if scene else []:
+        steps.append(Step(name, 1.0 if TRANSFORMS[name].stage == "scene" else SCENE_P, args.get(name) or {}))
+    return steps
+
+
+def build_steps(steps: Sequence[Step]) -> tuple[list[A.BasicTransform], list[A.BasicTransform]]:
+    """The steps' transforms in the order of their stages (steps of one stage in the given order), split into
+    those before the optics and those after."""
+    transforms = sorted((step.build() for step in steps), key=lambda t: STAGES.index(type(t).stage))
+    before = [t for t in transforms if type(t).stage in _BEFORE_OPTICS]
+    return before, transforms[len(before) :]
 
 
 def paper_training_pipeline(
     height: int = PAPER_SIZE[0],
     width: int = PAPER_SIZE[1],
-    p_occlusion: float = 0.5,
-    p_noise: float = 0.5,
-    p_blur: float = 0.5,
-    occlusion: dict[str, Any] | None = None,
-    noise: dict[str, Any] | None = None,
+    steps: Sequence[Step] | None = None,
+    p_blur: float = PAPER_P,
     seed: int | None = None,
     save_applied_params: bool = False,
-    p_ambient: float = 0.0,
-    p_drift: float = 0.0,
-    p_fixed_pattern: float = 0.0,
-    ambient: dict[str, Any] | None = None,
-    drift: dict[str, Any] | None = None,
-    fixed_pattern: dict[str, Any] | None = None,
 ) -> A.Compose:
     """The reference training augmentation of the SAM-CL paper, built from Albumentations plus TiAug.
 
@@ -49,28 +89,20 @@ def paper_training_pipeline(
 
     1. ``HorizontalFlip(p=0.5)``, ``VerticalFlip(p=0.5)``.
     2. ``Affine(rotate=+-180, scale=0.5..2, translate=+-10 %)``: rotation and scale in one warp (one
-       interpolation instead of two, ~2x faster than ``Rotate`` then ``RandomScale``), borders reflected.
+       interpolation instead of two), borders reflected.
     3. ``RandomCrop(height, width, pad_if_needed=True)`` with reflected padding: the network's input size.
-    4. ``AmbientTemperature(p=p_ambient)`` (scene, beyond the poster): a new room temperature, the skin
-       following partially.
-    5. ``TiAugOcclusion(p=p_occlusion)``: occluders after the geometry, so they are not rotated off-frame.
-    6. ``TemperatureSafe([GaussianBlur(sigma 0.1..1.2)], p=p_blur)``: optical blur acts on the whole scene,
+    4. The TiAug ``steps`` of the room and of the occluders (default :func:`training_steps`: occlusion at 0.5),
+       after the geometry, so occluders are not rotated off-frame.
+    5. ``TemperatureSafe([GaussianBlur(sigma 0.1..1.2)], p=p_blur)``: optical blur acts on the whole scene,
        occluders included.
-    7. ``CameraDrift(p=p_drift)`` and ``FixedPatternNoise(p=p_fixed_pattern)`` (beyond the poster): the camera's
-       calibration and the sensor's stripes.
-    8. ``ThermalNoise(p=p_noise)``: sensor noise last, as in a camera.
+    6. The TiAug ``steps`` of the camera and the sensor (default: thermal noise at 0.5), noise last, as in a
+       camera.
 
-    ``occlusion``, ``noise``, ``ambient``, ``drift`` and ``fixed_pattern`` pass extra arguments to those
-    transforms (e.g. ``occlusion={"mask_policy": "ignore"}``). A scene step whose probability is 0 is left out
-    of the pipeline (so the paper's pipeline draws the same random numbers as without it).
+    ``training_steps(p_scene=SCENE_P)`` adds the scene-level steps (beyond the poster); ``Step(name, p, args)``
+    gives any step its own arguments (e.g. ``Step("occlusion", 0.5, {"mask_policy": "ignore"})``).
     """
     reflect = cv2.BORDER_REFLECT_101
-    scene = [
-        (p_ambient, AmbientTemperature, ambient),
-        (p_drift, CameraDrift, drift),
-        (p_fixed_pattern, FixedPatternNoise, fixed_pattern),
-    ]
-    ambient_step, camera_steps = _optional(scene[:1]), _optional(scene[1:])
+    before, after = build_steps(training_steps() if steps is None else steps)
     return A.Compose(
         [
             A.HorizontalFlip(p=0.5),
@@ -83,40 +115,27 @@ def paper_training_pipeline(
                 p=1.0,
             ),
             A.RandomCrop(height, width, pad_if_needed=True, border_mode=reflect),
-            *ambient_step,
-            TiAugOcclusion(**{"p": p_occlusion, **(occlusion or {})}),
+            *before,
             TemperatureSafe([A.GaussianBlur(blur_limit=0, sigma_limit=(0.1, 1.2), p=1.0)], p=p_blur),
-            *camera_steps,
-            ThermalNoise(**{"p": p_noise, **(noise or {})}),
+            *after,
         ],
         seed=seed,
         save_applied_params=save_applied_params,
     )
-
-
-def _optional(steps: list[tuple[float, type, dict[str, Any] | None]]) -> list[A.BasicTransform]:
-    """The transforms of (probability, class, extra arguments) whose probability is above 0."""
-    return [cls(**{"p": p, **(kwargs or {})}) for p, cls, kwargs in steps if p > 0]
 
 
 def tiaug_pipeline(
-    occlusion: dict[str, Any] | None = None,
-    noise: dict[str, Any] | None = None,
+    occlusion: Mapping[str, Any] | None = None,
+    noise: Mapping[str, Any] | None = None,
     seed: int | None = None,
     save_applied_params: bool = True,
     scene: bool = False,
+    steps: Sequence[Step] | None = None,
 ) -> A.Compose:
-    """``tiaug augment``'s default: occlusion then thermal noise, each applied to every image (``p=1`` unless
-    given). With ``scene``, every copy also gets a new room temperature (before the occluders), and camera
-    drift and fixed-pattern stripes (before the noise) with probability ``SCENE_P`` each."""
-    p_scene = SCENE_P if scene else 0.0
-    return A.Compose(
-        [
-            *_optional([(1.0 if scene else 0.0, AmbientTemperature, None)]),
-            TiAugOcclusion(**{"p": 1.0, **(occlusion or {})}),
-            *_optional([(p_scene, CameraDrift, None), (p_scene, FixedPatternNoise, None)]),
-            ThermalNoise(**{"p": 1.0, **(noise or {})}),
-        ],
-        seed=seed,
-        save_applied_params=save_applied_params,
-    )
+    """``tiaug augment``'s default pipeline: :func:`augment_steps` (occlusion then thermal noise on every image;
+    with ``scene`` the room, camera drift and stripes too), ``occlusion`` and ``noise`` giving those two steps'
+    arguments; or the given ``steps``."""
+    if steps is None:
+        steps = augment_steps(scene, {"occlusion": occlusion or {}, "noise": noise or {}})
+    before, after = build_steps(steps)
+    return A.Compose([*before, *after], seed=seed, save_applied_params=save_applied_params)

@@ -12,15 +12,6 @@ from typing import Any
 
 import numpy as np
 
-# params entries that are JSON provenance already, by transform
-_JSON_KEYS = {
-    "TiAugOcclusion": "tiaug",
-    "ThermalNoise": "noise",
-    "AmbientTemperature": "ambient",
-    "CameraDrift": "drift",
-    "FixedPatternNoise": "fixed_pattern",
-}
-
 
 def _plain(value: Any) -> Any:
     """``value`` as JSON-able Python data, or None when it is not (arrays of pixels, plans...)."""
@@ -36,6 +27,13 @@ def _plain(value: Any) -> Any:
     return None
 
 
+def _provenance_key(transform: str) -> str | None:
+    """The params entry holding a TiAug transform's JSON provenance: its step name (None for other transforms)."""
+    from tiaug.thermal_transform import TRANSFORMS  # filled by tiaug.transforms, imported with the pipeline
+
+    return next((name for name, cls in TRANSFORMS.items() if cls.__name__ == transform), None)
+
+
 def applied_params(result: dict[str, Any]) -> list[dict[str, Any]]:
     """One {"transform": name, "params": {...}} record per transform applied, in order.
 
@@ -46,7 +44,7 @@ def applied_params(result: dict[str, Any]) -> list[dict[str, Any]]:
         raise KeyError("no 'applied_transforms' in the result: build the pipeline with save_applied_params=True")
     records = []
     for name, params in result["applied_transforms"]:
-        key = _JSON_KEYS.get(name)
+        key = _provenance_key(name)
         if key is not None and key in params:
             payload = params[key]
         else:

@@ -1,5 +1,10 @@
 """Which pipelines keep temperatures in degrees Celsius: an allow-list, and a check of every output row.
 
+From Python::
+
+    from tiaug.safety import check_pipeline
+    check_pipeline(A.Compose([...]))  # raises UserError naming every transform that would destroy temperatures
+
 Albumentations 2 assumes float images in [0, 1]: most pixel-level transforms clip every pixel to 1.0, and
 geometric ones fill new pixels with 0 (0 °C). A deny-list cannot keep up with Albumentations, so a pipeline is
 accepted only when every transform in it is known to keep temperatures (:func:`unsafe_transforms`):
@@ -12,14 +17,15 @@ accepted only when every transform in it is known to keep temperatures (:func:`u
 - Albumentations' containers (Compose, Sequential, OneOf, SomeOf, ...) of such transforms.
 
 As a last line of defence, :class:`OutputCheck` checks each output row against what the pipeline's transforms
-can produce: the input's temperature range widened by TiAug's temperature extension and noise, and no patch of
-pixels pinned at exactly 0 or 1.0 that the input did not have.
+can produce (:func:`pipeline_bounds`: the input's temperature range widened by what each TiAug transform states in
+its ``temperature_bounds``), against the plausible band :data:`PLAUSIBLE_BAND` whatever the transforms, and for
+patches of pixels pinned at exactly 0 or 1.0 that the input did not have.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,24 +33,55 @@ import albumentations as A
 import cv2
 import numpy as np
 
-import tiaug.transforms as T
 from tiaug.errors import UserError
+from tiaug.transforms import TemperatureSafe
 
 #: Transforms that only move pixels: every output temperature is an input temperature.
-MOVE_ONLY = frozenset({"HorizontalFlip", "VerticalFlip", "Transpose", "D4", "SquareSymmetry", "RandomRotate90",
-                       "NoOp", "RandomCropFromBorders", "RandomCrop", "CenterCrop", "Crop"})  # fmt: skip
+MOVE_ONLY = frozenset(
+    {
+        "HorizontalFlip",
+        "VerticalFlip",
+        "Transpose",
+        "D4",
+        "SquareSymmetry",
+        "RandomRotate90",
+        "NoOp",
+        "RandomCropFromBorders",
+        "RandomCrop",
+        "CenterCrop",
+        "Crop",
+    }
+)
 #: Transforms that resample the image (or pad it): safe with SAFE_INTERPOLATIONS and SAFE_BORDERS.
-RESAMPLING = frozenset({"Resize", "RandomScale", "LongestMaxSize", "SmallestMaxSize", "RandomResizedCrop",
-                        "RandomSizedCrop", "Affine", "Rotate", "SafeRotate", "ShiftScaleRotate", "Perspective",
-                        "ElasticTransform", "GridDistortion", "OpticalDistortion", "GridElasticDeform",
-                        "ThinPlateSpline", "PiecewiseAffine", "PadIfNeeded", "CropAndPad"})  # fmt: skip
+RESAMPLING = frozenset(
+    {
+        "Resize",
+        "RandomScale",
+        "LongestMaxSize",
+        "SmallestMaxSize",
+        "RandomResizedCrop",
+        "RandomSizedCrop",
+        "Affine",
+        "Rotate",
+        "SafeRotate",
+        "ShiftScaleRotate",
+        "Perspective",
+        "ElasticTransform",
+        "GridDistortion",
+        "OpticalDistortion",
+        "GridElasticDeform",
+        "ThinPlateSpline",
+        "PiecewiseAffine",
+        "PadIfNeeded",
+        "CropAndPad",
+    }
+)
 #: Interpolations whose values lie between their neighbours' (no overshoot beyond the input's range).
-SAFE_INTERPOLATIONS = frozenset({cv2.INTER_NEAREST, cv2.INTER_NEAREST_EXACT, cv2.INTER_LINEAR, cv2.INTER_LINEAR_EXACT,
-                                 cv2.INTER_AREA})  # fmt: skip
+SAFE_INTERPOLATIONS = frozenset(
+    {cv2.INTER_NEAREST, cv2.INTER_NEAREST_EXACT, cv2.INTER_LINEAR, cv2.INTER_LINEAR_EXACT, cv2.INTER_AREA}
+)
 #: Borders made of the image's own pixels (a constant fill would be a temperature, 0 °C by default).
 SAFE_BORDERS = frozenset({cv2.BORDER_REFLECT_101, cv2.BORDER_REFLECT, cv2.BORDER_REPLICATE, cv2.BORDER_WRAP})
-
-_SIGMAS = 8.0  # noise and texture fields stay within this many standard deviations
 
 
 def _is_tiaug(node: Any) -> bool:
@@ -71,7 +108,7 @@ def _problem(node: Any) -> str | None:
 
 def _walk(node: Any, path: str) -> Iterator[tuple[str, Any]]:
     """(path, node) of every transform outside TemperatureSafe and TiAug (whose contents are not inspected)."""
-    if isinstance(node, T.TemperatureSafe) or (_is_tiaug(node) and not isinstance(node, A.BaseCompose)):
+    if isinstance(node, TemperatureSafe) or (_is_tiaug(node) and not isinstance(node, A.BaseCompose)):
         return
     if isinstance(node, A.BaseCompose):
         for i, child in enumerate(node.transforms):
@@ -80,16 +117,26 @@ def _walk(node: Any, path: str) -> Iterator[tuple[str, Any]]:
     yield path, node
 
 
-def unsafe_transforms(pipeline: A.BaseCompose) -> list[str]:
-    """One message per transform of ``pipeline`` not known to keep degrees Celsius (empty: the pipeline is safe)."""
-    fix = "; wrap it in TemperatureSafe([...]) or pass --allow-unsafe"
+def unsafe_transforms(pipeline: A.BaseCompose, override: str = "allow_unsafe=True") -> list[str]:
+    """One message per transform of ``pipeline`` not known to keep degrees Celsius (empty: the pipeline is safe);
+    each says how to fix it, or to accept it with ``override``."""
+    fix = f"; wrap it in tiaug.transforms.TemperatureSafe([...]) or pass {override}"
     return [f"{path} {p}{fix}" for path, node in _walk(pipeline, "transform") if (p := _problem(node))]
 
 
-def check_pipeline(pipeline: A.BaseCompose, source: str = "the pipeline", allow_unsafe: bool = False) -> list[str]:
-    """Refuse a pipeline with transforms not known to keep temperatures (``UserError`` listing them), unless
-    ``allow_unsafe``; returns the problems found (warnings when allowed)."""
-    problems = unsafe_transforms(pipeline)
+def check_pipeline(
+    pipeline: A.BaseCompose,
+    source: str = "the pipeline",
+    allow_unsafe: bool = False,
+    override: str = "allow_unsafe=True",
+) -> list[str]:
+    """Refuse a pipeline with transforms not known to keep temperatures in degrees Celsius.
+
+    Raises ``tiaug.errors.UserError`` listing each such transform (its place in the pipeline, why, and the fix:
+    ``TemperatureSafe`` or a reflecting border) unless ``allow_unsafe``; returns the problems found (warnings
+    when allowed). ``source`` names the pipeline and ``override`` the way to accept it, in messages.
+    """
+    problems = unsafe_transforms(pipeline, override)
     if problems and not allow_unsafe:
         raise UserError(f"{source}: {'; '.join(problems)}")
     return problems
@@ -97,53 +144,31 @@ def check_pipeline(pipeline: A.BaseCompose, source: str = "the pipeline", allow_
 
 # -- the check of every output row ------------------------------------------------------------------------
 Bounds = tuple[float, float]
-
-
-def _occlusion_bounds(node: T.TiAugOcclusion, low: float, high: float) -> Bounds:
-    c = node.config
-    reach = max(high - low, c.min_temperature_span) * c.temperature_extension + _SIGMAS * c.texture_std
-    return low - reach, high + reach
-
-
-def _noise_bounds(node: T.ThermalNoise, low: float, high: float) -> Bounds:
-    return low - _SIGMAS * node.max_netd, high + _SIGMAS * node.max_netd
-
-
-def _safe_bounds(node: T.TemperatureSafe, low: float, high: float) -> Bounds:
-    inner_low, inner_high = _bounds_of_sequence(node.transforms, 0.0, 1.0)  # [0, 1]-clipping transforms inside
-    span = max(high - low, 1e-6)
-    return low + inner_low * span, low + inner_high * span
-
-
-#: How far each TiAug transform can move temperatures, given its input's range (others: see ``_bounds``).
-BOUNDS: dict[type, Callable[[Any, float, float], Bounds]] = {
-    T.TiAugOcclusion: _occlusion_bounds,
-    T.ThermalNoise: _noise_bounds,
-    T.TemperatureSafe: _safe_bounds,
-}
+#: Output temperatures (degrees Celsius) accepted whatever the pipeline: colder or hotter is not a face scene.
+PLAUSIBLE_BAND: Bounds = (-100.0, 1000.0)
 
 
 def _bounds_of_sequence(nodes: Any, low: float, high: float) -> Bounds:
     for child in nodes:
-        low, high = _bounds(child, low, high)
+        low, high = pipeline_bounds(child, low, high)
     return low, high
 
 
-def _bounds(node: Any, low: float, high: float) -> Bounds:
-    """Range of temperatures ``node`` can output from inputs in [low, high]."""
-    for kind, rule in BOUNDS.items():
-        if isinstance(node, kind):
-            return rule(node, low, high)
-    if hasattr(node, "temperature_bounds"):  # other TiAug transforms say it themselves
+def pipeline_bounds(node: Any, low: float, high: float) -> Bounds:
+    """Range of temperatures ``node`` (a transform, a container or a list of them) can output from inputs in
+    [low, high]: TiAug transforms state theirs (``temperature_bounds``), allow-listed transforms keep the range."""
+    if isinstance(node, list | tuple):
+        return _bounds_of_sequence(node, low, high)
+    if hasattr(node, "temperature_bounds"):  # TiAug transforms and TemperatureSafe say it themselves
         return node.temperature_bounds(low, high)
     if _is_tiaug(node) and not isinstance(node, A.BaseCompose):
-        return -math.inf, math.inf  # a TiAug transform without a stated range: not checked
+        return -math.inf, math.inf  # a TiAug transform without a stated range: only the plausible band applies
     if isinstance(node, A.Compose | A.Sequential):
         return _bounds_of_sequence(node.transforms, low, high)
     if isinstance(node, A.BaseCompose):  # OneOf, SomeOf, ...: any subset of the children may run
-        ranges = [(low, high), *(_bounds(child, low, high) for child in node.transforms)]
+        ranges = [(low, high), *(pipeline_bounds(child, low, high) for child in node.transforms)]
         return min(r[0] for r in ranges), max(r[1] for r in ranges)
-    return low, high  # allow-listed transforms keep the range (others are refused unless --allow-unsafe)
+    return low, high  # allow-listed transforms keep the range (others are refused unless allowed)
 
 
 def _pinned(image: np.ndarray) -> int:
@@ -161,9 +186,15 @@ class OutputCheck:
     def __call__(self, image: np.ndarray, out: np.ndarray, where: str, applied: list[str]) -> None:
         """Raise ``UserError`` naming the row (``where``) and the applied transforms if ``out`` is implausible."""
         t_min, t_max = float(image.min()), float(image.max())
-        low, high = _bounds(self.pipeline, t_min, t_max)
+        low, high = pipeline_bounds(self.pipeline, t_min, t_max)
         o_min, o_max = float(out.min()), float(out.max())
         suspects = ", ".join(applied) or "none"
+        if o_min < PLAUSIBLE_BAND[0] or o_max > PLAUSIBLE_BAND[1]:
+            raise UserError(
+                f"{where}: the pipeline turned temperatures of {t_min:.2f}..{t_max:.2f} °C into {o_min:.4g}.."
+                f"{o_max:.4g} °C, outside the plausible {PLAUSIBLE_BAND[0]:g}..{PLAUSIBLE_BAND[1]:g} °C; transforms "
+                f"applied: {suspects}. Nothing was written"
+            )
         if o_min < low - self.tolerance or o_max > high + self.tolerance:
             raise UserError(
                 f"{where}: the pipeline turned temperatures of {t_min:.2f}..{t_max:.2f} °C into {o_min:.2f}.."

@@ -1,9 +1,16 @@
-"""Albumentations transforms over the TiAug functional core.
+"""Albumentations transforms over the TiAug functional core, and the registry of TiAug steps.
 
-``TiAugOcclusion`` (image + mask) and ``ThermalNoise`` (image only) are thin wrappers: they validate their
-arguments at construction (pydantic ``InitSchema``), draw every random choice from Albumentations' own
-``self.random_generator`` (so ``A.Compose([...], seed=S)`` is reproducible), and serialise with
-``A.to_dict`` / ``A.from_dict`` / ``A.save`` / ``A.load`` once ``tiaug.transforms`` is imported.
+Every TiAug transform is a thin wrapper over :mod:`tiaug.functional`: it validates its arguments at construction
+(pydantic ``InitSchema`` built from the functional config dataclass, whose defaults its explicit ``__init__``
+repeats by reference), draws every random choice from Albumentations' own ``self.random_generator`` (so
+``A.Compose([...], seed=S)`` is reproducible), states the temperatures it can produce
+(:meth:`ThermalTransform.temperature_bounds`, what :mod:`tiaug.safety` checks each output row against), and is
+registered by its step ``name`` in :data:`TRANSFORMS` (what :mod:`tiaug.presets` builds pipelines from) with the
+``stage`` of the imaging chain it belongs to (:data:`STAGES`).
+
+Targets: ``image`` or ``images`` (a recording as a (T, H, W) stack: the same scene and occluders on every frame,
+sensor noise drawn fresh per frame), ``mask``/``masks`` (read for the face, relabelled only by
+``TiAugOcclusion``'s mask policy), ``keypoints`` and ``bboxes`` (passed through unchanged).
 
 ``TemperatureSafe`` runs Albumentations transforms that assume float images in [0, 1] (blur, brightness,
 Gaussian noise...) on images in degrees Celsius: it maps the image's temperature range to [0, 1], runs them
@@ -13,22 +20,14 @@ and maps the result back.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import inspect
-import typing
 from typing import Annotated, Any
 
 import numpy as np
 from albumentations.core.composition import Sequential
-from albumentations.core.transforms_interface import (
-    BaseTransformInitSchema,
-    BasicTransform,
-    DualTransform,
-    ImageOnlyTransform,
-)
-from pydantic import BaseModel, Field, create_model, model_validator
+from albumentations.core.transforms_interface import DualTransform, ImageOnlyTransform
+from pydantic import Field
 
-from tiaug.functional.noise import NoiseConfig, apply_thermal_noise, sample_thermal_noise
+from tiaug.functional.noise import NoiseConfig, apply_thermal_noise, noise_bounds, sample_thermal_noise
 from tiaug.functional.occlusion import (
     CONFIGURATIONS,
     DEFAULT_MASK_POLICY,
@@ -37,6 +36,7 @@ from tiaug.functional.occlusion import (
     OcclusionConfig,
     OcclusionPlan,
     apply_mask_policy,
+    occlusion_bounds,
     render_occlusion,
     sample_occlusion,
 )
@@ -45,86 +45,45 @@ from tiaug.functional.scene import (
     AmbientPlan,
     DriftConfig,
     FixedPatternConfig,
+    ambient_bounds,
     apply_ambient,
     apply_drift,
     apply_fixed_pattern,
+    drift_bounds,
+    fixed_pattern_bounds,
     sample_ambient,
     sample_drift,
     sample_fixed_pattern,
 )
 from tiaug.labels import IGNORE_INDEX
-from tiaug.validation import as_2d_view, check_thermal_image
+from tiaug.thermal_transform import (
+    DEFAULT_P,
+    STAGES,
+    TRANSFORMS,
+    Stage,
+    ThermalTransform,
+    config_arguments,
+    config_checker,
+    config_from,
+    init_schema,
+)
+from tiaug.validation import as_2d_view, check_thermal_image, warn_if_not_celsius
 
+__all__ = [
+    "STAGES",
+    "TRANSFORMS",
+    "AmbientTemperature",
+    "CameraDrift",
+    "FixedPatternNoise",
+    "Stage",
+    "TemperatureSafe",
+    "ThermalNoise",
+    "ThermalTransform",
+    "TiAugOcclusion",
+    "config_from",
+]
 #: Weights of the configurations when ``configurations`` is None: OcclusionConfig's defaults, by name.
 DEFAULT_CONFIGURATIONS = dict(zip(CONFIGURATIONS, OcclusionConfig.configuration_weights, strict=True))
-DEFAULT_P = 0.5
-
-Arguments = dict[str, tuple[Any, Any]]  # argument name -> (type, default), in signature order
-
-
-def config_arguments(config: type, replace: dict[str, Arguments] | None = None, **extra: tuple[Any, Any]) -> Arguments:
-    """A transform's arguments from a functional config dataclass: its fields (types and defaults), in order.
-
-    ``replace`` maps a field to the argument(s) standing in its place; ``extra`` are appended after the fields.
-    """
-    hints = typing.get_type_hints(config, include_extras=True)
-    arguments: Arguments = {}
-    for f in dataclasses.fields(config):
-        arguments.update((replace or {}).get(f.name, {f.name: (hints[f.name], f.default)}))
-    return {**arguments, **extra}
-
-
-def init_schema(arguments: Arguments, check: typing.Callable[[BaseModel], object]) -> type[BaseTransformInitSchema]:
-    """The pydantic ``InitSchema`` of a transform with these arguments; ``check(schema)`` validates them together."""
-
-    def _check(self: BaseModel) -> BaseModel:
-        check(self)  # raises ValueError naming the bad argument
-        return self
-
-    fields = {name: (kind, ...) for name, (kind, _) in arguments.items()}
-    validators = {"_check_together": model_validator(mode="after")(_check)}
-    return create_model("InitSchema", __base__=BaseTransformInitSchema, __validators__=validators, **fields)
-
-
-def init_signature(arguments: Arguments) -> inspect.Signature:
-    """``__init__(self, <arguments>..., p=0.5)``: what Albumentations validates and serialises."""
-    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    parameters = [inspect.Parameter("self", kind)]
-    parameters += [inspect.Parameter(n, kind, default=d, annotation=t) for n, (t, d) in arguments.items()]
-    return inspect.Signature([*parameters, inspect.Parameter("p", kind, default=DEFAULT_P, annotation=float)])
-
-
-def config_init(arguments: Arguments, config: type | None = None) -> typing.Callable[..., None]:
-    """An ``__init__`` with ``init_signature(arguments)`` that stores every argument as an attribute and, given a
-    functional ``config`` dataclass, builds ``self.config`` from the attributes of the same names."""
-
-    def __init__(self: BasicTransform, **kwargs: Any) -> None:
-        BasicTransform.__init__(self, p=kwargs.pop("p"))
-        for name, value in kwargs.items():
-            setattr(self, name, value)
-        if config is not None:
-            self.config = config_from(config, self)
-
-    __init__.__signature__ = init_signature(arguments)  # type: ignore[attr-defined]
-    return __init__
-
-
-def config_from(config: type, args: Any) -> Any:
-    """``config(**fields)`` from the attributes of ``args`` named like the config's fields (lists become tuples)."""
-    fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(config)}
-    return config(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
-
-
-_OCCLUSION_ARGUMENTS = config_arguments(
-    OcclusionConfig,
-    replace={"configuration_weights": {"configurations": (dict[Configuration, float] | None, None)}},
-    mask_policy=(MaskPolicy, DEFAULT_MASK_POLICY),
-    ignore_index=(Annotated[int, Field(ge=0)], IGNORE_INDEX),
-)
-_NOISE_ARGUMENTS = config_arguments(NoiseConfig)
-_AMBIENT_ARGUMENTS = config_arguments(AmbientConfig)
-_DRIFT_ARGUMENTS = config_arguments(DriftConfig)
-_FIXED_PATTERN_ARGUMENTS = config_arguments(FixedPatternConfig)
 
 
 def _occlusion_config(args: Any) -> OcclusionConfig:
@@ -139,7 +98,16 @@ def _occlusion_config(args: Any) -> OcclusionConfig:
     return OcclusionConfig(**{**fields, "configuration_weights": weights})
 
 
-class TiAugOcclusion(DualTransform):
+_OCCLUSION_ARGUMENTS = config_arguments(
+    OcclusionConfig,
+    replace={"configuration_weights": {"configurations": (dict[Configuration, float] | None, None)}},
+    mask_policy=(MaskPolicy, DEFAULT_MASK_POLICY),
+    ignore_index=(Annotated[int, Field(ge=0)], IGNORE_INDEX),
+)
+_C = OcclusionConfig  # the defaults of TiAugOcclusion's arguments
+
+
+class TiAugOcclusion(ThermalTransform, DualTransform):
     """Synthesised thermal occluders (the poster's TiAug): polygons or strokes at chosen temperatures.
 
     Args: the fields of :class:`~tiaug.functional.occlusion.OcclusionConfig` (same names, same defaults: the
@@ -157,29 +125,63 @@ class TiAugOcclusion(DualTransform):
         ignore_index: label written by the "ignore" policy (``tiaug.labels.IGNORE_INDEX``).
         p: probability of applying the transform.
 
-    Targets: image ((H, W) or (H, W, 1) float32/float64 degrees Celsius), mask (class indices).
-    The sampled parameters of the last call are in ``self.params["tiaug"]`` (JSON-serialisable), and in
-    ``A.Compose(..., save_applied_params=True)`` results (see :func:`tiaug.provenance.applied_params`).
+    Targets: image ((H, W) or (H, W, 1) float32/float64 degrees Celsius) or images (the same occluders on every
+    frame), mask/masks (class indices), keypoints and bboxes (unchanged). The sampled parameters of the last call
+    are in ``self.params["occlusion"]`` (JSON-serialisable), and in ``A.Compose(..., save_applied_params=True)``
+    results (see :func:`tiaug.provenance.applied_params`).
     """
 
+    name = "occlusion"
+    stage = "occluder"
+    config_class = OcclusionConfig
+    bounds = staticmethod(occlusion_bounds)
     InitSchema = init_schema(_OCCLUSION_ARGUMENTS, _occlusion_config)
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(p=kwargs.pop("p"))
-        for name, value in kwargs.items():
-            setattr(self, name, value)
-        self.configurations = dict(DEFAULT_CONFIGURATIONS if self.configurations is None else self.configurations)
-        self.config = _occlusion_config(self)
+    def __init__(
+        self,
+        size_range: tuple[float, float] = _C.size_range,
+        vertices_range: tuple[int, int] = _C.vertices_range,
+        irregularity_range: tuple[float, float] = _C.irregularity_range,
+        spikiness_range: tuple[float, float] = _C.spikiness_range,
+        temperature_extension: float = _C.temperature_extension,
+        min_temperature_span: float = _C.min_temperature_span,
+        temperature_relation: str = _C.temperature_relation,
+        configurations: dict[str, float] | None = None,
+        texture_std: float = _C.texture_std,
+        min_dual_difference: float = _C.min_dual_difference,
+        stroke_aspect_range: tuple[float, float] = _C.stroke_aspect_range,
+        bar_thickness_range: tuple[float, float] = _C.bar_thickness_range,
+        min_area_px: float = _C.min_area_px,
+        mask_policy: MaskPolicy = DEFAULT_MASK_POLICY,
+        ignore_index: int = IGNORE_INDEX,
+        p: float = DEFAULT_P,
+    ) -> None:
+        super().__init__(p=p)
+        self._configure(
+            size_range=size_range,
+            vertices_range=vertices_range,
+            irregularity_range=irregularity_range,
+            spikiness_range=spikiness_range,
+            temperature_extension=temperature_extension,
+            min_temperature_span=min_temperature_span,
+            temperature_relation=temperature_relation,
+            configurations=dict(DEFAULT_CONFIGURATIONS if configurations is None else configurations),
+            texture_std=texture_std,
+            min_dual_difference=min_dual_difference,
+            stroke_aspect_range=stroke_aspect_range,
+            bar_thickness_range=bar_thickness_range,
+            min_area_px=min_area_px,
+            mask_policy=mask_policy,
+            ignore_index=ignore_index,
+        )
 
-    __init__.__signature__ = init_signature(_OCCLUSION_ARGUMENTS)
-
-    def get_transform_init_args_names(self) -> tuple[str, ...]:
-        return tuple(_OCCLUSION_ARGUMENTS)
+    def _make_config(self) -> OcclusionConfig:
+        return _occlusion_config(self)
 
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        image = data["image"] if "image" in data else data["images"][0]
-        plan = sample_occlusion(image, data.get("mask"), self.random_generator, self.config)
-        return {"plan": plan, "tiaug": plan.params}
+        image, mask = self.plan_image(data)
+        plan = sample_occlusion(image, mask, self.random_generator, self.config)
+        return {"plan": plan, "occlusion": plan.params}
 
     def apply(self, img: np.ndarray, plan: OcclusionPlan, **params: Any) -> np.ndarray:
         return render_occlusion(img, plan)
@@ -190,7 +192,107 @@ class TiAugOcclusion(DualTransform):
         return apply_mask_policy(mask, plan, self.mask_policy, self.ignore_index)
 
 
-class ThermalNoise(ImageOnlyTransform):
+class AmbientTemperature(ThermalTransform, ImageOnlyTransform):
+    """A new room temperature, the skin following partially (:func:`tiaug.functional.scene.ambient_temperature`).
+
+    Arguments: the fields of :class:`~tiaug.functional.scene.AmbientConfig` (``ambient_range`` in degrees
+    Celsius, ``skin_coupling_range``, ``max_skin_temperature``, ``min_contrast``, ``edge_sigma``) and ``p``.
+    Reads the mask (face = class > 0) when one is given and never changes it. Provenance under "ambient".
+    """
+
+    name = "ambient"
+    stage = "scene"
+    config_class = AmbientConfig
+    bounds = staticmethod(ambient_bounds)
+    InitSchema = init_schema(config_arguments(AmbientConfig), config_checker(AmbientConfig))
+
+    def __init__(
+        self,
+        ambient_range: tuple[float, float] = AmbientConfig.ambient_range,
+        skin_coupling_range: tuple[float, float] = AmbientConfig.skin_coupling_range,
+        max_skin_temperature: float = AmbientConfig.max_skin_temperature,
+        min_contrast: float = AmbientConfig.min_contrast,
+        edge_sigma: float = AmbientConfig.edge_sigma,
+        p: float = DEFAULT_P,
+    ) -> None:
+        super().__init__(p=p)
+        self._configure(
+            ambient_range=ambient_range,
+            skin_coupling_range=skin_coupling_range,
+            max_skin_temperature=max_skin_temperature,
+            min_contrast=min_contrast,
+            edge_sigma=edge_sigma,
+        )
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        plan = sample_ambient(*self.plan_image(data), self.random_generator, self.config)
+        return {"plan": plan, "ambient": plan.params}
+
+    def apply(self, img: np.ndarray, plan: AmbientPlan, **params: Any) -> np.ndarray:
+        return apply_ambient(img, plan, self.config.edge_sigma)
+
+
+class CameraDrift(ThermalTransform, ImageOnlyTransform):
+    """Global offset and gain of the frame (:func:`tiaug.functional.scene.camera_drift`).
+
+    Arguments: the fields of :class:`~tiaug.functional.scene.DriftConfig` (``offset_range`` in degrees Celsius,
+    ``gain_range`` about the frame's median) and ``p``. Provenance under "drift".
+    """
+
+    name = "drift"
+    stage = "camera"
+    config_class = DriftConfig
+    bounds = staticmethod(drift_bounds)
+    InitSchema = init_schema(config_arguments(DriftConfig), config_checker(DriftConfig))
+
+    def __init__(
+        self,
+        offset_range: tuple[float, float] = DriftConfig.offset_range,
+        gain_range: tuple[float, float] = DriftConfig.gain_range,
+        p: float = DEFAULT_P,
+    ) -> None:
+        super().__init__(p=p)
+        self._configure(offset_range=offset_range, gain_range=gain_range)
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        return {"drift": sample_drift(self.plan_image(data)[0], self.random_generator, self.config)}
+
+    def apply(self, img: np.ndarray, drift: dict[str, float], **params: Any) -> np.ndarray:
+        return apply_drift(img, drift)
+
+
+class FixedPatternNoise(ThermalTransform, ImageOnlyTransform):
+    """Column and row stripes of a microbolometer (:func:`tiaug.functional.scene.fixed_pattern_noise`), the same
+    on every frame of a recording.
+
+    Arguments: the fields of :class:`~tiaug.functional.scene.FixedPatternConfig` (``column_std_range``,
+    ``row_std_range`` in degrees Celsius) and ``p``. Provenance under "fixed_pattern".
+    """
+
+    name = "fixed_pattern"
+    stage = "camera"
+    config_class = FixedPatternConfig
+    bounds = staticmethod(fixed_pattern_bounds)
+    InitSchema = init_schema(config_arguments(FixedPatternConfig), config_checker(FixedPatternConfig))
+
+    def __init__(
+        self,
+        column_std_range: tuple[float, float] = FixedPatternConfig.column_std_range,
+        row_std_range: tuple[float, float] = FixedPatternConfig.row_std_range,
+        p: float = DEFAULT_P,
+    ) -> None:
+        super().__init__(p=p)
+        self._configure(column_std_range=column_std_range, row_std_range=row_std_range)
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        check_thermal_image(self.plan_image(data)[0])
+        return {"fixed_pattern": sample_fixed_pattern(self.random_generator, self.config)}
+
+    def apply(self, img: np.ndarray, fixed_pattern: dict[str, Any], **params: Any) -> np.ndarray:
+        return apply_fixed_pattern(img, fixed_pattern)
+
+
+class ThermalNoise(ThermalTransform, ImageOnlyTransform):
     """Per-pixel white Gaussian sensor noise whose standard deviation (NETD) is drawn in [min_netd, max_netd].
 
     Args: the fields of :class:`~tiaug.functional.noise.NoiseConfig` (same names and defaults) and ``p``:
@@ -200,22 +302,36 @@ class ThermalNoise(ImageOnlyTransform):
             :mod:`tiaug.functional.noise`).
         p: probability of applying the transform.
 
-    Targets: image ((H, W) or (H, W, 1) float32/float64 degrees Celsius).
+    Targets: image ((H, W) or (H, W, 1) float32/float64 degrees Celsius), or images: a noise field (and NETD)
+    drawn for every frame, as a sensor's noise differs from frame to frame (provenance: the first frame's).
     """
 
-    InitSchema = init_schema(_NOISE_ARGUMENTS, functools.partial(config_from, NoiseConfig))
-    __init__ = config_init(_NOISE_ARGUMENTS)
+    name = "noise"
+    stage = "sensor"
+    config_class = NoiseConfig
+    bounds = staticmethod(noise_bounds)
+    InitSchema = init_schema(config_arguments(NoiseConfig), config_checker(NoiseConfig))
 
-    def get_transform_init_args_names(self) -> tuple[str, ...]:
-        return tuple(_NOISE_ARGUMENTS)
+    def __init__(
+        self,
+        min_netd: float = NoiseConfig.min_netd,
+        max_netd: float = NoiseConfig.max_netd,
+        exact: bool = NoiseConfig.exact,
+        p: float = DEFAULT_P,
+    ) -> None:
+        super().__init__(p=p)
+        self._configure(min_netd=min_netd, max_netd=max_netd, exact=exact)
 
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        self.plan_image(data)
         height, width = params["shape"][:2]
-        return {
-            "noise": sample_thermal_noise(
-                self.random_generator, height, width, self.min_netd, self.max_netd, self.exact
-            )
-        }
+        frames = len(data["images"]) if "image" not in data else 1
+        c = self.config
+        draws = [
+            sample_thermal_noise(self.random_generator, height, width, c.min_netd, c.max_netd, c.exact)
+            for _ in range(frames)
+        ]
+        return {"noise": draws[0], **({"frames": [{"noise": d} for d in draws]} if frames > 1 else {})}
 
     def apply(self, img: np.ndarray, noise: dict[str, Any], **params: Any) -> np.ndarray:
         view = as_2d_view(img)
@@ -233,7 +349,7 @@ class TemperatureSafe(Sequential):
     probability ``p``, and maps the result back, so a blur of a 20-35 C face stays a 20-35 C face. Masks pass
     through the wrapped transforms untouched by the mapping. Geometric transforms that fill borders (Rotate,
     Affine, PadIfNeeded) do not need it: give them ``border_mode=cv2.BORDER_REFLECT_101`` instead, since a
-    constant fill would be a temperature.
+    constant fill would be a temperature. Warns once when the image does not look like degrees Celsius.
     """
 
     def __call__(self, *args: Any, force_apply: bool = False, **data: Any) -> dict[str, Any]:
@@ -241,6 +357,7 @@ class TemperatureSafe(Sequential):
             return data
         image = data["image"]
         _, t_min, t_max = check_thermal_image(image)
+        warn_if_not_celsius(image, "TemperatureSafe")
         span = max(t_max - t_min, 1e-6)
         data["image"] = ((image - t_min) / span).astype(np.float32)
         data = super().__call__(*args, force_apply=True, **data)
@@ -250,65 +367,10 @@ class TemperatureSafe(Sequential):
         data["image"] = restored
         return data
 
+    def temperature_bounds(self, low: float, high: float) -> tuple[float, float]:
+        """The wrapped transforms' range on [0, 1] (they may clip to it), mapped back onto [low, high]."""
+        from tiaug.safety import pipeline_bounds  # the rules for Albumentations' own transforms
 
-class AmbientTemperature(ImageOnlyTransform):
-    """A new room temperature, the skin following partially (:func:`tiaug.functional.scene.ambient_temperature`).
-
-    Arguments: the fields of :class:`~tiaug.functional.scene.AmbientConfig` (``ambient_range`` in degrees
-    Celsius, ``skin_coupling_range``, ``max_skin_temperature``, ``min_contrast``, ``edge_sigma``) and ``p``.
-    Reads the mask (face = class > 0) when one is given and never changes it. Provenance under "ambient".
-    """
-
-    InitSchema = init_schema(_AMBIENT_ARGUMENTS, functools.partial(config_from, AmbientConfig))
-    __init__ = config_init(_AMBIENT_ARGUMENTS, AmbientConfig)
-
-    def get_transform_init_args_names(self) -> tuple[str, ...]:
-        return tuple(_AMBIENT_ARGUMENTS)
-
-    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        plan = sample_ambient(data["image"], data.get("mask"), self.random_generator, self.config)
-        return {"plan": plan, "ambient": plan.params}
-
-    def apply(self, img: np.ndarray, plan: AmbientPlan, **params: Any) -> np.ndarray:
-        return apply_ambient(img, plan, self.config.edge_sigma)
-
-
-class CameraDrift(ImageOnlyTransform):
-    """Global offset and gain of the frame (:func:`tiaug.functional.scene.camera_drift`).
-
-    Arguments: the fields of :class:`~tiaug.functional.scene.DriftConfig` (``offset_range`` in degrees Celsius,
-    ``gain_range`` about the frame's median) and ``p``. Provenance under "drift".
-    """
-
-    InitSchema = init_schema(_DRIFT_ARGUMENTS, functools.partial(config_from, DriftConfig))
-    __init__ = config_init(_DRIFT_ARGUMENTS, DriftConfig)
-
-    def get_transform_init_args_names(self) -> tuple[str, ...]:
-        return tuple(_DRIFT_ARGUMENTS)
-
-    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        return {"drift": sample_drift(data["image"], self.random_generator, self.config)}
-
-    def apply(self, img: np.ndarray, drift: dict[str, float], **params: Any) -> np.ndarray:
-        return apply_drift(img, drift)
-
-
-class FixedPatternNoise(ImageOnlyTransform):
-    """Column and row stripes of a microbolometer (:func:`tiaug.functional.scene.fixed_pattern_noise`).
-
-    Arguments: the fields of :class:`~tiaug.functional.scene.FixedPatternConfig` (``column_std_range``,
-    ``row_std_range`` in degrees Celsius) and ``p``. Provenance under "fixed_pattern".
-    """
-
-    InitSchema = init_schema(_FIXED_PATTERN_ARGUMENTS, functools.partial(config_from, FixedPatternConfig))
-    __init__ = config_init(_FIXED_PATTERN_ARGUMENTS, FixedPatternConfig)
-
-    def get_transform_init_args_names(self) -> tuple[str, ...]:
-        return tuple(_FIXED_PATTERN_ARGUMENTS)
-
-    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        check_thermal_image(data["image"])
-        return {"fixed_pattern": sample_fixed_pattern(self.random_generator, self.config)}
-
-    def apply(self, img: np.ndarray, fixed_pattern: dict[str, Any], **params: Any) -> np.ndarray:
-        return apply_fixed_pattern(img, fixed_pattern)
+        inner_low, inner_high = pipeline_bounds(self.transforms, 0.0, 1.0)
+        span = max(high - low, 1e-6)
+        return low + inner_low * span, low + inner_high * span

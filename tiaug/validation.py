@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,8 +25,9 @@ def _named(name: str, problem: str) -> str:
     return f"{name} {problem}" if name else problem
 
 
-def check_float_pixels(dtype: np.dtype | type, name: str = "image", *, allow_integers: bool = False,
-                       reason: str = "") -> None:  # fmt: skip
+def check_float_pixels(
+    dtype: np.dtype | type, name: str = "image", *, allow_integers: bool = False, reason: str = ""
+) -> None:
     """Refuse integer or boolean pixels (raw counts without a unit) unless ``allow_integers``, and anything that
     is not a real number. ``reason`` says why integers are refused here (e.g. " and no --scale given")."""
     dtype = np.dtype(dtype)
@@ -90,8 +92,9 @@ def valid_labels(masks: np.ndarray, n_classes: int, ignore_index: int | None = N
     return not labelled.size or bool(labelled.min() >= 0 and labelled.max() < n_classes)
 
 
-def check_labels(masks: np.ndarray, classes: Sequence[str], ignore_index: int | None = None, name: str = "masks",
-                 first_row: int = 0) -> None:  # fmt: skip
+def check_labels(
+    masks: np.ndarray, classes: Sequence[str], ignore_index: int | None = None, name: str = "masks", first_row: int = 0
+) -> None:
     """Refuse masks (B, H, W) that are not integers or hold values other than class indices and the ignore index."""
     if masks.dtype.kind not in "iub":
         raise ValueError(_named(name, f"has dtype {masks.dtype}; masks hold integer class indices"))
@@ -160,7 +163,8 @@ def check_range(name: str, value: tuple[float, float], low: float, high: float, 
     """Refuse a (min, max) pair that is not a pair of numbers, unordered, not finite or outside [low, high]
     (``(low, high]`` if low_open)."""
     bracket = "(" if low_open else "["
-    message = f"{name} must be an ordered pair (min, max) within {bracket}{low}, {high}], got {value!r}"
+    limits = f"{bracket}{low}, {high}] (its documented limits)"
+    message = f"{name} must be an ordered pair (min, max) within {limits}, got {value!r}"
     try:
         lo, hi = value
     except (TypeError, ValueError):
@@ -170,3 +174,54 @@ def check_range(name: str, value: tuple[float, float], low: float, high: float, 
     below = lo <= low if low_open else lo < low
     if not (np.isfinite(lo) and np.isfinite(hi)) or below or hi > high or lo > hi:
         raise ValueError(message)
+
+
+class NotCelsiusWarning(UserWarning):
+    """An image given to a TiAug transform does not look like temperatures in degrees Celsius."""
+
+
+KELVIN_MEAN = (200.0, 400.0)  # a frame whose mean lies here is almost surely in kelvin (a room is ~297 K)
+_PLAUSIBILITY_SAMPLES = 1024  # grid samples the warning looks at (a cheap check on every call)
+
+
+def celsius_problem(image: np.ndarray) -> str | None:
+    """The likely reason ``image`` is not in degrees Celsius (values within [0, 1]; a mean near 297 K), or None.
+
+    Looks at a grid of about 1,000 pixels of the (first) frame, so it costs microseconds.
+    """
+    view = np.asarray(image)
+    while view.ndim > 2:
+        view = view[0] if view.shape[-1] != 1 else view[..., 0]
+    step = max(1, int(math.sqrt(view.size / _PLAUSIBILITY_SAMPLES)))
+    sample = view[::step, ::step]
+    if sample.size == 0 or sample.dtype.kind != "f":
+        return None
+    low, high, mean = float(sample.min()), float(sample.max()), float(sample.mean())
+    if low >= 0.0 and high <= 1.0:
+        return (
+            "its values lie within [0, 1]: normalised, or clipped by an Albumentations transform that assumes [0, 1] "
+            "floats (blur, noise, brightness...; wrap such transforms in tiaug.transforms.TemperatureSafe, and check "
+            "a whole pipeline with tiaug.safety.check_pipeline)"
+        )
+    if KELVIN_MEAN[0] <= mean <= KELVIN_MEAN[1]:
+        return "its mean is near 297 K: kelvin? subtract 273.15 first"
+    return None
+
+
+def warn_if_not_celsius(image: np.ndarray, source: str) -> None:
+    """Warn (a :class:`NotCelsiusWarning`, shown once per cause by Python's default filter) when ``image`` does
+    not look like degrees Celsius."""
+    problem = celsius_problem(image)
+    if problem is not None:
+        message = f"{source}: the image is probably not in degrees Celsius: {problem}"
+        warnings.warn(message, NotCelsiusWarning, stacklevel=3)
+
+
+def check_number(name: str, value: float, low: float, high: float, unit: str = "", low_open: bool = False) -> None:
+    """Refuse a number that is not finite or lies outside [low, high] (``(low, high]`` if low_open), naming the
+    documented limits (``unit`` follows the numbers, e.g. " °C")."""
+    bracket = "(" if low_open else "["
+    below = value <= low if low_open else value < low
+    if not isinstance(value, numbers.Real) or not math.isfinite(value) or below or value > high:
+        limits = f"{bracket}{low:g}, {high:g}]{unit}"
+        raise ValueError(f"{name} must be a finite number within {limits} (its documented limits), got {value!r}")

@@ -1,6 +1,6 @@
-"""The samcl command line: ``samcl-train``, ``samcl-eval`` and ``samcl-predict``, one module each.
+"""The samcl command line: ``samcl-train``, ``samcl-eval``, ``samcl-predict`` and ``samcl-export``, one module each.
 
-setup.cfg maps the console scripts to the functions below. Without installed scripts,
+pyproject.toml maps the console scripts to the functions below. Without installed scripts,
 ``python -m samcl.cli train|eval|predict ARGS`` (or ``python -m samcl.cli.train_cmd`` for torchrun) runs the
 same commands. Each function imports its command only when called, so one command never loads the others.
 Albumentations' online version check (a PyPI request on import) is off in these commands unless
@@ -33,4 +33,11 @@ def predict_main() -> None:
     main(prog_name="samcl-predict")
 
 
-__all__ = ["eval_main", "predict_main", "train_main"]
+def export_main() -> None:
+    """``samcl-export``."""
+    from samcl.cli.export_cmd import export_main as main
+
+    main(prog_name="samcl-export")
+
+
+__all__ = ["eval_main", "export_main", "predict_main", "train_main"]

@@ -10,7 +10,7 @@ import click
 from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
 from samcl.inference.evaluation import DEFAULT_NETD, OCCLUDED_LABELS
 from tiaug.cli.common import SEED, FiniteFloat, Progress, command, progress_flag
-from tiaug.functional.occlusion import CONFIGURATIONS
+from tiaug.functional.occlusion import CONFIGURATIONS, MaskPolicy
 
 ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configuration", "occluded_labels")
 
@@ -88,7 +88,7 @@ def eval_main(
     robustness_seed: int,
     robustness_netd: tuple[float, ...],
     robustness_configuration: tuple[str, ...],
-    occluded_labels: str,
+    occluded_labels: MaskPolicy,
     progress: bool,
 ) -> None:
     """Evaluate a segmentation checkpoint on the labelled thermal dataset TEST.h5.

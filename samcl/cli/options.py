@@ -14,8 +14,9 @@ checkpoint_option = click.option(
     required=True,
     metavar="CKPT",
     type=click.Path(path_type=Path),
-    help="A samcl checkpoint (best.pt or last.pt of samcl-train), or a run folder (its best.pt is used). "
-    "It holds the model, class names and input normalisation: nothing else is needed.",
+    help="A samcl checkpoint (best.pt or last.pt of samcl-train), a run folder (its best.pt is used), or an .onnx "
+    "file from samcl-export (onnxruntime, the 'deploy' extra). It holds the model, class names and input "
+    "normalisation: nothing else is needed.",
 )
 device_option = click.option(
     "--device",

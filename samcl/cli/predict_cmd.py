@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # torch loads with the model, not with the command (`samcl-pr
     from samcl.inference.predictor import InferenceModel
 
 
-def is_stream_input(spec: str, fmt: str) -> bool:
+def is_stream_input(spec: str | Path, fmt: str) -> bool:
     """True for camera inputs (a device, a camera file or recording, a folder holding any): streamed outputs.
 
     HDF5 and .npy files, and folders of nothing else, keep the whole-or-nothing image path.
@@ -187,7 +187,7 @@ def _mask_values(model: InferenceModel) -> None:
     click.echo("mask values: " + ", ".join(f"{i} {name}" for i, name in enumerate(model.classes)))
 
 
-def _predict_stream(model: InferenceModel, spec: str, out: Path, progress: bool, **kwargs) -> None:
+def _predict_stream(model: InferenceModel, spec: str | Path, out: Path, progress: bool, **kwargs) -> None:
     """The camera-input path of samcl-predict (``kwargs``: those of :func:`predict_stream`)."""
     from samcl.inference.stream import predict_stream
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 import yaml
@@ -60,7 +61,7 @@ metrics.csv, summary.json and curves.png.
 """
 
 
-def option(*decls: str, help: str, shown: str | None = None, **kwargs: object):
+def option(*decls: str, help: str, shown: str | None = None, **kwargs: Any):
     """``click.option`` whose help ends with TrainConfig's default of the option, ``[value]``.
 
     Every option defaults to None so that ``--config`` values are not overridden by defaults; ``resolve_config``
@@ -277,7 +278,7 @@ def _start(config_file: Path | None, resume: Path | None, overwrite: bool, flags
         run = Run(resolve_config({**payload["config"], "out": str(resume)}, given), payload, notice=_say)
         return run.config, run
     config = resolve_config(read_config_file(config_file) if config_file else None, dict(flags))
-    inputs = [config.data, config.val, *([config_file] if config_file else [])]
+    inputs: list[str | Path] = [config.data, config.val, *([config_file] if config_file else [])]
     earlier = check_run_dir(config.out, overwrite=overwrite, inputs=inputs)
     run = Run(config, notice=_say)
     if run.world.is_main:  # the data checked out: the earlier run goes

@@ -33,6 +33,7 @@ import numpy as np
 from tiaug.functional import (
     CONFIGURATIONS,
     MASK_POLICIES,
+    NoiseConfig,
     OcclusionConfig,
     apply_mask_policy,
     render_occlusion,
@@ -77,7 +78,8 @@ class Perturbation:
         for k, row in enumerate(rows):
             rng = self.rng(seed, row)
             if self.kind == "occlusion":
-                weights = tuple(float(c == self.params["configuration"]) for c in CONFIGURATIONS)
+                single, dual, connected = (float(c == self.params["configuration"]) for c in CONFIGURATIONS)
+                weights = (single, dual, connected)
                 face = np.where(masks[k] == ignore_index, 0, masks[k])  # ignored pixels are not face
                 plan = sample_occlusion(images[k], face, rng, OcclusionConfig(configuration_weights=weights))
                 out_images[k] = render_occlusion(images[k], plan)
@@ -85,7 +87,7 @@ class Perturbation:
                     out_masks[k] = apply_mask_policy(masks[k], plan, "ignore", ignore_index)
             elif self.kind == "noise":
                 netd = float(self.params["netd"])
-                out_images[k] = thermal_noise(images[k], rng, netd, netd)[0]
+                out_images[k] = thermal_noise(images[k], rng=rng, config=NoiseConfig(netd, netd)).image
             else:
                 raise ValueError(f"unknown perturbation kind {self.kind!r}")
         return out_images, out_masks

@@ -2,8 +2,10 @@
 
 ``load_inference_model("run/best.pt", device="auto")`` reads a self-describing checkpoint
 (:mod:`samcl.artifacts.checkpoint`), rebuilds its network on the chosen device in eval mode and returns an
-:class:`InferenceModel` whose ``predict(images)`` maps temperatures (B, H, W) in degrees Celsius to class
-indices (B, H, W) uint8, at any image size. Every refusal is a ``ValueError`` naming the file and the problem.
+:class:`InferenceModel` whose ``predict(images)`` maps temperatures (H, W) or (B, H, W) in degrees Celsius to
+class indices of the same shape (uint8), at any image size. An ``.onnx`` file made by ``samcl-export`` gives an
+:class:`~samcl.inference.onnx_model.OnnxModel` with the same interface (onnxruntime, the ``deploy`` extra).
+Every refusal is a ``ValueError`` naming the file and the problem.
 
 Images are (B, H, W) degrees Celsius. They are normalised with the checkpoint's mean/std, padded by
 reflection up to the model's size multiple (and minimum size), segmented, and cropped back, so masks come
@@ -12,7 +14,6 @@ out at the input's size.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +21,16 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from samcl.artifacts.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of
 from samcl.artifacts.normalization import Normalization
 from samcl.device import autocast, resolve_device
+from samcl.inference.padding import crop_frames, pad_frames, size_rule
 from samcl.metrics import ConfusionMatrix
 from tiaug.labels import IGNORE_INDEX
+
+ONNX_SUFFIX = ".onnx"
 
 
 def resolve_checkpoint_path(path: str | Path) -> Path:
@@ -41,16 +44,6 @@ def resolve_checkpoint_path(path: str | Path) -> Path:
     return path
 
 
-def padded_size(height: int, width: int, model: nn.Module) -> tuple[int, int]:
-    """Smallest (H', W') >= (height, width) that the model accepts (multiples of ``size_multiple``)."""
-    multiple = int(getattr(model, "size_multiple", 1))
-    minimum = int(getattr(model, "min_size", 1))
-    return (
-        max(minimum, math.ceil(height / multiple) * multiple),
-        max(minimum, math.ceil(width / multiple) * multiple),
-    )
-
-
 @torch.no_grad()
 def predict_logits(
     model: nn.Module,
@@ -62,16 +55,14 @@ def predict_logits(
     """Logits (B, C, H, W) float32 for temperature images (B, H, W); pads to the model's size and crops back."""
     device = torch.device(device)
     x = torch.as_tensor(np.asarray(images, dtype=np.float32) if not torch.is_tensor(images) else images)
-    x = normalization(x.to(device=device, dtype=torch.float32)).unsqueeze(1)
+    x = normalization(x.to(device=device, dtype=torch.float32))
     height, width = x.shape[-2:]
-    target_h, target_w = padded_size(height, width, model)
-    if (target_h, target_w) != (height, width):
-        pad = (0, target_w - width, 0, target_h - height)
-        mode = "reflect" if target_h - height < height and target_w - width < width else "replicate"
-        x = F.pad(x, pad, mode=mode)
+    x = pad_frames(x, *size_rule(model)).unsqueeze(1)
+    if getattr(model, "prefers_channels_last", False):
+        x = x.contiguous(memory_format=torch.channels_last)
     with autocast(device, amp):
         logits = model(x)
-    return logits[..., :height, :width].float()
+    return crop_frames(logits, height, width).float()
 
 
 def predict_labels(model: nn.Module, images, normalization: Normalization, device="cpu", amp=False) -> np.ndarray:
@@ -100,18 +91,27 @@ def evaluate_batches(
     return matrix
 
 
-@dataclass
-class InferenceModel:
-    """A segmentation network in eval mode with everything needed to run it on temperatures."""
+def frames_of(images: np.ndarray | torch.Tensor) -> tuple[np.ndarray | torch.Tensor, bool]:
+    """(B, H, W) frames of one (H, W) frame or a (B, H, W) stack, and whether it was one frame."""
+    if not torch.is_tensor(images):
+        images = np.asarray(images, dtype=np.float32)
+    if images.ndim == 2:
+        return images[None], True
+    if images.ndim != 3:
+        raise ValueError(f"predict takes an (H, W) frame or an (N, H, W) stack in degrees Celsius, got {images.shape}")
+    return images, False
 
-    model: nn.Module
-    normalization: Normalization
+
+class Predictor:
+    """What every predictor offers (:class:`InferenceModel`, ``OnnxModel``): classes, normalisation, ``predict``.
+
+    Subclasses are dataclasses with ``classes``, ``normalization``, ``ignore_index``, ``spec``, ``input_size``,
+    ``device`` and ``source``, and implement :meth:`predict_batch`.
+    """
+
     classes: tuple[str, ...]
-    ignore_index: int
     spec: dict[str, Any]
-    input_size: tuple[int, int] | None
-    device: torch.device
-    amp: bool
+    device: Any
     source: Path
 
     @property
@@ -124,6 +124,31 @@ class InferenceModel:
         return f"{self.source} ({self.spec['name']}({kwargs}), {self.num_classes} classes, on {self.device})"
 
     def predict(self, images: np.ndarray) -> np.ndarray:
+        """Class index per pixel, uint8, for temperatures in degrees Celsius: (H, W) -> (H, W), (B, H, W) ->
+        (B, H, W). Any frame size: frames are padded to the network's size rule inside and cropped back."""
+        frames, single = frames_of(images)
+        labels = self.predict_batch(frames)
+        return labels[0] if single else labels
+
+    def predict_batch(self, images: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+@dataclass
+class InferenceModel(Predictor):
+    """A PyTorch segmentation network in eval mode with everything needed to run it on temperatures."""
+
+    model: nn.Module
+    normalization: Normalization
+    classes: tuple[str, ...]
+    ignore_index: int
+    spec: dict[str, Any]
+    input_size: tuple[int, int] | None
+    device: torch.device
+    amp: bool
+    source: Path
+
+    def predict_batch(self, images: np.ndarray) -> np.ndarray:
         """Class index per pixel (B, H, W) uint8 for temperatures (B, H, W) in degrees Celsius."""
         return predict_labels(self.model, images, self.normalization, self.device, self.amp)
 
@@ -147,14 +172,22 @@ def _checked_classes(payload: dict[str, Any], source: Path) -> tuple[str, ...]:
     return tuple(classes)
 
 
-def load_inference_model(path: str | Path, device: str | torch.device = "auto", amp: bool = False) -> InferenceModel:
-    """Read a checkpoint (file or run folder) and rebuild its network on ``device``, in eval mode.
+def load_inference_model(
+    path: str | Path, device: str | torch.device = "auto", amp: bool = False, threads: int | None = None
+) -> Predictor:
+    """Read a checkpoint (file or run folder) and rebuild its network on ``device``, in eval mode; an ``.onnx``
+    file (``samcl-export``) gives an onnxruntime predictor with the same interface.
 
-    ``amp``: bfloat16 autocast on CUDA (ignored on the CPU). Raises ValueError for a missing, unreadable or
+    ``amp``: bfloat16 autocast on CUDA (ignored on the CPU). ``threads``: onnxruntime's intra-op threads (default:
+    its own choice; PyTorch's are ``torch.set_num_threads``). Raises ValueError for a missing, unreadable or
     foreign checkpoint, inconsistent entries, or weights that do not fit the described model.
     """
-    device = device if isinstance(device, torch.device) else resolve_device(device)
     source = resolve_checkpoint_path(path)
+    if source.suffix.lower() == ONNX_SUFFIX:
+        from samcl.inference.onnx_model import load_onnx_model
+
+        return load_onnx_model(source, device=str(device), threads=threads)
+    device = device if isinstance(device, torch.device) else resolve_device(device)
     payload = load_checkpoint(source, map_location="cpu")
     classes = _checked_classes(payload, source)
     try:
@@ -174,6 +207,8 @@ def load_inference_model(path: str | Path, device: str | torch.device = "auto", 
             raise
         raise ValueError(f"checkpoint {source}: {e}") from None
     model.to(device).eval()
+    if getattr(model, "prefers_channels_last", False):
+        model.to(memory_format=torch.channels_last)
     size = payload.get("input_size")
     return InferenceModel(
         model=model,

@@ -32,7 +32,7 @@ import numpy as np
 from samcl.inference.files import render_overlay, write_mask_png
 from samcl.inference.regions import RegionsCSV
 from tiaug.io import STR, OutputPathError, ThermalDataError, ThermalH5Writer, atomic_h5
-from tiaug.io.h5.atomic import temporary_path
+from tiaug.io.h5.atomic import check_not_an_input, temporary_path
 from tiaug.io.readers import Frame, FrameSource, ReadOptions, folder_files, is_device, open_camera, open_source
 
 if TYPE_CHECKING:  # torch loads with the model, not with the module
@@ -96,7 +96,7 @@ def input_name(spec: str | Path) -> str:
 def iter_sources(spec: str | Path, fmt: str, options: ReadOptions, on_skip: OnSkip) -> Iterator[FrameSource]:
     """The sources of INPUT: a camera, every readable file of a folder (others go to ``on_skip``), or one file."""
     if is_device(spec):
-        yield open_camera(spec)
+        yield open_camera(str(spec))
         return
     path = Path(spec)
     if not path.exists():
@@ -118,35 +118,63 @@ def iter_sources(spec: str | Path, fmt: str, options: ReadOptions, on_skip: OnSk
         yield source
 
 
-def _write_file(target: Path, write: Callable[[Path], None], overwrite: bool) -> None:
-    """Write ``target`` through a temporary name; refuse to replace an existing file without ``overwrite``."""
-    if target.exists() and not overwrite:
-        raise OutputPathError(f"{target}: exists already; pass --overwrite to replace it")
-    tmp = temporary_path(target, hidden=True)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
 class _Outputs:
-    """The files of one run, created on the first frame and written batch by batch."""
+    """The files of one run, created on the first frame and written batch by batch.
 
-    def __init__(self, model: InferenceModel, out: Path, name: str, overlays: bool, h5: bool, overwrite: bool) -> None:
+    Every file goes through :meth:`check` (not an input, by name or through a symbolic or hard link; not there
+    already unless ``overwrite``) and a temporary name renamed into place: masks and overlays per frame; the CSV
+    once its first rows are written (later rows are appended to the renamed file, so it can be followed while a
+    camera runs); the HDF5 file when the run ends (interrupted or not). A link planted at an output's name is
+    replaced, never written through.
+    """
+
+    def __init__(
+        self, model: InferenceModel, out: Path, name: str, overlays: bool, h5: bool, overwrite: bool, inputs: list
+    ) -> None:
         self.model, self.out, self.overlays, self.overwrite = model, out, overlays, overwrite
-        self.csv = RegionsCSV(out / f"{name}_regions.csv", model.classes, overwrite=overwrite)
-        self.h5_path = out / f"{name}_masks.h5" if h5 else None
+        self.inputs = [Path(p) for p in inputs]
+        self.csv_path = self.check(out / f"{name}_regions.csv")
+        self.h5_path = self.check(out / f"{name}_masks.h5") if h5 else None
+        self.csv = RegionsCSV(temporary_path(self.csv_path, hidden=True), model.classes)
+        self.csv_published = False
         self.stack = contextlib.ExitStack()
+        self.stack.callback(self._finish_csv)
         self.writer: ThermalH5Writer | None = None
-        for path in (self.csv.path, self.h5_path):
-            if path is not None and path.exists() and not overwrite:
-                raise OutputPathError(f"{path}: exists already; pass --overwrite to replace the outputs")
+
+    def check(self, target: Path) -> Path:
+        """The one output check of the stream: ``target`` is not an input and may be (over)written."""
+        check_not_an_input(target, self.inputs)
+        if target.is_dir() or ((target.exists() or target.is_symlink()) and not self.overwrite):
+            raise OutputPathError(f"{target}: exists already; pass --overwrite to replace the outputs")
+        return target
+
+    def write_file(self, target: Path, write: Callable[[Path], None]) -> None:
+        """Write ``target`` through a temporary name after :meth:`check`."""
+        self.check(target)
+        tmp = temporary_path(target, hidden=True)
+        try:
+            write(tmp)
+            os.replace(tmp, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    def _add_rows(self, rows: list) -> None:
+        self.csv.add(rows)
+        if not self.csv_published:  # the open file follows the rename: later rows go to the final name
+            self.check(self.csv_path)
+            os.replace(self.csv.path, self.csv_path)
+            self.csv_published = True
+
+    def _finish_csv(self) -> None:
+        self.csv.close()
+        if not self.csv_published:
+            with contextlib.suppress(FileNotFoundError):
+                self.csv.path.unlink()
 
     def _h5_writer(self, source: FrameSource, shape: tuple[int, int]) -> ThermalH5Writer:
         if self.writer is None:
-            h5_file = self.stack.enter_context(atomic_h5(self.h5_path, overwrite=self.overwrite))
+            h5_file = self.stack.enter_context(atomic_h5(self.h5_path, overwrite=self.overwrite, inputs=self.inputs))
             meta = {"checkpoint": str(self.model.source), "model": self.model.spec["name"]}
             self.writer = ThermalH5Writer(
                 h5_file, *shape, classes=self.model.classes, compression="lzf", attrs={"samcl/predict": meta}
@@ -169,16 +197,15 @@ class _Outputs:
         rows = []
         for k, frame in enumerate(frames):
             name = f"{base}_{frame.index:05d}" if source.stacked else base
-            _write_file(self.out / f"{name}_mask.png", lambda p, m=labels[k]: write_mask_png(m, p), self.overwrite)
+            self.write_file(self.out / f"{name}_mask.png", lambda p, m=labels[k]: write_mask_png(m, p))
             if self.overlays:
                 title = source.where(frame.index)
-                _write_file(
+                self.write_file(
                     self.out / f"{name}_overlay.png",
                     lambda p, i=images[k], m=labels[k], t=title: render_overlay(i, m, self.model.classes, p, title=t),
-                    self.overwrite,
                 )
             rows.append((Path(source.name).name, frame.index, name, frame.meta.get("timestamp"), images[k], labels[k]))
-        self.csv.add(rows)
+        self._add_rows(rows)
         if writer is not None:
             extra = {"source": [Path(source.name).name] * len(frames), "source_index": [f.index for f in frames]}
             writer.append(images, labels, extra=extra)
@@ -222,9 +249,9 @@ def predict_stream(
         if on_skip is not None:
             on_skip(message)
 
-    outputs = _Outputs(model, out, name, overlays, h5, overwrite)
+    inputs = [model.source] + ([] if is_device(spec) else [Path(spec)])
+    outputs = _Outputs(model, out, name, overlays, h5, overwrite, inputs)
     with outputs.stack:
-        outputs.stack.callback(outputs.csv.close)
         try:
             with contextlib.closing(_frames(spec, fmt, options or ReadOptions(), every, skip)) as sources:
                 _run(model, sources, max_frames, batch_size, outputs, summary, skip, progress)
@@ -241,7 +268,7 @@ def predict_stream(
             outputs.writer.finish()
             summary.h5 = outputs.h5_path.name
     if summary.frames:
-        summary.csv = outputs.csv.path.name
+        summary.csv = outputs.csv_path.name
     return summary
 
 

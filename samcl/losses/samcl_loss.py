@@ -138,6 +138,8 @@ class SAMCLLoss(SegmentationLoss):
     ``derangement`` may be given explicitly: (C,) or (B, C) permutations with ``sigma[c] != c``.
     """
 
+    scale_weights: torch.Tensor  # a buffer: (num_scales,) float32
+
     def __init__(
         self,
         num_classes: int,
@@ -289,7 +291,7 @@ class SAMCLLoss(SegmentationLoss):
         per_image = self.triplet == "image"
         d_pos, d_neg = [d0[0]], [d0[1]]
         for a, p, n in scales[1:]:
-            wk = F.adaptive_avg_pool2d(v1, a.shape[-2:])[:, 0]
+            wk = F.adaptive_avg_pool2d(v1, (a.shape[-2], a.shape[-1]))[:, 0]
             d_pos.append(self._dk(a, p, wk, per_image=per_image))
             d_neg.append(self._dk(a, n, wk, per_image=per_image))
         has_valid = (valid.sum((1, 2)) > 0) if per_image else (valid.sum() > 0)

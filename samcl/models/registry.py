@@ -1,6 +1,7 @@
 """Segmentation models by name: ``build_model(name, num_classes, in_channels=1, **kwargs)``.
 
-Names: ``unet``, ``attention_unet`` (written here; ``base_width`` and ``depth`` keyword arguments),
+Names: ``unet``, ``attention_unet`` (written here; ``base_width`` and ``depth`` keyword arguments), ``live``
+(a network for camera-rate CPU inference, :mod:`samcl.models.live`; ``base_width``),
 and ``smp:<Arch>:<encoder>`` for any segmentation-models-pytorch architecture and encoder (needs the
 ``zoo`` extra). Every model maps (B, in_channels, H, W) to (B, num_classes, H, W) logits for H, W
 multiples of 16 and has ``size_multiple`` and ``min_size`` attributes (see :func:`check_input_size`).
@@ -13,10 +14,11 @@ from collections.abc import Callable
 from torch import nn
 
 from .attention_unet import AttentionUNet
+from .live import LiveNet
 from .smp_zoo import PAPER_MODELS, SMPModel
 from .unet import UNet
 
-_BUILTIN: dict[str, Callable[..., nn.Module]] = {"unet": UNet, "attention_unet": AttentionUNet}
+_BUILTIN: dict[str, Callable[..., nn.Module]] = {"unet": UNet, "attention_unet": AttentionUNet, "live": LiveNet}
 
 
 def available_models() -> list[str]:

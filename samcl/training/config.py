@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import json
 import math
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from samcl.artifacts.input_norms import DEFAULT_INPUT_NORM, INPUT_NORMS
 from samcl.losses.settings import (
@@ -27,6 +24,7 @@ from samcl.losses.settings import (
     SAMCL_SETTINGS,
     samcl_settings,
 )
+from tiaug.config_files import ConfigFileError, read_config_data
 from tiaug.errors import UserError
 from tiaug.labels import IGNORE_INDEX
 from tiaug.sizes import parse_size
@@ -187,7 +185,7 @@ class TrainConfig:
     def default(cls, name: str) -> Any:
         """The built-in default of option ``name`` (what ``--help`` shows)."""
         f = next(f for f in dataclasses.fields(cls) if f.name == name)
-        return f.default_factory() if f.default is dataclasses.MISSING else f.default
+        return f.default_factory() if callable(f.default_factory) else f.default  # one of the two is set
 
     def as_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
@@ -197,9 +195,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     """Options from a YAML (.yaml/.yml) or JSON file; unknown keys are refused with the list of valid ones."""
     path = Path(path)
     try:
-        text = path.read_text()
-        raw = yaml.safe_load(text) if path.suffix.lower() in {".yaml", ".yml"} else json.loads(text)
-    except (OSError, json.JSONDecodeError, yaml.YAMLError) as e:
+        raw = read_config_data(path)  # bounded, without YAML aliases
+    except (OSError, ConfigFileError) as e:
         raise ValueError(f"config {path}: cannot read it ({e})") from None
     if not isinstance(raw, dict):
         raise ValueError(f"config {path}: expected a mapping of option: value")

@@ -19,8 +19,9 @@ from torch.utils.data import Dataset, Sampler, get_worker_info
 
 from samcl.artifacts.normalization import Normalization
 from tiaug.io import ThermalH5Reader, open_thermal
-from tiaug.presets import SCENE_P, paper_training_pipeline
+from tiaug.presets import PAPER_P, SCENE_P, paper_training_pipeline, training_steps
 from tiaug.signals import as_worker
+from tiaug.transforms import TRANSFORMS
 
 if TYPE_CHECKING:
     import albumentations as A
@@ -93,24 +94,13 @@ class StepSampler(Sampler):
 
 def training_pipeline(config: TrainConfig) -> A.Compose:
     """The augmentation of a training configuration: the paper's pipeline at ``config.crop``, TiAug occlusion and
-    thermal noise at p = 0.5 when ``config.tiaug``, the scene steps at ``SCENE_P`` each when ``config.scene``.
-    An "ignore" mask policy writes the configuration's ignore index (the one the loss skips)."""
-    p_tiaug = 0.5 if config.tiaug else 0.0
-    p_scene = SCENE_P if config.scene else 0.0
-    occlusion = {"ignore_index": config.ignore_index, **config.occlusion}  # the label the loss skips
-    return paper_training_pipeline(
-        *config.crop,
-        p_occlusion=p_tiaug,
-        p_noise=p_tiaug,
-        occlusion=occlusion,
-        noise=config.noise,
-        p_ambient=p_scene,
-        p_drift=p_scene,
-        p_fixed_pattern=p_scene,
-        ambient=config.ambient,
-        drift=config.drift,
-        fixed_pattern=config.fixed_pattern,
-    )
+    thermal noise at p = 0.5 when ``config.tiaug``, every scene step at ``SCENE_P`` when ``config.scene``. A step's
+    arguments come from the configuration's option of the same name (``occlusion``, ``noise``, ``ambient``...);
+    an "ignore" mask policy writes the configuration's ignore index (the one the loss skips)."""
+    args = {name: getattr(config, name, None) or {} for name in TRANSFORMS}
+    args["occlusion"] = {"ignore_index": config.ignore_index, **args["occlusion"]}
+    steps = training_steps(PAPER_P if config.tiaug else 0.0, SCENE_P if config.scene else 0.0, args)
+    return paper_training_pipeline(*config.crop, steps=steps)
 
 
 class TrainingSet(Dataset):
@@ -142,6 +132,7 @@ class TrainingSet(Dataset):
     def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         if self._reader is None:
             self._open()
+        assert self._reader is not None and self._pipeline is not None  # set by _open
         row, seed = item
         batch = self._reader.read_batch(row, row + 1)
         draws = [self._draw(batch.images[0], batch.masks[0], view_seed(seed, v)) for v in range(self.views)]

@@ -99,3 +99,30 @@ def test_cold_room_draw_leaves_the_other_faces_unchanged(monkeypatch):
         else:  # byte-identical to the faces generated before the cold room existed
             np.testing.assert_array_equal(wild.images[k], before.images[k])
             assert wild.params[k] == before.params[k]
+
+
+def test_every_registered_condition_has_its_function():
+    for c in cond.REGISTRY:
+        assert callable(getattr(cond, c.name)), c.name
+    assert tuple(c.name for c in cond.REGISTRY) == CONDITIONS
+
+
+def test_a_new_registry_entry_is_drawn_and_painted(monkeypatch):
+    """Adding a condition is a registry entry and its painter: the draw, the fallback, --condition and the
+    painting order follow."""
+    from tiaug.synth import names
+
+    painted = []
+
+    def sticker(rng, image, g, t):
+        painted.append(float(rng.random()))
+        return [{"kind": "sticker", "polygon": []}]
+
+    registry = (*names.REGISTRY, names.Condition("sticker", "occluder", 1.0, layer=9))
+    monkeypatch.setattr(cond, "REGISTRY", registry)
+    monkeypatch.setattr(cond, "CONDITIONS", tuple(c.name for c in registry))
+    monkeypatch.setattr(cond, "sticker", sticker, raising=False)
+    face = generate_face(*SIZE, face_rng(0, 0), unconstrained=True)
+    assert face.params["conditions"][-1] == "sticker" and face.params["occluders"][-1]["kind"] == "sticker"
+    alone = generate_face(*SIZE, face_rng(0, 0), condition="sticker")
+    assert alone.params["conditions"] == ["sticker"] and len(painted) == 2

@@ -1,6 +1,5 @@
-"""Issue 11 on samcl-train: an earlier run replaced, an ignore index that crashes step 1, tracebacks for bad values.
-
-Each test is a case that main got wrong.
+"""Nothing lost by samcl-train: no earlier run replaced, no ignore index that crashes step 1, no traceback for a bad
+value.
 """
 
 from __future__ import annotations

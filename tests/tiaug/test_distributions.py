@@ -17,6 +17,7 @@ from scipy import stats
 
 from tiaug.functional import (
     CONFIGURATIONS,
+    NoiseConfig,
     OcclusionConfig,
     area_tolerance,
     occluded_pixels,
@@ -149,7 +150,7 @@ def test_noise_std_matches_netd_over_many_draws() -> None:
     image = np.full((64, 80), 25.0, np.float32)
     ratios, netds, offsets = [], [], []
     for seed in range(N_DRAWS):
-        out, params = thermal_noise(image, np.random.default_rng(seed), 0.02, 0.1)
+        out, _, params = thermal_noise(image, rng=np.random.default_rng(seed), config=NoiseConfig(0.02, 0.1))
         netds.append(params["netd"])
         offsets.append(params["window"]["offset"])
         ratios.append(float((out - image).astype(np.float64).std()) / params["netd"])

@@ -57,7 +57,7 @@ def test_channel_last_and_float64_preserved() -> None:
     out, new_mask, _ = occlude(image[:, :, None], mask[:, :, None], rng=rng(), mask_policy="ignore")
     assert out.shape == (40, 50, 1) and out.dtype == np.float64
     assert new_mask.shape == (40, 50, 1) and new_mask.dtype == np.uint8
-    noisy, _ = thermal_noise(image[:, :, None], rng())
+    noisy, _, _ = thermal_noise(image[:, :, None], rng=rng())
     assert noisy.shape == (40, 50, 1) and noisy.dtype == np.float64
 
 
@@ -76,7 +76,7 @@ def test_bad_images_are_refused(image: np.ndarray, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         occlude(image, None, rng=rng())
     with pytest.raises(ValueError, match=message):
-        thermal_noise(image, rng())
+        thermal_noise(image, rng=rng())
 
 
 def test_integer_image_error_says_how_to_convert() -> None:

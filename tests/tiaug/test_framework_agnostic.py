@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent(
     image = np.full((64, 80), 24.0, np.float32); image[16:48, 20:60] = 34.0
     mask = (image > 30).astype(np.uint8)
     out, new_mask, params = F.occlude(image, mask, rng=np.random.default_rng(0))
-    noisy, _ = F.thermal_noise(out, np.random.default_rng(1))
+    noisy, _, _ = F.thermal_noise(out, rng=np.random.default_rng(1))
     pipeline = tiaug.presets.paper_training_pipeline(height=64, width=80, seed=0, save_applied_params=True)
     result = pipeline(image=image, mask=mask)
     tiaug.provenance.applied_params_json(result)
@@ -83,8 +83,8 @@ def _run_without_pipeline_libraries(argv: list[str]) -> subprocess.CompletedProc
 @pytest.mark.parametrize("argv", _help_commands(), ids=" ".join)
 def test_help_of_every_command_needs_neither_albumentations_nor_torch(argv: list[str]) -> None:
     """Every `tiaug` and `samcl-*` command's --help (but augment's) runs with albumentations and torch made
-    unimportable, and those of the start-up targets (issue 14) load none of NumPy, h5py, OpenCV and shapely
-    either: their option choices and defaults come from dependency-free modules."""
+    unimportable, and those with a start-up target (benchmarks/README.md, section 2b) load none of NumPy, h5py,
+    OpenCV and shapely either: their option choices and defaults come from dependency-free modules."""
     label = " ".join(argv)
     if label in RUNS_A_PIPELINE:
         pytest.skip("runs a pipeline: its --help shows the transforms' defaults (Albumentations)")

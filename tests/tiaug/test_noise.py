@@ -7,8 +7,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tiaug.functional import thermal_noise
+from tiaug.functional import NoiseConfig
+from tiaug.functional import thermal_noise as _thermal_noise
 from tiaug.functional.noise import TEXTURE_PIXELS, TEXTURE_SIZE
+
+
+def thermal_noise(image: np.ndarray, rng: np.random.Generator, *netd: float, exact: bool = False) -> tuple:
+    """(image, params) of the one-call function with a NETD range (min, max) when given."""
+    config = NoiseConfig(*netd, exact=exact) if netd else NoiseConfig(exact=exact)
+    out, mask, params = _thermal_noise(image, rng=rng, config=config)
+    assert mask is None
+    return out, params
 
 
 @settings(max_examples=30, deadline=None)

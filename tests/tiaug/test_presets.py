@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 from tiaug.functional import occluded_pixels
-from tiaug.presets import paper_training_pipeline, tiaug_pipeline
+from tiaug.presets import Step, paper_training_pipeline, tiaug_pipeline, training_steps
 from tiaug.transforms import ThermalNoise, TiAugOcclusion
 
 from .strategies import thermal_face
 
 
 def _steps() -> list:
-    return list(paper_training_pipeline(p_occlusion=1, p_noise=1, p_blur=1).transforms)
+    return list(paper_training_pipeline(steps=training_steps(p_tiaug=1), p_blur=1).transforms)
 
 
 @pytest.mark.parametrize("index", range(len(_steps())))
@@ -58,3 +58,11 @@ def test_tiaug_pipeline_applies_both() -> None:
     image, mask = thermal_face(64, 64, seed=2)
     result = tiaug_pipeline(seed=0)(image=image, mask=mask)
     assert [name for name, _ in result["applied_transforms"]] == ["TiAugOcclusion", "ThermalNoise"]
+
+
+def test_steps_are_placed_by_stage_and_unknown_names_refused() -> None:
+    steps = [Step("noise", 1.0), Step("drift", 0.3, {"gain_range": (1.0, 1.0)}), Step("occlusion", 1.0)]
+    names = [type(t).__name__ for t in tiaug_pipeline(steps=steps).transforms]
+    assert names == ["TiAugOcclusion", "CameraDrift", "ThermalNoise"]
+    with pytest.raises(ValueError, match=r"unknown TiAug step 'haze'.*occlusion, ambient"):
+        tiaug_pipeline(steps=[Step("haze")])

@@ -33,6 +33,23 @@ from tiaug.transforms import AmbientTemperature, CameraDrift, FixedPatternNoise
 
 from .strategies import assert_same_outputs, thermal_cases, thermal_face
 
+
+def _ambient(image: np.ndarray, mask: np.ndarray | None, rng: np.random.Generator, **config: object) -> tuple:
+    """(image, params) of the one-call function with these config fields."""
+    out, _, params = ambient_temperature(image, mask, rng=rng, config=AmbientConfig(**config))
+    return out, params
+
+
+def _drift(image: np.ndarray, rng: np.random.Generator, **config: object) -> tuple:
+    out, _, params = camera_drift(image, rng=rng, config=DriftConfig(**config))
+    return out, params
+
+
+def _pattern(image: np.ndarray, rng: np.random.Generator, **config: object) -> tuple:
+    out, _, params = fixed_pattern_noise(image, rng=rng, config=FixedPatternConfig(**config))
+    return out, params
+
+
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SCENE = (AmbientTemperature, CameraDrift, FixedPatternNoise)
 
@@ -81,7 +98,7 @@ def _face(case: dict) -> np.ndarray | None:
 @given(case=thermal_cases(max_side=40), config=ambient_configs())
 def test_ambient_moves_each_pixel_between_room_and_skin_change(case: dict, config: dict) -> None:
     image = case["image"]
-    out, params = ambient_temperature(image, case["mask"], np.random.default_rng(case["seed"]), **config)
+    out, params = _ambient(image, case["mask"], np.random.default_rng(case["seed"]), **config)
     assert np.isfinite(out).all()
     lo, hi = config["ambient_range"]
     assert lo - 1e-4 <= params["room_after"] <= hi + 1e-4
@@ -103,7 +120,7 @@ def test_ambient_moves_each_pixel_between_room_and_skin_change(case: dict, confi
 @given(case=thermal_cases(max_side=40), config=ambient_configs())
 def test_ambient_skin_capped_and_face_median_bounded(case: dict, config: dict) -> None:
     image = case["image"]
-    out, params = ambient_temperature(image, case["mask"], np.random.default_rng(case["seed"]), **config)
+    out, params = _ambient(image, case["mask"], np.random.default_rng(case["seed"]), **config)
     skin_before, skin_after, room_after = params["skin_before"], params["skin_after"], params["room_after"]
     room_change = room_after - params["room_before"]
     coupled = skin_before + params["coupling"] * room_change
@@ -169,7 +186,7 @@ def _flat(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def test_without_contrast_a_mask_carries_the_weight() -> None:
     image, mask = _flat()
-    out, params = ambient_temperature(image, mask, np.random.default_rng(1), ambient_range=(5.0, 10.0), edge_sigma=1.0)
+    out, params = _ambient(image, mask, np.random.default_rng(1), ambient_range=(5.0, 10.0), edge_sigma=1.0)
     assert params["weighting"] == "mask" and params["face_source"] == "mask"
     room_change = params["room_after"] - params["room_before"]
     skin_change = params["skin_after"] - params["skin_before"]
@@ -184,7 +201,7 @@ def test_without_contrast_a_mask_carries_the_weight() -> None:
 
 def test_without_contrast_or_mask_the_whole_frame_moves_with_the_room() -> None:
     image, _ = _flat()
-    out, params = ambient_temperature(image, None, np.random.default_rng(2), ambient_range=(5.0, 10.0))
+    out, params = _ambient(image, None, np.random.default_rng(2), ambient_range=(5.0, 10.0))
     assert params["weighting"] == "all_room"
     np.testing.assert_allclose(_delta(out, image), params["room_after"] - params["room_before"], atol=_tol(25.0, 20))
 
@@ -196,7 +213,7 @@ def test_without_a_room_the_whole_frame_moves_with_the_skin(kind: str) -> None:
         mask = np.ones_like(mask)
     else:
         image, mask = np.full_like(image, 30.0), None
-    out, params = ambient_temperature(image, mask, np.random.default_rng(3), ambient_range=(40.0, 45.0))
+    out, params = _ambient(image, mask, np.random.default_rng(3), ambient_range=(40.0, 45.0))
     assert params["weighting"] == "all_face"
     assert params["room_before"] == params["skin_before"]
     skin_change = params["skin_after"] - params["skin_before"]
@@ -209,7 +226,7 @@ def test_without_a_room_the_whole_frame_moves_with_the_skin(kind: str) -> None:
 @given(case=thermal_cases(max_side=40), config=drift_configs())
 def test_drift_is_exactly_an_offset_and_gain_about_the_median(case: dict, config: dict) -> None:
     image = case["image"]
-    out, params = camera_drift(image, np.random.default_rng(case["seed"]), **config)
+    out, params = _drift(image, np.random.default_rng(case["seed"]), **config)
     assert np.isfinite(out).all()
     assert config["offset_range"][0] - 1e-4 <= params["offset"] <= config["offset_range"][1] + 1e-4
     assert config["gain_range"][0] - 1e-5 <= params["gain"] <= config["gain_range"][1] + 1e-5
@@ -225,7 +242,7 @@ def test_drift_is_exactly_an_offset_and_gain_about_the_median(case: dict, config
 @given(case=thermal_cases(max_side=40), config=pattern_configs())
 def test_stripes_are_row_plus_column_offsets_within_four_sigmas(case: dict, config: dict) -> None:
     image = case["image"]
-    out, params = fixed_pattern_noise(image, np.random.default_rng(case["seed"]), **config)
+    out, params = _pattern(image, np.random.default_rng(case["seed"]), **config)
     assert np.isfinite(out).all()
     for key, name in (("column_std", "column_std_range"), ("row_std", "row_std_range")):
         assert config[name][0] - 1e-5 <= params[key] <= config[name][1] + 1e-5
@@ -252,9 +269,9 @@ def test_stripe_offsets_are_clipped_at_four_sigmas_and_keep_their_spread() -> No
 
 # -- shared contract of the three transforms ----------------------------------------------------------------
 FUNCTIONS: dict[type, Callable] = {
-    AmbientTemperature: lambda image, mask, rng: ambient_temperature(image, mask, rng),
-    CameraDrift: lambda image, mask, rng: camera_drift(image, rng),
-    FixedPatternNoise: lambda image, mask, rng: fixed_pattern_noise(image, rng),
+    AmbientTemperature: lambda image, mask, rng: _ambient(image, mask, rng),
+    CameraDrift: lambda image, mask, rng: _drift(image, rng),
+    FixedPatternNoise: lambda image, mask, rng: _pattern(image, rng),
 }
 
 
@@ -351,7 +368,7 @@ def test_plan_matches_the_functional_call() -> None:
     image, mask = thermal_face(24, 32, seed=12)
     config = AmbientConfig(ambient_range=(10.0, 12.0))
     plan = sample_ambient(image, mask, np.random.default_rng(5), config)
-    out, params = ambient_temperature(image, mask, np.random.default_rng(5), ambient_range=(10.0, 12.0))
+    out, params = _ambient(image, mask, np.random.default_rng(5), ambient_range=(10.0, 12.0))
     assert plan.params == params
     np.testing.assert_array_equal(apply_ambient(image, plan, config.edge_sigma), out)
 
@@ -402,9 +419,9 @@ def test_bad_arguments_refused_with_their_name(which: type, kwargs: dict, error:
 
 
 FUNCTIONS_WITH_CONFIG: dict[type, Callable] = {
-    AmbientTemperature: lambda image, mask, rng, **kw: ambient_temperature(image, mask, rng, **kw),
-    CameraDrift: lambda image, mask, rng, **kw: camera_drift(image, rng, **kw),
-    FixedPatternNoise: lambda image, mask, rng, **kw: fixed_pattern_noise(image, rng, **kw),
+    AmbientTemperature: lambda image, mask, rng, **kw: _ambient(image, mask, rng, **kw),
+    CameraDrift: lambda image, mask, rng, **kw: _drift(image, rng, **kw),
+    FixedPatternNoise: lambda image, mask, rng, **kw: _pattern(image, rng, **kw),
 }
 
 

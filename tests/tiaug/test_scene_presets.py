@@ -6,7 +6,7 @@ import albumentations as A
 import numpy as np
 import pytest
 
-from tiaug.presets import SCENE_P, paper_training_pipeline, tiaug_pipeline
+from tiaug.presets import SCENE_P, Step, paper_training_pipeline, tiaug_pipeline, training_steps
 from tiaug.provenance import applied_params
 from tiaug.transforms import AmbientTemperature, CameraDrift, FixedPatternNoise
 
@@ -40,38 +40,28 @@ def _outputs(pipeline: A.Compose, n: int = 4) -> list[tuple[bytes, bytes]]:
 
 def test_scene_off_is_the_paper_pipeline_byte_for_byte() -> None:
     default = paper_training_pipeline(*SIZE, seed=5)
-    off = paper_training_pipeline(
-        *SIZE,
-        seed=5,
-        p_ambient=0.0,
-        p_drift=0.0,
-        p_fixed_pattern=0.0,
-        ambient={"ambient_range": (40.0, 45.0)},
-        drift={"offset_range": (-1.0, 1.0)},
-        fixed_pattern={"column_std_range": (0.1, 0.2)},
-    )
+    args = {"ambient": {"ambient_range": (40.0, 45.0)}, "drift": {"offset_range": (-1.0, 1.0)}}
+    off = paper_training_pipeline(*SIZE, seed=5, steps=training_steps(p_scene=0.0, args=args))
     assert _names(off) == _names(default) == [n for n in PAPER_ORDER if n not in SCENE_NAMES]
     # the paper's steps taken out of a pipeline with the scene on: a p=0 step would still draw a random number
-    on = paper_training_pipeline(*SIZE, p_ambient=1.0, p_drift=1.0, p_fixed_pattern=1.0)
+    on = paper_training_pipeline(*SIZE, steps=training_steps(p_scene=1.0))
     without = A.Compose([t for t in on.transforms if type(t).__name__ not in SCENE_NAMES], seed=5)
     assert _outputs(off) == _outputs(default) == _outputs(without)
 
 
 def test_scene_on_steps_in_documented_order_with_their_arguments() -> None:
-    pipeline = paper_training_pipeline(
-        *SIZE,
-        p_occlusion=1.0,
-        p_noise=1.0,
-        p_blur=1.0,
-        p_ambient=1.0,
-        p_drift=0.7,
-        p_fixed_pattern=0.3,
-        ambient={"ambient_range": (40.0, 45.0)},
-        drift={"gain_range": (1.0, 1.0)},
-        fixed_pattern={"row_std_range": (0.0, 0.0)},
-        seed=1,
-        save_applied_params=True,
-    )
+    steps = [
+        Step("noise", 1.0),
+        Step("fixed_pattern", 0.3, {"row_std_range": (0.0, 0.0)}),
+        Step("drift", 0.7, {"gain_range": (1.0, 1.0)}),
+        Step("occlusion", 1.0),
+        Step("ambient", 1.0, {"ambient_range": (40.0, 45.0)}),
+    ]
+    pipeline = paper_training_pipeline(*SIZE, steps=steps, p_blur=1.0, seed=1, save_applied_params=True)
+    swapped = [*PAPER_ORDER[:7], "FixedPatternNoise", "CameraDrift", "ThermalNoise"]
+    assert _names(pipeline) == swapped  # by stage; steps of one stage (the camera's) in the order given
+    steps[1], steps[2] = steps[2], steps[1]
+    pipeline = paper_training_pipeline(*SIZE, steps=steps, p_blur=1.0, seed=1, save_applied_params=True)
     assert _names(pipeline) == PAPER_ORDER
     ambient, drift, pattern = (pipeline.transforms[PAPER_ORDER.index(n)] for n in SCENE_NAMES)
     assert (ambient.p, drift.p, pattern.p) == (1.0, 0.7, 0.3)

@@ -64,7 +64,7 @@ def _weights(ctx: click.Context, param: click.Parameter, value: str | None) -> d
 #: augment_file's defaults (seed, copies, workers, batch size, compression): the options show and use them.
 DEFAULTS = {name: p.default for name, p in inspect.signature(augment_file).parameters.items()}
 #: The flags of the default pipeline, by the transform that takes them (its __init__ arguments).
-PIPELINE_FLAGS = {TiAugOcclusion: {}, ThermalNoise: {}}
+PIPELINE_FLAGS: dict[type, dict[str, Any]] = {TiAugOcclusion: {}, ThermalNoise: {}}
 
 
 def pipeline_option(decl: str, **kwargs: Any) -> Callable:
@@ -184,7 +184,7 @@ def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, see
             dropped = sorted([*given, *(["scene"] if scene else [])])
             raise click.UsageError(f"--config replaces the pipeline; drop {', '.join(dropped)}")
         pipeline = load_pipeline(config)
-        check_pipeline(pipeline, f"--config {config}", allow_unsafe)  # refused before anything is read
+        check_pipeline(pipeline, f"--config {config}", allow_unsafe, "--allow-unsafe")  # before anything is read
     else:
         pipeline = tiaug_pipeline(
             occlusion={k: v for k, v in given.items() if k in PIPELINE_FLAGS[TiAugOcclusion]},
@@ -192,7 +192,7 @@ def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, see
             scene=scene,
         )
     if allow_unsafe:
-        for problem in unsafe_transforms(pipeline):
+        for problem in unsafe_transforms(pipeline, "--allow-unsafe"):
             click.echo(f"warning (--allow-unsafe): {problem}", err=True)
     with Progress(desc="augment", unit="row", enabled=progress, every=progress_every) as bar:
         written = augment_file(in_path, out_path, pipeline, seed=seed, copies=copies,

@@ -80,7 +80,7 @@ def report(error: BaseException, ctx: click.Context | None = None) -> int:
         return EXIT_BROKEN_PIPE
     if isinstance(error, StopSignal):
         _say(f"Error: stopped by signal {signal.Signals(error.signum).name}; outputs in progress were removed")
-        return int(error.code)
+        return 128 + error.signum  # its exit status
     if isinstance(error, KeyboardInterrupt | click.Abort):
         _say("Error: interrupted (Ctrl-C); outputs in progress were removed")
         return EXIT_INTERRUPTED

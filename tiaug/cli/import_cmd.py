@@ -37,7 +37,10 @@ TFDB, FOLDER = "tiaug.io.importers.tfdb:import_tfdb", "tiaug.io.importers.folder
 def _signature(spec: str) -> ast.arguments:
     """The arguments of the function ``module:function``, read from its source without importing it."""
     module, _, function = spec.partition(":")
-    source = importlib.util.find_spec(module).origin
+    spec_found = importlib.util.find_spec(module)
+    if spec_found is None or spec_found.origin is None:
+        raise LookupError(f"no module {module}")
+    source = spec_found.origin
     for node in ast.parse(Path(source).read_text(encoding="utf-8")).body:
         if isinstance(node, ast.FunctionDef) and node.name == function:
             return node.args
@@ -48,7 +51,9 @@ def _default(spec: str, name: str) -> Any:
     """An importer's default for one of its arguments (the options show and use it), from its signature."""
     args = _signature(spec)
     positional = args.posonlyargs + args.args
-    defaults = dict(zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True))
+    defaults: dict[ast.arg, ast.expr | None] = dict(
+        zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True)
+    )
     defaults.update(zip(args.kwonlyargs, args.kw_defaults, strict=True))
     return next(ast.literal_eval(value) for arg, value in defaults.items() if arg.arg == name and value is not None)
 

@@ -65,7 +65,7 @@ def stats(
     if labels and len(labels) != len(inputs):
         raise click.BadParameter(f"got {len(labels)} --label for {len(inputs)} inputs", param_hint="--label")
     outputs = [p for p in (json_out, png) if p is not None]
-    if len(outputs) == 2 and json_out.absolute() == png.absolute():
+    if json_out is not None and png is not None and json_out.absolute() == png.absolute():
         raise click.BadParameter("--json and --png must be different files", param_hint="--json")
     for out in outputs:  # before any work
         check_output_path(out, overwrite=overwrite, inputs=inputs)

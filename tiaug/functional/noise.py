@@ -1,10 +1,10 @@
 """Per-pixel thermal sensor noise (NETD) in degrees Celsius.
 
-Drawing a fresh Gaussian field per image costs about three times a whole CoarseDropout call, so by default a
+Drawing a fresh Gaussian field per image is expensive (``benchmarks/README.md``, section 1), so by default a
 field is a window of a fixed standard-normal texture of 1024 * 1024 values, taken at a random offset with a
 random sign (chosen by the caller's generator), and scaled by the NETD (one ``cv2.scaleAdd`` pass). The window
 is ``height * width`` consecutive values of the flat texture reshaped to the image: one contiguous read, which
-the CPU prefetches (a 2-D window of a 1024-wide texture touches a new 4 KB page per row and cost ~1.8x more).
+the CPU prefetches (a 2-D window of a 1024-wide texture would touch a new 4 KB page per row).
 Every pixel of such a window is an independent N(0, 1) draw, so each output image carries white Gaussian noise
 of the requested standard deviation; only different images share shifted copies of the texture. The texture is
 a constant (it is made from a fixed seed the first time it is needed), not global random state: all
@@ -22,11 +22,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from tiaug.validation import check_thermal_image
+from tiaug.functional.augmented import Augmented
+from tiaug.validation import check_number, check_thermal_image
 
 TEXTURE_SIZE = 1024
 TEXTURE_PIXELS = TEXTURE_SIZE * TEXTURE_SIZE  # windows are cut from the flat texture: any shape up to this many pixels
 _TEXTURE_SEED = 0x7E12A5
+MAX_NETD = 10.0  # degrees Celsius: the documented upper limit of the noise standard deviation
+NOISE_SIGMAS = 8.0  # noise fields stay within this many standard deviations (the texture within ~5.5)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class NoiseConfig:
         min_netd: smallest noise standard deviation (NETD), degrees Celsius (>= 0).
         max_netd: largest noise standard deviation, degrees Celsius (poster: 0.1).
         exact: draw a fresh field per image instead of a window of the constant N(0, 1) texture (slower).
+
+    Limits: NETDs within [0, ``MAX_NETD``] °C (real sensors: 0.02-0.1 °C).
     """
 
     min_netd: float = 0.0
@@ -45,8 +50,7 @@ class NoiseConfig:
 
     def __post_init__(self) -> None:
         for name in ("min_netd", "max_netd"):
-            if not 0 <= getattr(self, name) < float("inf"):
-                raise ValueError(f"{name} must be a finite number >= 0 degrees Celsius, got {getattr(self, name)}")
+            check_number(name, getattr(self, name), 0.0, MAX_NETD, " °C")
         if self.min_netd > self.max_netd:
             raise ValueError(f"min_netd ({self.min_netd}) must not exceed max_netd ({self.max_netd})")
 
@@ -142,23 +146,26 @@ def apply_thermal_noise(image: np.ndarray, params: dict[str, Any]) -> np.ndarray
     return add_scaled_field(image, noise_field(params["window"], height, width), sign * params["netd"])
 
 
+def noise_bounds(config: NoiseConfig, low: float, high: float) -> tuple[float, float]:
+    """Temperatures (degrees Celsius) the noise can produce from inputs in [low, high]: within 8 NETDs."""
+    return low - NOISE_SIGMAS * config.max_netd, high + NOISE_SIGMAS * config.max_netd
+
+
 def thermal_noise(
-    image: np.ndarray,
-    rng: np.random.Generator,
-    min_netd: float = NoiseConfig.min_netd,
-    max_netd: float = NoiseConfig.max_netd,
-    exact: bool = NoiseConfig.exact,
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Add per-pixel sensor noise with a NETD drawn in [min_netd, max_netd] degrees Celsius.
+    image: np.ndarray, mask: np.ndarray | None = None, *, rng: np.random.Generator, config: NoiseConfig | None = None
+) -> Augmented:
+    """Add per-pixel sensor noise with a NETD drawn in [config.min_netd, config.max_netd] degrees Celsius.
 
     Args:
         image: (H, W) or (H, W, 1) float temperatures in degrees Celsius (validated; never modified).
+        mask: optional class mask, returned as it is.
         rng: the generator every random choice comes from.
-        exact: draw a fresh field from ``rng`` instead of a window of the constant texture.
+        config: :class:`NoiseConfig` (default: the poster's NETD up to 0.1 C, a window of the texture).
 
     Returns:
-        The noisy image (same dtype and shape) and the sampled parameters (JSON-serialisable).
+        The noisy image (same dtype and shape), the mask and the sampled parameters.
     """
+    config = config or NoiseConfig()
     check_thermal_image(image)
-    params = sample_thermal_noise(rng, image.shape[0], image.shape[1], min_netd, max_netd, exact)
-    return apply_thermal_noise(image, params), params
+    params = sample_thermal_noise(rng, image.shape[0], image.shape[1], config.min_netd, config.max_netd, config.exact)
+    return Augmented(apply_thermal_noise(image, params), mask, params)

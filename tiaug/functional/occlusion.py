@@ -23,12 +23,13 @@ from typing import Any, Literal, NamedTuple, get_args
 import cv2
 import numpy as np
 
+from tiaug.functional.augmented import Augmented
 from tiaug.functional.face import FaceStats, face_statistics
 from tiaug.functional.noise import fits_texture, fresh_field_window, texture_chunks, texture_range, texture_window
 from tiaug.functional.polygon import Outline, bar_between, random_outline
 from tiaug.functional.raster import Region, clip_region, fit_to_area, rasterize
 from tiaug.labels import IGNORE_INDEX
-from tiaug.validation import check_mask, check_range, check_thermal_image
+from tiaug.validation import check_mask, check_number, check_range, check_thermal_image
 
 Configuration = Literal["single", "dual", "connected"]
 Relation = Literal["poster", "any", "lower", "higher"]
@@ -39,6 +40,15 @@ RELATIONS: tuple[Relation, ...] = get_args(Relation)
 MASK_POLICIES: tuple[MaskPolicy, ...] = get_args(MaskPolicy)
 DEFAULT_MASK_POLICY: MaskPolicy = MASK_POLICIES[0]
 
+#: Documented limits of OcclusionConfig's scalar fields (refused beyond them): occluders at most 10 image spans
+#: beyond the image's range, textures and differences of at most 10 and 100 degrees Celsius.
+OCCLUSION_LIMITS = {
+    "temperature_extension": (0.0, 10.0),
+    "min_temperature_span": (0.0, 100.0),
+    "texture_std": (0.0, 10.0),
+    "min_dual_difference": (0.0, 100.0),
+    "min_area_px": (0.0, 1e6),
+}
 _RELATION_EPS = 1e-3  # degrees Celsius kept between an occluder and the face median when a relation is asked
 
 
@@ -63,6 +73,8 @@ class OcclusionConfig:
         bar_thickness_range: thickness of the connecting bar, as a fraction of the smaller occluder's
             equivalent radius sqrt(area / pi).
         min_area_px: smallest occluder area in pixels (tiny faces would otherwise give sub-pixel occluders).
+
+    Limits (refused beyond them): ``OCCLUSION_LIMITS``; vertices at most 1000.
     """
 
     size_range: tuple[float, float] = (0.01, 0.40)
@@ -94,12 +106,8 @@ class OcclusionConfig:
                 f"configuration_weights must be {len(CONFIGURATIONS)} non-negative weights for "
                 f"{CONFIGURATIONS} with a positive sum, got {weights}"
             )
-        for name in ("temperature_extension", "texture_std", "min_dual_difference"):
-            if not 0 <= getattr(self, name) < math.inf:
-                raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)}")
-        for name in ("min_temperature_span", "min_area_px"):
-            if not 0 < getattr(self, name) < math.inf:
-                raise ValueError(f"{name} must be a finite number > 0, got {getattr(self, name)}")
+        for name, (low, high) in OCCLUSION_LIMITS.items():
+            check_number(name, getattr(self, name), low, high, low_open=name in ("min_temperature_span", "min_area_px"))
 
 
 class Paint(NamedTuple):
@@ -263,14 +271,16 @@ def sample_occlusion(
 
     low, high = band
     if configuration == "dual":
-        temperatures = _two_temperatures(*u[_U_TEMPERATURES], band, config.min_dual_difference)
+        u_first, u_second = u[_U_TEMPERATURES]
+        temperatures = _two_temperatures(u_first, u_second, band, config.min_dual_difference)
     else:
         temperatures = [low + u[_U_TEMPERATURES.start] * (high - low)] * n_shapes
 
     plan = OcclusionPlan(texture_std=config.texture_std)
     if config.texture_std > 0:
         if fits_texture(height, width):
-            plan.texture_window = texture_window(*u[_U_TEXTURE], height, width)
+            u_offset, u_sign = u[_U_TEXTURE]
+            plan.texture_window = texture_window(u_offset, u_sign, height, width)
         else:
             plan.texture_window = fresh_field_window(rng)  # a fresh field: its own seed
     occluders = []
@@ -397,6 +407,13 @@ def apply_mask_policy(
     return out
 
 
+def occlusion_bounds(config: OcclusionConfig, low: float, high: float) -> tuple[float, float]:
+    """Temperatures (degrees Celsius) occluders can paint into an image whose pixels lie in [low, high]: the
+    widest :func:`temperature_band` (textures are clipped to it), widened by 8 texture standard deviations."""
+    reach = max(high - low, config.min_temperature_span) * config.temperature_extension + 8.0 * config.texture_std
+    return low - reach, high + reach
+
+
 def occlude(
     image: np.ndarray,
     mask: np.ndarray | None = None,
@@ -405,8 +422,8 @@ def occlude(
     config: OcclusionConfig | None = None,
     mask_policy: MaskPolicy = DEFAULT_MASK_POLICY,
     ignore_index: int = IGNORE_INDEX,
-) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+) -> Augmented:
     """Occlude ``image`` (and relabel ``mask`` by ``mask_policy``): returns (image, mask, params)."""
     plan = sample_occlusion(image, mask, rng, config)
     new_mask = None if mask is None else apply_mask_policy(mask, plan, mask_policy, ignore_index)
-    return render_occlusion(image, plan), new_mask, plan.params
+    return Augmented(render_occlusion(image, plan), new_mask, plan.params)

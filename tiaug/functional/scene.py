@@ -28,18 +28,23 @@ temperatures; dtype and shape are kept, inputs are never modified, masks are nev
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
 
+from tiaug.functional.augmented import Augmented
 from tiaug.functional.face import face_statistics, upper_median
-from tiaug.validation import check_mask, check_range, check_thermal_image
+from tiaug.validation import check_mask, check_number, check_range, check_thermal_image
 
 ROOM_SAMPLES = 2048  # grid samples for the room's median temperature
 MAX_STRIPE_SIGMAS = 4.0  # stripe offsets are N(0, 1) draws clipped to +-4, times the stripe std
+#: Documented limits (refused beyond them): rooms and skin in degrees Celsius, drift offsets (°C) and gains, stripes.
+AMBIENT_LIMITS = (-60.0, 100.0)
+MAX_DRIFT_OFFSET = 50.0
+MAX_DRIFT_GAIN = 2.0
+MAX_STRIPE_STD = 5.0
 
 
 # -- ambient temperature ------------------------------------------------------------------------------------
@@ -59,6 +64,9 @@ class AmbientConfig:
             taken from the mask (softened by a Gaussian of ``edge_sigma`` px), or, without a mask, the whole
             frame moves with the room.
         edge_sigma: softening of the mask outline in that fallback, pixels.
+
+    Limits (refused beyond them): rooms and the skin within ``AMBIENT_LIMITS`` °C, ``min_contrast`` in
+    (0, 100] °C, ``edge_sigma`` in [0, 100] px.
     """
 
     ambient_range: tuple[float, float] = (0.0, 50.0)
@@ -68,13 +76,11 @@ class AmbientConfig:
     edge_sigma: float = 1.5
 
     def __post_init__(self) -> None:
-        check_range("ambient_range", self.ambient_range, -100.0, 200.0)
+        check_range("ambient_range", self.ambient_range, *AMBIENT_LIMITS)
         check_range("skin_coupling_range", self.skin_coupling_range, 0.0, 1.0)
-        for name in ("max_skin_temperature", "min_contrast", "edge_sigma"):
-            if not math.isfinite(getattr(self, name)):
-                raise ValueError(f"{name} must be finite, got {getattr(self, name)}")
-        if self.min_contrast <= 0 or self.edge_sigma < 0:
-            raise ValueError(f"min_contrast must be > 0, edge_sigma >= 0; got {self.min_contrast}, {self.edge_sigma}")
+        check_number("max_skin_temperature", self.max_skin_temperature, *AMBIENT_LIMITS, " °C")
+        check_number("min_contrast", self.min_contrast, 0.0, 100.0, " °C", low_open=True)
+        check_number("edge_sigma", self.edge_sigma, 0.0, 100.0, " px")
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,7 @@ def sample_ambient(
         "weighting": weighting,
         "face_source": face.source,
     }
-    face_mask = mask_view > 0 if weighting == "mask" else None
+    face_mask = mask_view > 0 if weighting == "mask" and mask_view is not None else None
     return AmbientPlan(params, face_mask)
 
 
@@ -144,6 +150,7 @@ def _face_weight(view: np.ndarray, plan: AmbientPlan, edge_sigma: float) -> np.n
     if weighting == "all_room":
         return 0.0
     if weighting == "mask":
+        assert plan.face is not None  # planned with the mask
         weight = plan.face.astype(np.float32)
         if edge_sigma > 0:
             weight = cv2.GaussianBlur(weight, (0, 0), edge_sigma, borderType=cv2.BORDER_REPLICATE)
@@ -167,36 +174,51 @@ def apply_ambient(image: np.ndarray, plan: AmbientPlan, edge_sigma: float = Ambi
     return (view + shift.astype(view.dtype)).astype(view.dtype).reshape(image.shape)
 
 
+def ambient_bounds(config: AmbientConfig, low: float, high: float) -> tuple[float, float]:
+    """Temperatures (degrees Celsius) from inputs in [low, high]: every pixel moves between the skin's change
+    and the room's, both between 0 and ``new room - old room`` (the old room lies in [low, high])."""
+    new_low, new_high = config.ambient_range
+    return low + min(0.0, new_low - high), high + max(0.0, new_high - low)
+
+
 def ambient_temperature(
-    image: np.ndarray, mask: np.ndarray | None, rng: np.random.Generator, **config: Any
-) -> tuple[np.ndarray, dict[str, Any]]:
+    image: np.ndarray,
+    mask: np.ndarray | None = None,
+    *,
+    rng: np.random.Generator,
+    config: AmbientConfig | None = None,
+) -> Augmented:
     """Re-draw the room's temperature, the skin following partially (see the module docstring).
 
     Args:
         image: (H, W) or (H, W, 1) float temperatures in degrees Celsius (validated; never modified).
-        mask: optional class mask (face = class > 0); without one the face is the warm object.
+        mask: optional class mask (face = class > 0; returned as it is); without one the face is the warm object.
         rng: the generator every random choice comes from.
-        config: :class:`AmbientConfig` fields.
+        config: :class:`AmbientConfig` (default: its defaults).
 
     Returns:
-        The new image (same dtype and shape) and the sampled parameters (JSON-serialisable).
+        The new image (same dtype and shape), the mask and the sampled parameters.
     """
-    cfg = AmbientConfig(**config)
-    plan = sample_ambient(image, mask, rng, cfg)
-    return apply_ambient(image, plan, cfg.edge_sigma), plan.params
+    config = config or AmbientConfig()
+    plan = sample_ambient(image, mask, rng, config)
+    return Augmented(apply_ambient(image, plan, config.edge_sigma), mask, plan.params)
 
 
 # -- camera drift -------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DriftConfig:
-    """Ranges of :func:`camera_drift`: offset in degrees Celsius, gain as a factor about the frame's median."""
+    """Ranges of :func:`camera_drift`: offset in degrees Celsius, gain as a factor about the frame's median.
+
+    Limits (refused beyond them): offsets within +-``MAX_DRIFT_OFFSET`` °C, gains in (0, ``MAX_DRIFT_GAIN``]
+    (datasheets: +-2..5 °C or 2..5 % of the reading).
+    """
 
     offset_range: tuple[float, float] = (-3.0, 3.0)
     gain_range: tuple[float, float] = (0.9, 1.1)
 
     def __post_init__(self) -> None:
-        check_range("offset_range", self.offset_range, -100.0, 100.0)
-        check_range("gain_range", self.gain_range, 0.0, 10.0, low_open=True)
+        check_range("offset_range", self.offset_range, -MAX_DRIFT_OFFSET, MAX_DRIFT_OFFSET)
+        check_range("gain_range", self.gain_range, 0.0, MAX_DRIFT_GAIN, low_open=True)
 
 
 def sample_drift(image: np.ndarray, rng: np.random.Generator, config: DriftConfig) -> dict[str, float]:
@@ -216,23 +238,33 @@ def apply_drift(image: np.ndarray, params: dict[str, float]) -> np.ndarray:
     return (image * image.dtype.type(gain) + image.dtype.type(bias)).astype(image.dtype)
 
 
-def camera_drift(image: np.ndarray, rng: np.random.Generator, **config: Any) -> tuple[np.ndarray, dict[str, Any]]:
-    """Global offset and gain of the frame (:class:`DriftConfig` fields); returns (image, parameters)."""
-    params = sample_drift(image, rng, DriftConfig(**config))
-    return apply_drift(image, params), params
+def drift_bounds(config: DriftConfig, low: float, high: float) -> tuple[float, float]:
+    """Temperatures (degrees Celsius) from inputs in [low, high]: ``gain * T + (1 - gain) * reference + offset``
+    with the reference (the median) in [low, high]."""
+    reach = config.gain_range[1] * (high - low)
+    return min(low, high - reach) + config.offset_range[0], max(high, low + reach) + config.offset_range[1]
+
+
+def camera_drift(
+    image: np.ndarray, mask: np.ndarray | None = None, *, rng: np.random.Generator, config: DriftConfig | None = None
+) -> Augmented:
+    """Global offset and gain of the frame; returns (image, the mask as given, parameters)."""
+    params = sample_drift(image, rng, config or DriftConfig())
+    return Augmented(apply_drift(image, params), mask, params)
 
 
 # -- fixed-pattern noise ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FixedPatternConfig:
-    """Standard deviations (degrees Celsius) of the column and row offsets, each drawn uniformly per image."""
+    """Standard deviations (degrees Celsius) of the column and row offsets, each drawn uniformly per image, within
+    [0, ``MAX_STRIPE_STD``] (refused beyond)."""
 
     column_std_range: tuple[float, float] = (0.0, 0.2)
     row_std_range: tuple[float, float] = (0.0, 0.05)
 
     def __post_init__(self) -> None:
-        check_range("column_std_range", self.column_std_range, 0.0, 10.0)
-        check_range("row_std_range", self.row_std_range, 0.0, 10.0)
+        check_range("column_std_range", self.column_std_range, 0.0, MAX_STRIPE_STD)
+        check_range("row_std_range", self.row_std_range, 0.0, MAX_STRIPE_STD)
 
 
 def sample_fixed_pattern(rng: np.random.Generator, config: FixedPatternConfig) -> dict[str, Any]:
@@ -257,10 +289,21 @@ def apply_fixed_pattern(image: np.ndarray, params: dict[str, Any]) -> np.ndarray
     return (view + stripes.astype(view.dtype)).reshape(image.shape)
 
 
+def fixed_pattern_bounds(config: FixedPatternConfig, low: float, high: float) -> tuple[float, float]:
+    """Temperatures (degrees Celsius) from inputs in [low, high]: a row plus a column offset, each within
+    ``MAX_STRIPE_SIGMAS`` standard deviations."""
+    reach = MAX_STRIPE_SIGMAS * (config.column_std_range[1] + config.row_std_range[1])
+    return low - reach, high + reach
+
+
 def fixed_pattern_noise(
-    image: np.ndarray, rng: np.random.Generator, **config: Any
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Column and row stripes (:class:`FixedPatternConfig` fields); returns (image, parameters)."""
+    image: np.ndarray,
+    mask: np.ndarray | None = None,
+    *,
+    rng: np.random.Generator,
+    config: FixedPatternConfig | None = None,
+) -> Augmented:
+    """Column and row stripes; returns (image, the mask as given, parameters)."""
     check_thermal_image(image)
-    params = sample_fixed_pattern(rng, FixedPatternConfig(**config))
-    return apply_fixed_pattern(image, params), params
+    params = sample_fixed_pattern(rng, config or FixedPatternConfig())
+    return Augmented(apply_fixed_pattern(image, params), mask, params)

@@ -19,67 +19,71 @@ face's parameters under a ``"polygon"`` key (a list of [x, y] pixels), which ``t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import shapely
 
 from tiaug.synth import raster
 from tiaug.synth.geometry import FaceGeometry
-from tiaug.synth.names import CONDITIONS
+from tiaug.synth.names import CONDITIONS, REGISTRY, Condition
 from tiaug.synth.thermal import ThermalParams
 
-
-@dataclass
-class Conditions:
-    """Which real-world conditions one unconstrained face gets."""
-
-    hot_room: bool = False
-    cold_room: bool = False
-    glasses: bool = False
-    hand: bool = False
-    cup: bool = False
-    fringe: bool = False
-    face_mask: bool = False
-    scarf: bool = False
-
-    def any(self) -> bool:
-        return any(vars(self).values())
+#: The conditions one face gets: a set of names from :data:`tiaug.synth.names.REGISTRY`.
+Conditions = frozenset[str]
 
 
-_FALLBACK = ("hot_room", "glasses", "hand", "cup", "fringe", "face_mask", "scarf")  # the first version's list
-COLD_ROOM_P = 0.25  # chance of a cold room for an unconstrained face that is not in a hot room
+def in_order(conditions: Conditions) -> list[str]:
+    """The names of ``conditions`` in registry order (how a face's parameters list them)."""
+    return [c.name for c in REGISTRY if c.name in conditions]
 
 
 def single_condition(name: str) -> Conditions:
     """The conditions with only ``name`` present; an unknown name is refused with the valid ones."""
     if name not in CONDITIONS:
         raise ValueError(f"unknown condition {name!r}; choose one of {', '.join(CONDITIONS)}")
-    return Conditions(**{name: True})
+    return frozenset({name})
+
+
+def _draw_stream(rng: np.random.Generator, members: list[Condition], present: set[str]) -> None:
+    """Draw ``members`` (registry order) into ``present``: one uniform per draw group, consecutive intervals of
+    the group's chances."""
+    groups: dict[str, list[Condition]] = {}
+    for c in members:
+        groups.setdefault(c.draw_group, []).append(c)
+    for group in groups.values():
+        if any(set(c.excluded_by) & present for c in group):
+            continue
+        r, start = rng.random(), 0.0
+        for c in group:
+            if start <= r < start + c.chance:
+                present.add(c.name)
+            start += c.chance
 
 
 def sample_conditions(rng: np.random.Generator, cold_rng: np.random.Generator | None = None) -> Conditions:
     """Draw the conditions of one unconstrained face; at least one is always present.
 
-    The cold room is drawn from ``cold_rng`` (its own stream, so every other condition of a face is drawn as
-    before the cold room existed); without it, never.
+    The "main" conditions are drawn from ``rng`` (one of them forced when none was drawn); the "cold" ones from
+    ``cold_rng`` afterwards (their own stream, so every other condition of a face is drawn as before they
+    existed); without it, never.
     """
-    c = Conditions()
-    c.hot_room = bool(rng.random() < 0.35)
-    c.glasses = bool(rng.random() < 0.35)
-    r = rng.random()
-    c.hand, c.cup = bool(r < 0.2), bool(0.2 <= r < 0.32)
-    c.fringe = bool(rng.random() < 0.3)
-    r = rng.random()
-    c.face_mask, c.scarf = bool(r < 0.18), bool(0.18 <= r < 0.3)
-    if not c.any():
-        setattr(c, str(rng.choice(list(_FALLBACK))), True)
-    if cold_rng is not None and not c.hot_room:
-        c.cold_room = bool(cold_rng.random() < COLD_ROOM_P)
-    return c
+    main = [c for c in REGISTRY if c.stream == "main"]
+    present: set[str] = set()
+    _draw_stream(rng, main, present)
+    if not present:
+        present.add(str(rng.choice([c.name for c in main])))
+    if cold_rng is not None:
+        _draw_stream(cold_rng, [c for c in REGISTRY if c.stream == "cold"], present)
+    return frozenset(present)
 
 
-def apply_hot_room(rng: np.random.Generator, t: ThermalParams) -> None:
+def adjust_rooms(conditions: Conditions, rngs: dict[str, np.random.Generator], t: ThermalParams) -> None:
+    """Apply the "room" conditions to the face's temperatures ``t`` in place, each with its stream's generator."""
+    for c in REGISTRY:
+        if c.kind == "room" and c.name in conditions:
+            globals()[c.name](rngs[c.stream], t)
+
+
+def hot_room(rng: np.random.Generator, t: ThermalParams) -> None:
     """Turn ``t`` into a hot room in place: background from 0.5 C below to 4 C above the (warmer) skin."""
     t.skin = min(t.skin + rng.uniform(0.3, 1.0), 35.6)
     t.ambient = t.skin + rng.uniform(-0.5, 4.0)
@@ -90,7 +94,7 @@ def apply_hot_room(rng: np.random.Generator, t: ThermalParams) -> None:
     t.hair = rng.uniform(0.6, 0.9)
 
 
-def apply_cold_room(rng: np.random.Generator, t: ThermalParams) -> None:
+def cold_room(rng: np.random.Generator, t: ThermalParams) -> None:
     """Turn ``t`` into a cold outdoor scene in place: background -5..12 C, the face cooling partially."""
     before = t.ambient
     t.ambient = rng.uniform(-5.0, 12.0)
@@ -271,7 +275,7 @@ def face_mask(rng: np.random.Generator, image: np.ndarray, g: FaceGeometry, t: T
     mask_t = t.ambient + (t.skin - t.ambient) * rng.uniform(0.55, 0.85)
     field = np.full(image.shape, mask_t, np.float32)
     mouth = lm[48:60].mean(0)
-    raster.add_blob(field, *mouth, 0.3 * s, rng.uniform(1.0, 2.5))
+    raster.add_blob(field, mouth[0], mouth[1], 0.3 * s, rng.uniform(1.0, 2.5))
     _paint(image, [poly], field)
     return [{"kind": "face_mask", "temperature": round(mask_t, 2), "polygon": _poly_json(poly)}]
 
@@ -307,23 +311,12 @@ def scarf(rng: np.random.Generator, image: np.ndarray, g: FaceGeometry, t: Therm
     return [{"kind": "scarf", "temperature": round(cloth_t, 2), "polygon": _poly_json(outline)}]
 
 
-#: Painters in the order they are applied (later ones cover earlier ones).
-PAINTERS = (
-    ("fringe", fringe),
-    ("face_mask", face_mask),
-    ("scarf", scarf),
-    ("glasses", glasses),
-    ("cup", cup),
-    ("hand", hand),
-)
-
-
 def paint_conditions(
-    rng: np.random.Generator, image: np.ndarray, g: FaceGeometry, t: ThermalParams, c: Conditions
+    rng: np.random.Generator, image: np.ndarray, g: FaceGeometry, t: ThermalParams, conditions: Conditions
 ) -> list[dict]:
-    """Paint every occluder ``c`` asks for into ``image`` (in place); return their JSON records."""
+    """Paint every occluder of ``conditions`` into ``image`` (in place, by layer); return their JSON records."""
     records: list[dict] = []
-    for name, painter in PAINTERS:
-        if getattr(c, name):
-            records += painter(rng, image, g, t)
+    for c in sorted(REGISTRY, key=lambda c: c.layer):
+        if c.kind == "occluder" and c.name in conditions:
+            records += globals()[c.name](rng, image, g, t)
     return records

@@ -109,7 +109,8 @@ def camera(rng: np.random.Generator, image: np.ndarray, t: ThermalParams) -> np.
     """Optical blur, sensor noise (NETD) and faint column stripes of a microbolometer, in degrees Celsius."""
     out = raster.blur(image, t.optical_blur)
     out += raster.sensor_noise(rng, image.shape, t.noise)
-    out += (rng.standard_normal(image.shape[1], dtype=np.float32) * np.float32(t.stripes))[None, :]
+    stripes = rng.standard_normal((image.shape[1],), dtype=np.float32) * np.float32(t.stripes)
+    out += stripes[None, :]
     return out
 
 
@@ -147,11 +148,8 @@ def generate_face(
     elif unconstrained:
         conditions = cond.sample_conditions(cond_rng, cold_rng)
     else:
-        conditions = cond.Conditions()
-    if conditions.hot_room:
-        cond.apply_hot_room(cond_rng, t)
-    if conditions.cold_room:
-        cond.apply_cold_room(cold_rng, t)
+        conditions = frozenset()
+    cond.adjust_rooms(conditions, {"main": cond_rng, "cold": cold_rng}, t)
     g = _place(shape, pose, rel, height, width, t.has_shoulders)
     image = render_scene(heat_rng, g, t, (height, width))
     occluders = cond.paint_conditions(cond_rng, image, g, t, conditions) if unconstrained else []
@@ -162,7 +160,7 @@ def generate_face(
         "shape": _jsonable(shape),
         "pose": _jsonable(pose),
         "thermal": _jsonable(t),
-        "conditions": [k for k, v in vars(conditions).items() if v],
+        "conditions": cond.in_order(conditions),
         "occluders": occluders,
     }
     return SyntheticFace(image=image, mask=render_mask(g, (height, width)), landmarks=g.landmarks, params=params)

@@ -197,13 +197,13 @@ def atomic_outputs(
 
     On success they are renamed one after the other; on any exception every temporary file is deleted.
     """
-    paths = [Path(p) for p in paths]
-    if len({p.resolve() for p in paths}) != len(paths):
-        raise OutputPathError(f"output files must differ: {', '.join(map(str, paths))}")
-    for p in paths:  # refuse before creating anything
+    outputs = [Path(p) for p in paths]
+    if len({p.resolve() for p in outputs}) != len(outputs):
+        raise OutputPathError(f"output files must differ: {', '.join(map(str, outputs))}")
+    for p in outputs:  # refuse before creating anything
         check_output_path(p, overwrite=overwrite, inputs=inputs)
     with contextlib.ExitStack() as stack:
-        yield [stack.enter_context(atomic_output(p, overwrite=overwrite, inputs=inputs)) for p in paths]
+        yield [stack.enter_context(atomic_output(p, overwrite=overwrite, inputs=inputs)) for p in outputs]
 
 
 @contextlib.contextmanager
@@ -216,13 +216,13 @@ def atomic_folder(
     that are inputs (:func:`check_not_an_input`), and files among ``names`` that exist in ``out`` without
     ``overwrite``. Missing parent folders are created (and removed again, when empty, on failure).
     """
-    out, inputs = Path(out), [Path(p) for p in inputs]
+    out, sources = Path(out), [Path(p) for p in inputs]
     if out.exists() and not out.is_dir():
         raise OutputPathError(f"{out}: exists and is not a folder; --out names the folder to write into")
-    if any(src.is_dir() and _same_file(out, src) for src in inputs):
+    if any(src.is_dir() and _same_file(out, src) for src in sources):
         raise OutputPathError(f"{out}: the output folder is the input folder; write the outputs elsewhere")
     for name in names:
-        check_not_an_input(out / name, inputs)
+        check_not_an_input(out / name, sources)
     taken = [n for n in names if (out / n).exists()]
     if any((out / n).is_dir() for n in taken):
         raise OutputPathError(f"{out}: {next(n for n in taken if (out / n).is_dir())} is a folder")

@@ -1,6 +1,6 @@
 """HDF5 thermal datasets: the data contract and its validating, streaming reader (writer: :mod:`.writer`).
 
-Contract (see the project's design notes):
+Contract (the data contract of docs/data.md):
 
 =====================  ==========================  =================================================
 key                    dtype, shape                meaning

@@ -149,7 +149,7 @@ class ImageSink:
             )
             for name, dtype in self.columns.items():
                 self.writer.add_column(name, dtype)
-        elif image.shape != self.shape:
+        elif self.shape is not None and image.shape != self.shape:  # shape: set with the writer
             raise ThermalDataError(
                 source,
                 None,

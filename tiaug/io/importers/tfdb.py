@@ -152,6 +152,7 @@ def import_tfdb(
             for item, (pts, groups) in progress(list(zip(items, marks, strict=True))):
                 image = to_celsius(load_raw(item.image), item.image, scale, offset or 0.0)
                 image, _, pts = crop_and_resize(image, None, pts, crop, size, item.image)
+                assert pts is not None  # landmarks in, landmarks out
                 mask = lmk.mask_from_landmarks(
                     pts, groups, image.shape, forehead=forehead, brow_thickness=brow_thickness
                 )

@@ -83,5 +83,6 @@ def import_video(
                         writer.add_column(key, dtype)
                 extra = {"source_file": [path.name], "frame_index": [frame.index], "source_meta": [frame.meta]}
                 writer.append(image[None], extra=extra)
+            assert writer is not None  # a recording without frames is refused above
             n = writer.finish()
     return {str(out): n}

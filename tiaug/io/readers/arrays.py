@@ -234,7 +234,7 @@ def open_array(path: Path, fmt: str, opts: ReadOptions) -> ArraySource:
         if size is None:
             raise ValueError(f"{path}: a headerless file needs --raw-size HxW (pixels of one frame)")
         container = RawFrames(path, size, opts.raw_dtype)
-    meta = {"camera": CAMERA_NAMES[fmt]} if fmt in CAMERA_NAMES else {}
+    meta: dict[str, Any] = {"camera": CAMERA_NAMES[fmt]} if fmt in CAMERA_NAMES else {}
     if fmt == "raw" or (fmt in ("npy", "tiff") and opts.scale is not None):
         meta.update(scale=opts.scale, offset=0.0 if opts.offset is None else opts.offset)
     return ArraySource(path, fmt, container, convert, meta)

@@ -86,7 +86,8 @@ def _records(buf: Any, start: int, where: str) -> list[tuple[int, int, int, int]
 
 def frame_extents(buf: Any, name: str) -> list[tuple[int, int]]:
     """(start, size) of every FFF frame in ``buf``; the next frame starts where the last record ends."""
-    extents, start, end = [], 0, len(buf)
+    extents: list[tuple[int, int]] = []
+    start, end = 0, len(buf)
     while start < end:
         where = f"{name} frame {len(extents)}"
         if buf[start : start + 4] != MAGIC:

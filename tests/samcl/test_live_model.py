@@ -1,0 +1,62 @@
+"""The ``live`` network: registered, any multiple-of-16 size, the same logits in channels-last, trainable, far
+fewer operations than the U-Net it replaces for camera-rate inference."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from samcl.models import available_models, build_model
+
+
+def _flops(model, x) -> int:
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(x)
+    return counter.get_total_flops()
+
+
+def test_live_is_registered_and_maps_frames_to_logits():
+    assert "live" in available_models()
+    model = build_model("live", num_classes=6).eval()
+    for shape in [(2, 1, 64, 48), (1, 1, 192, 256), (1, 1, 16, 160)]:
+        assert model(torch.randn(*shape)).shape == (shape[0], 6, *shape[2:])
+    with pytest.raises(ValueError, match="multiples of 16"):
+        model(torch.randn(1, 1, 120, 160 + 8))
+
+
+def test_channels_last_gives_the_same_logits():
+    torch.manual_seed(0)
+    model = build_model("live", num_classes=6).eval()
+    x = torch.randn(2, 1, 64, 80)
+    with torch.no_grad():
+        expected = model(x)
+        got = model.to(memory_format=torch.channels_last)(x.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+    assert model.prefers_channels_last
+
+
+def test_live_costs_a_small_fraction_of_unet_w16():
+    x = torch.zeros(1, 1, 192, 256)
+    live, unet = build_model("live", 6).eval(), build_model("unet", 6, base_width=16).eval()
+    assert _flops(live, x) * 20 < _flops(unet, x)
+
+
+def test_live_learns_a_fixed_batch():
+    """A few steps of Adam on one batch of synthetic faces lower the cross-entropy well below its start."""
+    from tiaug.synth import generate_faces
+
+    faces = generate_faces(4, 64, 80, seed=3)
+    x = torch.from_numpy((faces.images - 30.0) / 5.0).unsqueeze(1)
+    y = torch.from_numpy(faces.masks).long()
+    torch.manual_seed(0)
+    model = build_model("live", num_classes=6, base_width=8)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(30):
+        optimiser.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
