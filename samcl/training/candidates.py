@@ -15,19 +15,19 @@ A sampler item is ``(row, sample seed, candidate seeds, arms)``; the dataset ret
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import albumentations as A
 import numpy as np
 import torch
-from torch.utils.data import get_worker_info
+from torch.utils.data import Sampler, get_worker_info
 
 from samcl.artifacts.normalization import Normalization
 from samcl.training.bandit import Factor, LossBandit, arm_overrides
 from samcl.training.data import StepSampler, training_pipeline, view_seed
 from samcl.training.distributed import World
-from tiaug.io import open_thermal
+from tiaug.io import ThermalH5Reader, open_thermal
 from tiaug.signals import as_worker
 
 if TYPE_CHECKING:
@@ -44,22 +44,33 @@ def split_pipeline(pipeline: A.Compose, save_applied_params: bool = False) -> tu
     return A.Compose(transforms[:cut]), A.Compose(transforms[cut:], save_applied_params=save_applied_params)
 
 
-class CandidateSampler(StepSampler):
-    """:class:`StepSampler` whose items carry ``candidates`` photometric seeds per sample and, with a bandit, each
-    candidate's arms (drawn in the main process from the weights of the batch's step)."""
+Item = tuple[int, int, tuple[int, ...], tuple[tuple[int, ...], ...]]  # row, sample seed, candidate seeds, arms
 
-    def __init__(self, *args: Any, candidates: int = 1, bandit: LossBandit | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.candidates, self.bandit = candidates, bandit
 
-    def batch(self, step: int) -> list[tuple[int, int, tuple[int, ...], tuple[tuple[int, ...], ...]]]:
-        first = (step * self.world_size + self.rank) * self.batch_size
+class CandidateSampler(Sampler):
+    """The batches of a :class:`StepSampler` (``steps``) whose items carry ``candidates`` photometric seeds per
+    sample and, with a bandit, each candidate's arms (drawn in the main process from the weights of the batch's
+    step)."""
+
+    def __init__(self, steps: StepSampler, candidates: int = 1, bandit: LossBandit | None = None) -> None:
+        self.steps, self.candidates, self.bandit = steps, candidates, bandit
+
+    def batch(self, step: int) -> list[Item]:
+        steps = self.steps
+        first = (step * steps.world_size + steps.rank) * steps.batch_size
         items = []
-        for sample, (row, seed) in enumerate(super().batch(step), start=first):
+        for sample, (row, seed) in enumerate(steps.batch(step), start=first):
             seeds = tuple(view_seed(seed, c) for c in range(self.candidates))
-            arms = () if self.bandit is None else self.bandit.draw(step, self.seed, sample, self.candidates)
+            arms = () if self.bandit is None else self.bandit.draw(step, steps.seed, sample, self.candidates)
             items.append((row, seed, seeds, tuple(tuple(int(a) for a in c) for c in arms)))
         return items
+
+    def __iter__(self) -> Iterator[list[Item]]:
+        for step in range(self.steps.start, self.steps.stop):
+            yield self.batch(step)
+
+    def __len__(self) -> int:
+        return len(self.steps)
 
 
 class CandidateSet(torch.utils.data.Dataset):
@@ -74,7 +85,7 @@ class CandidateSet(torch.utils.data.Dataset):
         self, config: TrainConfig, normalization: Normalization, factors: Sequence[Factor] = (), clean: bool = False
     ) -> None:
         self.config, self.normalization, self.factors, self.clean = config, normalization, tuple(factors), clean
-        self._reader = None
+        self._reader: ThermalH5Reader | None = None
         self._geometry: A.Compose | None = None
         self._photometry: dict[tuple[int, ...], A.Compose] = {}
 
@@ -85,25 +96,29 @@ class CandidateSet(torch.utils.data.Dataset):
     def photometry(self, arms: tuple[int, ...]) -> A.Compose:
         """The photometric pipeline for one combination of arms (``()``: the configuration's own)."""
         if arms not in self._photometry:
-            config = dataclasses.replace(self.config, **arm_overrides(self.factors, arms, self.config))
+            overrides: dict[str, Any] = arm_overrides(self.factors, arms, self.config)
+            config = dataclasses.replace(self.config, **overrides)
             self._photometry[arms] = split_pipeline(training_pipeline(config), save_applied_params=True)[1]
         return self._photometry[arms]
 
     def _tensor(self, image: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(self.normalization(np.asarray(image, dtype=np.float32))))[None]
 
-    def __getitem__(
-        self, item: tuple[int, int, tuple[int, ...], tuple[tuple[int, ...], ...]]
-    ) -> tuple[torch.Tensor, ...]:
-        if self._reader is None:
+    def _opened(self) -> tuple[ThermalH5Reader, A.Compose]:
+        """The file and the geometry pipeline, opened on first use in this process."""
+        if self._reader is None or self._geometry is None:
             if get_worker_info() is not None:
                 as_worker()  # Ctrl-C and SIGTERM are the training process's to handle
             self._reader = open_thermal(self.config.data, require_masks=True)
             self._geometry = split_pipeline(training_pipeline(self.config))[0]
+        return self._reader, self._geometry
+
+    def __getitem__(self, item: Item) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        reader, geometry = self._opened()
         row, seed, seeds, arms = item
-        batch = self._reader.read_batch(row, row + 1)
-        self._geometry.set_random_seed(seed)
-        base = self._geometry(image=batch.images[0], mask=batch.masks[0])
+        batch = reader.read_batch(row, row + 1)
+        geometry.set_random_seed(seed)
+        base = geometry(image=batch.images[0], mask=batch.masks[0])
         images, masks, applied = [], [], []
         for c, candidate_seed_ in enumerate(seeds):
             chosen = arms[c] if arms else ()
@@ -116,7 +131,7 @@ class CandidateSet(torch.utils.data.Dataset):
             )
             images.append(self._tensor(out["image"]))
             masks.append(torch.from_numpy(out["mask"].astype(np.int64)))
-        extras = {}
+        extras: dict[str, torch.Tensor] = {}
         if self.factors:
             extras["arms"] = torch.tensor(applied, dtype=torch.int64)
         if self.clean:
@@ -138,15 +153,6 @@ def candidate_data(
 ) -> tuple[CandidateSet, CandidateSampler]:
     """The dataset and batch sampler of a run whose add-ons need candidates, arms or the clean view: steps
     ``start .. config.iters - 1`` of this process, ``max(1, config.adversarial_k)`` candidates per sample."""
-    sampler = CandidateSampler(
-        n_rows,
-        config.batch_size,
-        config.seed,
-        start,
-        config.iters,
-        world.rank,
-        world.size,
-        candidates=max(1, config.adversarial_k),
-        bandit=bandit,
-    )
+    steps = StepSampler(n_rows, config.batch_size, config.seed, start, config.iters, world.rank, world.size)
+    sampler = CandidateSampler(steps, max(1, config.adversarial_k), bandit)
     return CandidateSet(config, normalization, factors, clean=config.consistency > 0), sampler

@@ -26,7 +26,7 @@ def test_candidate_zero_is_plain_trainings_sample_and_the_others_differ(config):
     norm = compute_normalization(config.data)
     plain = TrainingSet(config.data, norm, functools.partial(training_pipeline, config))
     candidates = CandidateSet(config, norm, clean=True)
-    sampler = CandidateSampler(48, 4, config.seed, 0, 2, candidates=3)
+    sampler = CandidateSampler(StepSampler(48, 4, config.seed, 0, 2), candidates=3)
     differ = []
     for item, (row, seed) in zip(sampler.batch(1), StepSampler(48, 4, config.seed, 0, 2).batch(1), strict=True):
         assert item[:2] == (row, seed) and item[2][0] == seed and item[3] == ()
@@ -58,7 +58,7 @@ def test_bandit_arms_travel_with_the_sample_and_unapplied_ones_read_minus_one(co
     norm = compute_normalization(config.data)
     factors = active_factors(config)
     bandit = LossBandit([len(f.arms) for f in factors])
-    sampler = CandidateSampler(48, 8, config.seed, 0, 1, candidates=2, bandit=bandit)
+    sampler = CandidateSampler(StepSampler(48, 8, config.seed, 0, 1), candidates=2, bandit=bandit)
     dataset = CandidateSet(config, norm, factors)
     reported = []
     for item in sampler.batch(0):

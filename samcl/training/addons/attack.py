@@ -65,14 +65,15 @@ class AttackAddon(TrainingAddon):
         if not self.k:
             self._credit = None if arms is None else (arms[:, 0], None)
             return batch
+        views, view_masks = batch.views, batch.view_masks
+        if views is None or view_masks is None:
+            raise ValueError(f"worst-of-{self.k} needs {self.k} draws per image; the batch holds one")
         with context.autocast():
-            losses = candidate_losses(
-                context.segmenter, batch.views, batch.view_masks, self.score, self.ignore_index, self.scale
-            )
+            losses = candidate_losses(context.segmenter, views, view_masks, self.score, self.ignore_index, self.scale)
         chosen = choose_candidates(losses, self.temperature, context.seed, context.step, context.world.rank)
         self._gain = (take(losses, chosen) - losses[:, 0]).mean()
         self._credit = None if arms is None else (arms.flatten(0, 1), losses.flatten())
-        return batch.replace(images=take(batch.views, chosen), masks=take(batch.view_masks, chosen))
+        return batch.replace(images=take(views, chosen), masks=take(view_masks, chosen))
 
     def after_step(self, out: SegmenterOutput, context: StepContext, optimizer: Any) -> dict[str, torch.Tensor]:
         metrics = {"attack_gain": self._gain.detach().float()} if self.k else {}
