@@ -181,24 +181,71 @@ def make_data(folder: Path, size: Size) -> dict[str, Path]:
     for name, (n, seed, extra) in specs.items():
         path = folder / f"{name}.h5"
         if not path.exists():
-            subprocess.run([*_tool("tiaug"), "synth", str(path), "-n", str(n), "--size", f"{size.height}x{size.width}",
-                            "--seed", str(seed), "--no-progress", *extra], check=True, env=_env(2))  # fmt: skip
+            subprocess.run(
+                [
+                    *_tool("tiaug"),
+                    "synth",
+                    str(path),
+                    "-n",
+                    str(n),
+                    "--size",
+                    f"{size.height}x{size.width}",
+                    "--seed",
+                    str(seed),
+                    "--no-progress",
+                    *extra,
+                ],
+                check=True,
+                env=_env(2),
+            )
         paths[name] = path
     return paths
 
 
-def train_command(run_dir: Path, data: dict[str, Path], size: Size, model: str, flags: list[str], seed: int,
-                  device: str, threads: int) -> list[str]:  # fmt: skip
+def train_command(
+    run_dir: Path, data: dict[str, Path], size: Size, model: str, flags: list[str], seed: int, device: str, threads: int
+) -> list[str]:
     """The samcl-train command of one run."""
     val_every = max(size.iters // size.val_points, 1)
     flags = [flag.replace("{base_width}", str(size.base_width)) for flag in flags]
     width = [] if model in FIXED_WIDTH_MODELS else ["--model-arg", f"base_width={size.base_width}"]
-    return [*_tool("samcl-train"), "--data", str(data["train"]), "--val", str(data["val"]), "--out", str(run_dir),
-            "--model", model, *width, "--crop", f"{size.height}x{size.width}",
-            "--iters", str(size.iters), "--batch-size", str(size.batch_size), "--lr", str(size.lr),
-            "--val-every", str(val_every), "--checkpoint-every", str(val_every), "--log-every", "50",
-            "--seed", str(seed), "--device", device, "--workers", "0" if device == "cpu" else "4",
-            "--threads", str(threads), "--no-progress", *COMMON, *flags]  # fmt: skip
+    return [
+        *_tool("samcl-train"),
+        "--data",
+        str(data["train"]),
+        "--val",
+        str(data["val"]),
+        "--out",
+        str(run_dir),
+        "--model",
+        model,
+        *width,
+        "--crop",
+        f"{size.height}x{size.width}",
+        "--iters",
+        str(size.iters),
+        "--batch-size",
+        str(size.batch_size),
+        "--lr",
+        str(size.lr),
+        "--val-every",
+        str(val_every),
+        "--checkpoint-every",
+        str(val_every),
+        "--log-every",
+        "50",
+        "--seed",
+        str(seed),
+        "--device",
+        device,
+        "--workers",
+        "0" if device == "cpu" else "4",
+        "--threads",
+        str(threads),
+        "--no-progress",
+        *COMMON,
+        *flags,
+    ]
 
 
 def train_one(command: list[str], run_dir: Path, threads: int) -> None:
@@ -296,11 +343,17 @@ def column_values(runs: list[dict[str, Any]], recipe: str, column: str) -> dict[
     return out
 
 
-def paired_table(runs: list[dict[str, Any]], pairs: list[tuple[str, str]], columns: list[str], seeds: list[int],
-                 title: str) -> list[str]:  # fmt: skip
+def paired_table(
+    runs: list[dict[str, Any]], pairs: list[tuple[str, str]], columns: list[str], seeds: list[int], title: str
+) -> list[str]:
     """Markdown rows of paired differences (row - baseline, same seed), mean [95 % t-interval]."""
-    lines = ["", f"{title} (mIoU points, same seed and network), mean [95 % t-interval over {len(seeds)} seeds]:",
-             "", "| recipe | vs | " + " | ".join(columns) + " |", "|---|---|" + "---:|" * len(columns)]  # fmt: skip
+    lines = [
+        "",
+        f"{title} (mIoU points, same seed and network), mean [95 % t-interval over {len(seeds)} seeds]:",
+        "",
+        "| recipe | vs | " + " | ".join(columns) + " |",
+        "|---|---|" + "---:|" * len(columns),
+    ]
     for recipe, baseline in pairs:
         cells = []
         for column in columns:
@@ -346,12 +399,16 @@ def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argpa
     extra = [(row, base) for row, base in args.compare if row in first and base in first]
     if extra:
         lines += paired_table(runs, extra, columns, seeds, "Paired difference of each recipe to the one it adds to")
-    lines += ["", f"Plateau check over the last third of the steps, worst seed: the trend (least-squares line "
-              f"through the validations, points moved across that third; flat if within ±{PLATEAU_POINTS:g}) and "
-              "the range (max - min, which one noisy validation of 100 faces can dominate); then the mean "
-              "validation curve:", "",
-              "| recipe | best val mIoU | last-third trend | last-third range | flat | validation mIoU (%) at steps |",
-              "|---|---:|---:|---:|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        f"Plateau check over the last third of the steps, worst seed: the trend (least-squares line "
+        f"through the validations, points moved across that third; flat if within ±{PLATEAU_POINTS:g}) and "
+        "the range (max - min, which one noisy validation of 100 faces can dominate); then the mean "
+        "validation curve:",
+        "",
+        "| recipe | best val mIoU | last-third trend | last-third range | flat | validation mIoU (%) at steps |",
+        "|---|---:|---:|---:|---|---|",
+    ]
     for recipe in recipes:
         group = [r for r in runs if label(r) == recipe]
         trend = max((plateau_trend(r["curve"], size.iters) for r in group), key=abs)
@@ -412,8 +469,14 @@ def plot(path: Path, runs: list[dict[str, Any]], recipes: list[str], columns: li
     width = 0.8 / len(recipes)
     for k, recipe in enumerate(recipes):
         stats = [mean_std(list(column_values(runs, recipe, c).values())) for c in columns]
-        ax.bar(x + (k - (len(recipes) - 1) / 2) * width, [m for m, _ in stats], width, yerr=[s for _, s in stats],
-               capsize=2, label=recipe)  # fmt: skip
+        ax.bar(
+            x + (k - (len(recipes) - 1) / 2) * width,
+            [m for m, _ in stats],
+            width,
+            yerr=[s for _, s in stats],
+            capsize=2,
+            label=recipe,
+        )
     ax.set_xticks(x, [c.replace("_", " ") for c in columns], rotation=30, ha="right")
     ax.set_ylabel("test mIoU (%)")
     ax.set_ylim(0, 100)
@@ -444,13 +507,30 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=list(SIZES), default="converged")
     parser.add_argument("--quick", action="store_const", const="quick", dest="size", help="same as --size quick")
-    parser.add_argument("--recipes", nargs="*", default=DEFAULT_RECIPES, metavar="NAME",
-                        help=f"named recipes to run; known: {list(RECIPES)}")  # fmt: skip
-    parser.add_argument("--recipe", type=parse_recipe, action="append", default=[], metavar="NAME=FLAGS",
-                        help="an extra recipe: samcl-train flags on top of the common ones (repeatable)")  # fmt: skip
+    parser.add_argument(
+        "--recipes",
+        nargs="*",
+        default=DEFAULT_RECIPES,
+        metavar="NAME",
+        help=f"named recipes to run; known: {list(RECIPES)}",
+    )
+    parser.add_argument(
+        "--recipe",
+        type=parse_recipe,
+        action="append",
+        default=[],
+        metavar="NAME=FLAGS",
+        help="an extra recipe: samcl-train flags on top of the common ones (repeatable)",
+    )
     parser.add_argument("--baseline", default="Dice", help="recipe the paired differences are taken against")
-    parser.add_argument("--compare", type=parse_pair, action="append", default=[], metavar="RECIPE=BASELINE",
-                        help="also report RECIPE's paired difference to BASELINE (repeatable)")  # fmt: skip
+    parser.add_argument(
+        "--compare",
+        type=parse_pair,
+        action="append",
+        default=[],
+        metavar="RECIPE=BASELINE",
+        help="also report RECIPE's paired difference to BASELINE (repeatable)",
+    )
     parser.add_argument("--models", nargs="+", default=["unet"], help="networks (registry names) to compare")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--device", default="cpu")
@@ -464,8 +544,11 @@ def main(argv: list[str] | None = None) -> None:
         "poster_table.py); --size, --seeds, --iters, --device, --jobs, --out apply",
     )
     parser.add_argument("--no-heavy", action="store_true", help="with --table poster: skip the heavy networks")
-    parser.add_argument("--report-only", action="store_true",
-                        help="train nothing: score and report the runs in --out that have finished")  # fmt: skip
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: score and report the runs in --out that have finished",
+    )
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
     args.out = args.out or f"benchmarks/results/{args.table or 'robustness'}"
@@ -504,24 +587,33 @@ def main(argv: list[str] | None = None) -> None:
         flags = recipes[recipe]
         if args.report_only and not (run_dir / "summary.json").exists():
             return None
-        train_one(train_command(run_dir, data, size, model, flags, seed, args.device, threads), run_dir,
-                  threads)  # fmt: skip
+        train_one(train_command(run_dir, data, size, model, flags, seed, args.device, threads), run_dir, threads)
         curve = validation_curve(run_dir)
-        record = {"recipe": recipe, "model": model, "label": f"{model}: {recipe}" if several else recipe,
-                  "seed": seed, "flags": flags, "run_dir": str(run_dir), "curve": curve,
-                  "plateau_range": plateau_range(curve, size.iters),
-                  "scores": score(run_dir / "best.pt", data, args.device)}  # fmt: skip
-        print(f"{time.perf_counter() - started:6.0f} s  {record['label']:40s} seed {seed}: clean "
-              f"{100 * record['scores']['clean']['miou']:.1f}, conditions {100 * condition_mean(record):.1f}, "
-              f"last-third trend {plateau_trend(curve, size.iters):+.2f}, range {record['plateau_range']:.2f} points",
-              flush=True)  # fmt: skip
+        record = {
+            "recipe": recipe,
+            "model": model,
+            "label": f"{model}: {recipe}" if several else recipe,
+            "seed": seed,
+            "flags": flags,
+            "run_dir": str(run_dir),
+            "curve": curve,
+            "plateau_range": plateau_range(curve, size.iters),
+            "scores": score(run_dir / "best.pt", data, args.device),
+        }
+        print(
+            f"{time.perf_counter() - started:6.0f} s  {record['label']:40s} seed {seed}: clean "
+            f"{100 * record['scores']['clean']['miou']:.1f}, conditions {100 * condition_mean(record):.1f}, "
+            f"last-third trend {plateau_trend(curve, size.iters):+.2f}, range {record['plateau_range']:.2f} points",
+            flush=True,
+        )
         return record
 
     with ThreadPoolExecutor(args.jobs) as pool:
         runs = [r for r in pool.map(run, jobs) if r is not None]
     wall = time.perf_counter() - started
-    (out / "results.json").write_text(json.dumps({"size": vars(size), "device": args.device_name, "wall_s": wall,
-                                                  "runs": runs}, indent=1))  # fmt: skip
+    (out / "results.json").write_text(
+        json.dumps({"size": vars(size), "device": args.device_name, "wall_s": wall, "runs": runs}, indent=1)
+    )
     print(write_reports(out, runs, size, args, wall))
 
 

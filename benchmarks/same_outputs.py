@@ -157,8 +157,10 @@ def main() -> None:
             bad.append(min(len(got), len(expected)))
         total += len(expected)
         differ += bool(bad)
-        print(f"{'same' if not bad else 'DIFFERENT':9s} {len(expected):5d} outputs  {case}"
-              + (f"  (first difference at item {bad[0]})" if bad else ""))  # fmt: skip
+        print(
+            f"{'same' if not bad else 'DIFFERENT':9s} {len(expected):5d} outputs  {case}"
+            + (f"  (first difference at item {bad[0]})" if bad else "")
+        )
     print(f"\n{total} seeded outputs compared, {differ} case(s) differ")
     sys.exit(1 if differ else 0)
 

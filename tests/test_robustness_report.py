@@ -45,20 +45,31 @@ def _run(recipe: str, seed: int, clean: float, conditions: float) -> dict:
     scores = {name: {"miou": conditions} for name in robustness.TEST_SETS}
     scores["clean"] = {"miou": clean}
     curve = [(s, clean) for s in range(100, 301, 100)]
-    return {"recipe": recipe, "model": "unet", "label": recipe, "seed": seed, "curve": curve,
-            "plateau_range": 0.0, "scores": scores}  # fmt: skip
+    return {
+        "recipe": recipe,
+        "model": "unet",
+        "label": recipe,
+        "seed": seed,
+        "curve": curve,
+        "plateau_range": 0.0,
+        "scores": scores,
+    }
 
 
 def test_report_pairs_each_recipe_with_its_baseline_and_compare(tmp_path):
     runs = [_run("A", s, 0.70 + 0.01 * s, 0.40) for s in range(3)]
     runs += [_run("B", s, 0.72 + 0.01 * s, 0.50) for s in range(3)]
     runs += [_run("C", s, 0.71 + 0.01 * s, 0.50) for s in range(3)]
-    args = argparse.Namespace(argv=["--size", "quick"], device_name="CPU", models=["unet"], baseline="A",
-                              compare=[("C", "B")])  # fmt: skip
+    args = argparse.Namespace(
+        argv=["--size", "quick"], device_name="CPU", models=["unet"], baseline="A", compare=[("C", "B")]
+    )
     size = robustness.dataclasses.replace(robustness.SIZES["quick"], iters=300)
     text = robustness.write_reports(tmp_path, runs, size, args, wall=60.0)
-    rows = {line.split(" | ")[0] + " | " + line.split(" | ")[1]: line for line in text.splitlines()
-            if line.startswith("| B | A") or line.startswith("| C | B") or line.startswith("| C | A")}  # fmt: skip
+    rows = {
+        line.split(" | ")[0] + " | " + line.split(" | ")[1]: line
+        for line in text.splitlines()
+        if line.startswith("| B | A") or line.startswith("| C | B") or line.startswith("| C | A")
+    }
     assert "+2.0 [+2.0, +2.0]" in rows["| B | A"]  # clean: paired difference, no spread
     assert "+10.0 [+10.0, +10.0]" in rows["| B | A"]  # every condition
     assert "-1.0 [-1.0, -1.0]" in rows["| C | B"]

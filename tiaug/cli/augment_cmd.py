@@ -164,9 +164,23 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
 @compression_option
 @progress_flag
 @progress_every_option
-def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, seed: int, workers: int,
-            config: Path | None, allow_unsafe: bool, batch_size: int, scene: bool, overwrite: bool,
-            compression: str, progress: bool, progress_every: int | None, **flags: object) -> None:  # fmt: skip
+def augment(
+    in_path: Path,
+    out_path: Path,
+    copies: int,
+    keep_original: bool,
+    seed: int,
+    workers: int,
+    config: Path | None,
+    allow_unsafe: bool,
+    batch_size: int,
+    scene: bool,
+    overwrite: bool,
+    compression: str,
+    progress: bool,
+    progress_every: int | None,
+    **flags: object,
+) -> None:
     """Write augmented copies of the thermal dataset IN.h5 to OUT.h5.
 
     \b
@@ -203,10 +217,23 @@ def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, see
         for problem in unsafe_transforms(pipeline, "--allow-unsafe"):
             click.echo(f"warning (--allow-unsafe): {problem}", err=True)
     with Progress(desc="augment", unit="row", enabled=progress, every=progress_every) as bar:
-        written = augment_file(in_path, out_path, pipeline, seed=seed, copies=copies,
-                               keep_original=keep_original, workers=workers, batch_size=batch_size,
-                               overwrite=overwrite, compression=compression, progress=bar.to,
-                               other_inputs=[config] if config is not None else [],
-                               allow_unsafe=allow_unsafe)  # fmt: skip
-    click.echo(f"wrote {written} rows ({bar.total} input rows x {copies} copies"
-               f"{' + originals' if keep_original else ''}, seed {seed}) to {out_path}", err=True)  # fmt: skip
+        written = augment_file(
+            in_path,
+            out_path,
+            pipeline,
+            seed=seed,
+            copies=copies,
+            keep_original=keep_original,
+            workers=workers,
+            batch_size=batch_size,
+            overwrite=overwrite,
+            compression=compression,
+            progress=bar.to,
+            other_inputs=[config] if config is not None else [],
+            allow_unsafe=allow_unsafe,
+        )
+    click.echo(
+        f"wrote {written} rows ({bar.total} input rows x {copies} copies"
+        f"{' + originals' if keep_original else ''}, seed {seed}) to {out_path}",
+        err=True,
+    )

@@ -124,8 +124,14 @@ class Command(click.Command):
                 for line in self.examples:  # as written: click would re-wrap them
                     formatter.write(f"{'':>{formatter.current_indent}}{line}\n")
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:  # fmt: skip
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         stop_on_signals()
