@@ -216,6 +216,11 @@ def _big_input(tmp_path, faces):
     return path
 
 
+def _start_big_augment(src, out):
+    """``tiaug augment`` of ``src`` with two workers, long enough to be stopped while writing ``out``."""
+    return start("tiaug", "augment", src, out, "--copies", "4", "--batch-size", "4", "--workers", "2", "--no-progress")
+
+
 def _writing(tmp_path):
     return lambda: any(p.name.startswith("out.h5.tmp-") for p in tmp_path.iterdir())
 
@@ -224,19 +229,7 @@ def _writing(tmp_path):
 def test_stop_signals_end_augment_with_one_line_and_no_traceback(faces, tmp_path, sig, status):
     src = _big_input(tmp_path, faces)
     before = [*listing(tmp_path)]
-    proc = start(
-        "tiaug",
-        "augment",
-        src,
-        tmp_path / "out.h5",
-        "--copies",
-        "4",
-        "--batch-size",
-        "4",
-        "--workers",
-        "2",
-        "--no-progress",
-    )
+    proc = _start_big_augment(src, tmp_path / "out.h5")
     try:
         wait_for(_writing(tmp_path), proc, "the output's temporary file")
         time.sleep(0.3)
@@ -251,19 +244,7 @@ def test_stop_signals_end_augment_with_one_line_and_no_traceback(faces, tmp_path
 
 def test_workers_end_quietly_when_the_parent_is_killed(faces, tmp_path):
     src = _big_input(tmp_path, faces)
-    proc = start(
-        "tiaug",
-        "augment",
-        src,
-        tmp_path / "out.h5",
-        "--copies",
-        "4",
-        "--batch-size",
-        "4",
-        "--workers",
-        "2",
-        "--no-progress",
-    )
+    proc = _start_big_augment(src, tmp_path / "out.h5")
     try:
         wait_for(_writing(tmp_path), proc, "the output's temporary file")
         proc.send_signal(signal.SIGKILL)  # only the parent: its workers must not print BrokenPipe tracebacks
