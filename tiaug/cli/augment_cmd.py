@@ -67,6 +67,13 @@ DEFAULTS = {name: p.default for name, p in inspect.signature(augment_file).param
 PIPELINE_FLAGS: dict[type, dict[str, Any]] = {TiAugOcclusion: {}, ThermalNoise: {}}
 
 
+def default_option(decl: str, *aliases: str, **kwargs: Any) -> Callable:
+    """An option whose default (shown in ``--help``) is augment_file's argument of the same name."""
+    return click.option(
+        decl, *aliases, default=DEFAULTS[decl.lstrip("-").replace("-", "_")], show_default=True, **kwargs
+    )
+
+
 def pipeline_option(decl: str, **kwargs: Any) -> Callable:
     """An option of the default pipeline: an argument of TiAugOcclusion or ThermalNoise, default from its signature."""
     name = decl.lstrip("-").replace("-", "_")
@@ -89,30 +96,10 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
 )
 @click.argument("in_path", metavar="IN.h5", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("out_path", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--copies",
-    "-k",
-    type=click.IntRange(min=0),
-    default=DEFAULTS["copies"],
-    show_default=True,
-    help="Augmented rows written per input row.",
-)
+@default_option("--copies", "-k", type=click.IntRange(min=0), help="Augmented rows written per input row.")
 @click.option("--keep-original", is_flag=True, help="Also write each input row unchanged, before its copies.")
-@click.option(
-    "--seed",
-    type=SEED,
-    default=DEFAULTS["seed"],
-    show_default=True,
-    help="Seed; the same seed gives byte-identical images whatever --workers is.",
-)
-@click.option(
-    "--workers",
-    "-j",
-    type=click.IntRange(min=1),
-    default=DEFAULTS["workers"],
-    show_default=True,
-    help="Worker processes.",
-)
+@default_option("--seed", type=SEED, help="Seed; the same seed gives byte-identical images whatever --workers is.")
+@default_option("--workers", "-j", type=click.IntRange(min=1), help="Worker processes.")
 @click.option(
     "--config",
     "config",
@@ -146,12 +133,8 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
 @pipeline_option("--ignore-index", type=click.IntRange(0, 255), help="Label of the 'ignore' mask policy.")
 @pipeline_option("--min-netd", type=FiniteFloat(min=0), help="Smallest sensor noise std, degrees Celsius.")
 @pipeline_option("--max-netd", type=FiniteFloat(min=0), help="Largest sensor noise std, degrees Celsius.")
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=DEFAULTS["batch_size"],
-    show_default=True,
-    help="Input rows per batch (memory stays one batch per worker).",
+@default_option(
+    "--batch-size", type=click.IntRange(min=1), help="Input rows per batch (memory stays one batch per worker)."
 )
 @click.option(
     "--scene/--no-scene",
