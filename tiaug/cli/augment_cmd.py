@@ -17,6 +17,7 @@ from tiaug.cli.common import (
     command,
     compression_option,
     overwrite_flag,
+    path_argument,
     progress_every_option,
     progress_flag,
 )
@@ -94,8 +95,8 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
         "tiaug augment faces.h5 custom.h5 --config pipeline.yaml",
     ),
 )
-@click.argument("in_path", metavar="IN.h5", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("out_path", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
+@path_argument("in_path", "IN.h5")
+@path_argument("out_path", "OUT.h5")
 @default_option("--copies", "-k", type=click.IntRange(min=0), help="Augmented rows written per input row.")
 @click.option("--keep-original", is_flag=True, help="Also write each input row unchanged, before its copies.")
 @default_option("--seed", type=SEED, help="Seed; the same seed gives byte-identical images whatever --workers is.")

@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -151,6 +152,11 @@ class Group(Command, click.Group):
 def command(name: str | None = None, **kwargs: Any) -> Callable:
     """``click.command`` for tiaug and samcl: :class:`Command`, ``-h``, 100 columns."""
     return click.command(name, cls=Command, context_settings=CONTEXT, **kwargs)
+
+
+def path_argument(name: str, metavar: str, *, folder: bool = False) -> Callable:
+    """A positional file (or, with ``folder``, directory) argument, given to the command as a ``Path``."""
+    return click.argument(name, metavar=metavar, type=click.Path(dir_okay=folder, file_okay=not folder, path_type=Path))
 
 
 progress_flag = click.option(

@@ -17,6 +17,7 @@ from tiaug.cli.common import (
     command,
     compression_option,
     overwrite_flag,
+    path_argument,
     progress_flag,
     size_option,
 )
@@ -93,8 +94,8 @@ def _run(
         "tiaug import-tfdb TFDB_DIR tfdb.h5 --skip-unlabelled",
     ),
 )
-@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
-@click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
+@path_argument("folder", "DIR", folder=True)
+@path_argument("out", "OUT.h5")
 @_crop
 @_resize
 @click.option(
@@ -157,8 +158,8 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
     ),
 )
 @with_format_listing
-@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
-@click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
+@path_argument("folder", "DIR", folder=True)
+@path_argument("out", "OUT.h5")
 @click.option(
     "--masks",
     "masks_dir",

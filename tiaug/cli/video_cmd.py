@@ -10,6 +10,7 @@ from tiaug.cli.common import (
     command,
     compression_option,
     overwrite_flag,
+    path_argument,
     progress_flag,
     size_option,
 )
@@ -26,8 +27,8 @@ from tiaug.progress import Progress
     ),
 )
 @with_format_listing
-@click.argument("recording", metavar="RECORDING", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
+@path_argument("recording", "RECORDING")
+@path_argument("out", "OUT.h5")
 @click.option(
     "--every", metavar="N", type=click.IntRange(min=1), default=1, show_default=True, help="Keep every Nth frame."
 )
