@@ -52,38 +52,22 @@ sys.path.insert(0, str(REPO))
 from tiaug.synth.conditions import CONDITIONS  # noqa: E402
 
 COMMON = ["--no-samcl", "--no-tiaug", "--no-scene", "--input-norm", "dataset"]
+
+
+def _samcl_scene(loss: str, lam: str) -> list[str]:
+    """The flags of ``loss`` with TiAug, the scene steps and SAM-CL (stable preset) at weight ``lam``."""
+    return ["--loss", loss, "--tiaug", "--scene", "--samcl", "--samcl-preset", "stable", "--samcl-lambda", lam]
+
+
 RECIPES: dict[str, list[str]] = {  # flags on top of COMMON (later flags win)
     "Dice": ["--loss", "dice"],
     "Dice + TiAug": ["--loss", "dice", "--tiaug"],
     "Dice + TiAug + scene": ["--loss", "dice", "--tiaug", "--scene"],
     "Dice + TiAug + scene + image norm": ["--loss", "dice", "--tiaug", "--scene", "--input-norm", "image"],
     "Dice + TiAug + image norm": ["--loss", "dice", "--tiaug", "--input-norm", "image"],
-    **{
-        f"Dice + TiAug + scene + SAM-CL λ{lam}": [
-            "--loss",
-            "dice",
-            "--tiaug",
-            "--scene",
-            "--samcl",
-            "--samcl-preset",
-            "stable",
-            "--samcl-lambda",
-            lam,
-        ]
-        for lam in ("0.1", "0.02")
-    },
+    **{f"Dice + TiAug + scene + SAM-CL λ{lam}": _samcl_scene("dice", lam) for lam in ("0.1", "0.02")},
     "Dice + CE": ["--loss", "dice_ce"],
-    "Dice + CE + TiAug + scene + SAM-CL λ0.1": [
-        "--loss",
-        "dice_ce",
-        "--tiaug",
-        "--scene",
-        "--samcl",
-        "--samcl-preset",
-        "stable",
-        "--samcl-lambda",
-        "0.1",
-    ],
+    "Dice + CE + TiAug + scene + SAM-CL λ0.1": _samcl_scene("dice_ce", "0.1"),
     "RMI": ["--loss", "rmi"],
     # the poster's other learning strategies (benchmarks/poster_table.py); {base_width}: the size's network width
     "BCE": ["--loss", "bce"],
