@@ -1,34 +1,32 @@
-"""The robustness benchmark's statistics and report (benchmarks/robustness.py), on made-up runs."""
+"""The robustness benchmark's statistics and report (benchmarks/robustness_report.py), on made-up runs."""
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import math
 import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "robustness.py"
-spec = importlib.util.spec_from_file_location("robustness", SCRIPT)
-robustness = importlib.util.module_from_spec(spec)
-sys.modules["robustness"] = robustness  # dataclasses look their module up
-spec.loader.exec_module(robustness)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # the scripts import each other
+robustness = importlib.import_module("robustness")
+report = importlib.import_module("robustness_report")
 
 
 def test_plateau_trend_is_the_fitted_change_over_the_last_third():
     iters = 3000
     rising = [(s, 0.5 + s * 1e-5) for s in range(250, 3001, 250)]  # +1e-5 per step: 1 point per 1000 steps
-    assert robustness.plateau_trend(rising, iters) == pytest.approx(1.0)
+    assert report.plateau_trend(rising, iters) == pytest.approx(1.0)
     noisy_flat = [(s, 0.8 + (0.02 if s == 2500 else 0.0)) for s in range(250, 3001, 250)]
-    assert robustness.plateau_range(noisy_flat, iters) == pytest.approx(2.0)
-    assert abs(robustness.plateau_trend(noisy_flat, iters)) < 1.0  # one spike moves the range, not the trend
-    assert math.isnan(robustness.plateau_trend([(3000, 0.8)], iters))
+    assert report.plateau_range(noisy_flat, iters) == pytest.approx(2.0)
+    assert abs(report.plateau_trend(noisy_flat, iters)) < 1.0  # one spike moves the range, not the trend
+    assert math.isnan(report.plateau_trend([(3000, 0.8)], iters))
 
 
 def test_paired_interval_uses_student_t():
-    mean, lo, hi = robustness.paired_interval([1.0, 2.0, 3.0])
+    mean, lo, hi = report.paired_interval([1.0, 2.0, 3.0])
     assert mean == pytest.approx(2.0)
     assert hi - mean == pytest.approx(4.303 * 1.0 / math.sqrt(3))
     assert lo == pytest.approx(2 * mean - hi)
