@@ -54,14 +54,7 @@ def env(**extra: str) -> dict[str, str]:
 def run(module: str, *args: object, timeout: float = 120) -> subprocess.CompletedProcess:
     """``python -m MODULE ARGS`` in its own process group; on timeout the whole group is killed and the test
     fails (a hang)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", module, *map(str, args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env(),
-        start_new_session=True,
-    )
+    proc = start(module, *args)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -167,7 +167,7 @@ class SAMCLLoss(SegmentationLoss):
         fast_path: bool = True,
         validate: bool = True,
     ):
-        super().__init__()
+        super().__init__(ignore_index, validate)
         if num_classes < 2:
             raise ValueError(
                 f"SAM-CL needs at least 2 classes (got num_classes={num_classes}): the class-swapped "
@@ -206,10 +206,8 @@ class SAMCLLoss(SegmentationLoss):
         self._d0 = segmentation_distance(seg_distance)
         self._d0_labels = segmentation_label_distance(seg_distance)
         self._dk = feature_distance(feat_distance)
-        self.ignore_index = ignore_index
         self.batched_aux = batched_aux
         self.fast_path = fast_path
-        self.validate = validate
         if isinstance(base_loss, str):
             base_loss = build_base_loss(base_loss, ignore_index=ignore_index)
         self.base = base_loss
