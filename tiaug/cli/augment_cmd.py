@@ -15,8 +15,7 @@ from tiaug.cli.common import (
     SEED,
     FiniteFloat,
     command,
-    compression_option,
-    overwrite_flag,
+    h5_output_options,
     path_argument,
     progress_every_option,
     progress_flag,
@@ -145,8 +144,7 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
     help="Also change the scene: every copy gets a new room temperature (0-50 C, the skin following "
     "partially), and camera offset/gain drift and column/row stripes each with probability 0.5.",
 )
-@overwrite_flag
-@compression_option
+@h5_output_options
 @progress_flag
 @progress_every_option
 def augment(

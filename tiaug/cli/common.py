@@ -194,3 +194,8 @@ compression_option = click.option(
     help="HDF5 compression of the output datasets: none is the fastest and opens everywhere; blosc2-zstd gives "
     "the smallest files (readers need hdf5plugin, see tiaug.io.h5.codecs).",
 )
+
+
+def h5_output_options(func: Callable) -> Callable:
+    """``--overwrite`` and ``--compression``: the options of every command that writes an HDF5 file."""
+    return overwrite_flag(compression_option(func))

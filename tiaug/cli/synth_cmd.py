@@ -8,14 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from tiaug import __version__
-from tiaug.cli.common import (
-    SEED,
-    command,
-    compression_option,
-    overwrite_flag,
-    progress_flag,
-    size_option,
-)
+from tiaug.cli.common import SEED, command, h5_output_options, progress_flag, size_option
 from tiaug.progress import progress_bar
 from tiaug.synth.names import CONDITIONS
 
@@ -70,8 +63,7 @@ if TYPE_CHECKING:
     help="Give every face this one real-world condition alone (implies --unconstrained; the same seed gives "
     "the same faces as without it), for per-condition test sets.",
 )
-@overwrite_flag
-@compression_option
+@h5_output_options
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),

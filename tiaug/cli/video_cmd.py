@@ -6,14 +6,7 @@ from pathlib import Path
 
 import click
 
-from tiaug.cli.common import (
-    command,
-    compression_option,
-    overwrite_flag,
-    path_argument,
-    progress_flag,
-    size_option,
-)
+from tiaug.cli.common import command, h5_output_options, path_argument, progress_flag, size_option
 from tiaug.cli.reader_options import read_options, reader_options, with_format_listing
 from tiaug.progress import Progress
 
@@ -37,8 +30,7 @@ from tiaug.progress import Progress
 @click.option("--crop", callback=size_option, metavar="HxW", help="Cut the central HxW window of each frame.")
 @click.option("--resize", callback=size_option, metavar="HxW", help="Then resize each frame to HxW pixels.")
 @reader_options
-@overwrite_flag
-@compression_option
+@h5_output_options
 @progress_flag
 def import_video_cmd(
     recording: Path,
