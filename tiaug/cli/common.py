@@ -196,6 +196,13 @@ compression_option = click.option(
 )
 
 
+def batch_size_option(default: int, help: str, *aliases: str) -> Callable:
+    """``--batch-size``: items per batch, ``default`` shown in ``--help``; ``help`` says what a batch holds."""
+    return click.option(
+        "--batch-size", *aliases, type=click.IntRange(min=1), default=default, show_default=True, help=help
+    )
+
+
 def h5_output_options(func: Callable) -> Callable:
     """``--overwrite`` and ``--compression``: the options of every command that writes an HDF5 file."""
     return overwrite_flag(compression_option(func))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from tiaug import __version__
-from tiaug.cli.common import SEED, command, h5_output_options, progress_flag, size_option
+from tiaug.cli.common import SEED, batch_size_option, command, h5_output_options, progress_flag, size_option
 from tiaug.progress import progress_bar
 from tiaug.synth.names import CONDITIONS
 
@@ -64,13 +64,7 @@ if TYPE_CHECKING:
     "the same faces as without it), for per-condition test sets.",
 )
 @h5_output_options
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=64,
-    show_default=True,
-    help="Faces generated and written per batch (memory stays one batch).",
-)
+@batch_size_option(64, "Faces generated and written per batch (memory stays one batch).")
 @progress_flag
 def synth(
     out: Path,
