@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -35,19 +36,13 @@ from tiaug.progress import Progress
 def import_video_cmd(
     recording: Path,
     out: Path,
-    every,
-    start,
-    max_frames,
-    crop,
-    resize,
-    fmt,
-    raw_size,
-    raw_dtype,
-    scale,
-    offset,
-    overwrite,
-    compression,
-    progress,
+    resize: tuple[int, int] | None,
+    scale: float | None,
+    offset: float | None,
+    raw_size: tuple[int, int] | None,
+    raw_dtype: str,
+    progress: bool,
+    **arguments: Any,
 ) -> None:
     """Import every Nth frame of RECORDING into OUT.h5 (images float32 (N, H, W), degrees Celsius).
 
@@ -64,19 +59,8 @@ def import_video_cmd(
     from tiaug.io.importers.video import import_video  # the readers load when the command runs
 
     with Progress(desc="import-video", unit="frame", enabled=progress) as bar:
-        result = import_video(
-            recording,
-            out,
-            fmt=fmt,
-            options=read_options(scale, offset, raw_size, raw_dtype),
-            every=every,
-            start=start,
-            max_frames=max_frames,
-            crop=crop,
-            size=resize,
-            overwrite=overwrite,
-            compression=compression,
-            progress=bar.to,
-        )
+        options = read_options(scale, offset, raw_size, raw_dtype)
+        # every, start, max_frames, crop, fmt, overwrite, compression: import_video's arguments of the same names
+        result = import_video(recording, out, options=options, size=resize, progress=bar.to, **arguments)
     for path, n in result.items():
         click.echo(f"wrote {n} frames to {path}", err=True)
