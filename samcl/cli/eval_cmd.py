@@ -9,8 +9,9 @@ import click
 
 from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
 from samcl.inference.evaluation import DEFAULT_NETD, OCCLUDED_LABELS
-from tiaug.cli.common import SEED, FiniteFloat, Progress, command, progress_flag
+from tiaug.cli.common import SEED, FiniteFloat, command, progress_flag
 from tiaug.functional.occlusion import CONFIGURATIONS, MaskPolicy
+from tiaug.progress import Progress
 
 ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configuration", "occluded_labels")
 

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 import click
 
 from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
-from tiaug.cli.common import Progress, command, progress_flag
+from tiaug.cli.common import command, progress_flag
 from tiaug.cli.reader_options import read_options, reader_options
 from tiaug.io.readers import folder_files, is_device
+from tiaug.progress import Progress
 
 if TYPE_CHECKING:  # torch loads with the model, not with the command (`samcl-predict --help` stays quick)
     from samcl.inference.predictor import Predictor

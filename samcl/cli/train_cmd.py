@@ -9,18 +9,19 @@ import click
 import yaml
 
 from samcl.artifacts.input_norms import INPUT_NORMS
-from samcl.losses.settings import BASE_LOSS_NAMES, SAMCL_PRESETS
+from samcl.losses.base_losses import BASE_LOSS_NAMES
+from samcl.losses.settings import SAMCL_PRESETS
 from samcl.training.config import DEFAULT_CROP, FLAGS, TrainConfig, read_config_file, resolve_config
 from tiaug.cli.common import (
     SEED,
     FiniteFloat,
-    Progress,
     command,
     progress_every_option,
     progress_flag,
     size_option,
 )
 from tiaug.errors import UserError
+from tiaug.progress import Progress
 
 
 def _shown(value: object) -> str:
@@ -216,17 +217,23 @@ def train(
         flag = FLAGS.get(e.setting)
         raise UserError(f"{e} ({flag})" if flag else str(e)) from None
     images_per_step = config.batch_size * run.world.size
-    with Progress(config.iters, "train", unit="step", enabled=progress and run.world.is_main, initial=run.step,
-                  leave=True, rate=("img", images_per_step), every=progress_every) as bar:  # fmt: skip
-
-        def show(step: int, stats: dict[str, float]) -> None:
-            bar.to(step, loss=stats.get("loss"), val_mIoU=stats.get("val_miou"))
-
-        summary = run.fit(progress=show)
+    with Progress(
+        config.iters,
+        "train",
+        unit="step",
+        enabled=progress and run.world.is_main,
+        initial=run.step,
+        leave=True,
+        rate=("img", images_per_step),
+        every=progress_every,
+    ) as bar:
+        summary = run.fit(progress=bar.to)
     if run.world.is_main:
-        click.echo(f"best val mIoU {summary['best_miou']:.4f} at step {summary['best_iteration']}; "
-                   f"{summary['iterations']} steps in {summary['wall_time_s']:.0f} s; outputs in {config.out}",
-                   err=True)  # fmt: skip
+        click.echo(
+            f"best val mIoU {summary['best_miou']:.4f} at step {summary['best_iteration']}; "
+            f"{summary['iterations']} steps in {summary['wall_time_s']:.0f} s; outputs in {config.out}",
+            err=True,
+        )
 
 
 def _say(message: str) -> None:

@@ -22,7 +22,6 @@ import itertools
 import os
 import re
 import signal
-import threading
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from samcl.inference.regions import RegionsCSV
 from tiaug.io import STR, OutputPathError, ThermalDataError, ThermalH5Writer, atomic_h5
 from tiaug.io.h5.atomic import check_not_an_input, temporary_path
 from tiaug.io.readers import Frame, FrameSource, ReadOptions, folder_files, is_device, open_camera, open_source
+from tiaug.signals import deferred_signals
 
 if TYPE_CHECKING:  # torch loads with the model, not with the module
     from samcl.inference.predictor import Predictor
@@ -53,32 +53,6 @@ class StreamSummary:
     csv: str | None = None
     h5: str | None = None
     interrupted: str | None = None  # "Ctrl-C" or "SIGTERM" when a signal ended the run
-
-
-@contextlib.contextmanager
-def deferred_signals() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM back while the block runs, then deliver them (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    wanted = (signal.SIGINT, signal.SIGTERM)
-    previous = {s: signal.getsignal(s) for s in wanted}
-    received: list[int] = []
-    for s in wanted:
-        signal.signal(s, lambda signum, _frame: received.append(signum))
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        if received:
-            handler = previous[signal.Signals(received[0])]
-            if callable(handler):
-                handler(received[0], None)
-            elif received[0] == signal.SIGINT:
-                raise KeyboardInterrupt
-            else:
-                raise SystemExit(128 + received[0])
 
 
 def _stem(source: FrameSource) -> str:

@@ -1,7 +1,7 @@
 """Losses: baselines (CE, Dice, RMI) and SAM-CL. All take logits (B, C, H, W) and targets (B, H, W).
 
-Names are imported on first use (PEP 562): :mod:`.settings` (SAM-CL's design choices, the base losses' names)
-loads without torch.
+Names are imported on first use (PEP 562): :mod:`.base_losses` (the base losses by name) and :mod:`.settings`
+(SAM-CL's design choices) load without torch.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from tiaug._lazy import lazy_exports
 
 #: public name -> the submodule defining it
 _EXPORTS = {
-    "BASE_LOSSES": "factory",
+    "BASE_LOSSES": "base_losses",
+    "BASE_LOSS_NAMES": "base_losses",
+    "BaseLoss": "base_losses",
     "DEFAULT_IGNORE_INDEX": "_common",
     "SAMCL_PRESETS": "settings",
     "CrossEntropyLoss": "ce",

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from samcl.artifacts.input_norms import DEFAULT_INPUT_NORM, INPUT_NORMS
+from samcl.losses.base_losses import BASE_LOSS_NAMES, DEFAULT_BASE_LOSS
 from samcl.losses.settings import (
-    BASE_LOSS_NAMES,
-    DEFAULT_BASE_LOSS,
     DEFAULT_PRESET,
     SAMCL_PRESETS,
     SAMCL_SETTINGS,

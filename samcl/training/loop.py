@@ -43,6 +43,7 @@ from samcl.training.preflight import build_checked_model, check_data, with_data_
 from samcl.training.reproducibility import environment, reproducible
 from samcl.training.step import OUTPUT_KEY, TrainStep
 from tiaug.io import atomic_output
+from tiaug.progress import ProgressCallback
 
 
 def default_threads() -> int:
@@ -75,7 +76,7 @@ class Run:
         torch.set_num_threads(self.threads)
         self.amp = config.amp if config.amp is not None else self.device.type == "cuda"
         self.out = Path(config.out)
-        data = check_data(config, normalization=resume_payload is None)
+        data = check_data(config, normalization_of(resume_payload) if resume_payload is not None else None)
         config = with_data_ignore_index(config, data)
         torch.manual_seed(config.seed)  # identical initial weights in every process
         model = build_checked_model(config, len(data.classes))
@@ -111,9 +112,7 @@ class Run:
         self.progress = RunProgress()
         self.notice = notice if self.world.is_main else None
         self.watch = ClassWatch(self.classes, config.iters)
-        normalization = data.normalization if resume_payload is None else normalization_of(resume_payload)
-        assert normalization is not None  # check_data computes it for a fresh run
-        self.normalization = normalization
+        self.normalization = data.normalization  # the resumed run's, or measured on the training data
         if resume_payload is not None:
             model.load_state_dict(resume_payload["model_state"])
             self.training.load_state_dict(resume_payload["train_state"])
@@ -190,8 +189,9 @@ class Run:
             return Batch(images[:, 0], masks[:, 0], views=images, view_masks=masks)
         return Batch(images, masks)
 
-    def fit(self, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, Any]:
-        """Train to ``config.iters``; ``progress(step, stats)`` is called after every step (main process).
+    def fit(self, progress: ProgressCallback | None = None) -> dict[str, Any]:
+        """Train to ``config.iters``; ``progress(steps done, config.iters, loss=..., val_mIoU=...)`` is called after
+        every step (main process; the figures are the last logged ones).
 
         Runs with ``self.threads`` intra-op threads and, with ``config.deterministic``, deterministic
         algorithms (:func:`samcl.training.reproducibility.reproducible`; the settings are restored afterwards).
@@ -199,9 +199,7 @@ class Run:
         with reproducible(self.threads, self.config.deterministic) as settings:
             return self._fit(progress, settings)
 
-    def _fit(
-        self, progress: Callable[[int, dict[str, float]], None] | None, settings: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _fit(self, progress: ProgressCallback | None, settings: dict[str, Any]) -> dict[str, Any]:
         config = self.config
         self.out.mkdir(parents=True, exist_ok=True)
         columns = StepColumns.of(self.addons)
@@ -244,7 +242,7 @@ class Run:
             if self.step % config.checkpoint_every == 0 or last:
                 self.save("last.pt", with_state=True)
             if progress is not None and self.world.is_main:
-                progress(self.step, stats)
+                progress(self.step, config.iters, loss=stats.get("loss"), val_mIoU=stats.get("val_miou"))
         summary = self._summary(time.perf_counter() - started)
         summary["environment"]["torch_settings"] = settings
         if self.world.is_main:
@@ -270,7 +268,7 @@ class Run:
             self.progress.best_miou, self.progress.best_step = miou, self.step
             self.save("best.pt", with_state=False)
         per_class = matrix.per_class_iou()
-        lost = self.watch.update(self.step, per_class, matrix.matrix.sum(axis=1) > 0)
+        lost = self.watch.update(self.step, per_class.tolist(), matrix.matrix.sum(axis=1) > 0)
         if lost and self.notice is not None:
             self.notice(self.watch.message(lost, self.step))
         return {

@@ -31,8 +31,22 @@ def _finish(ax: Axes, ylabel: str, title: str, log: bool = False) -> None:
         ax.legend(fontsize="small")
 
 
-def _plot_losses(ax: Axes, steps: list[int], rows: list[dict[str, str]]) -> None:
-    for key, label in (("loss", "total"), ("base_loss", "base"), ("samcl_loss", "SAM-CL")):
+#: How the curves name some loss columns; any other ``<name>_loss`` (a training add-on's) is labelled ``<name>``.
+_LOSS_LABELS = {"loss": "total", "base_loss": "base", "samcl_loss": "SAM-CL"}
+
+
+def _loss_columns(columns: list[str]) -> list[str]:
+    """``loss``, ``base_loss`` and each add-on's ``<name>_loss`` among ``columns``, in order."""
+    return [c for c in columns if c == "loss" or (c.endswith("_loss") and not c.startswith("grad_"))]
+
+
+def _label(column: str) -> str:
+    return _LOSS_LABELS.get(column, column.removesuffix("_loss"))
+
+
+def _plot_losses(ax: Axes, steps: list[int], rows: list[dict[str, str]], columns: list[str]) -> None:
+    for key in _loss_columns(columns):
+        label = _label(key)
         values = _column(rows, key)
         if any(v != 0 and not math.isnan(v) for v in values):
             ax.plot(steps, values, label=label)
@@ -47,7 +61,9 @@ def _plot_miou(ax: Axes, rows: list[dict[str, str]]) -> None:
     _finish(ax, "validation mIoU", "Validation mIoU")
 
 
-def _plot_samcl(axes: list[Axes], steps: list[int], rows: list[dict[str, str]], scales: list[int]) -> None:
+def _plot_samcl(
+    axes: list[Axes], steps: list[int], rows: list[dict[str, str]], columns: list[str], scales: list[int]
+) -> None:
     """Per-scale distances (log), fraction of active hinges per scale, gradient norms at the logits (log), lambda."""
     ax_dist, ax_active, ax_grad, ax_lam = axes
     for k in scales:
@@ -59,7 +75,8 @@ def _plot_samcl(axes: list[Axes], steps: list[int], rows: list[dict[str, str]], 
     _finish(ax_dist, "distance", "SAM-CL distances (solid d_pos, dashed d_neg)", log=True)
     ax_active.set_ylim(-0.05, 1.05)
     _finish(ax_active, "fraction of hinges > 0", "Active SAM-CL hinges")
-    for key, label in (("grad_base_loss", "base loss"), ("grad_samcl_loss", "SAM-CL")):
+    for key in (f"grad_{c}" for c in _loss_columns(columns) if f"grad_{c}" in columns):
+        label = _label(key.removeprefix("grad_"))
         ax_grad.plot(steps, _column(rows, key, positive=True), marker=".", label=label)
     _finish(ax_grad, "gradient norm at the logits", "Gradient norms at the logits", log=True)
     ax_lam.plot(steps, _column(rows, "lam"))
@@ -69,9 +86,10 @@ def _plot_samcl(axes: list[Axes], steps: list[int], rows: list[dict[str, str]], 
 def training_curves_figure(columns: list[str], rows: list[dict[str, str]]) -> Figure:
     """The figure of :func:`plot_training_curves` for ``metrics.csv``'s ``columns`` and ``rows``.
 
-    Always the training losses and the validation mIoU; when the run has SAM-CL's per-scale columns
-    (``d_pos_sK``, ``d_neg_sK``, ``active_sK``, ``grad_base_loss``, ``grad_samcl_loss``, ``lam``) also the
-    distances per scale, the fraction of active hinges per scale, the two gradient norms at the logits and lambda.
+    Always the training losses (the total, the base loss, each add-on's term) and the validation mIoU; when the
+    run has SAM-CL's per-scale columns (``d_pos_sK``, ``d_neg_sK``, ``active_sK``, ``grad_base_loss``,
+    ``grad_samcl_loss``, ``lam``) also the distances per scale, the fraction of active hinges per scale, the
+    gradient norms at the logits and lambda.
     """
     scales = sorted(int(m.group(1)) for c in columns if (m := _SCALE_COLUMN.match(c)))
     steps = [int(r["iteration"]) for r in rows]
@@ -82,8 +100,8 @@ def training_curves_figure(columns: list[str], rows: list[dict[str, str]]) -> Fi
         fig = Figure(figsize=(15, 8))
         grid = fig.subplots(2, 3)
         ax_loss, ax_miou = grid[0, 0], grid[0, 1]
-        _plot_samcl([grid[0, 2], grid[1, 0], grid[1, 1], grid[1, 2]], steps, rows, scales)
-    _plot_losses(ax_loss, steps, rows)
+        _plot_samcl([grid[0, 2], grid[1, 0], grid[1, 1], grid[1, 2]], steps, rows, columns, scales)
+    _plot_losses(ax_loss, steps, rows, columns)
     _plot_miou(ax_miou, rows)
     fig.tight_layout()
     return fig

@@ -28,6 +28,7 @@ COMMANDS = {
     "import-tfdb": "tiaug.cli.import_cmd:import_tfdb_cmd",
     "import-folder": "tiaug.cli.import_cmd:import_folder_cmd",
     "import-video": "tiaug.cli.video_cmd:import_video_cmd",
+    "merge": "tiaug.cli.merge_cmd:merge",
 }
 
 

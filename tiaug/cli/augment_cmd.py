@@ -14,7 +14,6 @@ from tiaug.augment import augment_file, load_pipeline
 from tiaug.cli.common import (
     SEED,
     FiniteFloat,
-    Progress,
     command,
     compression_option,
     overwrite_flag,
@@ -23,6 +22,7 @@ from tiaug.cli.common import (
 )
 from tiaug.functional.occlusion import MASK_POLICIES, RELATIONS
 from tiaug.presets import tiaug_pipeline
+from tiaug.progress import Progress
 from tiaug.safety import check_pipeline, unsafe_transforms
 from tiaug.transforms import ThermalNoise, TiAugOcclusion
 

@@ -20,8 +20,9 @@ scale_option = click.option(
     "--scale",
     type=FiniteFloat(),
     default=None,
-    help="Convert stored values: T_C = raw * SCALE + OFFSET. Required for integer raw counts "
-    "(e.g. centi-kelvin: --scale 0.01 --offset -273.15; 0.04 K per count: --scale 0.04 --offset -273.15).",
+    help="Convert integer counts: T_C = raw * SCALE + OFFSET (e.g. centi-kelvin: --scale 0.01 --offset -273.15; "
+    "0.04 K per count: --scale 0.04 --offset -273.15). Float files are degrees Celsius as stored; --format raw "
+    "converts every value.",
 )
 offset_option = click.option(
     "--offset",

@@ -13,10 +13,10 @@ from tiaug.cli.common import (
     command,
     compression_option,
     overwrite_flag,
-    progress_bar,
     progress_flag,
     size_option,
 )
+from tiaug.progress import progress_bar
 from tiaug.synth.names import CONDITIONS
 
 if TYPE_CHECKING:

@@ -10,11 +10,11 @@ from tiaug.cli.common import (
     command,
     compression_option,
     overwrite_flag,
-    progress_bar,
     progress_flag,
     size_option,
 )
 from tiaug.cli.reader_options import read_options, reader_options, with_format_listing
+from tiaug.progress import Progress
 
 
 @command(
@@ -70,19 +70,20 @@ def import_video_cmd(
     """
     from tiaug.io.importers.video import import_video  # the readers load when the command runs
 
-    result = import_video(
-        recording,
-        out,
-        fmt=fmt,
-        options=read_options(scale, offset, raw_size, raw_dtype),
-        every=every,
-        start=start,
-        max_frames=max_frames,
-        crop=crop,
-        size=resize,
-        overwrite=overwrite,
-        compression=compression,
-        progress=lambda it: progress_bar(it, desc="import-video", unit="frame", enabled=progress),
-    )
+    with Progress(desc="import-video", unit="frame", enabled=progress) as bar:
+        result = import_video(
+            recording,
+            out,
+            fmt=fmt,
+            options=read_options(scale, offset, raw_size, raw_dtype),
+            every=every,
+            start=start,
+            max_frames=max_frames,
+            crop=crop,
+            size=resize,
+            overwrite=overwrite,
+            compression=compression,
+            progress=bar.to,
+        )
     for path, n in result.items():
         click.echo(f"wrote {n} frames to {path}", err=True)

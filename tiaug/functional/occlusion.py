@@ -389,6 +389,17 @@ def occluded_pixels(plan: OcclusionPlan, shape: tuple[int, ...]) -> np.ndarray:
     return covered
 
 
+def occluded_keypoints(plan: OcclusionPlan, keypoints: np.ndarray, shape: tuple[int, ...]) -> list[int]:
+    """Indices of the keypoints ((N, 2+) pixel x, y) that lie on a pixel the plan paints."""
+    points = np.asarray(keypoints, dtype=np.float64).reshape(len(keypoints), -1)[:, :2]
+    if len(points) == 0:
+        return []
+    columns, rows = np.floor(points[:, 0]).astype(np.int64), np.floor(points[:, 1]).astype(np.int64)
+    inside = (columns >= 0) & (columns < shape[1]) & (rows >= 0) & (rows < shape[0])
+    covered = occluded_pixels(plan, shape)
+    return [int(k) for k in np.nonzero(inside)[0] if covered[rows[k], columns[k]]]
+
+
 def apply_mask_policy(
     mask: np.ndarray, plan: OcclusionPlan, policy: MaskPolicy = DEFAULT_MASK_POLICY, ignore_index: int = IGNORE_INDEX
 ) -> np.ndarray:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -54,7 +53,7 @@ class ThermalH5Dataset:
         self.transform = transform
         self.seed = seed
         self.epoch = 0
-        self._entropy = secrets.randbits(128)  # without a seed, fresh runs differ (as SeedSequence() draws it)
+        self._entropy = int(np.random.SeedSequence().generate_state(1)[0]) if seed is None else 0  # fresh runs differ
         with ThermalH5Reader(self.path) as r:  # validate now, in the parent, then close
             self._len = r.n
             self.classes = r.classes

@@ -51,7 +51,9 @@ A minimal add-on (an entropy penalty on the predictions, with a learnt temperatu
         def metric_names(self):
             return ("entropy",)
 
-    ADDONS["entropy"] = lambda config, num_classes: Entropy()   # samcl.training.addons
+    ADDONS["entropy"] = lambda config, num_classes: Entropy()   # samcl.training.addons: the registry
+
+A run uses the add-ons ``TrainConfig.addon_names()`` lists (SAM-CL's ``samcl`` with ``--samcl``), in that order.
 
 Rules an add-on keeps so that runs stay seeded, resumable and distributed:
 
@@ -60,7 +62,9 @@ Rules an add-on keeps so that runs stay seeded, resumable and distributed:
 - under ``torchrun`` every process runs the same add-on code on its own share of the batch; parameters
   trained by an own optimiser get their gradients averaged with :meth:`StepContext.all_reduce_gradients`
   before that optimiser steps; a no-grad forward pass in :meth:`~TrainingAddon.prepare_batch` runs the bare
-  segmenter (:attr:`StepContext.segmenter`, not DDP) and should use :meth:`StepContext.autocast`;
+  segmenter (:attr:`StepContext.segmenter`, not DDP) and should use :meth:`StepContext.autocast`; the segmenter
+  is in training mode there, so its batch-norm running statistics move with that pass (call ``eval()`` and
+  ``train()`` around it when they must not);
 - a loss term that some steps leave out (a warm-up at weight 0) makes ``skips_parameters`` true, so DDP looks
   for unused parameters.
 """
@@ -117,11 +121,10 @@ class SegmenterOutput:
     features: torch.Tensor | None = None
 
     def detached(self) -> SegmenterOutput:
-        def cut(x: torch.Tensor | None) -> torch.Tensor | None:
-            return None if x is None else x.detach()
-
-        images, masks, logits, base_loss = (x.detach() for x in (self.images, self.masks, self.logits, self.base_loss))
-        return SegmenterOutput(images, masks, logits, base_loss, features=cut(self.features))
+        features = None if self.features is None else self.features.detach()
+        return SegmenterOutput(
+            self.images.detach(), self.masks.detach(), self.logits.detach(), self.base_loss.detach(), features
+        )
 
 
 @dataclass(frozen=True)
