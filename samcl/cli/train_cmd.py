@@ -10,7 +10,7 @@ import yaml
 
 from samcl.artifacts.input_norms import INPUT_NORMS
 from samcl.losses.base_losses import BASE_LOSS_NAMES
-from samcl.losses.settings import SAMCL_PRESETS
+from samcl.losses.settings import SAMCL_PRESETS, STRATEGIES
 from samcl.training.config import DEFAULT_CROP, FLAGS, TrainConfig, read_config_file, resolve_config
 from tiaug.cli.common import (
     SEED,
@@ -90,6 +90,31 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     return parsed
 
 
+#: Strategies with options of their own (SAM-CL's are the --samcl-* flags): --<name>-arg KEY=VALUE.
+STRATEGY_ARGS = [name for name in STRATEGIES if name not in ("samcl", "none")]
+FLAGS.update(strategy_kwargs="--<strategy>-arg")
+
+
+def strategy_arg_options(function):
+    """``--<name>-arg KEY=VALUE`` (repeatable) for each strategy of :data:`STRATEGY_ARGS`."""
+    for name in reversed(STRATEGY_ARGS):
+        function = click.option(
+            f"--{name}-arg",
+            f"{name}_arg",
+            multiple=True,
+            callback=_model_args,
+            help=f"Option KEY=VALUE of --strategy {name}, repeatable: its loss's arguments (samcl.losses), step "
+            "counts as fractions of --iters (a wrong key lists the valid ones).",
+        )(function)
+    return function
+
+
+def strategy_kwargs(flags: dict[str, object]) -> dict[str, dict] | None:
+    """The ``--<name>-arg`` options taken out of ``flags``, as TrainConfig's ``strategy_kwargs`` (None: none)."""
+    given = {name: flags.pop(f"{name}_arg") for name in STRATEGY_ARGS}
+    return {name: options for name, options in given.items() if options} or None
+
+
 @command(
     help=_help(),
     examples=(
@@ -124,7 +149,18 @@ def _model_args(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     help="Model argument KEY=VALUE, repeatable (e.g. base_width=32).",
 )
 @option("--loss", type=click.Choice(BASE_LOSS_NAMES), help="Base loss.")
-@option("--samcl/--no-samcl", "samcl", default=None, help="Add lambda * SAM-CL to the base loss.")
+@option(
+    "--strategy",
+    type=click.Choice(list(STRATEGIES)),
+    help="Learning strategy, added to the base loss: " + "; ".join(f"{k}: {v}" for k, v in STRATEGIES.items()) + ".",
+)
+@strategy_arg_options
+@option(
+    "--samcl/--no-samcl",
+    "samcl",
+    default=None,
+    help="Shorthands: --samcl is --strategy samcl, --no-samcl any other strategy (none unless --strategy says).",
+)
 @option(
     "--samcl-lambda",
     type=FiniteFloat(min=0),
@@ -211,6 +247,7 @@ def train(
     # torch loads when the command runs, not for --help
     from samcl.training.preflight import SettingError
 
+    flags["strategy_kwargs"] = strategy_kwargs(flags)
     try:
         config, run = _start(config_file, resume, overwrite, flags)
     except SettingError as e:  # the library names the setting in words; the command line adds its flag

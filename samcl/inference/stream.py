@@ -87,8 +87,8 @@ def iter_sources(spec: str | Path, fmt: str, options: ReadOptions, on_skip: OnSk
     for file in files:
         try:
             source = open_source(file, fmt, options)
-        except ThermalDataError as e:
-            on_skip(str(e))
+        except Exception as e:  # any reader failure skips the file, whatever it raised
+            on_skip(str(e) if str(file) in str(e) else f"{file}: {e}")
             continue
         yield source
 
@@ -104,13 +104,24 @@ class _Outputs:
     """
 
     def __init__(
-        self, model: Predictor, out: Path, name: str, overlays: bool, h5: bool, overwrite: bool, inputs: list
+        self,
+        model: Predictor,
+        out: Path,
+        name: str,
+        overlays: bool,
+        h5: bool,
+        overwrite: bool,
+        inputs: list,
+        fps: float | None = None,
+        percentiles: tuple[float, ...] = (),
     ) -> None:
         self.model, self.out, self.overlays, self.overwrite = model, out, overlays, overwrite
         self.inputs = [Path(p) for p in inputs]
+        self.fps = fps
+        self.frame_offset = 0  # frames of the folder's earlier files: ``frame`` runs across the folder
         self.csv_path = self.check(out / f"{name}_regions.csv")
         self.h5_path = self.check(out / f"{name}_masks.h5") if h5 else None
-        self.csv = RegionsCSV(temporary_path(self.csv_path, hidden=True), model.classes)
+        self.csv = RegionsCSV(temporary_path(self.csv_path, hidden=True), model.classes, percentiles=percentiles)
         self.csv_published = False
         self.stack = contextlib.ExitStack()
         self.stack.callback(self._finish_csv)
@@ -179,7 +190,9 @@ class _Outputs:
                     self.out / f"{name}_overlay.png",
                     functools.partial(render_overlay, images[k], labels[k], self.model.classes, title=title),
                 )
-            rows.append((Path(source.name).name, frame.index, name, frame.meta.get("timestamp"), images[k], labels[k]))
+            number = self.frame_offset + frame.index
+            stamp = number / self.fps if self.fps else frame.meta.get("timestamp")
+            rows.append((Path(source.name).name, number, name, stamp, images[k], labels[k]))
         self._add_rows(rows)
         if writer is not None:
             extra = {"source": [Path(source.name).name] * len(frames), "source_index": [f.index for f in frames]}
@@ -199,10 +212,16 @@ def predict_stream(
     overlays: bool = False,
     h5: bool = False,
     overwrite: bool = False,
+    fps: float | None = None,
+    percentiles: tuple[float, ...] = (),
     progress: Callable[[int, int | None], None] | None = None,
     on_skip: OnSkip | None = None,
 ) -> StreamSummary:
     """Segment every ``every``-th frame of INPUT ``spec`` (at most ``max_frames``) into the folder ``out``.
+
+    The CSV's ``frame`` is the frame's position in the input (across a folder's files in name order);
+    ``fps`` makes ``timestamp`` ``frame / fps`` seconds (else the file's own timestamps, where it has them);
+    ``percentiles`` (0..100) add columns per class.
 
     Returns a :class:`StreamSummary`; an interruption (Ctrl-C, SIGTERM) ends the run with complete outputs for
     the frames done and ``interrupted`` set. Raises ThermalDataError / OutputPathError when nothing could be
@@ -225,7 +244,7 @@ def predict_stream(
             on_skip(message)
 
     inputs = [model.source] + ([] if is_device(spec) else [Path(spec)])
-    outputs = _Outputs(model, out, name, overlays, h5, overwrite, inputs)
+    outputs = _Outputs(model, out, name, overlays, h5, overwrite, inputs, fps, percentiles)
     with outputs.stack:
         try:
             with contextlib.closing(_frames(spec, fmt, options or ReadOptions(), every, skip)) as sources:
@@ -275,18 +294,20 @@ def _run(
 ) -> None:
     for source, base, frames in sources:
         summary.files += 1
-        done = 0
+        done, after_last = 0, 0
         while True:
             left = None if max_frames is None else max_frames - summary.frames
             if left is not None and left <= 0:
                 return
             try:
                 batch = list(itertools.islice(frames, batch_size if left is None else min(batch_size, left)))
-            except ThermalDataError as e:
-                skip(f"{e} (the {done} frames before it were segmented)" if done else str(e))
+            except Exception as e:  # any reader failure skips the rest of the file, never the run
+                problem = str(e) if source.name in str(e) else f"{source.name}: {e}"
+                skip(f"{problem} (the {done} frames before it were segmented)" if done else problem)
                 break
             if not batch:
                 break
+            after_last = batch[-1].index + 1
             images = np.stack([f.image for f in batch])
             labels = model.predict(images)
             with deferred_signals():
@@ -299,3 +320,4 @@ def _run(
                 done += len(batch)
             if progress is not None:
                 progress(summary.frames, max_frames)
+        outputs.frame_offset += after_last

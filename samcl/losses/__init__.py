@@ -1,4 +1,5 @@
-"""Losses: baselines (CE, Dice, RMI) and SAM-CL. All take logits (B, C, H, W) and targets (B, H, W).
+"""Losses: baselines (CE, Dice, RMI, BCE), SAM-CL and the poster's other
+strategies (ContrastiveSeg, SegAN, SegGAN). All take logits (B, C, H, W) and targets (B, H, W).
 
 Names are imported on first use (PEP 562): :mod:`.base_losses` (the base losses by name) and :mod:`.settings`
 (SAM-CL's design choices) load without torch.
@@ -13,13 +14,17 @@ _EXPORTS = {
     "BASE_LOSSES": "base_losses",
     "BASE_LOSS_NAMES": "base_losses",
     "BaseLoss": "base_losses",
+    "BCELoss": "bce",
     "DEFAULT_IGNORE_INDEX": "_common",
     "SAMCL_PRESETS": "settings",
+    "ContrastiveSegLoss": "contrastive",
     "CrossEntropyLoss": "ce",
     "DiceCELoss": "dice_ce",
     "DiceLoss": "dice",
     "RMILoss": "rmi",
     "SAMCLLoss": "samcl_loss",
+    "SegANLoss": "segan",
+    "SegGANLoss": "seggan",
     "SegmentationLoss": "_common",
     "available_losses": "factory",
     "build_loss": "factory",

@@ -40,6 +40,7 @@ BASE_LOSSES: dict[str, BaseLoss] = {
     "dice": BaseLoss("dice:DiceLoss", "dice:dice_map_distance", "label_distances:dice_pair"),
     "rmi": BaseLoss("rmi:RMILoss", "rmi:rmi_map_distance", "label_distances:rmi_pair"),
     "dice_ce": BaseLoss("dice_ce:DiceCELoss"),
+    "bce": BaseLoss("bce:BCELoss"),
 }
 #: The names, in the table's order; the default base loss (``samcl-train --loss``, ``SAMCLLoss(base_loss=)``).
 BASE_LOSS_NAMES = tuple(BASE_LOSSES)

@@ -9,6 +9,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
+#: The learning strategies of ``samcl-train --strategy`` (training add-ons, :data:`samcl.training.addons.ADDONS`),
+#: with what each adds to the base loss; ``none`` trains the base loss alone.
+STRATEGIES = {
+    "samcl": "lambda * SAM-CL (self-adversarial multi-scale contrastive loss)",
+    "contrastiveseg": "ContrastiveSeg's pixel contrast on a projection of the decoder features, with memory",
+    "segan": "SegAN's multi-scale L1 of a critic on the image under each class map",
+    "seggan": "SegGAN's reconstruction of the image from the prediction by a pre-trained generator, and its critic",
+    "none": "nothing: the base loss alone",
+}
+DEFAULT_STRATEGY = "samcl"
+
 DISTANCE_NORMS = ("none", "ratio")
 TRIPLETS = ("batch", "image")
 AUX_MODES = ("joint", "adversarial", "frozen")

@@ -19,8 +19,10 @@ from samcl.artifacts.input_norms import DEFAULT_INPUT_NORM, INPUT_NORMS
 from samcl.losses.base_losses import BASE_LOSS_NAMES, DEFAULT_BASE_LOSS
 from samcl.losses.settings import (
     DEFAULT_PRESET,
+    DEFAULT_STRATEGY,
     SAMCL_PRESETS,
     SAMCL_SETTINGS,
+    STRATEGIES,
     samcl_settings,
 )
 from tiaug.config_files import ConfigFileError, read_config_data
@@ -50,7 +52,9 @@ class TrainConfig:
     model: str = "unet"  # registry name, e.g. unet, attention_unet, smp:DeepLabV3Plus:resnet101
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"base_width": 32}
     loss: str = DEFAULT_BASE_LOSS  # base loss: one of BASE_LOSS_NAMES (ce, dice, rmi); SAMCLLoss's default too
-    samcl: bool = True  # add lambda * SAM-CL to the base loss
+    strategy: str = DEFAULT_STRATEGY  # learning strategy: one of samcl.losses.settings.STRATEGIES
+    strategy_kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)  # {strategy: its --<name>-arg options}
+    samcl: bool = True  # shorthand: --samcl is --strategy samcl, --no-samcl any other (set to agree by validate)
     samcl_lambda: float | None = None  # lambda of SAM-CL; None: the preset's (set by validate)
     samcl_preset: str = DEFAULT_PRESET  # SAM-CL design choices: "stable" or "poster" (samcl.losses.SAMCL_PRESETS)
     samcl_warmup: float = 0.0  # fraction of the steps over which lambda ramps up from 0
@@ -117,9 +121,31 @@ class TrainConfig:
             raise UserError(f"{_option('samcl_lambda')} must be >= 0, got {self.samcl_lambda}")
         if self.threads is not None and self.threads < 1:
             raise UserError(f"{_option('threads')} must be >= 1, got {self.threads}")
+        self._check_strategy()
         if self.samcl:
             self._check_samcl_kwargs()
         return self
+
+    def _check_strategy(self) -> None:
+        """Make ``strategy`` and the ``samcl`` shorthand agree (no SAM-CL turns the default strategy off; another
+        strategy turns the default shorthand off), and refuse options of a strategy the run does not use."""
+        if self.strategy not in STRATEGIES:
+            raise UserError(f"{_option('strategy')} must be one of {list(STRATEGIES)}, got {self.strategy!r}")
+        if self.strategy == "samcl" and not self.samcl:
+            self.strategy = "none"
+        self.samcl = self.strategy == "samcl"
+        for name, options in self.strategy_kwargs.items():
+            if name not in STRATEGIES or name in ("samcl", "none"):
+                raise UserError(f"strategy_kwargs: {name!r} is no strategy with options (SAM-CL's: --samcl-arg)")
+            if name != self.strategy:
+                raise UserError(f"--{name}-arg {', '.join(options)}: the run's strategy is {self.strategy}, not {name}")
+        if self.strategy in self.strategy_kwargs:
+            from samcl.training.addons.strategy_losses import STRATEGY_ADDONS  # torch loads for a run, not --help
+
+            options, valid = self.strategy_kwargs[self.strategy], STRATEGY_ADDONS[self.strategy].option_names()
+            unknown = sorted(set(options) - set(valid))
+            if unknown:
+                raise UserError(f"--{self.strategy}-arg {', '.join(unknown)}: not an option; valid: {valid}")
 
     def _check_samcl_kwargs(self) -> None:
         """Refuse --samcl-arg keys that are not SAMCLLoss arguments, or that samcl-train sets, and bad values."""
@@ -137,7 +163,7 @@ class TrainConfig:
 
     def addon_names(self) -> list[str]:
         """The training add-ons of this configuration (:data:`samcl.training.addons.ADDONS`), in order."""
-        return ["samcl"] if self.samcl else []
+        return [] if self.strategy == "none" else [self.strategy]
 
     def loss_kwargs(self) -> dict[str, Any]:
         """Arguments of the loss beyond its name (``build_loss``): SAM-CL's, or none for a plain base loss."""
@@ -230,7 +256,13 @@ def _as_size(value: Any) -> Any:
 
 def resolve_config(file_options: dict[str, Any] | None, flags: dict[str, Any]) -> TrainConfig:
     """Defaults, then the file's options, then every flag that was given (not None)."""
-    merged = {**(file_options or {}), **{k: v for k, v in flags.items() if v is not None}}
+    given = {k: v for k, v in flags.items() if v is not None}
+    merged = {**(file_options or {}), **given}
+    if ("strategy" in given) != ("samcl" in given):  # a flag overrides the file's value of the other one as well
+        merged.pop("samcl" if "strategy" in given else "strategy", None)
+    if "strategy" in merged and "samcl" in merged and merged["samcl"] != (merged["strategy"] == "samcl"):
+        shorthand = "--samcl" if merged["samcl"] else "--no-samcl"
+        raise UserError(f"{shorthand} contradicts --strategy {merged['strategy']}: give one of them")
     if "crop" in merged:
         merged["crop"] = _as_size(merged["crop"])
     return TrainConfig(**merged).validate()

@@ -91,6 +91,7 @@ class TrainStep(nn.Module):
         if diagnostics:
             for key, term in terms.items():
                 needs = term.requires_grad and bool(term.detach() != 0)
+                # a term on the decoder features alone (a contrastive head) sends the logits nothing: norm 0
                 grad = torch.autograd.grad(term, logits, retain_graph=True, allow_unused=True)[0] if needs else None
                 results[f"grad_{key}"] = torch.zeros(()) if grad is None else grad.detach().float().norm()
         results[OUTPUT_KEY] = out  # the loop hands it to the add-ons' after-step hooks
