@@ -11,6 +11,7 @@ import yaml
 from samcl.artifacts.input_norms import INPUT_NORMS
 from samcl.losses.base_losses import BASE_LOSS_NAMES
 from samcl.losses.settings import SAMCL_PRESETS, STRATEGIES
+from samcl.training.bandit_settings import shown_defaults
 from samcl.training.config import DEFAULT_CROP, FLAGS, TrainConfig, read_config_file, resolve_config
 from tiaug.cli.common import (
     SEED,
@@ -196,6 +197,43 @@ def strategy_kwargs(flags: dict[str, object]) -> dict[str, dict] | None:
     default=None,
     help="Scene-level augmentation on the fly: room temperature (skin following partially), camera drift, "
     "column/row stripes, each with p = 0.5.",
+)
+@option(
+    "--adversarial-k",
+    type=int,
+    help="Self-adversarial TiAug: K photometric draws (TiAug + scene) per image, scored by one no-grad forward "
+    "pass of the current network; the hardest is trained on. 0: random TiAug.",
+)
+@option(
+    "--adversarial-temperature",
+    type=FiniteFloat(min=0),
+    help="0: train on the hardest of the K draws; > 0: draw one with probabilities softmax(loss / T).",
+)
+@option(
+    "--adversarial-scale",
+    type=FiniteFloat(0, 1, min_open=True),
+    help="Score the K draws at this fraction of their size (a scoring pass costs about its square).",
+)
+@option(
+    "--bandit/--no-bandit",
+    "bandit",
+    default=None,
+    help="Draw TiAug's discrete choices (occluder configuration, temperature relation, size bin, room bin, drift "
+    "direction) with weights that follow the loss each choice produces; weights in metrics.csv and curves.png.",
+)
+@option(
+    "--bandit-arg",
+    "bandit_kwargs",
+    multiple=True,
+    callback=_model_args,
+    help="Bandit setting KEY=VALUE, repeatable: temperature, floor, decay, lag.",
+    shown=shown_defaults(),
+)
+@option(
+    "--consistency",
+    type=FiniteFloat(min=0),
+    help="Weight of a Jensen-Shannon consistency term between a clean and the augmented (or attacked) view of "
+    "each image (AugMix's); both views are trained on. 0: off.",
 )
 @option(
     "--input-norm",

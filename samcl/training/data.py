@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from samcl.training.config import TrainConfig
 
 
+PREFETCH_BATCHES = 4  # batches each DataLoader worker prepares ahead of the training step
+
+
 def compute_normalization(path: str, max_images: int = 64, mode: str = "dataset") -> Normalization:
     """Mean and standard deviation (degrees Celsius) of the pixels of up to ``max_images`` evenly spaced rows,
     for a :class:`Normalization` of the given mode (the statistics are recorded in both)."""

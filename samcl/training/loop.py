@@ -36,7 +36,7 @@ from samcl.training.addons import Batch, StepContext, build_addons
 from samcl.training.checkpoints import RunProgress, TrainingState, progress_of, run_payload
 from samcl.training.class_watch import ClassWatch
 from samcl.training.config import TrainConfig
-from samcl.training.data import StepSampler, TrainingSet, iter_rows, training_pipeline
+from samcl.training.data import PREFETCH_BATCHES, StepSampler, TrainingSet, iter_rows, training_pipeline
 from samcl.training.distributed import broadcast_buffers, finish_world, init_world
 from samcl.training.metrics_log import IntervalStats, MetricsLog, StepColumns
 from samcl.training.preflight import build_checked_model, check_data, with_data_ignore_index, with_fitted_crop
@@ -157,37 +157,41 @@ class Run:
         return all_reduce_confusion_matrix(matrix)
 
     def loader(self) -> DataLoader:
-        views = max((addon.views_per_image for addon in self.addons), default=1)
-        pipeline = functools.partial(training_pipeline, self.config)
-        dataset = TrainingSet(self.config.data, self.normalization, pipeline, views=views)
-        sampler = StepSampler(
-            self.n_train,
-            self.config.batch_size,
-            self.config.seed,
-            self.step,
-            self.config.iters,
-            self.world.rank,
-            self.world.size,
-        )
+        own = (addon.training_data(self.normalization, self.n_train, self.step, self.world) for addon in self.addons)
+        dataset, sampler = next((data for data in own if data is not None), (None, None))
+        if dataset is None:
+            views = max((addon.views_per_image for addon in self.addons), default=1)
+            pipeline = functools.partial(training_pipeline, self.config)
+            dataset = TrainingSet(self.config.data, self.normalization, pipeline, views=views)
+            sampler = StepSampler(
+                self.n_train,
+                self.config.batch_size,
+                self.config.seed,
+                self.step,
+                self.config.iters,
+                self.world.rank,
+                self.world.size,
+            )
         return DataLoader(
             dataset,
             batch_sampler=sampler,
             num_workers=self.config.workers,
             pin_memory=self.device.type == "cuda",
             persistent_workers=False,
-            prefetch_factor=4 if self.config.workers else None,
+            prefetch_factor=PREFETCH_BATCHES if self.config.workers else None,
         )
 
-    def batch(self, images: torch.Tensor, masks: torch.Tensor) -> Batch:
+    def batch(self, images: torch.Tensor, masks: torch.Tensor, extras: dict[str, torch.Tensor] | None = None) -> Batch:
         """A loader batch on the device: (B, 1, H, W) images and (B, H, W) masks, or with several views per image
-        (B, V, 1, H, W) and (B, V, H, W), view 0 in ``images``/``masks``."""
+        (B, V, 1, H, W) and (B, V, H, W), view 0 in ``images``/``masks``; ``extras`` from an add-on's own data."""
         images = images.to(self.device, non_blocking=True)
         masks = masks.to(self.device, non_blocking=True)
+        extras = {key: value.to(self.device, non_blocking=True) for key, value in (extras or {}).items()}
         if self.device.type == "cuda" and images.dim() == 4:
             images = images.contiguous(memory_format=torch.channels_last)
         if images.dim() == 5:
-            return Batch(images[:, 0], masks[:, 0], views=images, view_masks=masks)
-        return Batch(images, masks)
+            return Batch(images[:, 0], masks[:, 0], views=images, view_masks=masks, extras=extras)
+        return Batch(images, masks, extras=extras)
 
     def fit(self, progress: ProgressCallback | None = None) -> dict[str, Any]:
         """Train to ``config.iters``; ``progress(steps done, config.iters, loss=..., val_mIoU=...)`` is called after
@@ -209,12 +213,12 @@ class Run:
         images_per_step = config.batch_size * self.world.size
         stats: dict[str, float] = {}
         self.trainable.train()
-        for images, masks in self.loader():
+        for images, masks, *extras in self.loader():
             last = self.step + 1 == config.iters
             validate_now = (self.step + 1) % config.val_every == 0 or last
             log_now = (self.step + 1) % config.log_every == 0 or validate_now
             context = self.step_module.context_at(self.step, log_now)
-            batch = self.batch(images, masks)
+            batch = self.batch(images, masks, *extras)
             with torch.no_grad():
                 for addon in self.addons:
                     batch = addon.prepare_batch(batch, context)

@@ -13,6 +13,8 @@ from matplotlib.figure import Figure
 from tiaug.io.h5.atomic import atomic_output
 
 _SCALE_COLUMN = re.compile(r"d_pos_s(\d+)$")
+_BANDIT_COLUMN = re.compile(r"bandit_([a-z]+)_([a-z]+)$")  # bandit_<factor>_<arm>: an arm's weight
+_LINE_STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)))
 
 
 def _column(rows: list[dict[str, str]], key: str, positive: bool = False) -> list[float]:
@@ -83,24 +85,48 @@ def _plot_samcl(
     _finish(ax_lam, "lambda", "SAM-CL weight lambda")
 
 
+def _plot_attack(axes: list[Axes], steps: list[int], rows: list[dict[str, str]], columns: list[str]) -> None:
+    """The bandit's weights relative to uniform (1: an arm drawn as often as without the bandit; one line style per
+    factor) and the worst-of-K attack's gain (per-sample loss of the trained draw minus that of draw 0)."""
+    ax_bandit, ax_gain = axes
+    arms = [(m.group(1), m.group(2), c) for c in columns if (m := _BANDIT_COLUMN.match(c))]
+    factors = list(dict.fromkeys(factor for factor, _, _ in arms))
+    for factor, arm, column in arms:
+        n = sum(f == factor for f, _, _ in arms)
+        style = _LINE_STYLES[factors.index(factor) % len(_LINE_STYLES)]
+        ax_bandit.plot(steps, [v * n for v in _column(rows, column)], linestyle=style, label=f"{factor}: {arm}")
+    ax_bandit.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
+    _finish(ax_bandit, "weight / uniform weight", "What the network found hard (bandit weights)")
+    if arms:
+        ax_bandit.legend(fontsize="x-small", ncol=3)
+    if "attack_gain" in columns:
+        ax_gain.plot(steps, _column(rows, "attack_gain"))
+    _finish(ax_gain, "loss gain", "Worst-of-K: trained draw vs draw 0")
+
+
 def training_curves_figure(columns: list[str], rows: list[dict[str, str]]) -> Figure:
     """The figure of :func:`plot_training_curves` for ``metrics.csv``'s ``columns`` and ``rows``.
 
     Always the training losses (the total, the base loss, each add-on's term) and the validation mIoU; when the
     run has SAM-CL's per-scale columns (``d_pos_sK``, ``d_neg_sK``, ``active_sK``, ``grad_base_loss``,
     ``grad_samcl_loss``, ``lam``) also the distances per scale, the fraction of active hinges per scale, the
-    gradient norms at the logits and lambda.
+    gradient norms at the logits and lambda; with the self-adversarial augmentation (``bandit_*``,
+    ``attack_gain``) a last row of its curves.
     """
     scales = sorted(int(m.group(1)) for c in columns if (m := _SCALE_COLUMN.match(c)))
+    attack = any(c == "attack_gain" or _BANDIT_COLUMN.match(c) for c in columns)
     steps = [int(r["iteration"]) for r in rows]
-    if not scales:
-        fig = Figure(figsize=(10, 4))
-        ax_loss, ax_miou = fig.subplots(1, 2)
-    else:
-        fig = Figure(figsize=(15, 8))
-        grid = fig.subplots(2, 3)
-        ax_loss, ax_miou = grid[0, 0], grid[0, 1]
-        _plot_samcl([grid[0, 2], grid[1, 0], grid[1, 1], grid[1, 2]], steps, rows, columns, scales)
+    ncols, nrows = (3, 2) if scales else (2, 1)
+    fig = Figure(figsize=(5 * ncols, 4 * (nrows + attack)))
+    grid = fig.add_gridspec(nrows + attack, ncols)
+    axes = [fig.add_subplot(grid[r, c]) for r in range(nrows) for c in range(ncols)]
+    ax_loss, ax_miou = axes[:2]
+    if scales:
+        _plot_samcl(axes[2:], steps, rows, columns, scales)
+    if attack:
+        _plot_attack(
+            [fig.add_subplot(grid[nrows, : ncols - 1]), fig.add_subplot(grid[nrows, -1])], steps, rows, columns
+        )
     _plot_losses(ax_loss, steps, rows, columns)
     _plot_miou(ax_miou, rows)
     fig.tight_layout()

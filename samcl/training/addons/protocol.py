@@ -14,6 +14,9 @@ about any strategy. A strategy (SAM-CL, a contrastive head, an adversarial criti
 - transform the batch before the step (:meth:`~TrainingAddon.prepare_batch`): e.g. score several augmented
   draws of each image with a no-grad forward pass and keep the hardest (``views_per_image`` asks the data
   loader for that many independent draws);
+- draw the training samples itself (:meth:`~TrainingAddon.training_data`: a dataset and batch sampler whose items
+  carry per-image ``extras`` besides the images and masks, e.g. candidate draws with their bandit arms and a
+  clean view; the first add-on that has one is used);
 - take its own optimiser step after the segmenter's (:meth:`~TrainingAddon.after_step`): a critic or a
   discriminator, or enqueue features into a memory;
 - keep state. Parameters and buffers (queues) are saved as the module's ``state_dict``; anything else
@@ -73,13 +76,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
+from samcl.artifacts.normalization import Normalization
 from samcl.device import autocast
 from samcl.training.distributed import World
 
@@ -91,13 +95,15 @@ class Batch:
     ``images``: (B, 1, H, W) float32 normalised network inputs; ``masks``: (B, H, W) int64 labels (the ignore
     index where pixels do not count). With ``views_per_image`` V > 1 (see :class:`TrainingAddon`),
     ``views`` (B, V, 1, H, W) and ``view_masks`` (B, V, H, W) hold V independently augmented draws of each image
-    (view 0 is the one in ``images``/``masks``); otherwise they are None.
+    (view 0 is the one in ``images``/``masks``); otherwise they are None. ``extras``: per-image tensors that an
+    add-on's own training data (:meth:`TrainingAddon.training_data`) delivers besides, by name.
     """
 
     images: torch.Tensor
     masks: torch.Tensor
     views: torch.Tensor | None = None
     view_masks: torch.Tensor | None = None
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> Batch:
         """A copy with some fields changed (e.g. ``batch.replace(images=hardest, masks=their_masks)``)."""
@@ -179,6 +185,11 @@ class TrainingAddon(nn.Module):
     @property
     def skips_parameters(self) -> bool:
         return False
+
+    def training_data(self, normalization: Normalization, n_rows: int, start: int, world: World) -> Any:
+        """``(dataset, batch sampler)`` for steps ``start ..`` of this process when the add-on draws the training
+        samples itself (items ``(images (V, 1, H, W), masks (V, H, W), extras)``), or None (the loop's own)."""
+        return None
 
     def prepare_batch(self, batch: Batch, context: StepContext) -> Batch:
         """The batch this step trains on (runs without gradients, before the forward pass)."""
