@@ -39,9 +39,10 @@ def test_parse_pair_and_recipe():
     assert robustness.parse_recipe("X=--loss dice --tiaug") == ("X", ["--loss", "dice", "--tiaug"])
 
 
-def _run(recipe: str, seed: int, clean: float, conditions: float) -> dict:
-    scores = {name: {"miou": conditions} for name in robustness.TEST_SETS}
-    scores["clean"] = {"miou": clean}
+def _run(recipe: str, seed: int, clean: float, conditions: float, lost_mouth: bool = False) -> dict:
+    per_class = [0.9, 0.8, 0.0 if lost_mouth else 0.6, 0.5, 0.5, 0.5]
+    scores = {name: {"miou": conditions, "per_class_iou": per_class} for name in robustness.TEST_SETS}
+    scores["clean"] = {"miou": clean, "per_class_iou": per_class}
     curve = [(s, clean) for s in range(100, 301, 100)]
     return {
         "recipe": recipe,
@@ -56,7 +57,7 @@ def _run(recipe: str, seed: int, clean: float, conditions: float) -> dict:
 
 def test_report_pairs_each_recipe_with_its_baseline_and_compare(tmp_path):
     runs = [_run("A", s, 0.70 + 0.01 * s, 0.40) for s in range(3)]
-    runs += [_run("B", s, 0.72 + 0.01 * s, 0.50) for s in range(3)]
+    runs += [_run("B", s, 0.72 + 0.01 * s, 0.50, lost_mouth=s == 1) for s in range(3)]
     runs += [_run("C", s, 0.71 + 0.01 * s, 0.50) for s in range(3)]
     args = argparse.Namespace(
         argv=["--size", "quick"], device_name="CPU", models=["unet"], baseline="A", compare=[("C", "B")]
@@ -71,5 +72,8 @@ def test_report_pairs_each_recipe_with_its_baseline_and_compare(tmp_path):
     assert "+2.0 [+2.0, +2.0]" in rows["| B | A"]  # clean: paired difference, no spread
     assert "+10.0 [+10.0, +10.0]" in rows["| B | A"]  # every condition
     assert "-1.0 [-1.0, -1.0]" in rows["| C | B"]
+    lost = {line.split(" | ")[0]: line for line in text.splitlines() if line.count(" | ") == 6}
+    assert lost["| A"].startswith("| A | 3 | 0 | none |")
+    assert lost["| B"].startswith("| B | 3 | 1 | 1: mouth |")  # a seed that lost a class is named
     assert (tmp_path / "results.md").read_text() == text
     assert (tmp_path / "robustness.png").stat().st_size > 0
