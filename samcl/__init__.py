@@ -15,6 +15,7 @@ Public API (imports only torch and numpy, on first use of a name):
 
 from __future__ import annotations
 
+from tiaug import __version__  # the one version of the distribution
 from tiaug._lazy import lazy_exports
 
 from . import _requirements  # noqa: F401  (first: without torch, a message naming the 'samcl' extra)
@@ -42,8 +43,6 @@ _EXPORTS = {
     "random_derangement": "losses",
     "rmi_lower_bound": "losses",
 }
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AuxiliaryNetwork",

@@ -1,7 +1,7 @@
 """What every refused command must leave behind: one ``Error:`` line, no traceback, inputs untouched, no files.
 
-Shared by the per-command refusal tables (``test_refusals.py`` in tests/data, tests/samcl_cli, tests/samcl_train)
-and by the signal tests.
+Shared by the per-command refusal tables (``test_refusal_tables.py`` in tests/data and tests/samcl_cli) and by
+the signal tests.
 """
 
 from __future__ import annotations

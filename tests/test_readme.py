@@ -1,12 +1,13 @@
-"""Every code block of the README runs as written.
+"""Every code block of the README and of the documentation pages (docs/*.md) runs as written.
 
-The blocks run in order in one working folder that the test first fills with the small synthetic inputs they
-name (``face.npy``, ``TFDB_DIR``, ``runs/unet_samcl/best.pt``, ...). Each ``python`` block runs in a fresh
-namespace, so a block that forgets an import fails here. ``bash`` blocks run line by line: the ``tiaug`` and
-``samcl-eval``/``samcl-predict`` commands in subprocesses (``python -m``), exactly with the README's arguments;
-commands that take minutes to hours (``make demo``, ``make test``, a 10,000-step ``samcl-train``,
-``torchrun``, the 16-minute ablation) and ``samcl-predict`` on a live camera are only parsed by the program's
-own parser. The camera examples are run by tests/samcl_cli/test_readme_cameras.py on camera files it makes.
+The blocks run in one working folder that the test first fills with the small synthetic inputs they name
+(``face.npy``, ``TFDB_DIR``, ``runs/unet_samcl/best.pt``, ...). Each ``python`` block runs in a fresh
+namespace, so a block that forgets an import (or relies on another block) fails here. ``bash`` blocks run line
+by line: the ``tiaug`` and ``samcl-eval``/``samcl-predict`` commands in subprocesses (``python -m``), exactly
+with the page's arguments; commands that take minutes to hours (``make demo``, ``make test``, a long
+``samcl-train``, ``torchrun``, the robustness benchmark) and ``samcl-predict`` on a live camera are only parsed
+by the program's own parser. Blocks of other languages (``console``: installing, set-up) are not run. The
+camera examples are run by tests/samcl_cli/test_readme_cameras.py on camera files it makes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import dataclasses
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -44,15 +46,32 @@ def parsed_only(argv: list[str]) -> bool:
 CAMERA_EXAMPLES = re.compile(r"<!-- camera-examples.*?<!-- end camera-examples -->", re.DOTALL)
 
 
-def readme_blocks() -> list[tuple[str, int, str]]:
-    """(language, first line number, code) of every fenced block of README.md, but the camera examples, which
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+
+
+def page_blocks(page: Path) -> list[tuple[str, int, str]]:
+    """(language, first line number, code) of every fenced block of ``page``, but the camera examples, which
     tests/samcl_cli/test_readme_cameras.py runs on the camera files it makes."""
-    text = (REPO / "README.md").read_text()
+    text = page.read_text()
     cameras = [m.span() for m in CAMERA_EXAMPLES.finditer(text)]
     return [
         (m[1], text.count("\n", 0, m.start()) + 2, m[2])
         for m in FENCE.finditer(text)
         if not any(a <= m.start() < b for a, b in cameras)
+    ]
+
+
+def readme_blocks() -> list[tuple[str, int, str]]:
+    return page_blocks(REPO / "README.md")
+
+
+def blocks_of(language: str) -> list[tuple[str, str]]:
+    """(``page:line``, code) of every block in ``language`` on every page."""
+    return [
+        (f"{page.relative_to(REPO)}:{line}", code)
+        for page in PAGES
+        for block_language, line, code in page_blocks(page)
+        if block_language == language
     ]
 
 
@@ -108,15 +127,28 @@ def test_the_readme_has_only_python_bash_and_plain_blocks():
     languages = {language for language, _, _ in readme_blocks()}
     assert languages <= {"python", "bash", ""}, languages
     assert sum(language == "python" for language, _, _ in readme_blocks()) >= 4
-    assert sum(language == "bash" for language, _, _ in readme_blocks()) >= 4
+    assert sum(language == "bash" for language, _, _ in readme_blocks()) >= 3
 
 
-@pytest.mark.parametrize(
-    ("line", "code"), [(line, code) for language, line, code in readme_blocks() if language == "python"]
-)
-def test_python_block_runs_as_written(workdir, line, code, capsys):
+def test_the_readme_is_a_short_page_with_two_setup_commands():
+    text = (REPO / "README.md").read_text()
+    assert len(text.splitlines()) <= 250
+    setup = text.split("## Set-up", 1)[1].split("\n## ", 1)[0]
+    blocks = [m[2] for m in FENCE.finditer(setup) if m[1] == "bash"]
+    assert [argv for code in blocks for argv in shell_commands(code)] == [["make", "demo"], ["make", "test"]]
+
+
+def test_every_page_links_to_pages_that_exist():
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)#]+\.(?:md|ipynb|png))(?:#[^)]*)?\)", page.read_text()):
+            if "://" not in target:
+                assert (page.parent / target).exists(), (str(page.relative_to(REPO)), target)
+
+
+@pytest.mark.parametrize(("where", "code"), blocks_of("python"))
+def test_python_block_runs_as_written(workdir, where, code, capsys):
     with inside(workdir):
-        exec(compile(code, f"README.md, block at line {line}", "exec"), {"__name__": "__readme__"})
+        exec(compile(code, f"{where} (block)", "exec"), {"__name__": "__readme__"})
 
 
 def _parse_only(argv: list[str]) -> None:
@@ -169,10 +201,10 @@ def _run(argv: list[str]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("line", "code"), [(line, code) for language, line, code in readme_blocks() if language == "bash"]
-)
-def test_bash_block_runs_as_written(workdir, line, code):
-    with inside(workdir):
+@pytest.mark.parametrize(("where", "code"), blocks_of("bash"))
+def test_bash_block_runs_as_written(workdir, where, code, tmp_path):
+    """In a copy of the inputs: two pages may write the same output names."""
+    folder = shutil.copytree(workdir, tmp_path / "work")
+    with inside(folder):
         for argv in shell_commands(code):
             (_parse_only if parsed_only(argv) else _run)(argv)

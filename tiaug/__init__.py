@@ -4,4 +4,4 @@ Images are temperatures in degrees Celsius, float32 or float64 arrays of shape (
 This package never imports torch.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one version of the distribution (pyproject.toml reads it)

@@ -34,9 +34,10 @@ import tiaug.transforms
 from tiaug import __version__
 from tiaug.config_files import read_config_data
 from tiaug.errors import UserError, one_line, portable
+from tiaug.io.h5 import reader as reader_module
 from tiaug.io.h5.atomic import check_output_path
 from tiaug.io.h5.codecs import DEFAULT_COMPRESSION
-from tiaug.io.h5.reader import ThermalH5Reader, open_thermal
+from tiaug.io.h5.reader import ThermalH5Reader, open_thermal, rows_within
 from tiaug.io.h5.writer import JSON, create_thermal_h5
 from tiaug.provenance import applied_params
 from tiaug.safety import OutputCheck, check_pipeline
@@ -123,7 +124,8 @@ class _RowAugmenter:
         self, rows: Sequence[int], images: np.ndarray, masks: np.ndarray | None, out: _Slot
     ) -> tuple[list[int], list[str]]:
         """Augment a batch of input rows into ``out`` (in output order); return source rows and params JSON."""
-        sources, params = [], []
+        sources: list[int] = []
+        params: list[str] = []
         for k, row in enumerate(rows):
             mask = None if masks is None else masks[k]
             if self.job.keep_original:
@@ -223,13 +225,14 @@ def _ended(pool: multiprocessing.pool.Pool) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        pool._worker_handler._state = multiprocessing.pool.TERMINATE
-        workers = list(pool._pool)
+        internals: Any = pool  # its private attributes, untyped
+        internals._worker_handler._state = multiprocessing.pool.TERMINATE
+        workers = list(internals._pool)
         for process in workers:
             process.kill()
         for process in workers:
             process.join(timeout=5)
-        pool._terminate.cancel()  # nothing left for terminate() / interpreter exit to wait for
+        internals._terminate.cancel()  # nothing left for terminate() / interpreter exit to wait for
         pool.terminate()  # marks the pool ended (its clean-up was cancelled above)
         raise
     pool.close()
@@ -269,7 +272,8 @@ class _Pipeline:
 
     def results(self, spans: Sequence[tuple[int, int]]) -> Iterator[tuple[_Slot, list[int], list[str]]]:
         """(slot, source rows, params) per span, in order; a slot is reused once the caller asks for more."""
-        free, pending, queue = deque(range(self.slots.count)), deque(), iter(spans)
+        free, queue = deque(range(self.slots.count)), iter(spans)
+        pending: deque[Any] = deque()
 
         def submit() -> None:
             for span in queue:
@@ -330,7 +334,11 @@ def augment_file(
     with open_thermal(in_path) as reader:
         n_rows, has_masks, classes, input_ignore = reader.n, reader.has_masks, reader.classes, reader.ignore_index
         first = reader.read_batch(0, 1)
+        batch_size = reader.rows_per_batch(batch_size)
     height, width = _probe_output_size(job, first.images[0], None if first.masks is None else first.masks[0])
+    batch_size = rows_within(
+        reader_module.MAX_BATCH_BYTES, job.rows_per_input * height * width * (4 + has_masks), batch_size
+    )
     attrs = {
         "tiaug/pipeline": json.dumps(job.pipeline),
         "tiaug/augment": {"version": __version__, "seed": job.seed, "copies": copies, "keep_original": keep_original,

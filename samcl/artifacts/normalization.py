@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import torch
@@ -34,15 +35,19 @@ class Normalization:
         if self.mode not in INPUT_NORMS:
             raise ValueError(f"input normalisation must be one of {list(INPUT_NORMS)}, got {self.mode!r}")
 
+    @overload
+    def __call__(self, images: np.ndarray) -> np.ndarray: ...
+    @overload
+    def __call__(self, images: torch.Tensor) -> torch.Tensor: ...
     def __call__(self, images: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
         if self.mode == "dataset":
             return (images - self.mean) / self.std
         height, width = images.shape[-2:]
         step = max(1, int(np.sqrt(height * width / IMAGE_NORM_SAMPLES)))
         grid = images[..., ::step, ::step].reshape(*images.shape[:-2], -1)
-        if torch.is_tensor(images):
+        if isinstance(grid, torch.Tensor):
             q = torch.quantile(grid.float(), torch.tensor([0.05, 0.5, 0.95], device=grid.device), dim=-1)
-            q = q.to(images.dtype)[..., None, None]
+            q = q.to(grid.dtype)[..., None, None]
             scale = ((q[2] - q[0]) / _NORMAL_P5_P95).clamp_min(IMAGE_NORM_MIN_SCALE)
         else:
             q = np.quantile(grid, [0.05, 0.5, 0.95], axis=-1).astype(images.dtype)[..., None, None]

@@ -1,6 +1,6 @@
 """The samcl command line: ``samcl-train``, ``samcl-eval``, ``samcl-predict`` and ``samcl-export``, one module each.
 
-setup.cfg maps the console scripts to the functions below. Without installed scripts,
+pyproject.toml maps the console scripts to the functions below. Without installed scripts,
 ``python -m samcl.cli train|eval|predict ARGS`` (or ``python -m samcl.cli.train_cmd`` for torchrun) runs the
 same commands. Each function imports its command only when called, so one command never loads the others.
 Albumentations' online version check (a PyPI request on import) is off in these commands unless

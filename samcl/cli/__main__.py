@@ -6,13 +6,15 @@ COMMAND is ``eval``, ``predict`` or ``train`` (whichever ``samcl.cli`` defines a
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 import samcl.cli as cli
 
 
-def commands() -> dict[str, object]:
+def commands() -> dict[str, Callable[[], Any]]:
     return {name.removesuffix("_main"): getattr(cli, name) for name in sorted(dir(cli)) if name.endswith("_main")}
 
 

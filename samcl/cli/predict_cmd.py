@@ -8,15 +8,16 @@ from typing import TYPE_CHECKING
 import click
 
 from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
-from tiaug.cli.common import Progress, command, progress_flag
+from tiaug.cli.common import command, progress_flag
 from tiaug.cli.reader_options import read_options, reader_options
 from tiaug.io.readers import folder_files, is_device
+from tiaug.progress import Progress
 
 if TYPE_CHECKING:  # torch loads with the model, not with the command (`samcl-predict --help` stays quick)
-    from samcl.inference.predictor import InferenceModel
+    from samcl.inference.predictor import Predictor
 
 
-def is_stream_input(spec: str, fmt: str) -> bool:
+def is_stream_input(spec: str | Path, fmt: str) -> bool:
     """True for camera inputs (a device, a camera file or recording, a folder holding any): streamed outputs.
 
     HDF5 and .npy files, and folders of nothing else, keep the whole-or-nothing image path.
@@ -31,7 +32,15 @@ def is_stream_input(spec: str, fmt: str) -> bool:
     return path.exists() and path.suffix.lower() not in NPY_SUFFIXES + H5_SUFFIXES
 
 
-@command("samcl-predict")
+@command(
+    "samcl-predict",
+    examples=(
+        "samcl-predict -c runs/unet/best.pt new_images.h5 --out predictions/",
+        "samcl-predict -c runs/unet/best.pt frames/ --out pred/ --h5",
+        "samcl-predict -c runs/unet/best.pt recording.seq --out pred/ --every 5",
+        "samcl-predict -c runs/unet/best.pt 0 --out live/ --max-frames 250",
+    ),
+)
 @checkpoint_option
 @click.argument("input_path", metavar="INPUT")
 @click.option(
@@ -222,11 +231,11 @@ def _mode_line(spec: str, streamed: bool, overlays: bool | None) -> str:
     return f"{spec}: HDF5/.npy images, written when all are done; overlays {shown}"
 
 
-def _mask_values(model: InferenceModel) -> None:
+def _mask_values(model: Predictor) -> None:
     click.echo("mask values: " + ", ".join(f"{i} {name}" for i, name in enumerate(model.classes)))
 
 
-def _predict_stream(model: InferenceModel, spec: str, out: Path, progress: bool, **kwargs) -> None:
+def _predict_stream(model: Predictor, spec: str | Path, out: Path, progress: bool, **kwargs) -> None:
     """The camera-input path of samcl-predict (``kwargs``: those of :func:`predict_stream`)."""
     from samcl.inference.stream import predict_stream
 

@@ -43,7 +43,7 @@ from tiaug.functional import (
 from tiaug.functional.occlusion import MaskPolicy
 
 if TYPE_CHECKING:
-    from samcl.inference.predictor import InferenceModel
+    from samcl.inference.predictor import Predictor
     from samcl.metrics import ConfusionMatrix
 
 DEFAULT_NETD = (0.05, 0.1, 0.2)
@@ -78,7 +78,8 @@ class Perturbation:
         for k, row in enumerate(rows):
             rng = self.rng(seed, row)
             if self.kind == "occlusion":
-                weights = tuple(float(c == self.params["configuration"]) for c in CONFIGURATIONS)
+                single, dual, connected = (float(c == self.params["configuration"]) for c in CONFIGURATIONS)
+                weights = (single, dual, connected)
                 face = np.where(masks[k] == ignore_index, 0, masks[k])  # ignored pixels are not face
                 plan = sample_occlusion(images[k], face, rng, OcclusionConfig(configuration_weights=weights))
                 out_images[k] = render_occlusion(images[k], plan)
@@ -224,7 +225,7 @@ class EvaluationResult:
 
 
 def evaluate_file(
-    model: InferenceModel,
+    model: Predictor,
     data: str | Path,
     *,
     batch_size: int = 16,

@@ -36,7 +36,7 @@ from samcl.inference.onnx_model import (
     require_deploy,
 )
 from samcl.inference.padding import pad_frames, padded_size, size_rule
-from samcl.inference.predictor import load_inference_model, predict_logits
+from samcl.inference.predictor import InferenceModel, load_inference_model, predict_logits
 from samcl.metrics import ConfusionMatrix
 from tiaug.io import atomic_output, open_thermal
 
@@ -67,7 +67,7 @@ class ExportReport:
             f"checked on {self.frames} frames of {self.frames_from}: max |logit difference| "
             f"{self.max_logit_difference:.3g}, masks agree with PyTorch on {100 * self.mask_agreement:.3f}% of pixels",
         ]
-        if self.miou_pytorch is not None:
+        if self.miou_pytorch is not None and self.miou_onnx is not None:  # set together
             lines.append(
                 f"mIoU on those frames' labels: PyTorch {self.miou_pytorch:.4f}, ONNX {self.precision} "
                 f"{self.miou_onnx:.4f} ({100 * (self.miou_onnx - self.miou_pytorch):+.2f} points)"
@@ -101,7 +101,7 @@ def export_frames(
 
 
 def trace_onnx(model: torch.nn.Module, size: tuple[int, int], path: Path) -> None:
-    model = model.to(memory_format=torch.contiguous_format).eval()
+    model = model.to(memory_format=torch.contiguous_format).eval()  # type: ignore[call-overload]  # stubs omit it
     example = torch.zeros(1, 1, *size)
     axes = {0: "batch", 2: "height", 3: "width"}
     with warnings.catch_warnings(), torch.no_grad():
@@ -211,6 +211,8 @@ def export_onnx(
     """
     onnx, _ = require_deploy()
     torch_model = load_inference_model(checkpoint, device="cpu")
+    if not isinstance(torch_model, InferenceModel):
+        raise ValueError(f"{checkpoint}: is an ONNX model already; export takes a samcl checkpoint (.pt)")
     payload = load_checkpoint(torch_model.source)
     out = Path(out)
     if out.suffix.lower() != ".onnx":
@@ -256,7 +258,7 @@ def export_onnx(
                 f"{out}: the exported model's masks agree with PyTorch's on only {100 * agreement:.2f}% of pixels "
                 f"(at least {100 * MIN_AGREEMENT:.1f}% expected); not written"
             )
-        check = {"frames": report.frames, "max_logit_difference": report.max_logit_difference}
+        check: dict[str, Any] = {"frames": report.frames, "max_logit_difference": report.max_logit_difference}
         check.update(mask_agreement=agreement, miou_pytorch=report.miou_pytorch, miou_onnx=report.miou_onnx)
         set_onnx_metadata(proto, {**meta, "check": check})
         onnx.save_model(proto, str(tmp))

@@ -46,7 +46,7 @@ from tiaug.validation import check_float_pixels, check_single_channel, check_the
 if TYPE_CHECKING:  # torch loads with the model, not with the module
     from matplotlib.figure import Figure
 
-    from samcl.inference.predictor import InferenceModel
+    from samcl.inference.predictor import Predictor
 
 NPY_SUFFIXES = (".npy",)
 H5_SUFFIXES = (".h5", ".hdf5")
@@ -282,7 +282,7 @@ def _plan(
 
 
 def predict_to_folder(
-    model: InferenceModel,
+    model: Predictor,
     input_path: str | Path,
     out: str | Path,
     *,

@@ -17,12 +17,12 @@ A file that cannot be read is skipped with its name and problem (frames of it do
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import re
 import signal
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,9 +34,10 @@ from samcl.inference.regions import RegionsCSV
 from tiaug.io import STR, OutputPathError, ThermalDataError, ThermalH5Writer, atomic_h5
 from tiaug.io.h5.atomic import check_not_an_input, temporary_path
 from tiaug.io.readers import Frame, FrameSource, ReadOptions, folder_files, is_device, open_camera, open_source
+from tiaug.signals import deferred_signals
 
 if TYPE_CHECKING:  # torch loads with the model, not with the module
-    from samcl.inference.predictor import InferenceModel
+    from samcl.inference.predictor import Predictor
 
 OnSkip = Callable[[str], None]
 
@@ -52,32 +53,6 @@ class StreamSummary:
     csv: str | None = None
     h5: str | None = None
     interrupted: str | None = None  # "Ctrl-C" or "SIGTERM" when a signal ended the run
-
-
-@contextlib.contextmanager
-def deferred_signals() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM back while the block runs, then deliver them (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    wanted = (signal.SIGINT, signal.SIGTERM)
-    previous = {s: signal.getsignal(s) for s in wanted}
-    received: list[int] = []
-    for s in wanted:
-        signal.signal(s, lambda signum, _frame: received.append(signum))
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        if received:
-            handler = previous[received[0]]
-            if callable(handler):
-                handler(received[0], None)
-            elif received[0] == signal.SIGINT:
-                raise KeyboardInterrupt
-            else:
-                raise SystemExit(128 + received[0])
 
 
 def _stem(source: FrameSource) -> str:
@@ -96,7 +71,7 @@ def input_name(spec: str | Path) -> str:
 def iter_sources(spec: str | Path, fmt: str, options: ReadOptions, on_skip: OnSkip) -> Iterator[FrameSource]:
     """The sources of INPUT: a camera, every readable file of a folder (others go to ``on_skip``), or one file."""
     if is_device(spec):
-        yield open_camera(spec)
+        yield open_camera(str(spec))
         return
     path = Path(spec)
     if not path.exists():
@@ -130,7 +105,7 @@ class _Outputs:
 
     def __init__(
         self,
-        model: InferenceModel,
+        model: Predictor,
         out: Path,
         name: str,
         overlays: bool,
@@ -208,12 +183,12 @@ class _Outputs:
         rows = []
         for k, frame in enumerate(frames):
             name = f"{base}_{frame.index:05d}" if source.stacked else base
-            self.write_file(self.out / f"{name}_mask.png", lambda p, m=labels[k]: write_mask_png(m, p))
+            self.write_file(self.out / f"{name}_mask.png", functools.partial(write_mask_png, labels[k]))
             if self.overlays:
                 title = source.where(frame.index)
                 self.write_file(
                     self.out / f"{name}_overlay.png",
-                    lambda p, i=images[k], m=labels[k], t=title: render_overlay(i, m, self.model.classes, p, title=t),
+                    functools.partial(render_overlay, images[k], labels[k], self.model.classes, title=title),
                 )
             number = self.frame_offset + frame.index
             stamp = number / self.fps if self.fps else frame.meta.get("timestamp")
@@ -225,7 +200,7 @@ class _Outputs:
 
 
 def predict_stream(
-    model: InferenceModel,
+    model: Predictor,
     spec: str | Path,
     out: str | Path,
     *,
@@ -285,6 +260,7 @@ def predict_stream(
             raise ThermalDataError(spec, None, f"nothing could be segmented: {problems}")
         if outputs.writer is not None:
             outputs.writer.finish()
+            assert outputs.h5_path is not None  # the writer writes it
             summary.h5 = outputs.h5_path.name
     if summary.frames:
         summary.csv = outputs.csv_path.name
@@ -293,7 +269,7 @@ def predict_stream(
 
 def _frames(
     spec: str | Path, fmt: str, options: ReadOptions, every: int, skip: OnSkip
-) -> Iterator[tuple[FrameSource, str, Iterator[Frame]]]:
+) -> Generator[tuple[FrameSource, str, Iterator[Frame]], None, None]:
     """(source, output base name, its frames) for every source of INPUT; repeated names are skipped."""
     stems: dict[str, str] = {}
     for source in iter_sources(spec, fmt, options, skip):
@@ -307,7 +283,7 @@ def _frames(
 
 
 def _run(
-    model: InferenceModel,
+    model: Predictor,
     sources: Iterator[tuple[FrameSource, str, Iterator[Frame]]],
     max_frames: int | None,
     batch_size: int,

@@ -56,6 +56,7 @@ class ChunkNorm(nn.Module):
         if kind not in NORMS:
             raise ValueError(f"unknown norm {kind!r}; choose one of {NORMS}")
         self.kind = kind
+        self.norm: nn.Module
         if kind == "instance":
             self.norm = nn.GroupNorm(channels, channels)
         elif kind == "group":
@@ -84,15 +85,15 @@ def _default_groups(channels: int) -> int:
 def _conv(cin: int, cout: int, k: int, stride: int, bias: bool, sn: bool) -> nn.Conv2d:
     conv = nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, bias=bias)
     if sn:
-        conv = nn.utils.parametrizations.spectral_norm(conv)
+        nn.utils.parametrizations.spectral_norm(conv)  # parametrises conv itself (and returns it)
     return conv
 
 
 def pointwise_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """A 1x1 convolution computed as a batched matmul (weight broadcast over the batch).
 
-    On CPU, oneDNN's 1x1 convolution with a handful of channels on NCHW maps is about ten times
-    slower than this (measured: 48 ms vs 4.5 ms forward+backward on 8x6x256x320 maps).
+    On CPU, oneDNN's 1x1 convolution with a handful of channels on NCHW maps is much slower than this
+    (``benchmarks/README.md``, section 3).
     """
     n, c, h, w = x.shape
     out_c = weight.shape[0]
@@ -108,9 +109,8 @@ def pointwise_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
 def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, padding: int):
     """``F.conv2d``; on CPU an NCHW input goes through channels-last and back.
 
-    oneDNN's backward pass for convolutions with a handful of channels is several times faster in
-    channels-last layout on CPU (measured: a 3x3 stride-2 6->6 conv on 8x6x256x320, forward+backward,
-    27 ms NCHW vs 8 ms including the two layout conversions).
+    oneDNN's backward pass for convolutions with a handful of channels is much faster in channels-last layout
+    on CPU, the two layout conversions included (``benchmarks/README.md``, section 3).
     """
     if x.device.type == "cpu" and x.is_contiguous():
         out = F.conv2d(x.contiguous(memory_format=torch.channels_last), weight, bias, stride, padding)
@@ -284,7 +284,11 @@ class AuxiliaryNetwork(nn.Module):
         for block in self.blocks[1:]:
             x = block(x, num_chunks=3)
             outs.append(x)
-        return [(y, None, None), *(tuple(o.chunk(3, dim=0)) for o in outs)]  # type: ignore[misc]
+        triplets: list[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]] = [(y, None, None)]
+        for out in outs:
+            anchor, positive, negative = out.chunk(3, dim=0)
+            triplets.append((anchor, positive, negative))
+        return triplets
 
     def _one_hot_front(self, labels, sigma, blk: DownBlock, w1, b1, wd, bd, c: int) -> torch.Tensor:
         """(B, 2, width, H/2, W/2): the first block up to its stride-2 conv, for Y+ (index 0) and Y- (1)."""
@@ -331,7 +335,8 @@ class AuxiliaryNetwork(nn.Module):
         """Apply ``norm`` (per-sample statistics from class counts) to the per-class table ``z``."""
         if norm.kind == "none":
             return z
-        gn: nn.GroupNorm = norm.norm  # type: ignore[assignment]
+        gn = norm.norm
+        assert isinstance(gn, nn.GroupNorm)  # the label path runs with instance or group norm only
         bsz, m, width, _ = z.shape
         g = gn.num_groups
         mean_g = mean.reshape(bsz, m, g, width // g).mean(-1)

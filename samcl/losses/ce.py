@@ -18,6 +18,9 @@ class CrossEntropyLoss(SegmentationLoss):
     in float32 under autocast. If every pixel is ignored the loss is 0 (not nan).
     """
 
+    ignore_index: int
+    weight: torch.Tensor | None  # a buffer: (C,) float32 class weights
+
     def __init__(
         self,
         ignore_index: int = DEFAULT_IGNORE_INDEX,

@@ -1,7 +1,8 @@
-"""Issue 11 on the tiaug commands: destroyed temperatures, outputs over inputs, hangs, tracebacks, vague messages.
+"""Nothing lost by the tiaug commands: no destroyed temperatures, no output over an input, no hang, no traceback,
+no vague message.
 
-Each test is a case that main got wrong (exit 0 with 1.0 °C images, an input replaced, a pool that never
-returns, a traceback, a message that does not name the file, key, row or flag).
+Each test is one way to get this wrong (exit 0 with 1.0 °C images, an input replaced, a pool that never returns,
+a traceback, a message that does not name the file, key, row or flag).
 """
 
 from __future__ import annotations
@@ -290,7 +291,7 @@ def test_unwritable_output_folder_is_named(cli, good_h5, tmp_path, monkeypatch):
 
 
 def test_temporary_files_of_dead_processes_are_cleaned(good_h5, tmp_path):
-    from tiaug.io.h5.atomic import remove_stale_temporaries  # new with issue 11
+    from tiaug.io.h5.atomic import remove_stale_temporaries
 
     dead = tmp_path / f"out.h5.tmp-{2**22 + 12345}-0123abcd"  # pids stay below 2**22 on Linux
     dead.write_bytes(b"partial")

@@ -1,4 +1,4 @@
-"""Issue 11 on samcl-eval and samcl-predict: outputs over the checkpoint they read, messages that name the flag."""
+"""Nothing lost by samcl-eval and samcl-predict: no output over the checkpoint they read; messages name the flag."""
 
 from __future__ import annotations
 

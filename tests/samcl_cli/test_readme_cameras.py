@@ -1,4 +1,5 @@
-"""Every command of the README's camera examples runs, on camera files this test makes under the names used there."""
+"""Every command of the camera examples (docs/cameras.md) runs, on camera files this test makes under the names used
+there."""
 
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ from tiaug.cli import main as tiaug_main
 from tiaug.io import open_thermal
 
 pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("flyr") is None, reason="the README's R-JPEG example needs flyr: the [cameras] extra"
+    importlib.util.find_spec("flyr") is None, reason="the R-JPEG camera example needs flyr: the [cameras] extra"
 )
 
 
 def readme_commands() -> list[str]:
-    text = (REPO / "README.md").read_text()
+    text = (REPO / "docs" / "cameras.md").read_text()
     block = re.search(r"<!-- camera-examples.*?```bash\n(.*?)```.*?<!-- end camera-examples -->", text, re.S)
-    assert block, "README.md lost its camera-examples block"
+    assert block, "docs/cameras.md lost its camera-examples block"
     return [line.split("  #")[0].strip() for line in block.group(1).splitlines() if line.strip()]
 
 

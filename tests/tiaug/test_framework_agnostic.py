@@ -83,8 +83,8 @@ def _run_without_pipeline_libraries(argv: list[str]) -> subprocess.CompletedProc
 @pytest.mark.parametrize("argv", _help_commands(), ids=" ".join)
 def test_help_of_every_command_needs_neither_albumentations_nor_torch(argv: list[str]) -> None:
     """Every `tiaug` and `samcl-*` command's --help (but augment's) runs with albumentations and torch made
-    unimportable, and those of the start-up targets (issue 14) load none of NumPy, h5py, OpenCV and shapely
-    either: their option choices and defaults come from dependency-free modules."""
+    unimportable, and those with a start-up target (benchmarks/README.md, section 2b) load none of NumPy, h5py,
+    OpenCV and shapely either: their option choices and defaults come from dependency-free modules."""
     label = " ".join(argv)
     if label in RUNS_A_PIPELINE:
         pytest.skip("runs a pipeline: its --help shows the transforms' defaults (Albumentations)")

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tiaug.cli.common import Progress, format_duration
+from tiaug.progress import Progress, format_duration
 
 
 class Clock:

@@ -28,6 +28,7 @@ COMMANDS = {
     "import-tfdb": "tiaug.cli.import_cmd:import_tfdb_cmd",
     "import-folder": "tiaug.cli.import_cmd:import_folder_cmd",
     "import-video": "tiaug.cli.video_cmd:import_video_cmd",
+    "merge": "tiaug.cli.merge_cmd:merge",
 }
 
 
@@ -69,15 +70,25 @@ class LazyGroup(Group):
             doc = None if name in self.commands else _docstring(self.lazy_commands[name])
             if doc is None:
                 command = self.get_command(ctx, name)
+                assert command is not None  # every listed name is a command
                 rows.append((name, command.get_short_help_str(limit)))
             else:
-                rows.append((name, click.utils.make_default_short_help(doc, limit)))
+                rows.append((name, click.Command(name, help=doc).get_short_help_str(limit)))  # click's own shortening
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings=CONTEXT)
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    context_settings=CONTEXT,
+    examples=(
+        "tiaug synth faces.h5 -n 100 --seed 0",
+        "tiaug augment faces.h5 faces_tiaug.h5 --copies 2",
+        "tiaug synth --help",
+    ),
+)
 @click.version_option(__version__, prog_name="tiaug")
 def main() -> None:
     """TiAug: synthetic thermal faces, thermal augmentation and dataset tools.
@@ -96,6 +107,7 @@ def run() -> None:
     turned off unless ``NO_ALBUMENTATIONS_UPDATE`` is already set. :func:`main` itself, e.g. in tests or in a
     program that uses torch, changes neither.
     """
-    sys.modules.setdefault("torch", None)  # `import torch` now raises ImportError, unless already imported
+    # `import torch` now raises ImportError, unless already imported (typeshed does not know None entries)
+    sys.modules.setdefault("torch", None)  # type: ignore[arg-type]
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
     main()

@@ -14,7 +14,6 @@ from tiaug.augment import augment_file, load_pipeline
 from tiaug.cli.common import (
     SEED,
     FiniteFloat,
-    Progress,
     command,
     compression_option,
     overwrite_flag,
@@ -23,6 +22,7 @@ from tiaug.cli.common import (
 )
 from tiaug.functional.occlusion import MASK_POLICIES, RELATIONS
 from tiaug.presets import tiaug_pipeline
+from tiaug.progress import Progress
 from tiaug.safety import check_pipeline, unsafe_transforms
 from tiaug.transforms import ThermalNoise, TiAugOcclusion
 
@@ -64,7 +64,7 @@ def _weights(ctx: click.Context, param: click.Parameter, value: str | None) -> d
 #: augment_file's defaults (seed, copies, workers, batch size, compression): the options show and use them.
 DEFAULTS = {name: p.default for name, p in inspect.signature(augment_file).parameters.items()}
 #: The flags of the default pipeline, by the transform that takes them (its __init__ arguments).
-PIPELINE_FLAGS = {TiAugOcclusion: {}, ThermalNoise: {}}
+PIPELINE_FLAGS: dict[type, dict[str, Any]] = {TiAugOcclusion: {}, ThermalNoise: {}}
 
 
 def pipeline_option(decl: str, **kwargs: Any) -> Callable:
@@ -75,10 +75,18 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
     PIPELINE_FLAGS[owner][name] = default
     shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
     shown = "all 1" if default is None else shown
-    return click.option(decl, help=f"{kwargs.pop('help')} [default: {shown}]", **kwargs)
+    return click.option(decl, help=f"{kwargs.pop('help')}  [default: {shown}]", **kwargs)
 
 
-@command("augment")
+@command(
+    "augment",
+    examples=(
+        "tiaug augment faces.h5 faces_tiaug.h5 --copies 2 --seed 0 --workers 2",
+        "tiaug augment faces.h5 scene.h5 --scene --keep-original",
+        "tiaug augment faces.h5 strokes.h5 --vertices-range 2,2 --mask-policy ignore",
+        "tiaug augment faces.h5 custom.h5 --config pipeline.yaml",
+    ),
+)
 @click.argument("in_path", metavar="IN.h5", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("out_path", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(

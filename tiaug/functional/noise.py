@@ -1,10 +1,10 @@
 """Per-pixel thermal sensor noise (NETD) in degrees Celsius.
 
-Drawing a fresh Gaussian field per image costs about three times a whole CoarseDropout call, so by default a
+Drawing a fresh Gaussian field per image is expensive (``benchmarks/README.md``, section 1), so by default a
 field is a window of a fixed standard-normal texture of 1024 * 1024 values, taken at a random offset with a
 random sign (chosen by the caller's generator), and scaled by the NETD (one ``cv2.scaleAdd`` pass). The window
 is ``height * width`` consecutive values of the flat texture reshaped to the image: one contiguous read, which
-the CPU prefetches (a 2-D window of a 1024-wide texture touches a new 4 KB page per row and cost ~1.8x more).
+the CPU prefetches (a 2-D window of a 1024-wide texture would touch a new 4 KB page per row).
 Every pixel of such a window is an independent N(0, 1) draw, so each output image carries white Gaussian noise
 of the requested standard deviation; only different images share shifted copies of the texture. The texture is
 a constant (it is made from a fixed seed the first time it is needed), not global random state: all

@@ -271,14 +271,16 @@ def sample_occlusion(
 
     low, high = band
     if configuration == "dual":
-        temperatures = _two_temperatures(*u[_U_TEMPERATURES], band, config.min_dual_difference)
+        u_first, u_second = u[_U_TEMPERATURES]
+        temperatures = _two_temperatures(u_first, u_second, band, config.min_dual_difference)
     else:
         temperatures = [low + u[_U_TEMPERATURES.start] * (high - low)] * n_shapes
 
     plan = OcclusionPlan(texture_std=config.texture_std)
     if config.texture_std > 0:
         if fits_texture(height, width):
-            plan.texture_window = texture_window(*u[_U_TEXTURE], height, width)
+            u_offset, u_sign = u[_U_TEXTURE]
+            plan.texture_window = texture_window(u_offset, u_sign, height, width)
         else:
             plan.texture_window = fresh_field_window(rng)  # a fresh field: its own seed
     occluders = []
@@ -385,6 +387,17 @@ def occluded_pixels(plan: OcclusionPlan, shape: tuple[int, ...]) -> np.ndarray:
         if clipped is not None:
             covered[clipped[0]] |= clipped[1].view(bool)
     return covered
+
+
+def occluded_keypoints(plan: OcclusionPlan, keypoints: np.ndarray, shape: tuple[int, ...]) -> list[int]:
+    """Indices of the keypoints ((N, 2+) pixel x, y) that lie on a pixel the plan paints."""
+    points = np.asarray(keypoints, dtype=np.float64).reshape(len(keypoints), -1)[:, :2]
+    if len(points) == 0:
+        return []
+    columns, rows = np.floor(points[:, 0]).astype(np.int64), np.floor(points[:, 1]).astype(np.int64)
+    inside = (columns >= 0) & (columns < shape[1]) & (rows >= 0) & (rows < shape[0])
+    covered = occluded_pixels(plan, shape)
+    return [int(k) for k in np.nonzero(inside)[0] if covered[rows[k], columns[k]]]
 
 
 def apply_mask_policy(

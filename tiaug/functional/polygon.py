@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
-from numpy._core.umath import clip as _clip
+from numpy._core.umath import clip as _clip  # type: ignore[attr-defined]  # numpy's stubs omit the ufunc
 
 MIN_RADIUS = 0.05
 MAX_RADIUS = 2.0

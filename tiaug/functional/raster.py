@@ -124,6 +124,7 @@ def fit_to_area(
             if not low < scale < high:
                 scale = 0.5 * (low + high) if math.isfinite(high) else 2.0 * low
         fixed_centre = fixed_centre + rng.uniform(-0.5, 0.5, 2) * _FIXED_ONE
+    assert best is not None  # the loop runs at least once
     return best[1], best[2] * (1.0 / _FIXED_ONE)
 
 

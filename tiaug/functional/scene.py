@@ -137,7 +137,7 @@ def sample_ambient(
         "weighting": weighting,
         "face_source": face.source,
     }
-    face_mask = mask_view > 0 if weighting == "mask" else None
+    face_mask = mask_view > 0 if weighting == "mask" and mask_view is not None else None
     return AmbientPlan(params, face_mask)
 
 
@@ -150,6 +150,7 @@ def _face_weight(view: np.ndarray, plan: AmbientPlan, edge_sigma: float) -> np.n
     if weighting == "all_room":
         return 0.0
     if weighting == "mask":
+        assert plan.face is not None  # planned with the mask
         weight = plan.face.astype(np.float32)
         if edge_sigma > 0:
             weight = cv2.GaussianBlur(weight, (0, 0), edge_sigma, borderType=cv2.BORDER_REPLICATE)

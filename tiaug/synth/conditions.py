@@ -275,7 +275,7 @@ def face_mask(rng: np.random.Generator, image: np.ndarray, g: FaceGeometry, t: T
     mask_t = t.ambient + (t.skin - t.ambient) * rng.uniform(0.55, 0.85)
     field = np.full(image.shape, mask_t, np.float32)
     mouth = lm[48:60].mean(0)
-    raster.add_blob(field, *mouth, 0.3 * s, rng.uniform(1.0, 2.5))
+    raster.add_blob(field, mouth[0], mouth[1], 0.3 * s, rng.uniform(1.0, 2.5))
     _paint(image, [poly], field)
     return [{"kind": "face_mask", "temperature": round(mask_t, 2), "polygon": _poly_json(poly)}]
 

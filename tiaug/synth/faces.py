@@ -109,7 +109,8 @@ def camera(rng: np.random.Generator, image: np.ndarray, t: ThermalParams) -> np.
     """Optical blur, sensor noise (NETD) and faint column stripes of a microbolometer, in degrees Celsius."""
     out = raster.blur(image, t.optical_blur)
     out += raster.sensor_noise(rng, image.shape, t.noise)
-    out += (rng.standard_normal(image.shape[1], dtype=np.float32) * np.float32(t.stripes))[None, :]
+    stripes = rng.standard_normal((image.shape[1],), dtype=np.float32) * np.float32(t.stripes)
+    out += stripes[None, :]
     return out
 
 

@@ -171,8 +171,8 @@ class FaceGeometry:
         """The same geometry translated by (dx, dy) pixels (projection commutes with translation)."""
         d = np.array([dx, dy])
 
-        def mv(p: np.ndarray | None) -> np.ndarray | None:
-            return None if p is None else p + d.astype(p.dtype)
+        def mv(p: np.ndarray) -> np.ndarray:
+            return p + d.astype(p.dtype)
 
         return FaceGeometry(
             face=mv(self.face),
@@ -180,12 +180,12 @@ class FaceGeometry:
             head=mv(self.head),
             ears=[mv(e) for e in self.ears],
             neck=mv(self.neck),
-            shoulders=mv(self.shoulders),
+            shoulders=None if self.shoulders is None else mv(self.shoulders),
             eyes=[mv(e) for e in self.eyes],
             brows=[mv(b) for b in self.brows],
             nose=mv(self.nose),
             mouth=mv(self.mouth),
-            mouth_inner=mv(self.mouth_inner),
+            mouth_inner=None if self.mouth_inner is None else mv(self.mouth_inner),
             landmarks=mv(self.landmarks),
             points={k: mv(v) for k, v in self.points.items()},
             scale=self.scale,

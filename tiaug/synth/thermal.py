@@ -152,8 +152,8 @@ def skin_field(rng: np.random.Generator, shape: tuple[int, int], g: FaceGeometry
     sigma_n = 0.13 * s
     cheeks = [p["cheek_left"], p["cheek_right"]]
     drop_now = np.mean([raster.sample(field, *c) for c in cheeks]) - raster.sample(field, *tip)
-    reach = np.mean([raster.blob_at(*c, *tip, sigma_n) for c in cheeks])
-    raster.add_blob(field, *tip, sigma_n, -(t.nose_drop - drop_now) / (1.0 - reach))
+    reach = float(np.mean([raster.blob_at(c[0], c[1], tip[0], tip[1], sigma_n) for c in cheeks]))
+    raster.add_blob(field, tip[0], tip[1], sigma_n, float(-(t.nose_drop - drop_now) / (1.0 - reach)))
 
     # calibrate the inner eye corners (the warmest points of the face); the camera's optical blur will lower
     # a Gaussian peak of width sigma_c by sigma_c^2 / (sigma_c^2 + blur^2), so aim that much higher
@@ -162,5 +162,5 @@ def skin_field(rng: np.random.Generator, shape: tuple[int, int], g: FaceGeometry
     for k, idx in enumerate(INNER_CANTHI):
         c = g.landmarks[idx]
         target = t.canthus + (k - 0.5) * t.canthus_asym
-        raster.add_blob(field, *c, sigma_c, (target - raster.sample(field, *c)) * gain)
+        raster.add_blob(field, c[0], c[1], sigma_c, (target - raster.sample(field, *c)) * gain)
     return field

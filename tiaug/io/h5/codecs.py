@@ -1,24 +1,10 @@
 """HDF5 compression of the thermal datasets: the codecs ``--compression`` offers and what a reader needs.
 
-Measured on 256x320 float32 faces (part 1 of ``benchmarks/bench_augment_cli.py``): the per-pixel sensor noise
-leaves the low mantissa bits of a temperature random, so no lossless codec gets much below 60 % of the raw
-size, and the classic HDF5 filters are slow for it:
-
-===============  =============  ===============  ==============  =================================
-codec            size (images)  write, one core  read, one core  reader needs
-===============  =============  ===============  ==============  =================================
-``none``         100 %          ~1,800 MB/s      ~1,600 MB/s     plain h5py (the default)
-``lzf``          ~65 %          ~150 MB/s        ~420 MB/s       plain h5py
-``gzip``         ~58 %          ~65 MB/s         ~490 MB/s       plain h5py (any HDF5 tool)
-``blosc2-lz4``   ~68 %          ~540 MB/s        ~1,500 MB/s     ``import hdf5plugin`` first
-``blosc2-zstd``  ~59 %          ~370 MB/s        ~1,150 MB/s     ``import hdf5plugin`` first
-===============  =============  ===============  ==============  =================================
-
-(numbers from one run on a shared 2-core machine: compare them with each other, not across machines.)
-Masks compress 20-70x with any codec. ``none`` is the default: writing a face costs ~0.2 ms against
-~0.45 ms to augment it (the others: 0.6-5 ms, more than the augmentation), files open everywhere, and random
-row reads (training) cost no decompression. ``blosc2-zstd`` is the one to archive with: the smallest files
-at several times gzip's speed. The Blosc2 codecs need the optional ``hdf5plugin`` package (``pip install
+The per-pixel sensor noise leaves the low mantissa bits of a temperature random, so no lossless codec gets
+much below 60 % of the raw size, and the classic HDF5 filters are slow for it (sizes and speeds of each codec:
+``benchmarks/README.md``, section 2). Masks compress well with any codec. ``none`` is the default: files open
+everywhere and random row reads (training) cost no decompression. ``blosc2-zstd`` is the one to archive with:
+the smallest files, faster than gzip. The Blosc2 codecs need the optional ``hdf5plugin`` package (``pip install
 'tiaug-samcl[blosc2]'``); ``tiaug.io`` loads it by itself when a file needs it, plain h5py users
 ``import hdf5plugin`` before opening such a file. Every codec is combined with byte shuffling.
 """
@@ -32,7 +18,7 @@ if TYPE_CHECKING:
 
 COMPRESSIONS = ("none", "lzf", "gzip", "blosc2-lz4", "blosc2-zstd")
 DEFAULT_COMPRESSION = "none"
-EXTRA = "blosc2"  # the setup.cfg extra that installs hdf5plugin
+EXTRA = "blosc2"  # the pyproject.toml extra that installs hdf5plugin
 _BLOSC2_LEVELS = {"lz4": 5, "zstd": 1}  # zstd above level 1 halves the speed for ~2 % smaller files
 _PLUGIN_FILTERS = {32001: "Blosc", 32026: "Blosc2", 32015: "Zstandard", 307: "bzip2", 32004: "LZ4"}
 

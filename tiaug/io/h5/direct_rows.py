@@ -120,7 +120,7 @@ class DirectRows:
         return True
 
     def _pwrite(self, block: np.ndarray, offset: int) -> None:
-        view = memoryview(block).cast("B")
+        view = block.data.cast("B")
         if block.ctypes.data % ALIGNMENT:  # stage through page-aligned memory
             if self._staging is None:
                 self._staging = mmap.mmap(-1, self._rows_per_write * self.row_bytes)
@@ -128,6 +128,7 @@ class DirectRows:
             staged[:] = view
             view = staged
         done = 0
+        assert self._fd is not None, "written after close"
         while done < view.nbytes:  # pwrite may write less than asked
             done += os.pwrite(self._fd, view[done:], offset + done)
 

@@ -53,10 +53,10 @@ class CameraSource(FrameSource):
     def frames(self, start: int = 0, step: int = 1) -> Iterator[Frame]:
         if step < 1 or start < 0:
             raise ValueError(f"start must be >= 0 and step >= 1, got {start} and {step}")
-        self._capture = self._open()
+        self._capture = capture = self._open()
         index = 0
         while True:
-            ok, raw = self._capture.read()
+            ok, raw = capture.read()
             if not ok:
                 return  # the camera stopped (unplugged, end of a file-backed stream)
             if index >= start and (index - start) % step == 0:
