@@ -34,15 +34,12 @@ from albumentations.core.transforms_interface import DualTransform, ImageOnlyTra
 from pydantic import Field
 
 from tiaug.functional.noise import NoiseConfig, apply_thermal_noise, noise_bounds, sample_thermal_noise
+from tiaug.functional.occluded import DEFAULT_MASK_POLICY, MaskPolicy, apply_mask_policy, occluded_keypoints
 from tiaug.functional.occlusion import (
     CONFIGURATIONS,
-    DEFAULT_MASK_POLICY,
     Configuration,
-    MaskPolicy,
     OcclusionConfig,
     OcclusionPlan,
-    apply_mask_policy,
-    occluded_keypoints,
     occlusion_bounds,
     render_occlusion,
     sample_occlusion,

@@ -10,7 +10,8 @@ import click
 from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
 from samcl.inference.evaluation import DEFAULT_NETD, OCCLUDED_LABELS
 from tiaug.cli.common import SEED, FiniteFloat, command, progress_flag
-from tiaug.functional.occlusion import CONFIGURATIONS, MaskPolicy
+from tiaug.functional.occluded import MaskPolicy
+from tiaug.functional.occlusion import CONFIGURATIONS
 from tiaug.progress import Progress
 
 ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configuration", "occluded_labels")

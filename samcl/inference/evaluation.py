@@ -40,7 +40,7 @@ from tiaug.functional import (
     sample_occlusion,
     thermal_noise,
 )
-from tiaug.functional.occlusion import MaskPolicy
+from tiaug.functional.occluded import MaskPolicy
 
 if TYPE_CHECKING:
     from samcl.inference.predictor import Predictor

@@ -20,7 +20,8 @@ from tiaug.cli.common import (
     progress_every_option,
     progress_flag,
 )
-from tiaug.functional.occlusion import MASK_POLICIES, RELATIONS
+from tiaug.functional.occluded import MASK_POLICIES
+from tiaug.functional.occlusion import RELATIONS
 from tiaug.presets import tiaug_pipeline
 from tiaug.progress import Progress
 from tiaug.safety import check_pipeline, unsafe_transforms

@@ -9,7 +9,13 @@ import click
 from tiaug.cli.common import command, compression_option, overwrite_flag
 
 
-@command("merge")
+@command(
+    "merge",
+    examples=(
+        "tiaug merge lab_a.h5 lab_b.h5 lab.h5",
+        "tiaug merge train_a.h5 train_b.h5 train_c.h5 train.h5 --compression blosc2-zstd",
+    ),
+)
 @click.argument(
     "files", nargs=-1, required=True, metavar="A.h5 B.h5 [...] OUT.h5", type=click.Path(dir_okay=False, path_type=Path)
 )
