@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from samcl.cli.options import checkpoint_option
-from tiaug.cli.common import command
+from tiaug.cli.common import command, path_argument
 
 
 @command(
@@ -18,7 +18,7 @@ from tiaug.cli.common import command
     ),
 )
 @checkpoint_option
-@click.argument("out", metavar="OUT.onnx", type=click.Path(dir_okay=False, path_type=Path))
+@path_argument("out", "OUT.onnx")
 @click.option(
     "--int8",
     is_flag=True,

@@ -230,9 +230,14 @@ def overlay_figure(
 
 
 def render_overlay(
-    image: np.ndarray, mask: np.ndarray, classes: Sequence[str], path: str | Path, *, title: str = "",
+    image: np.ndarray,
+    mask: np.ndarray,
+    classes: Sequence[str],
+    path: str | Path,
+    *,
+    title: str = "",
     cmap: str = "inferno",
-) -> None:  # fmt: skip
+) -> None:
     """Write :func:`overlay_figure` of one image (H, W) degrees Celsius and its class mask (H, W) to a PNG."""
     overlay_figure(image, mask, classes, title=title, cmap=cmap).savefig(
         path, format="png", dpi=110, bbox_inches="tight"
