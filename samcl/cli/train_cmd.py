@@ -141,7 +141,7 @@ def strategy_kwargs(flags: dict[str, object]) -> dict[str, dict] | None:
     type=click.Path(path_type=Path),
     help="Continue the run in this directory from its last.pt (same configuration).",
 )
-@option("--model", help="Network: unet, attention_unet, or smp:<Arch>:<encoder> (zoo extra).")
+@option("--model", help="Network: unet, attention_unet, live (camera-rate CPU), or smp:<Arch>:<encoder> (zoo extra).")
 @click.option(
     "--model-arg",
     "model_kwargs",
