@@ -41,6 +41,7 @@ from tiaug.io.h5.reader import ThermalH5Reader, open_thermal, rows_within
 from tiaug.io.h5.writer import JSON, create_thermal_h5
 from tiaug.provenance import applied_params
 from tiaug.safety import OutputCheck, check_pipeline
+from tiaug.seeding import seed_pipeline
 from tiaug.signals import as_worker
 
 
@@ -78,8 +79,9 @@ def load_pipeline(path: str | Path) -> A.Compose:
 
 def with_saved_params(pipeline: A.BaseCompose) -> A.Compose:
     """The pipeline wrapped so its results carry ``applied_transforms`` (provenance)."""
-    return A.Compose(list(pipeline.transforms) if isinstance(pipeline, A.Compose) else [pipeline],
-                     save_applied_params=True)  # fmt: skip
+    return A.Compose(
+        list(pipeline.transforms) if isinstance(pipeline, A.Compose) else [pipeline], save_applied_params=True
+    )
 
 
 def ignore_index_of(pipeline: A.BaseCompose, default: int | None = None) -> int | None:
@@ -103,7 +105,7 @@ class _RowAugmenter:
 
     def one(self, image: np.ndarray, mask: np.ndarray | None, row: int, copy: int) -> tuple:
         """Copy ``copy`` of input row ``row``: (image (H, W) float32, mask (H, W) or None, params JSON)."""
-        self.pipeline.set_random_seed(row_seed(self.job.seed, row, copy))
+        seed_pipeline(self.pipeline, row_seed(self.job.seed, row, copy))
         data = {"image": image} if mask is None else {"image": image, "mask": mask}
         result = self.pipeline(**data)
         out_image = np.asarray(result["image"], dtype=np.float32)
@@ -341,19 +343,34 @@ def augment_file(
     )
     attrs = {
         "tiaug/pipeline": json.dumps(job.pipeline),
-        "tiaug/augment": {"version": __version__, "seed": job.seed, "copies": copies, "keep_original": keep_original,
-                          "input": in_path.name, "input_rows": n_rows},
-    }  # fmt: skip
+        "tiaug/augment": {
+            "version": __version__,
+            "seed": job.seed,
+            "copies": copies,
+            "keep_original": keep_original,
+            "input": in_path.name,
+            "input_rows": n_rows,
+        },
+    }
     spans = [(a, min(a + batch_size, n_rows)) for a in range(0, n_rows, batch_size)]
     slots = _SharedSlots(min(2 * workers + 1, len(spans)), batch_size * job.rows_per_input, height, width, has_masks)
     written = 0
     with (
         _Pipeline(in_path, job, workers, slots) as pipeline_,
-        create_thermal_h5(out_path, height, width, overwrite=overwrite, inputs=inputs, masks=has_masks,
-                          classes=classes, compression=compression, attrs=attrs,
-                          ignore_index=ignore_index_of(pipeline, input_ignore),
-                          rows=n_rows * job.rows_per_input) as writer,
-    ):  # fmt: skip
+        create_thermal_h5(
+            out_path,
+            height,
+            width,
+            overwrite=overwrite,
+            inputs=inputs,
+            masks=has_masks,
+            classes=classes,
+            compression=compression,
+            attrs=attrs,
+            ignore_index=ignore_index_of(pipeline, input_ignore),
+            rows=n_rows * job.rows_per_input,
+        ) as writer,
+    ):
         writer.add_column("source_index", np.int64)
         writer.add_column("tiaug/params", JSON)
         mark = time.perf_counter()
@@ -361,8 +378,11 @@ def augment_file(
             got = time.perf_counter()
             clock["waiting"] += got - mark
             n = len(sources)
-            writer.append(slot.images[:n], None if slot.masks is None else slot.masks[:n],
-                          extra={"source_index": sources, "tiaug/params": params})  # fmt: skip
+            writer.append(
+                slot.images[:n],
+                None if slot.masks is None else slot.masks[:n],
+                extra={"source_index": sources, "tiaug/params": params},
+            )
             written += n
             if progress is not None:
                 progress(sources[-1] + 1, n_rows)
@@ -371,6 +391,10 @@ def augment_file(
         clock["commit_start"] = time.perf_counter()
     if timings is not None:
         end = time.perf_counter()
-        timings.update(waiting=clock["waiting"], writing=clock["writing"],
-                       committing=end - clock["commit_start"], total=end - clock["start"])  # fmt: skip
+        timings.update(
+            waiting=clock["waiting"],
+            writing=clock["writing"],
+            committing=end - clock["commit_start"],
+            total=end - clock["start"],
+        )
     return written

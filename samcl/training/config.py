@@ -32,6 +32,7 @@ from tiaug.sizes import parse_size
 
 #: The largest crop (H, W) the training takes by default: frames that are larger are cropped to it (the paper's).
 DEFAULT_CROP = (256, 320)
+PREFETCH_BATCHES = 4  # batches each DataLoader worker prepares ahead of the training step
 
 #: SAMCLLoss arguments that samcl-train sets itself (not accepted by --samcl-arg), with what sets them.
 _SET_BY_TRAINING = {
@@ -156,7 +157,6 @@ class TrainConfig:
     def _check_attack(self) -> None:
         """Refuse impossible settings of the self-adversarial augmentation (worst-of-K, bandit, consistency)."""
         from samcl.training.bandit_settings import bandit_settings
-        from samcl.training.data import PREFETCH_BATCHES
 
         if self.adversarial_k < 0 or self.adversarial_k == 1:
             raise UserError(f"{_option('adversarial_k')} must be 0 (off) or >= 2 draws, got {self.adversarial_k}")
