@@ -22,6 +22,9 @@ variants uses this same code path.
     python benchmarks/robustness.py --size quick --out /tmp/smoke --recipes Dice "Dice + TiAug" --seeds 0
     python benchmarks/robustness.py --size full --device cuda --models unet attention_unet --baseline RMI \
         --recipes RMI "RMI + TiAug" "RMI + TiAug + SAM-CL (poster)" --out benchmarks/results/poster_ablation
+    python benchmarks/robustness.py --size converged --out benchmarks/results/adversarial --recipes Dice \
+        "Dice + TiAug + scene" "Dice + TiAug + scene + worst-of-4" "Dice + TiAug + scene + bandit" \
+        "Dice + TiAug + scene + consistency" --compare "Dice + TiAug + scene + worst-of-4=Dice + TiAug + scene"
 """
 
 from __future__ import annotations
@@ -82,11 +85,48 @@ RECIPES: dict[str, list[str]] = {  # flags on top of COMMON (later flags win)
         "0.1",
     ],
     "RMI": ["--loss", "rmi"],
+    # the poster's other learning strategies (benchmarks/poster_table.py); {base_width}: the size's network width
+    "BCE": ["--loss", "bce"],
+    "SegAN": ["--loss", "dice", "--strategy", "segan", "--segan-arg", "width={base_width}"],
+    "SegGAN": [
+        "--loss",
+        "ce",
+        "--strategy",
+        "seggan",
+        "--seggan-arg",
+        "generator_width={base_width}",
+        "--seggan-arg",
+        "discriminator_width={base_width}",
+    ],
+    "ContrastiveSeg": ["--loss", "rmi", "--strategy", "contrastiveseg"],
+    "SAM-CL": ["--loss", "rmi", "--tiaug", "--samcl"],  # the poster's SAM-CL row: RMI + TiAug + SAM-CL
     "RMI + TiAug": ["--loss", "rmi", "--tiaug"],
     "RMI + TiAug + SAM-CL (poster)": ["--loss", "rmi", "--tiaug", "--samcl", "--samcl-preset", "poster"],
 }
+#: Self-adversarial TiAug (issue 21): samcl-train's defaults (Dice + TiAug + scene), without and with SAM-CL λ0.1,
+#: plus an attack: worst-of-4 draws, the loss-following bandit, the clean/augmented consistency term, or both.
+DEFAULTS_FLAGS = ["--loss", "dice", "--tiaug", "--scene"]
+SAMCL_FLAGS = ["--samcl", "--samcl-preset", "stable", "--samcl-lambda", "0.1"]
+ATTACKS = {
+    "worst-of-4": ["--adversarial-k", "4"],
+    "bandit": ["--bandit"],
+    "consistency": ["--consistency", "1"],
+    "worst-of-4 + consistency": ["--adversarial-k", "4", "--consistency", "1"],
+}
+RECIPES.update(
+    {
+        f"Dice + TiAug + scene + {attack}{' + SAM-CL λ0.1' if samcl else ''}": [
+            *DEFAULTS_FLAGS,
+            *flags,
+            *(SAMCL_FLAGS if samcl else []),
+        ]
+        for attack, flags in ATTACKS.items()
+        for samcl in (False, True)
+    }
+)
 DEFAULT_RECIPES = ["Dice", "Dice + TiAug", "Dice + TiAug + scene", "Dice + TiAug + scene + SAM-CL λ0.1"]
 TEST_SETS = ("clean", *CONDITIONS, "mixed")
+FIXED_WIDTH_MODELS = ("deeplabv3plus_resnet101", "deeplabv3plus_xception65", "hrnetv2_w48")  # no base_width
 T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 CLASS_FLOOR = 0.05  # a run whose clean test IoU of any class is below this has lost that class
 PLATEAU_POINTS = 1.0  # a curve is flat when val mIoU moves by less than this (points) over the last third
@@ -151,8 +191,10 @@ def train_command(run_dir: Path, data: dict[str, Path], size: Size, model: str, 
                   device: str, threads: int) -> list[str]:  # fmt: skip
     """The samcl-train command of one run."""
     val_every = max(size.iters // size.val_points, 1)
+    flags = [flag.replace("{base_width}", str(size.base_width)) for flag in flags]
+    width = [] if model in FIXED_WIDTH_MODELS else ["--model-arg", f"base_width={size.base_width}"]
     return [*_tool("samcl-train"), "--data", str(data["train"]), "--val", str(data["val"]), "--out", str(run_dir),
-            "--model", model, "--model-arg", f"base_width={size.base_width}", "--crop", f"{size.height}x{size.width}",
+            "--model", model, *width, "--crop", f"{size.height}x{size.width}",
             "--iters", str(size.iters), "--batch-size", str(size.batch_size), "--lr", str(size.lr),
             "--val-every", str(val_every), "--checkpoint-every", str(val_every), "--log-every", "50",
             "--seed", str(seed), "--device", device, "--workers", "0" if device == "cpu" else "4",
@@ -414,11 +456,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--jobs", type=int, default=2, help="trainings at once (one thread each on the CPU)")
     parser.add_argument("--iters", type=int, help="override the size's training steps")
-    parser.add_argument("--out", default="benchmarks/results/robustness")
+    parser.add_argument("--out", help="results folder [benchmarks/results/robustness; with --table T: .../T]")
+    parser.add_argument(
+        "--table",
+        choices=["poster"],
+        help="run a named table with its own networks, recipes and baseline (benchmarks/"
+        "poster_table.py); --size, --seeds, --iters, --device, --jobs, --out apply",
+    )
+    parser.add_argument("--no-heavy", action="store_true", help="with --table poster: skip the heavy networks")
     parser.add_argument("--report-only", action="store_true",
                         help="train nothing: score and report the runs in --out that have finished")  # fmt: skip
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
+    args.out = args.out or f"benchmarks/results/{args.table or 'robustness'}"
+    if args.table:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from poster_table import run_table
+
+        return run_table(args, sys.modules[__name__])
     size = SIZES[args.size] if args.iters is None else dataclasses.replace(SIZES[args.size], iters=args.iters)
     recipes = {name: RECIPES[name] for name in args.recipes if name in RECIPES}
     unknown = [name for name in args.recipes if name not in RECIPES]

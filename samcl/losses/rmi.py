@@ -40,6 +40,7 @@ from ._common import (
     as_float,
     one_hot_map,
 )
+from .bce import one_hot_bce
 
 CLIP_MIN = 1e-6
 POS_ALPHA = 1e-3
@@ -245,10 +246,8 @@ class RMILoss(SegmentationLoss):
         safe, valid = self.checked_target(logits, target)
         with torch.autocast(device_type=logits.device.type, enabled=False):
             z = as_float(logits)
-            v = valid.unsqueeze(1).to(z.dtype)
             y = one_hot_map(safe, c, valid).to(z.dtype)
-            bce = F.binary_cross_entropy_with_logits(z, y, weight=v.expand_as(z), reduction="sum")
-            bce = bce / (valid.sum() + 1.0)
-            probs = torch.sigmoid(z) * v + CLIP_MIN
+            bce = one_hot_bce(z, y, valid.to(z.dtype))
+            probs = torch.sigmoid(z) * valid.unsqueeze(1).to(z.dtype) + CLIP_MIN
             rmi = rmi_lower_bound(y, probs, self.radius, self.pool_size, self.pool_stride)
         return self.bce_weight * bce + (1.0 - self.bce_weight) * rmi

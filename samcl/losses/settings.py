@@ -1,6 +1,7 @@
-"""SAM-CL's design choices and the base losses' names, without dependencies: ``samcl-train --help`` shows them
-(and ``TrainConfig`` checks them) without loading torch; :class:`~samcl.losses.samcl_loss.SAMCLLoss` and
-:mod:`samcl.losses.factory` take them from here. See :mod:`samcl.losses.samcl_loss` for what each choice means.
+"""SAM-CL's design choices, without dependencies: ``samcl-train --help`` shows them (and ``TrainConfig`` checks
+them) without loading torch; :class:`~samcl.losses.samcl_loss.SAMCLLoss` takes them from here. See
+:mod:`samcl.losses.samcl_loss` for what each choice means (the base losses' names:
+:mod:`samcl.losses.base_losses`).
 """
 
 from __future__ import annotations
@@ -8,9 +9,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-#: The base losses' names (``build_loss``, ``samcl-train --loss``), and SAM-CL's default base loss.
-BASE_LOSS_NAMES = ("ce", "dice", "rmi", "dice_ce")
-DEFAULT_BASE_LOSS = "dice"
+#: The learning strategies of ``samcl-train --strategy`` (training add-ons, :data:`samcl.training.addons.ADDONS`),
+#: with what each adds to the base loss; ``none`` trains the base loss alone.
+STRATEGIES = {
+    "samcl": "lambda * SAM-CL (self-adversarial multi-scale contrastive loss)",
+    "contrastiveseg": "ContrastiveSeg's pixel contrast on a projection of the decoder features, with memory",
+    "segan": "SegAN's multi-scale L1 of a critic on the image under each class map",
+    "seggan": "SegGAN's reconstruction of the image from the prediction by a pre-trained generator, and its critic",
+    "none": "nothing: the base loss alone",
+}
+DEFAULT_STRATEGY = "samcl"
 
 DISTANCE_NORMS = ("none", "ratio")
 TRIPLETS = ("batch", "image")

@@ -1,10 +1,12 @@
 """Segmentation models by name: ``build_model(name, num_classes, in_channels=1, **kwargs)``.
 
 Names: ``unet``, ``attention_unet`` (written here; ``base_width`` and ``depth`` keyword arguments), ``live``
-(a network for camera-rate CPU inference, :mod:`samcl.models.live`; ``base_width``),
-and ``smp:<Arch>:<encoder>`` for any segmentation-models-pytorch architecture and encoder (needs the
-``zoo`` extra). Every model maps (B, in_channels, H, W) to (B, num_classes, H, W) logits for H, W
-multiples of 16 and has ``size_multiple`` and ``min_size`` attributes (see :func:`check_input_size`).
+(a network for camera-rate CPU inference, :mod:`samcl.models.live`; ``base_width``), the poster's heavy networks
+``deeplabv3plus_resnet101``, ``deeplabv3plus_xception65`` (DeepLabV3+ at output stride 8, ASPP rates 12/24/36) and
+``hrnetv2_w48`` (:mod:`samcl.models.hrnet`), and ``smp:<Arch>:<encoder>`` for any segmentation-models-pytorch
+architecture and encoder (the last four need the ``zoo`` extra). Every model maps (B, in_channels, H, W) to
+(B, num_classes, H, W) logits for H, W multiples of 16 and has ``size_multiple`` and ``min_size`` attributes (see
+:func:`check_input_size`).
 """
 
 from __future__ import annotations
@@ -15,15 +17,20 @@ from torch import nn
 
 from .attention_unet import AttentionUNet
 from .live import LiveNet
-from .smp_zoo import PAPER_MODELS, SMPModel
+from .smp_zoo import SMP_EXAMPLES, ZOO_MODELS, SMPModel
 from .unet import UNet
 
-_BUILTIN: dict[str, Callable[..., nn.Module]] = {"unet": UNet, "attention_unet": AttentionUNet, "live": LiveNet}
+_BUILTIN: dict[str, Callable[..., nn.Module]] = {
+    "unet": UNet,
+    "attention_unet": AttentionUNet,
+    "live": LiveNet,
+    **ZOO_MODELS,
+}
 
 
 def available_models() -> list[str]:
-    """Built-in names, plus the ``smp:<Arch>:<encoder>`` pattern and the paper's smp models as examples."""
-    return [*_BUILTIN, "smp:<Arch>:<encoder>", *PAPER_MODELS]
+    """Built-in names, plus the ``smp:<Arch>:<encoder>`` pattern and examples of it."""
+    return [*_BUILTIN, "smp:<Arch>:<encoder>", *SMP_EXAMPLES]
 
 
 def build_model(name: str, num_classes: int, in_channels: int = 1, **kwargs) -> nn.Module:
@@ -37,7 +44,7 @@ def build_model(name: str, num_classes: int, in_channels: int = 1, **kwargs) -> 
         parts = key.split(":")
         if len(parts) != 3 or not parts[1] or not parts[2]:
             raise ValueError(
-                f"smp model names look like 'smp:<Arch>:<encoder>', e.g. {PAPER_MODELS[0]!r}; got {name!r}"
+                f"smp model names look like 'smp:<Arch>:<encoder>', e.g. {SMP_EXAMPLES[0]!r}; got {name!r}"
             )
         return SMPModel(parts[1], parts[2], num_classes=num_classes, in_channels=in_channels, **kwargs)
     raise ValueError(f"unknown model {name!r}; valid names: {available_models()}")

@@ -10,17 +10,20 @@ take any H, W that are multiples of 16 (the registry's contract), and indeed any
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from ._blocks import SizeCheckedModel
 
-PAPER_MODELS = (
-    "smp:DeepLabV3Plus:resnet101",
-    "smp:Unet:tu-hrnet_w48",
-    "smp:DeepLabV3Plus:tu-xception71",
-)
+#: Examples of ``smp:<Arch>:<encoder>`` names.
+SMP_EXAMPLES = ("smp:DeepLabV3Plus:resnet101", "smp:Unet:tu-hrnet_w48")
+
+#: DeepLabV3+ as the poster's reference code runs it: output stride 8, ASPP rates 12/24/36, plain (not depthwise
+#: separable) ASPP convolutions (smp's default is separable).
+POSTER_DEEPLAB = {"encoder_output_stride": 8, "decoder_atrous_rates": (12, 24, 36), "decoder_aspp_separable": False}
 
 
 def _import_smp():
@@ -50,6 +53,15 @@ def smp_architectures() -> list[str]:
             except (TypeError, ValueError):
                 continue
     return sorted(names)
+
+
+def padded_forward(net: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, stride: int) -> torch.Tensor:
+    """``net`` on ``x`` padded (edge replication) to multiples of ``stride``, its output cropped back to H, W."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % stride, (-w) % stride
+    if ph or pw:
+        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+    return net(x)[..., :h, :w]
 
 
 class SMPModel(SizeCheckedModel):
@@ -87,9 +99,28 @@ class SMPModel(SizeCheckedModel):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check(x)
-        h, w = x.shape[-2:]
-        ph, pw = (-h) % self.stride, (-w) % self.stride
-        if ph or pw:
-            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
-        out = self.net(x)
-        return out[..., :h, :w]
+        return padded_forward(self.net, x, self.stride)
+
+
+def poster_deeplab(encoder: str) -> Callable[..., SMPModel]:
+    """A registry builder of DeepLabV3+ with ``encoder`` and :data:`POSTER_DEEPLAB`'s settings."""
+
+    def build(num_classes: int, in_channels: int = 1, **kwargs: Any) -> SMPModel:
+        return SMPModel("DeepLabV3Plus", encoder, num_classes, in_channels, **{**POSTER_DEEPLAB, **kwargs})
+
+    return build
+
+
+def poster_hrnet(num_classes: int, in_channels: int = 1, **kwargs: Any) -> torch.nn.Module:
+    """HRNetV2-W48 (:class:`~samcl.models.hrnet.HRNetV2`)."""
+    from .hrnet import HRNetV2
+
+    return HRNetV2(num_classes, in_channels, **kwargs)
+
+
+#: The poster's heavy networks by name (the ``zoo`` extra; Xception-65 is the reference's aligned Xception).
+ZOO_MODELS: dict[str, Callable[..., torch.nn.Module]] = {
+    "deeplabv3plus_resnet101": poster_deeplab("resnet101"),
+    "deeplabv3plus_xception65": poster_deeplab("tu-xception65"),
+    "hrnetv2_w48": poster_hrnet,
+}

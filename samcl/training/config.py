@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from samcl.artifacts.input_norms import DEFAULT_INPUT_NORM, INPUT_NORMS
+from samcl.losses.base_losses import BASE_LOSS_NAMES, DEFAULT_BASE_LOSS
 from samcl.losses.settings import (
-    BASE_LOSS_NAMES,
-    DEFAULT_BASE_LOSS,
     DEFAULT_PRESET,
+    DEFAULT_STRATEGY,
     SAMCL_PRESETS,
     SAMCL_SETTINGS,
+    STRATEGIES,
     samcl_settings,
 )
 from tiaug.config_files import ConfigFileError, read_config_data
@@ -51,7 +52,9 @@ class TrainConfig:
     model: str = "unet"  # registry name, e.g. unet, attention_unet, smp:DeepLabV3Plus:resnet101
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"base_width": 32}
     loss: str = DEFAULT_BASE_LOSS  # base loss: one of BASE_LOSS_NAMES (ce, dice, rmi); SAMCLLoss's default too
-    samcl: bool = True  # add lambda * SAM-CL to the base loss
+    strategy: str = DEFAULT_STRATEGY  # learning strategy: one of samcl.losses.settings.STRATEGIES
+    strategy_kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)  # {strategy: its --<name>-arg options}
+    samcl: bool = True  # shorthand: --samcl is --strategy samcl, --no-samcl any other (set to agree by validate)
     samcl_lambda: float | None = None  # lambda of SAM-CL; None: the preset's (set by validate)
     samcl_preset: str = DEFAULT_PRESET  # SAM-CL design choices: "stable" or "poster" (samcl.losses.SAMCL_PRESETS)
     samcl_warmup: float = 0.0  # fraction of the steps over which lambda ramps up from 0
@@ -63,6 +66,12 @@ class TrainConfig:
     ambient: dict[str, Any] = field(default_factory=dict)  # AmbientTemperature arguments
     drift: dict[str, Any] = field(default_factory=dict)  # CameraDrift arguments
     fixed_pattern: dict[str, Any] = field(default_factory=dict)  # FixedPatternNoise arguments
+    adversarial_k: int = 0  # worst-of-K: photometric draws per image scored by the network (0: random TiAug)
+    adversarial_temperature: float = 0.0  # 0: train on the hardest draw; > 0: softmax draw over the K losses
+    adversarial_scale: float = 1.0  # the draws are scored at this fraction of their size (cost ~ scale ** 2)
+    bandit: bool = False  # TiAug's discrete choices drawn by weights that follow the loss each choice produces
+    bandit_kwargs: dict[str, Any] = field(default_factory=dict)  # BanditSettings: temperature, floor, decay, lag
+    consistency: float = 0.0  # weight of the Jensen-Shannon consistency of a clean and the augmented view
     input_norm: str = DEFAULT_INPUT_NORM  # network input: "dataset" mean/std, or "image" (per-frame median, spread)
     crop: tuple[int, int] | None = None  # training crop H, W; None: the training frames, at most DEFAULT_CROP
     iters: int = 10000
@@ -118,9 +127,57 @@ class TrainConfig:
             raise UserError(f"{_option('samcl_lambda')} must be >= 0, got {self.samcl_lambda}")
         if self.threads is not None and self.threads < 1:
             raise UserError(f"{_option('threads')} must be >= 1, got {self.threads}")
+        self._check_strategy()
         if self.samcl:
             self._check_samcl_kwargs()
+        self._check_attack()
         return self
+
+    def _check_strategy(self) -> None:
+        """Make ``strategy`` and the ``samcl`` shorthand agree (no SAM-CL turns the default strategy off; another
+        strategy turns the default shorthand off), and refuse options of a strategy the run does not use."""
+        if self.strategy not in STRATEGIES:
+            raise UserError(f"{_option('strategy')} must be one of {list(STRATEGIES)}, got {self.strategy!r}")
+        if self.strategy == "samcl" and not self.samcl:
+            self.strategy = "none"
+        self.samcl = self.strategy == "samcl"
+        for name, options in self.strategy_kwargs.items():
+            if name not in STRATEGIES or name in ("samcl", "none"):
+                raise UserError(f"strategy_kwargs: {name!r} is no strategy with options (SAM-CL's: --samcl-arg)")
+            if name != self.strategy:
+                raise UserError(f"--{name}-arg {', '.join(options)}: the run's strategy is {self.strategy}, not {name}")
+        if self.strategy in self.strategy_kwargs:
+            from samcl.training.addons.strategy_losses import STRATEGY_ADDONS  # torch loads for a run, not --help
+
+            options, valid = self.strategy_kwargs[self.strategy], STRATEGY_ADDONS[self.strategy].option_names()
+            unknown = sorted(set(options) - set(valid))
+            if unknown:
+                raise UserError(f"--{self.strategy}-arg {', '.join(unknown)}: not an option; valid: {valid}")
+
+    def _check_attack(self) -> None:
+        """Refuse impossible settings of the self-adversarial augmentation (worst-of-K, bandit, consistency)."""
+        from samcl.training.bandit_settings import bandit_settings
+        from samcl.training.data import PREFETCH_BATCHES
+
+        if self.adversarial_k < 0 or self.adversarial_k == 1:
+            raise UserError(f"{_option('adversarial_k')} must be 0 (off) or >= 2 draws, got {self.adversarial_k}")
+        if self.adversarial_temperature < 0:
+            raise UserError(f"{_option('adversarial_temperature')} must be >= 0, got {self.adversarial_temperature}")
+        if not 0 < self.adversarial_scale <= 1:
+            raise UserError(f"{_option('adversarial_scale')} must be in (0, 1], got {self.adversarial_scale}")
+        if self.consistency < 0:
+            raise UserError(f"{_option('consistency')} must be >= 0, got {self.consistency}")
+        if (self.adversarial_k or self.bandit) and not (self.tiaug or self.scene):
+            raise UserError("--adversarial-k and --bandit choose among TiAug's draws: turn on --tiaug or --scene")
+        try:
+            settings = bandit_settings(self.bandit_kwargs)
+        except ValueError as e:
+            raise UserError(f"--bandit-arg: {e}") from None
+        if self.bandit and settings.lag < PREFETCH_BATCHES * self.workers:
+            raise UserError(
+                f"--bandit-arg lag={settings.lag}: the {self.workers} workers prepare "
+                f"{PREFETCH_BATCHES * self.workers} batches ahead; the lag must be at least that"
+            )
 
     def _check_samcl_kwargs(self) -> None:
         """Refuse --samcl-arg keys that are not SAMCLLoss arguments, or that samcl-train sets, and bad values."""
@@ -138,7 +195,10 @@ class TrainConfig:
 
     def addon_names(self) -> list[str]:
         """The training add-ons of this configuration (:data:`samcl.training.addons.ADDONS`), in order."""
-        return ["samcl"] if self.samcl else []
+        attack = bool(self.adversarial_k or self.bandit)
+        wanted = {"attack": attack, "consistency": self.consistency > 0}
+        augmentation = [name for name, on in wanted.items() if on]  # they choose the batch the strategy trains on
+        return augmentation + ([] if self.strategy == "none" else [self.strategy])
 
     def loss_kwargs(self) -> dict[str, Any]:
         """Arguments of the loss beyond its name (``build_loss``): SAM-CL's, or none for a plain base loss."""
@@ -231,7 +291,13 @@ def _as_size(value: Any) -> Any:
 
 def resolve_config(file_options: dict[str, Any] | None, flags: dict[str, Any]) -> TrainConfig:
     """Defaults, then the file's options, then every flag that was given (not None)."""
-    merged = {**(file_options or {}), **{k: v for k, v in flags.items() if v is not None}}
+    given = {k: v for k, v in flags.items() if v is not None}
+    merged = {**(file_options or {}), **given}
+    if ("strategy" in given) != ("samcl" in given):  # a flag overrides the file's value of the other one as well
+        merged.pop("samcl" if "strategy" in given else "strategy", None)
+    if "strategy" in merged and "samcl" in merged and merged["samcl"] != (merged["strategy"] == "samcl"):
+        shorthand = "--samcl" if merged["samcl"] else "--no-samcl"
+        raise UserError(f"{shorthand} contradicts --strategy {merged['strategy']}: give one of them")
     if "crop" in merged:
         merged["crop"] = _as_size(merged["crop"])
     return TrainConfig(**merged).validate()

@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from samcl.models import AttentionUNet, available_models, build_model, check_input_size
+from samcl.models.smp_zoo import ZOO_MODELS
 
-BUILTIN = [n for n in available_models() if not n.startswith("smp:")]
+BUILTIN = [n for n in available_models() if not n.startswith("smp:") and n not in ZOO_MODELS]  # zoo: -m zoo
 
 
 def test_registry_lists_builtins_and_smp_pattern():

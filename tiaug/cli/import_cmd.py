@@ -17,7 +17,6 @@ from tiaug.cli.common import (
     command,
     compression_option,
     overwrite_flag,
-    progress_bar,
     progress_flag,
     size_option,
 )
@@ -28,6 +27,7 @@ from tiaug.cli.reader_options import (
     scale_option,
     with_format_listing,
 )
+from tiaug.progress import Progress
 
 #: the importers behind the commands, as "module:function" (imported when a command runs: OpenCV, h5py)
 TFDB, FOLDER = "tiaug.io.importers.tfdb:import_tfdb", "tiaug.io.importers.folder:import_folder"
@@ -79,13 +79,20 @@ def _run(
     importer: Callable[..., dict[str, int]], name: str, progress: bool, skipped: Sized = (), **arguments: Any
 ) -> None:
     """Run an importer with the command's arguments (same names) and report what it wrote (and skipped)."""
-    result = importer(**arguments, progress=lambda it: progress_bar(it, desc=name, enabled=progress))
+    with Progress(desc=name, enabled=progress) as bar:
+        result = importer(**arguments, progress=bar.to)
     note = f" ({len(skipped)} file(s) skipped, listed above)" if skipped else ""
     for path, n in result.items():
         click.echo(f"wrote {n} images to {path}{note}", err=True)
 
 
-@command("import-tfdb")
+@command(
+    "import-tfdb",
+    examples=(
+        "tiaug import-tfdb TFDB_DIR tfdb.h5 --crop 768x1024 --resize 256x320 --split-val 0.2",
+        "tiaug import-tfdb TFDB_DIR tfdb.h5 --skip-unlabelled",
+    ),
+)
 @click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
 @_crop
@@ -141,7 +148,14 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
     _run(import_tfdb, "import-tfdb", progress, **arguments)
 
 
-@command("import-folder")
+@command(
+    "import-folder",
+    examples=(
+        "tiaug import-folder flir_jpegs/ faces.h5",
+        "tiaug import-folder frames/ data.h5 --masks masks/ --resize 256x320",
+        "tiaug import-folder lepton_frames/ lepton.h5 --format lepton",
+    ),
+)
 @with_format_listing
 @click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
@@ -150,7 +164,7 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
     "masks_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder of PNG masks (default: DIR itself).",
+    help="Folder of PNG masks.  [default: DIR itself]",
 )
 @click.option(
     "--mask-suffix",
@@ -170,7 +184,7 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
 @_crop
 @_resize
 @reader_options
-@click.option("--strict", is_flag=True, help="Stop at the first file that cannot be read (default: skip it).")
+@click.option("--strict", is_flag=True, help="Stop at the first file that cannot be read.  [default: skip it]")
 @overwrite_flag
 @compression_option
 @progress_flag

@@ -28,7 +28,7 @@ offset_option = click.option(
     "--offset",
     type=FiniteFloat(),
     default=None,
-    help="See --scale (default 0, or the format's own: -273.15 for lepton).",
+    help="See --scale; Kelvin floats: --offset -273.15.  [default: 0, or the format's own: -273.15 for lepton]",
 )
 raw_size_option = click.option(
     "--raw-size",

@@ -20,7 +20,7 @@ conversion are refused as probable Kelvin or raw counts, all images must end up 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,15 +37,11 @@ from tiaug.io.readers import ReadOptions, folder_files, open_source
 from tiaug.io.readers.arrays import TiffPages, check_frame_size, load_npy_stack
 from tiaug.io.readers.formats import pixel_limit
 from tiaug.labels import DEFAULT_CLASSES
+from tiaug.progress import ProgressCallback, reported
 from tiaug.validation import check_mask
 
 Size = tuple[int, int]
-Progress = Callable[[Iterable], Iterable]
 FOLDER_COLUMNS = {"source_file": STR, "frame_index": np.int64, "source_meta": JSON}
-
-
-def no_progress(it: Iterable) -> Iterable:
-    return it
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -301,7 +297,7 @@ def import_folder(
     strict: bool = False,
     on_skip: Callable[[TiaugIOError], None] | None = None,
     compression: str | None = DEFAULT_COMPRESSION,
-    progress: Progress = no_progress,
+    progress: ProgressCallback | None = None,
 ) -> dict[str, int]:
     """Import every readable file of a folder (and PNG masks); return {out: number of images}.
 
@@ -343,7 +339,7 @@ def import_folder(
         skip(ThermalDataError(other, None, "not imported: not a file of a supported format (by its name)"))
     with atomic_outputs([out], overwrite=overwrite, inputs=inputs) as (tmp,), h5py.File(tmp, "w") as f:
         sink = ImageSink(f, has_masks, None, FOLDER_COLUMNS, compression, attrs, classes=masks.classes)
-        for img_path, mask_path in progress(pairs):
+        for img_path, mask_path in reported(pairs, progress):
             try:
                 rows = guarded(img_path, _file_rows, img_path, mask_path, fmt, options, masks, crop, size)
             except TiaugIOError as e:  # a missing library too: the file is named with what to install

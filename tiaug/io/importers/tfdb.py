@@ -21,8 +21,9 @@ from tiaug.io.h5.atomic import PathLike, atomic_outputs, check_output_path
 from tiaug.io.h5.codecs import DEFAULT_COMPRESSION
 from tiaug.io.h5.writer import STR
 from tiaug.io.importers import landmarks as lmk
-from tiaug.io.importers.folder import ImageSink, Progress, Size, crop_and_resize, load_raw, no_progress
+from tiaug.io.importers.folder import ImageSink, Size, crop_and_resize, load_raw
 from tiaug.io.readers.units import stored_to_celsius
+from tiaug.progress import ProgressCallback, reported
 
 TFDB_COLUMNS = {"source_file": STR, "subject": STR}
 
@@ -110,7 +111,7 @@ def import_tfdb(
     brow_thickness: float = 0.09,
     skip_unlabelled: bool = False,
     compression: str | None = DEFAULT_COMPRESSION,
-    progress: Progress = no_progress,
+    progress: ProgressCallback | None = None,
 ) -> dict[str, int]:
     """Import a Thermal Face Database folder; return {output path: number of images}.
 
@@ -148,7 +149,7 @@ def import_tfdb(
                 ImageSink(f, True, n_points, TFDB_COLUMNS, compression, {**attrs, "tiaug/split": name})
                 for f, name in zip(files, ["all"] if split_val is None else ["train", "val"], strict=True)
             ]
-            for item, (pts, groups) in progress(list(zip(items, marks, strict=True))):
+            for item, (pts, groups) in reported(list(zip(items, marks, strict=True)), progress):
                 image = stored_to_celsius(load_raw(item.image), item.image, scale, offset)
                 image, _, pts = crop_and_resize(image, None, pts, crop, size, item.image)
                 assert pts is not None  # landmarks in, landmarks out

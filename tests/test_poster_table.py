@@ -1,0 +1,96 @@
+"""The poster's table (benchmarks/poster_table.py): its passes, the rank comparison, on made-up runs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+robustness = _load("robustness")
+poster_table = _load("poster_table")
+
+
+def _args(**changes) -> argparse.Namespace:
+    values = dict(
+        out="res/poster",
+        size="converged",
+        device="cpu",
+        jobs=2,
+        report_only=False,
+        iters=None,
+        seeds=[0, 1, 2],
+        no_heavy=False,
+        argv=["--table", "poster"],
+    )
+    return argparse.Namespace(**{**values, **changes})
+
+
+def test_every_poster_strategy_is_a_recipe():
+    assert set(poster_table.STRATEGIES) <= set(robustness.RECIPES)
+    assert set(poster_table.POSTER_MIOU["unet"]) == set(poster_table.STRATEGIES)
+
+
+def test_heavy_networks_get_a_reduced_budget_on_the_cpu_and_the_full_one_on_a_gpu():
+    (light_out, light), (heavy_out, heavy) = poster_table.table_passes(_args(), robustness.SIZES)
+    assert light[light.index("--iters") + 1] == "4000" and light[
+        light.index("--seeds") + 1 : light.index("--iters")
+    ] == ["0", "1", "2"]
+    assert heavy[heavy.index("--iters") + 1] == "500" and heavy[heavy.index("--seeds") + 1] == "0"
+    assert heavy_out == light_out / "heavy" and "--recipes" in heavy
+    _, (_, gpu) = poster_table.table_passes(_args(device="cuda", size="full"), robustness.SIZES)
+    assert gpu[gpu.index("--iters") + 1] == "6000" and gpu[gpu.index("--seeds") + 1 : gpu.index("--iters")] == [
+        "0",
+        "1",
+        "2",
+    ]
+    assert len(poster_table.table_passes(_args(no_heavy=True), robustness.SIZES)) == 1
+
+
+def test_heavy_networks_train_without_a_base_width_and_widths_follow_the_size():
+    size = robustness.SIZES["quick"]
+    data = {"train": Path("t.h5"), "val": Path("v.h5")}
+    heavy = robustness.train_command(Path("r"), data, size, "hrnetv2_w48", ["--loss", "rmi"], 0, "cpu", 1)
+    assert "--model-arg" not in heavy
+    segan = robustness.train_command(Path("r"), data, size, "unet", robustness.RECIPES["SegAN"], 0, "cpu", 1)
+    assert f"width={size.base_width}" in segan and f"base_width={size.base_width}" in segan
+
+
+def test_ranks_and_spearman():
+    assert poster_table.ranks([3.0, 1.0, 2.0, 2.0]) == [1, 4, 2.5, 2.5]
+    assert poster_table.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert poster_table.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert math.isnan(poster_table.spearman([1, 2], [1, 2]))
+
+
+def _run(model: str, recipe: str, seed: int, clean: float) -> dict:
+    scores = {name: {"miou": clean - 0.1} for name in robustness.TEST_SETS}
+    scores["clean"] = {"miou": clean}
+    return {"model": model, "recipe": recipe, "seed": seed, "scores": scores}
+
+
+def test_comparison_ranks_ours_beside_the_posters():
+    poster = poster_table.POSTER_MIOU["unet"]
+    # ours in the reverse of the poster's order
+    order = sorted(poster, key=poster.get)
+    runs = [_run("unet", s, seed, 0.9 - 0.05 * k) for k, s in enumerate(order) for seed in (0, 1)]
+    lines = poster_table.comparison(runs, "cmd", robustness.condition_mean, heavy_out=None)
+    rows = {line.split(" | ")[1]: line for line in lines if line.startswith("| unet | ") and line.count("|") == 8}
+    assert set(rows) == set(poster)
+    assert rows["SAM-CL"] == "| unet | SAM-CL | 82.11 | 1 | 60.0 | 7 | 50.0 |"
+    assert rows["BCE"] == "| unet | BCE | 67.64 | 7 | 90.0 | 1 | 80.0 |"
+    assert "| unet | 7 | -1.00 | -1.00 |" in lines
