@@ -154,6 +154,7 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
         "tiaug import-folder flir_jpegs/ faces.h5",
         "tiaug import-folder frames/ data.h5 --masks masks/ --resize 256x320",
         "tiaug import-folder lepton_frames/ lepton.h5 --format lepton",
+        "tiaug import-folder lab/ lab.h5 --scale 0.01 --offset -273.15 --classes background,face,glasses",
     ),
 )
 @with_format_listing
@@ -177,8 +178,8 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
     "--classes",
     callback=lambda ctx, param, value: tuple(n.strip() for n in value.split(",")) if value else None,
     metavar="NAME,...",
-    help="The masks' class names, mask value k = the k-th name (default: background, skin, mouth, eyes, "
-    "eyebrows, nose).",
+    help="The masks' class names, mask value k = the k-th name; without it: background, skin, mouth, eyes, "
+    "eyebrows, nose.",
 )
 @click.option("--resize-masks", is_flag=True, help="Resize masks of another size to their image's (nearest neighbour).")
 @_crop

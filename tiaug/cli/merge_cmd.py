@@ -9,7 +9,13 @@ import click
 from tiaug.cli.common import command, compression_option, overwrite_flag
 
 
-@command("merge")
+@command(
+    "merge",
+    examples=(
+        "tiaug merge session1.h5 session2.h5 all.h5",
+        "tiaug merge a.h5 b.h5 c.h5 abc.h5 --compression gzip --overwrite",
+    ),
+)
 @click.argument(
     "files", nargs=-1, required=True, metavar="A.h5 B.h5 [...] OUT.h5", type=click.Path(dir_okay=False, path_type=Path)
 )
