@@ -55,6 +55,14 @@ def test_masks_stored_in_a_local_file_are_refused(cli, tmp_path, faces):
         assert r.has_masks
 
 
+def test_images_stored_in_dev_zero_are_refused(cli, tmp_path, faces):
+    path = tmp_path / "zero.h5"
+    with h5py.File(path, "w") as f:  # endless zeros: plausible 0 C rows of any declared count
+        f.create_dataset("images", shape=(10**6, 16, 20), dtype=np.float32, external=[("/dev/zero", 0, 1 << 40)])
+        f.attrs.update(UNITS)
+    _refused_everywhere(cli, path, tmp_path, ["images", "external storage"])
+
+
 def test_external_links_and_virtual_datasets_are_refused(cli, tmp_path, faces):
     other = _plain(tmp_path / "other.h5", faces)
     linked = tmp_path / "linked.h5"
