@@ -63,8 +63,19 @@ def test_same_seed_identical_whatever_the_workers(tmp_path):
     outs = []
     for workers, batch_size in ((1, 3), (2, 3), (3, 4)):  # more batches than shared buffers: buffers are reused
         out = tmp_path / f"w{workers}.h5"
-        res = run_module("augment", str(src), str(out), "--workers", str(workers), "--seed", "9",
-                         "--batch-size", str(batch_size), "--copies", "2")  # fmt: skip
+        res = run_module(
+            "augment",
+            str(src),
+            str(out),
+            "--workers",
+            str(workers),
+            "--seed",
+            "9",
+            "--batch-size",
+            str(batch_size),
+            "--copies",
+            "2",
+        )
         assert res.returncode == 0, res.stderr
         with h5py.File(out) as f:
             outs.append((f["images"][:], f["masks"][:], f["tiaug/params"][:]))
@@ -80,8 +91,20 @@ def test_same_seed_identical_whatever_the_workers(tmp_path):
 
 def test_flags_reach_the_pipeline(cli, good_h5, tmp_path):
     out = tmp_path / "flags.h5"
-    res = cli("augment", good_h5, out, "--configurations", "dual", "--mask-policy", "ignore", "--max-netd", "0.02",
-              "--size-range", "0.2,0.3", "--no-progress")  # fmt: skip
+    res = cli(
+        "augment",
+        good_h5,
+        out,
+        "--configurations",
+        "dual",
+        "--mask-policy",
+        "ignore",
+        "--max-netd",
+        "0.02",
+        "--size-range",
+        "0.2,0.3",
+        "--no-progress",
+    )
     assert res.exit_code == 0, res.output
     with open_thermal(out) as r:
         params = r.json_rows("tiaug/params")

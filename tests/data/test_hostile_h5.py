@@ -79,6 +79,8 @@ def test_external_links_and_virtual_datasets_are_refused(cli, tmp_path, faces):
     _refused_everywhere(cli, virtual, tmp_path, ["images", "virtual dataset"])
     with open_thermal(virtual, trusted=True) as r:
         np.testing.assert_array_equal(r.read_batch(0, 4).images, faces.images[:4])
+    res = cli("augment", virtual, tmp_path / "trusted.h5", "--trusted-input", "--no-progress")
+    assert res.exit_code == 0, res.output
 
 
 def test_rows_declared_but_never_written_are_refused(cli, tmp_path, faces):

@@ -124,6 +124,12 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
     "TemperatureSafe.",
 )
 @click.option(
+    "--trusted-input",
+    is_flag=True,
+    help="IN.h5 may keep its data in other files (HDF5 external storage, external links, virtual datasets), "
+    "refused otherwise: only for files you made yourself.",
+)
+@click.option(
     "--allow-unsafe",
     is_flag=True,
     help="Accept --config transforms not known to keep degrees Celsius (with a warning). Every output row is "
@@ -165,9 +171,24 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
 @compression_option
 @progress_flag
 @progress_every_option
-def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, seed: int, workers: int,
-            config: Path | None, allow_unsafe: bool, batch_size: int, scene: bool, overwrite: bool,
-            compression: str, progress: bool, progress_every: int | None, **flags: object) -> None:  # fmt: skip
+def augment(
+    in_path: Path,
+    out_path: Path,
+    copies: int,
+    keep_original: bool,
+    seed: int,
+    workers: int,
+    config: Path | None,
+    allow_unsafe: bool,
+    trusted_input: bool,
+    batch_size: int,
+    scene: bool,
+    overwrite: bool,
+    compression: str,
+    progress: bool,
+    progress_every: int | None,
+    **flags: object,
+) -> None:
     """Write augmented copies of the thermal dataset IN.h5 to OUT.h5.
 
     \b
@@ -204,10 +225,24 @@ def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, see
         for problem in unsafe_transforms(pipeline, "--allow-unsafe"):
             click.echo(f"warning (--allow-unsafe): {problem}", err=True)
     with Progress(desc="augment", unit="row", enabled=progress, every=progress_every) as bar:
-        written = augment_file(in_path, out_path, pipeline, seed=seed, copies=copies,
-                               keep_original=keep_original, workers=workers, batch_size=batch_size,
-                               overwrite=overwrite, compression=compression, progress=bar.to,
-                               other_inputs=[config] if config is not None else [],
-                               allow_unsafe=allow_unsafe)  # fmt: skip
-    click.echo(f"wrote {written} rows ({bar.total} input rows x {copies} copies"
-               f"{' + originals' if keep_original else ''}, seed {seed}) to {out_path}", err=True)  # fmt: skip
+        written = augment_file(
+            in_path,
+            out_path,
+            pipeline,
+            seed=seed,
+            copies=copies,
+            keep_original=keep_original,
+            workers=workers,
+            batch_size=batch_size,
+            overwrite=overwrite,
+            compression=compression,
+            progress=bar.to,
+            other_inputs=[config] if config is not None else [],
+            allow_unsafe=allow_unsafe,
+            trusted=trusted_input,
+        )
+    click.echo(
+        f"wrote {written} rows ({bar.total} input rows x {copies} copies"
+        f"{' + originals' if keep_original else ''}, seed {seed}) to {out_path}",
+        err=True,
+    )
