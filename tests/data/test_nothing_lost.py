@@ -220,23 +220,16 @@ def _writing(tmp_path):
     return lambda: any(p.name.startswith("out.h5.tmp-") for p in tmp_path.iterdir())
 
 
+def _start_augment(src, out):
+    """`tiaug augment` of the big input in its own process group, two workers, four copies per row."""
+    return start("tiaug", "augment", src, out, "--copies", "4", "--batch-size", "4", "--workers", "2", "--no-progress")
+
+
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_stop_signals_end_augment_with_one_line_and_no_traceback(faces, tmp_path, sig, status):
     src = _big_input(tmp_path, faces)
     before = [*listing(tmp_path)]
-    proc = start(
-        "tiaug",
-        "augment",
-        src,
-        tmp_path / "out.h5",
-        "--copies",
-        "4",
-        "--batch-size",
-        "4",
-        "--workers",
-        "2",
-        "--no-progress",
-    )
+    proc = _start_augment(src, tmp_path / "out.h5")
     try:
         wait_for(_writing(tmp_path), proc, "the output's temporary file")
         time.sleep(0.3)
@@ -251,19 +244,7 @@ def test_stop_signals_end_augment_with_one_line_and_no_traceback(faces, tmp_path
 
 def test_workers_end_quietly_when_the_parent_is_killed(faces, tmp_path):
     src = _big_input(tmp_path, faces)
-    proc = start(
-        "tiaug",
-        "augment",
-        src,
-        tmp_path / "out.h5",
-        "--copies",
-        "4",
-        "--batch-size",
-        "4",
-        "--workers",
-        "2",
-        "--no-progress",
-    )
+    proc = _start_augment(src, tmp_path / "out.h5")
     try:
         wait_for(_writing(tmp_path), proc, "the output's temporary file")
         proc.send_signal(signal.SIGKILL)  # only the parent: its workers must not print BrokenPipe tracebacks
