@@ -15,6 +15,7 @@ from tests.data.conftest import sha256
 from tiaug.io import ThermalDataError, open_thermal
 from tiaug.io.h5 import reader as reader_module
 from tiaug.io.h5.contained import MAX_ATTRIBUTE_BYTES
+from tiaug.io.readers.formats import MAX_FRAME
 
 UNITS = {"units": "degC"}
 
@@ -125,3 +126,11 @@ def test_a_gzip_bomb_is_read_a_few_rows_at_a_time(tmp_path, monkeypatch):
         tracemalloc.stop()
     assert len(batch.index) == 2
     assert peak < 160 << 20
+
+
+def test_rows_larger_than_any_frame_are_refused(cli, tmp_path):
+    path = tmp_path / "wide.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("images", data=np.full((1, 4, MAX_FRAME[1] + 1), 30.0, np.float32))
+        f.attrs.update(UNITS)
+    _refused_everywhere(cli, path, tmp_path, ["images", "at most 8192x8192"])
