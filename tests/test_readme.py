@@ -110,6 +110,7 @@ def workdir(tmp_path_factory) -> Path:
     state = build_model("unet", num_classes=6, base_width=4).state_dict()
     save_checkpoint(folder / "runs" / "unet_samcl" / "best.pt", checkpoint_payload(state))
     save_checkpoint(folder / "runs" / "unet_samcl" / "last.pt", checkpoint_payload(state))
+    save_checkpoint(folder / "runs" / "live" / "best.pt", checkpoint_payload(state))  # docs/deploy.md's name
     return folder
 
 

@@ -41,6 +41,7 @@ from tiaug.io.h5.reader import ThermalH5Reader, open_thermal, rows_within
 from tiaug.io.h5.writer import JSON, create_thermal_h5
 from tiaug.provenance import applied_params
 from tiaug.safety import OutputCheck, check_pipeline
+from tiaug.seeding import seed_pipeline
 from tiaug.signals import as_worker
 
 
@@ -104,7 +105,7 @@ class _RowAugmenter:
 
     def one(self, image: np.ndarray, mask: np.ndarray | None, row: int, copy: int) -> tuple:
         """Copy ``copy`` of input row ``row``: (image (H, W) float32, mask (H, W) or None, params JSON)."""
-        self.pipeline.set_random_seed(row_seed(self.job.seed, row, copy))
+        seed_pipeline(self.pipeline, row_seed(self.job.seed, row, copy))
         data = {"image": image} if mask is None else {"image": image, "mask": mask}
         result = self.pipeline(**data)
         out_image = np.asarray(result["image"], dtype=np.float32)

@@ -222,7 +222,7 @@ def predict_main(
     _mask_values(model)
 
 
-def _mode_line(spec: str, streamed: bool, overlays: bool | None) -> str:
+def _mode_line(spec: str | Path, streamed: bool, overlays: bool | None) -> str:
     """One line saying how INPUT is read and whether overlays are written (and how to change it)."""
     if streamed:
         shown = "on" if overlays else "off (--overlays to write them, about 0.2 s each)"

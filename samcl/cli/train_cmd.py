@@ -112,7 +112,7 @@ def strategy_arg_options(function):
 
 def strategy_kwargs(flags: dict[str, object]) -> dict[str, dict] | None:
     """The ``--<name>-arg`` options taken out of ``flags``, as TrainConfig's ``strategy_kwargs`` (None: none)."""
-    given = {name: flags.pop(f"{name}_arg") for name in STRATEGY_ARGS}
+    given: dict[str, Any] = {name: flags.pop(f"{name}_arg") for name in STRATEGY_ARGS}
     return {name: options for name, options in given.items() if options} or None
 
 

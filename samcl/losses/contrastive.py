@@ -271,7 +271,7 @@ class ContrastiveSegLoss(StrategyLoss):
                 pick = torch.randperm(len(of_class), generator=self.generator)[: self.pixels_per_image]
                 self.pixels.push(c, of_class[pick.to(of_class.device)])
 
-    def parts(
+    def parts(  # type: ignore[override]  # a strategy takes the extra input its method needs
         self, logits: torch.Tensor, target: torch.Tensor, features: torch.Tensor | None = None, step: int | None = None
     ) -> dict[str, torch.Tensor]:
         check_logits_target(logits, target)

@@ -109,7 +109,7 @@ class SegGANLoss(StrategyLoss):
                 PatchDiscriminator(num_classes + in_channels, discriminator_width),
             ),
         )
-        self.lr, self.betas = lr, tuple(betas)
+        self.lr, self.betas = lr, (float(betas[0]), float(betas[1]))
         self.generator = seeded_generator(seed)
 
     def make_optimizer(self) -> torch.optim.Optimizer:
@@ -171,7 +171,7 @@ class SegGANLoss(StrategyLoss):
         losses = {"discriminator": self.discriminator_step(truth, truth, images, optimizer, reduce)}
         return {**losses, "generator": self.generator_step(truth, images, optimizer, reduce)}
 
-    def parts(
+    def parts(  # type: ignore[override]  # a strategy takes the extra input its method needs
         self, logits: torch.Tensor, target: torch.Tensor, images: torch.Tensor, step: int | None = None
     ) -> dict[str, torch.Tensor]:
         check_logits_target(logits, target)

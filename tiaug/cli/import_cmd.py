@@ -178,8 +178,8 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
     "--classes",
     callback=lambda ctx, param, value: tuple(n.strip() for n in value.split(",")) if value else None,
     metavar="NAME,...",
-    help="The masks' class names, mask value k = the k-th name; without it: background, skin, mouth, eyes, "
-    "eyebrows, nose.",
+    help="The masks' class names, mask value k = the k-th name.  [default: background, skin, mouth, eyes, "
+    "eyebrows, nose]",
 )
 @click.option("--resize-masks", is_flag=True, help="Resize masks of another size to their image's (nearest neighbour).")
 @_crop

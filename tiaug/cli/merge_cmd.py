@@ -12,8 +12,8 @@ from tiaug.cli.common import command, compression_option, overwrite_flag
 @command(
     "merge",
     examples=(
-        "tiaug merge session1.h5 session2.h5 all.h5",
-        "tiaug merge a.h5 b.h5 c.h5 abc.h5 --compression gzip --overwrite",
+        "tiaug merge lab_a.h5 lab_b.h5 lab.h5",
+        "tiaug merge train_a.h5 train_b.h5 train_c.h5 train.h5 --compression blosc2-zstd",
     ),
 )
 @click.argument(
