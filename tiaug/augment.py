@@ -197,10 +197,10 @@ def _probe_output_size(job: AugmentJob, image: np.ndarray, mask: np.ndarray | No
         return probe.apply(_output_size, (job, image, mask))
 
 
-def _init_worker(in_path: str, job: AugmentJob, slots: _SharedSlots) -> None:
+def _init_worker(in_path: str, job: AugmentJob, slots: _SharedSlots, trusted: bool) -> None:
     as_worker()  # Ctrl-C and SIGTERM are the parent's to handle; the worker ends with its parent
     _WORKER["augmenter"] = _RowAugmenter(job)
-    _WORKER["reader"] = ThermalH5Reader(in_path)
+    _WORKER["reader"] = ThermalH5Reader(in_path, trusted=trusted)
     _WORKER["slots"] = slots
 
 
@@ -248,7 +248,7 @@ class _Pipeline:
     Start it (``with``) before opening the output file, so that no open HDF5 file is forked.
     """
 
-    def __init__(self, in_path: Path, job: AugmentJob, workers: int, slots: _SharedSlots) -> None:
+    def __init__(self, in_path: Path, job: AugmentJob, workers: int, slots: _SharedSlots, trusted: bool) -> None:
         import cv2
 
         self.slots = slots
@@ -258,7 +258,7 @@ class _Pipeline:
         cv2.setNumThreads(1)
         try:
             self._pool = multiprocessing.get_context("fork").Pool(
-                workers, initializer=_init_worker, initargs=(str(in_path), job, slots)
+                workers, initializer=_init_worker, initargs=(str(in_path), job, slots, trusted)
             )
         finally:
             cv2.setNumThreads(threads)
@@ -307,6 +307,7 @@ def augment_file(
     timings: dict[str, float] | None = None,
     other_inputs: Iterable[str | Path] = (),
     allow_unsafe: bool = False,
+    trusted: bool = False,
 ) -> int:
     """Write ``copies`` augmented rows per input row (and the original first if ``keep_original``) to OUT.
 
@@ -321,6 +322,8 @@ def augment_file(
     rename) and "total". ``other_inputs`` (e.g. the pipeline's file) are protected like IN: OUT may not be one
     of them. A pipeline with transforms not known to keep degrees Celsius is refused (:mod:`tiaug.safety`)
     unless ``allow_unsafe``; every output row is checked against what the pipeline can produce either way.
+    ``trusted``: IN may keep its data outside itself (external storage, links, virtual datasets; see
+    :mod:`tiaug.io.h5.contained`), for files one made oneself.
     Returns the number of output rows.
     """
     clock = {"waiting": 0.0, "writing": 0.0, "committing": 0.0, "start": time.perf_counter()}
@@ -333,7 +336,7 @@ def augment_file(
     inputs = [in_path, *other_inputs]
     check_output_path(out_path, overwrite=overwrite, inputs=inputs)
     job = AugmentJob(A.to_dict(pipeline), int(seed), int(copies), bool(keep_original))
-    with open_thermal(in_path) as reader:
+    with open_thermal(in_path, trusted=trusted) as reader:
         n_rows, has_masks, classes, input_ignore = reader.n, reader.has_masks, reader.classes, reader.ignore_index
         first = reader.read_batch(0, 1)
         batch_size = reader.rows_per_batch(batch_size)
@@ -356,7 +359,7 @@ def augment_file(
     slots = _SharedSlots(min(2 * workers + 1, len(spans)), batch_size * job.rows_per_input, height, width, has_masks)
     written = 0
     with (
-        _Pipeline(in_path, job, workers, slots) as pipeline_,
+        _Pipeline(in_path, job, workers, slots, trusted) as pipeline_,
         create_thermal_h5(
             out_path,
             height,

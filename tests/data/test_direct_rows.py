@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tiaug.augment import augment_file
-from tiaug.io import ThermalH5Writer, create_thermal_h5, read_thermal_h5, write_thermal_h5
+from tiaug.io import OutputPathError, ThermalH5Writer, create_thermal_h5, read_thermal_h5, write_thermal_h5
 from tiaug.io.h5 import direct_rows as direct_module
 from tiaug.io.h5.direct_rows import ALIGNMENT, DirectRows
 from tiaug.presets import tiaug_pipeline
@@ -156,7 +156,7 @@ def test_other_errors_are_raised_and_leave_no_output(direct_dir, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(direct_module.os, "pwrite", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputPathError, match=r"out\.h5: cannot be written: no space left on the device"):
         _write(direct_dir / "out.h5", images, masks, batch=2, rows=4)
     assert list(direct_dir.iterdir()) == []
 

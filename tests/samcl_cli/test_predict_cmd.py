@@ -199,8 +199,8 @@ def _bad_input(name, tmp_path, faces):
     if name == "empty_folder":
         return src, [], ["no .npy or .h5 files"]
     if name == "folder_without_arrays":
-        (src / "a.png").write_bytes(b"\x89PNG")  # a damaged PNG frame: PNG is a camera-folder format
-        return src, [], ["nothing could be segmented", "a.png", "not one (damaged?)"]
+        (src / "a.gif").write_bytes(b"GIF89a")  # a picture of no supported format (PNG frames are one now)
+        return src, [], ["no .npy or .h5 files"]
     if name == "missing_input":
         return src / "absent.npy", [], ["absent.npy", "not found"]
     if name == "unsupported_suffix":

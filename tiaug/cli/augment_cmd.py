@@ -111,6 +111,12 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
     "TemperatureSafe.",
 )
 @click.option(
+    "--trusted-input",
+    is_flag=True,
+    help="IN.h5 may keep its data in other files (HDF5 external storage, external links, virtual datasets), "
+    "refused otherwise: only for files you made yourself.",
+)
+@click.option(
     "--allow-unsafe",
     is_flag=True,
     help="Accept --config transforms not known to keep degrees Celsius (with a warning). Every output row is "
@@ -156,6 +162,7 @@ def augment(
     workers: int,
     config: Path | None,
     allow_unsafe: bool,
+    trusted_input: bool,
     batch_size: int,
     scene: bool,
     overwrite: bool,
@@ -214,6 +221,7 @@ def augment(
             progress=bar.to,
             other_inputs=[config] if config is not None else [],
             allow_unsafe=allow_unsafe,
+            trusted=trusted_input,
         )
     click.echo(
         f"wrote {written} rows ({bar.total} input rows x {copies} copies"

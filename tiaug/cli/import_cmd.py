@@ -145,6 +145,7 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
         "tiaug import-folder flir_jpegs/ faces.h5",
         "tiaug import-folder frames/ data.h5 --masks masks/ --resize 256x320",
         "tiaug import-folder lepton_frames/ lepton.h5 --format lepton",
+        "tiaug import-folder lab/ lab.h5 --scale 0.01 --offset -273.15 --classes background,face,glasses",
     ),
 )
 @with_format_listing
