@@ -7,7 +7,7 @@ by line: the ``tiaug`` and ``samcl-eval``/``samcl-predict`` commands in subproce
 with the page's arguments; commands that take minutes to hours (``make demo``, ``make test``, a long
 ``samcl-train``, ``torchrun``, the robustness benchmark) and ``samcl-predict`` on a live camera are only parsed
 by the program's own parser. Blocks of other languages (``console``: installing, set-up) are not run. The
-camera examples are run by tests/samcl_cli/test_readme_cameras.py on camera files it makes.
+camera examples are run by tests/samcl/cli/test_readme_cameras.py on camera files it makes.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 
 def page_blocks(page: Path) -> list[tuple[str, int, str]]:
     """(language, first line number, code) of every fenced block of ``page``, but the camera examples, which
-    tests/samcl_cli/test_readme_cameras.py runs on the camera files it makes."""
+    tests/samcl/cli/test_readme_cameras.py runs on the camera files it makes."""
     text = page.read_text()
     cameras = [m.span() for m in CAMERA_EXAMPLES.finditer(text)]
     return [
@@ -88,7 +88,7 @@ def workdir(tmp_path_factory) -> Path:
 
     from samcl.artifacts.checkpoint import save_checkpoint
     from samcl.models import build_model
-    from tests.samcl_cli.conftest import checkpoint_payload
+    from tests.samcl.conftest import checkpoint_payload
 
     folder = tmp_path_factory.mktemp("readme")
     faces = generate_faces(6, 64, 80, seed=4)

@@ -6,11 +6,10 @@ import albumentations as A
 import numpy as np
 import pytest
 
+from tests.helpers.strategies import thermal_face
 from tiaug.functional import occluded_pixels
 from tiaug.presets import Step, paper_training_pipeline, tiaug_pipeline, training_steps
 from tiaug.transforms import ThermalNoise, TiAugOcclusion
-
-from .strategies import thermal_face
 
 
 def _steps() -> list:

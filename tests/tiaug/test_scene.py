@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers.strategies import assert_same_outputs, thermal_cases, thermal_face
 from tiaug.functional.face import upper_median
 from tiaug.functional.scene import (
     MAX_STRIPE_SIGMAS,
@@ -30,8 +31,6 @@ from tiaug.functional.scene import (
 )
 from tiaug.provenance import applied_params
 from tiaug.transforms import AmbientTemperature, CameraDrift, FixedPatternNoise
-
-from .strategies import assert_same_outputs, thermal_cases, thermal_face
 
 
 def _ambient(image: np.ndarray, mask: np.ndarray | None, rng: np.random.Generator, **config: object) -> tuple:

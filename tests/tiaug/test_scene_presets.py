@@ -6,11 +6,10 @@ import albumentations as A
 import numpy as np
 import pytest
 
+from tests.helpers.strategies import thermal_face
 from tiaug.presets import SCENE_P, Step, paper_training_pipeline, tiaug_pipeline, training_steps
 from tiaug.provenance import applied_params
 from tiaug.transforms import AmbientTemperature, CameraDrift, FixedPatternNoise
-
-from .strategies import thermal_face
 
 SCENE_NAMES = ("AmbientTemperature", "CameraDrift", "FixedPatternNoise")
 PAPER_ORDER = [

@@ -9,12 +9,11 @@ import albumentations as A
 import numpy as np
 import pytest
 
+from tests.helpers.strategies import thermal_face
 from tiaug.errors import UserError
 from tiaug.safety import check_pipeline
 from tiaug.transforms import TRANSFORMS, TemperatureSafe
 from tiaug.validation import NotCelsiusWarning
-
-from .strategies import thermal_face
 
 NAMES = list(TRANSFORMS)
 FRAMES = 3

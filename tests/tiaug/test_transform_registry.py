@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from tests.helpers.strategies import thermal_cases
 from tiaug.transforms import STAGES, TRANSFORMS, TiAugOcclusion
-
-from .strategies import thermal_cases
 
 #: Arguments of the transforms that stand in for a config field of another name, and those beyond the config.
 STAND_INS = {"configurations": "configuration_weights"}

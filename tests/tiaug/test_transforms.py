@@ -8,10 +8,9 @@ import albumentations as A
 import numpy as np
 import pytest
 
+from tests.helpers.strategies import assert_same_outputs, thermal_face
 from tiaug.provenance import applied_params, applied_params_json
 from tiaug.transforms import TemperatureSafe, ThermalNoise, TiAugOcclusion
-
-from .strategies import assert_same_outputs, thermal_face
 
 
 @pytest.fixture
