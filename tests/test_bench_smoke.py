@@ -1,18 +1,14 @@
 """The training-step benchmark runs end to end (tiny sizes; no timing is asserted)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_train_step.py"
+from tests.helpers.benchmarks import load_benchmark
 
 
 def test_bench_train_step_runs_and_writes_json(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("bench_train_step", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_benchmark("bench_train_step")
     out = tmp_path / "bench.json"
     args = [
         "--batch-size",
@@ -38,10 +34,7 @@ def test_bench_train_step_runs_and_writes_json(tmp_path, capsys):
 
 def test_bench_predict_stream_runs_and_writes_json(tmp_path, capsys):
     pytest.importorskip("onnxruntime")
-    path = BENCH.parent / "bench_predict_stream.py"
-    spec = importlib.util.spec_from_file_location("bench_predict_stream", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_benchmark("bench_predict_stream")
     out = tmp_path / "stream.json"
     args = ["--frames", "3", "--warmup", "1", "--height", "32", "--width", "48", "--models", "live", "--threads", "1"]
     args += ["--runtimes", "pytorch", "onnxruntime fp32", "--stream-frames", "12", "--json", str(out)]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers.files import REPO
+
 PACKAGES = ("tiaug", "samcl")
 
 
@@ -46,7 +47,7 @@ def imported_modules(path: Path, root: Path, modules: set[str]) -> set[str]:
     return found - {name}
 
 
-def import_graph(root: Path = ROOT, packages: tuple[str, ...] = PACKAGES) -> dict[str, set[str]]:
+def import_graph(root: Path = REPO, packages: tuple[str, ...] = PACKAGES) -> dict[str, set[str]]:
     """Module -> the project modules it imports, for every module of ``packages`` under ``root``."""
     paths = [p for package in packages for p in sorted((root / package).rglob("*.py"))]
     modules = {module_name(p, root) for p in paths}

@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.files import REPO
+from tests.helpers.processes import env
 from tiaug.io import write_thermal_h5
 from tiaug.io.importers.landmarks import write_ljson
 from tiaug.synth import generate_faces
 
-REPO = Path(__file__).resolve().parents[1]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 PARSED_ONLY = {"make", "samcl-train", "torchrun", "python"}  # the long runs: arguments checked, not run
 
@@ -88,7 +89,7 @@ def workdir(tmp_path_factory) -> Path:
 
     from samcl.artifacts.checkpoint import save_checkpoint
     from samcl.models import build_model
-    from tests.samcl.conftest import checkpoint_payload
+    from tests.helpers.checkpoints import checkpoint_payload
 
     folder = tmp_path_factory.mktemp("readme")
     faces = generate_faces(6, 64, 80, seed=4)
@@ -196,9 +197,8 @@ def _run(argv: list[str]) -> None:
         "samcl-export": ["samcl.cli", "export"],
     }
     assert argv[0] in modules, f"a README command the test does not know how to run: {argv}"
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
     done = subprocess.run(
-        [sys.executable, "-m", *modules[argv[0]], *argv[1:]], capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, "-m", *modules[argv[0]], *argv[1:]], capture_output=True, text=True, env=env(), timeout=600
     )
     assert done.returncode == 0, (argv, done.stderr)
 

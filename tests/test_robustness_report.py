@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # the scripts import each other
-robustness = importlib.import_module("robustness")
-report = importlib.import_module("robustness_report")
+from tests.helpers.benchmarks import load_benchmark
+
+robustness = load_benchmark("robustness")
+report = load_benchmark("robustness_report")
 
 
 def test_plateau_trend_is_the_fitted_change_over_the_last_third():

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from samcl._requirements import running_a_samcl_command
-from tests.samcl.conftest import REPO
+from tests.helpers.files import REPO
 
 COMMANDS = ("samcl-train", "samcl-eval", "samcl-predict")
 

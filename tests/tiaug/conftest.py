@@ -1,54 +1,16 @@
-"""Fixtures for the data tests: small synthetic files, bad input files, CLI runners."""
+"""Fixtures local to the tiaug tests: small synthetic faces and good and bad HDF5 files made from them."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from tiaug.cli import main
+from tests.helpers.h5files import SIZE, write_raw_h5
 from tiaug.io import write_thermal_h5
 from tiaug.synth import generate_faces
-
-REPO = Path(__file__).resolve().parents[2]
-SIZE = (48, 60)  # tiny images keep the I/O and CLI tests fast
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def run_module(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
-    """Run ``python -m tiaug ARGS`` in a real subprocess with this checkout on PYTHONPATH."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    return subprocess.run(
-        [sys.executable, "-m", "tiaug", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        **kwargs,
-    )
-
-
-@pytest.fixture
-def cli():
-    """Invoke the click group in-process; returns the click Result."""
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
 
 
 @pytest.fixture(scope="session")
@@ -61,15 +23,6 @@ def faces():
 def good_h5(tmp_path, faces) -> Path:
     path = tmp_path / "good.h5"
     write_thermal_h5(path, faces.images, faces.masks, landmarks=faces.landmarks)
-    return path
-
-
-def _write_raw(path: Path, datasets: dict, attrs: dict | None = None) -> Path:
-    with h5py.File(path, "w") as f:
-        for k, v in datasets.items():
-            f.create_dataset(k, data=v)
-        for k, v in (attrs or {}).items():
-            f.attrs[k] = v
     return path
 
 
@@ -108,7 +61,7 @@ def bad_h5(tmp_path, faces):
 
     def make(name: str) -> tuple[Path, list[str]]:
         data, attrs, words = cases[name]
-        return _write_raw(tmp_path / f"{name}.h5", data, attrs), words
+        return write_raw_h5(tmp_path / f"{name}.h5", data, attrs), words
 
     make.names = sorted(cases)
     return make

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers.files import REPO
 
 SCRIPT = textwrap.dedent(
     """
@@ -35,7 +35,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_tiaug_runs_without_torch() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok (64, 80)"
@@ -75,7 +75,7 @@ def _help_commands() -> list[list[str]]:
 def _run_without_pipeline_libraries(argv: list[str]) -> subprocess.CompletedProcess:
     """Run the command ``argv`` ("tiaug ..." or "samcl-NAME ...") as `python -m` in that process."""
     module = ["tiaug"] if argv[0] == "tiaug" else ["samcl.cli", argv[0].removeprefix("samcl-")]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
         [sys.executable, "-c", WITHOUT_PIPELINE_LIBRARIES, *module, *argv[1:]],
         capture_output=True,
@@ -140,7 +140,7 @@ def test_tiaug_augment_never_imports_torch(tmp_path: Path) -> None:
 
     source, out = tmp_path / "in.h5", tmp_path / "out.h5"
     env = {k: v for k, v in os.environ.items() if k != "NO_ALBUMENTATIONS_UPDATE"}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = str(REPO)
     for args in (["synth", str(source), "-n", "4", "--size", "32x40"], ["augment", str(source), str(out)]):
         proc = subprocess.run(
             [sys.executable, "-c", CONSOLE_SCRIPT, *args, "--no-progress"],

@@ -13,7 +13,9 @@ import torch
 
 from samcl.artifacts.checkpoint import save_checkpoint
 from samcl.cli.eval_cmd import eval_main
-from tests.samcl.conftest import CLASSES, checkpoint_payload, listing, reference_labels, run_module, sha256
+from tests.helpers.checkpoints import CLASSES, checkpoint_payload, reference_labels
+from tests.helpers.files import listing, sha256
+from tests.helpers.processes import run_python
 from tiaug.io import create_thermal_h5
 
 ROBUST_NAMES = [
@@ -119,18 +121,20 @@ def test_robustness_options(invoke, checkpoint, test_h5, tmp_path):
 
 
 def test_eval_in_a_subprocess(checkpoint, test_h5, tmp_path):
-    helped = run_module("eval", "--help")
+    helped = run_python("samcl.cli", "eval", "--help")
     assert helped.returncode == 0, helped.stderr
     text = " ".join(helped.stdout.split())
     for words in ("samcl-eval", "degrees Celsius", "per_class_iou", "--tiaug-robustness", "--json OUT.json"):
         assert words in text
     out = tmp_path / "scores.json"
     run_dir = checkpoint.parent  # a samcl-train run folder stands for its best.pt
-    done = run_module("eval", "--checkpoint", run_dir, "--data", test_h5, "--json", out, "--device", "auto")
+    done = run_python(
+        "samcl.cli", "eval", "--checkpoint", run_dir, "--data", test_h5, "--json", out, "--device", "auto"
+    )
     assert done.returncode == 0, done.stderr
     doc = json.loads(out.read_text())
     assert "mIoU" in done.stdout and 0.0 <= doc["miou"] <= 1.0 and doc["checkpoint"] == str(checkpoint)
-    bad = run_module("eval", "--checkpoint", tmp_path / "nope.pt", "--data", test_h5)
+    bad = run_python("samcl.cli", "eval", "--checkpoint", tmp_path / "nope.pt", "--data", test_h5)
     assert bad.returncode == 1 and "not found" in bad.stderr and "Traceback" not in bad.stderr
 
 

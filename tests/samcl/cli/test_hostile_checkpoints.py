@@ -15,7 +15,8 @@ from samcl.cli.eval_cmd import eval_main
 from samcl.cli.predict_cmd import predict_main
 from samcl.cli.train_cmd import train
 from tests.helpers.camera_files import face_temperatures, tc001_frame
-from tests.samcl.conftest import checkpoint_payload, sha256
+from tests.helpers.checkpoints import checkpoint_payload
+from tests.helpers.files import sha256
 
 
 class _WritesAFile:

@@ -8,7 +8,8 @@ import numpy as np
 
 from samcl.cli.eval_cmd import eval_main
 from samcl.cli.predict_cmd import predict_main
-from tests.helpers.refusals import assert_one_error_line, digest, listing
+from tests.helpers.files import digest, listing
+from tests.helpers.refusals import assert_one_error_line
 
 
 def test_eval_json_never_replaces_the_checkpoint_it_reads(invoke, checkpoint, test_h5, tmp_path):

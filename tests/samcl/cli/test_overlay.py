@@ -9,7 +9,8 @@ from PIL import Image
 
 from samcl.cli.predict_cmd import predict_main
 from samcl.inference.files import overlay_figure, read_mask_png
-from tests.samcl.conftest import CLASSES, listing
+from tests.helpers.checkpoints import CLASSES
+from tests.helpers.files import listing
 from tiaug.display import (
     BACKGROUND_COLOUR,
     OCCLUDER_COLOUR,

@@ -12,7 +12,9 @@ from PIL import Image
 from samcl.cli.predict_cmd import predict_main
 from samcl.inference.files import predict_to_folder, read_mask_png
 from samcl.inference.predictor import load_inference_model
-from tests.samcl.conftest import CLASSES, listing, reference_labels, run_module, sha256
+from tests.helpers.checkpoints import CLASSES, reference_labels
+from tests.helpers.files import listing, sha256
+from tests.helpers.processes import run_python
 from tiaug.io import open_thermal, write_thermal_h5
 from tiaug.synth import generate_faces
 
@@ -141,16 +143,18 @@ def test_interrupted_run_leaves_nothing(checkpoint, faces, tmp_path):
 
 
 def test_predict_in_a_subprocess(checkpoint, faces, tmp_path):
-    top = run_module("--help")
+    top = run_python("samcl.cli", "--help")
     assert top.returncode == 0 and "samcl-eval" in top.stdout and "samcl-predict" in top.stdout
-    helped = run_module("predict", "--help")
+    helped = run_python("samcl.cli", "predict", "--help")
     assert helped.returncode == 0, helped.stderr
     text = " ".join(helped.stdout.split())
     for words in ("samcl-predict", "degrees Celsius", "_mask.png", "_overlay.png", "--h5", "class index"):
         assert words in text
     image = tmp_path / "face.npy"
     np.save(image, faces.images[0])
-    done = run_module("predict", "--checkpoint", checkpoint, image, "--out", tmp_path / "pred", "--device", "auto")
+    done = run_python(
+        "samcl.cli", "predict", "--checkpoint", checkpoint, image, "--out", tmp_path / "pred", "--device", "auto"
+    )
     assert done.returncode == 0, done.stderr
     assert listing(tmp_path / "pred") == ["face_mask.png", "face_overlay.png", "face_regions.csv"]
     assert (tmp_path / "pred" / "face_overlay.png").read_bytes()[:8] == PNG_MAGIC

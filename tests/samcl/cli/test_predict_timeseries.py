@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from samcl.cli.predict_cmd import predict_main
 from samcl.inference.regions import read_regions_csv, region_statistics
 from tests.helpers.camera_files import face_temperatures, tc001_frame
-from tests.samcl.conftest import CLASSES, reference_labels, sha256
+from tests.helpers.checkpoints import CLASSES, reference_labels
+from tests.helpers.files import sha256
 
 
 def _invoke(*args):

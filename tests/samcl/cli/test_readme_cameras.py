@@ -13,7 +13,7 @@ import pytest
 
 from samcl.cli.predict_cmd import predict_main
 from tests.helpers.camera_files import REALISTIC, face_temperatures, fff_frame, planck_counts, rjpeg, tc001_frame
-from tests.samcl.conftest import REPO
+from tests.helpers.files import REPO
 from tiaug.cli import main as tiaug_main
 from tiaug.io import open_thermal
 

@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.helpers.refusals import digest, listing, refused_without_trace, run
+from tests.helpers.files import digest, listing
+from tests.helpers.processes import run
+from tests.helpers.refusals import refused_without_trace
 from tiaug.io import write_thermal_h5
 
 LIMIT_S = 120

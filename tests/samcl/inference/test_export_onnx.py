@@ -16,7 +16,8 @@ from samcl.cli.predict_cmd import predict_main
 from samcl.inference.export import config_hash
 from samcl.inference.files import read_mask_png
 from samcl.inference.predictor import load_inference_model
-from tests.samcl.conftest import CLASSES, NORMALIZATION, listing, reference_labels, sha256
+from tests.helpers.checkpoints import CLASSES, NORMALIZATION, reference_labels
+from tests.helpers.files import listing, sha256
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")

@@ -18,7 +18,9 @@ from samcl.inference.predictor import load_inference_model
 from samcl.inference.regions import column_names, read_regions_csv, region_statistics
 from samcl.inference.stream import predict_stream
 from tests.helpers.camera_files import REALISTIC, face_temperatures, fff_frame, plain_jpeg, planck_counts, tc001_frame
-from tests.samcl.conftest import CLASSES, REPO, listing, reference_labels, sha256
+from tests.helpers.checkpoints import CLASSES, reference_labels
+from tests.helpers.files import listing, sha256
+from tests.helpers.processes import env
 from tiaug.io import open_thermal, write_thermal_h5
 from tiaug.io.readers import ReadOptions
 from tiaug.signals import deferred_signals
@@ -162,15 +164,13 @@ def test_ctrl_c_in_a_real_process(checkpoint, tmp_path):
     stream = tmp_path / "live.bin"
     _tc001_stream(stream, 400)
     out = tmp_path / "pred"
-    path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
-    env = dict(os.environ, PYTHONPATH=path, OMP_NUM_THREADS="1")
     args = ["--format", "tc001", "--raw-size", "64x40", "-b", "1", "--h5", "--no-progress", "--device", "cpu"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "samcl.cli", "predict", "-c", checkpoint, stream, "--out", out, *map(str, args)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=env(),
     )
     csv_path = out / "live_regions.csv"
     deadline = time.monotonic() + 600  # generous: torch starts slowly on a busy machine

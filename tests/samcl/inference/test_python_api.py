@@ -16,7 +16,7 @@ from samcl.cli.eval_cmd import eval_main
 from samcl.cli.predict_cmd import predict_main
 from samcl.inference.files import read_mask_png
 from samcl.models import build_model
-from tests.samcl.conftest import CLASSES, NORMALIZATION, reference_labels
+from tests.helpers.checkpoints import CLASSES, NORMALIZATION, reference_labels
 
 
 @pytest.mark.parametrize("shape", [(30, 45), (3, 30, 45), (1, 120, 160)])

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from samcl.losses import CrossEntropyLoss, DiceLoss, RMILoss, available_losses, build_loss
-from tests.samcl.conftest import random_batch
+from tests.helpers.tensors import random_batch
 
 BASES = {"ce": CrossEntropyLoss, "dice": DiceLoss, "rmi": RMILoss}
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from samcl.losses import JSConsistency, js_consistency, js_divergence_map
-from tests.samcl.conftest import random_batch
+from tests.helpers.tensors import random_batch
 
 
 def test_zero_for_one_prediction_and_positive_symmetric_bounded_otherwise():

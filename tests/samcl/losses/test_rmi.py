@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from samcl.losses import RMILoss, rmi_lower_bound, rmi_map_distance
 from samcl.losses.label_distances import pooled_one_hot, rmi_pair
-from tests.samcl.conftest import random_batch
+from tests.helpers.tensors import random_batch
 
 ALPHA = 1e-3
 

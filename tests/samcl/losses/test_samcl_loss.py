@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from samcl.losses import DiceLoss, SAMCLLoss, build_loss
-from tests.samcl.conftest import random_batch
+from tests.helpers.tensors import random_batch
 
 C = 4
 SIGMA = torch.tensor([[1, 2, 3, 0], [3, 0, 1, 2]])

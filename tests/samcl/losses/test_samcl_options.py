@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from samcl.losses import SAMCL_PRESETS, SAMCLLoss, warmup_factor
 from samcl.losses.samcl_loss import _RATIO_EPS
-from tests.samcl.conftest import random_batch
+from tests.helpers.tensors import random_batch
 
 C = 4
 SIGMA = torch.tensor([[1, 2, 3, 0], [3, 0, 1, 2], [2, 3, 0, 1]])

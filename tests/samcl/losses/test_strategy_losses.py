@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from samcl.losses import BCELoss, RMILoss, build_loss
 from samcl.losses.contrastive import ClassMemory, ContrastiveSegLoss, pixel_contrast, sample_anchors
-from tests.samcl.conftest import random_batch
+from tests.helpers.tensors import random_batch
 
 
 def test_bce_hand_case():

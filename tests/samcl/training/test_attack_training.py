@@ -9,7 +9,7 @@ import math
 import torch
 
 from samcl.artifacts.checkpoint import load_checkpoint
-from tests.samcl.training.conftest import run_train
+from tests.helpers.training import run_train
 from tests.samcl.training.test_train import straight_and_resumed
 
 SHORT = ("--iters", "6", "--batch-size", "4", "--val-every", "6", "--lr", "0.05", "--seed", "2")

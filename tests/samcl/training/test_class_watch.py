@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from samcl.training.class_watch import ClassWatch
-from tests.samcl.training.conftest import SIZE, run_train
+from tests.helpers.training import SIZE, run_train
 from tiaug.io import write_thermal_h5
 from tiaug.synth import generate_faces
 

@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from samcl.artifacts.checkpoint import load_checkpoint
-from tests.samcl.training.conftest import TINY, env
+from tests.helpers.processes import env
+from tests.helpers.training import TINY
 
 from .test_train import _val_miou
 

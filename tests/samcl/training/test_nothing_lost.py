@@ -14,8 +14,9 @@ from click.testing import CliRunner
 
 from samcl.artifacts.checkpoint import load_checkpoint
 from samcl.cli.train_cmd import train
-from tests.helpers.refusals import assert_one_error_line, digest, listing
-from tests.samcl.training.conftest import SIZE, TINY, run_train
+from tests.helpers.files import digest, listing
+from tests.helpers.refusals import assert_one_error_line
+from tests.helpers.training import SIZE, TINY, run_train
 from tiaug.io import create_thermal_h5, write_thermal_h5
 from tiaug.synth import generate_faces
 

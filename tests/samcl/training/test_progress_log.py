@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.samcl.training.conftest import run_train
+from tests.helpers.training import run_train
 
 RECORD = re.compile(
     r"^train: step (\d+)/6 \(\d+%\), loss [\d.]+(, val mIoU [\d.]+)?, [\d.]+ img/s, elapsed \d+:\d\d:\d\d, "

@@ -10,7 +10,7 @@ import torch
 
 from samcl.artifacts.checkpoint import load_checkpoint
 from samcl.training.reproducibility import reproducible, torch_settings
-from tests.samcl.training.conftest import run_train
+from tests.helpers.training import run_train
 
 SHORT = ("--iters", "4", "--batch-size", "4", "--val-every", "4", "--lr", "0.05", "--loss", "dice")
 

@@ -26,7 +26,7 @@ from samcl.training.config import TrainConfig
 from samcl.training.metrics_log import IntervalStats, MetricsLog, StepColumns
 from samcl.training.plots import plot_training_curves, training_curves_figure
 from samcl.training.step import TrainStep
-from tests.samcl.training.conftest import flags, run_train
+from tests.helpers.training import flags, run_train
 from tiaug.io import open_thermal, write_thermal_h5
 from tiaug.synth import generate_faces
 

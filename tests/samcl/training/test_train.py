@@ -15,8 +15,8 @@ import torch
 from samcl.artifacts.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of, save_checkpoint
 from samcl.inference.predictor import evaluate_batches
 from samcl.models import build_model
-from tests.helpers.refusals import stop_group, wait_for
-from tests.samcl.training.conftest import env, flags, run_train, train_args
+from tests.helpers.processes import env, stop_group, wait_for
+from tests.helpers.training import flags, run_train, train_args
 from tiaug.io import open_thermal
 
 

@@ -11,9 +11,10 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.helpers.refusals import start, stop_group, wait_for
+from tests.helpers.files import sha256
+from tests.helpers.h5files import SIZE
+from tests.helpers.processes import run_python, start, stop_group, wait_for
 from tests.tiaug.cli.test_cli import BAD_WORDS_CLI
-from tests.tiaug.conftest import SIZE, run_module, sha256
 from tiaug.analysis import fg_bg_stats
 from tiaug.augment import load_pipeline, row_seed
 from tiaug.io import open_thermal, write_thermal_h5
@@ -63,7 +64,8 @@ def test_same_seed_identical_whatever_the_workers(tmp_path):
     outs = []
     for workers, batch_size in ((1, 3), (2, 3), (3, 4)):  # more batches than shared buffers: buffers are reused
         out = tmp_path / f"w{workers}.h5"
-        res = run_module(
+        res = run_python(
+            "tiaug",
             "augment",
             str(src),
             str(out),
@@ -84,7 +86,7 @@ def test_same_seed_identical_whatever_the_workers(tmp_path):
         np.testing.assert_array_equal(outs[0][1], other_run[1])
         assert list(outs[0][2]) == list(other_run[2])
     other = tmp_path / "other.h5"
-    assert run_module("augment", str(src), str(other), "--seed", "10").returncode == 0
+    assert run_python("tiaug", "augment", str(src), str(other), "--seed", "10").returncode == 0
     with h5py.File(other) as f:
         assert not np.array_equal(f["images"][:], outs[0][0][::2])
 

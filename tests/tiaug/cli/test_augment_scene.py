@@ -7,7 +7,7 @@ import json
 import albumentations as A
 import numpy as np
 
-from tests.tiaug.conftest import sha256
+from tests.helpers.files import sha256
 from tiaug.augment import row_seed
 from tiaug.io import open_thermal
 

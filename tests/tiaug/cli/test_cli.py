@@ -10,8 +10,9 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.helpers.refusals import start, stop_group, wait_for
-from tests.tiaug.conftest import SIZE, run_module, sha256
+from tests.helpers.files import sha256
+from tests.helpers.h5files import SIZE
+from tests.helpers.processes import run_python, start, stop_group, wait_for
 from tiaug.io import open_thermal
 from tiaug.io.importers.landmarks import write_ljson
 
@@ -36,12 +37,12 @@ def test_help_in_process(cli, command):
 
 
 def test_help_as_subprocesses():
-    top = run_module("--help")
+    top = run_python("tiaug", "--help")
     assert top.returncode == 0
     for command in COMMANDS:
         assert command in top.stdout
     for command in COMMANDS:
-        res = run_module(command, "--help")
+        res = run_python("tiaug", command, "--help")
         assert res.returncode == 0, res.stderr
         assert "Usage:" in res.stdout and "degrees Celsius" in " ".join(res.stdout.split())
 
@@ -85,7 +86,7 @@ def test_synth_refusals(cli, tmp_path):
 
 def test_synth_subprocess_unconstrained(tmp_path):
     out = tmp_path / "u.h5"
-    res = run_module("synth", str(out), "-n", "3", "--size", "48x60", "--seed", "1", "--unconstrained")
+    res = run_python("tiaug", "synth", str(out), "-n", "3", "--size", "48x60", "--seed", "1", "--unconstrained")
     assert res.returncode == 0, res.stderr
     with open_thermal(out) as r:
         assert all(p["unconstrained"] and p["conditions"] for p in r.json_rows("synth/params"))
@@ -134,10 +135,10 @@ def test_stats_table_json_and_png(cli, pair, tmp_path):
 
 def test_stats_and_preview_subprocess(pair, tmp_path):
     a, b = pair
-    res = run_module("stats", str(a), str(b), "--png", str(tmp_path / "b.png"))
+    res = run_python("tiaug", "stats", str(a), str(b), "--png", str(tmp_path / "b.png"))
     assert res.returncode == 0, res.stderr
     assert "fg-bg" in res.stdout
-    res = run_module("preview", str(b), "--png", str(tmp_path / "g.png"), "-n", "4", "--seed", "1")
+    res = run_python("tiaug", "preview", str(b), "--png", str(tmp_path / "g.png"), "-n", "4", "--seed", "1")
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "g.png").read_bytes()[:8] == PNG_MAGIC
 
@@ -209,7 +210,7 @@ def test_bad_inputs_are_refused(cli, bad_h5, tmp_path, name, command):
 def test_bad_inputs_are_refused_in_subprocesses(bad_h5, tmp_path, name):
     path, _ = bad_h5(name)
     before = sha256(path)
-    res = run_module("stats", str(path), "--png", str(tmp_path / "x.png"))
+    res = run_python("tiaug", "stats", str(path), "--png", str(tmp_path / "x.png"))
     assert res.returncode == 1 and "Error:" in res.stderr and path.name in res.stderr
     assert "Traceback" not in res.stderr
     assert sha256(path) == before and not (tmp_path / "x.png").exists()
@@ -264,19 +265,19 @@ def test_import_tfdb_cli(cli, tfdb_dir, tmp_path):
 
 
 def test_import_subprocesses(tfdb_dir, tmp_path, faces):
-    res = run_module("import-tfdb", str(tfdb_dir), str(tmp_path / "t.h5"), "--split-val", "0.5")
+    res = run_python("tiaug", "import-tfdb", str(tfdb_dir), str(tmp_path / "t.h5"), "--split-val", "0.5")
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "t_train.h5").exists() and (tmp_path / "t_val.h5").exists()
     folder = tmp_path / "plain"
     folder.mkdir()
     np.save(folder / "a.npy", faces.images[0])
-    res = run_module("import-folder", str(folder), str(tmp_path / "f.h5"))
+    res = run_python("tiaug", "import-folder", str(folder), str(tmp_path / "f.h5"))
     assert res.returncode == 0, res.stderr
     np.save(folder / "b.npy", (faces.images[1] * 100).astype(np.int32))
-    res = run_module("import-folder", str(folder), str(tmp_path / "g.h5"), "--strict")
+    res = run_python("tiaug", "import-folder", str(folder), str(tmp_path / "g.h5"), "--strict")
     assert res.returncode == 1 and "integer" in res.stderr and "b.npy" in res.stderr
     assert not (tmp_path / "g.h5").exists()
-    res = run_module("import-folder", str(folder), str(tmp_path / "g.h5"))  # b.npy skipped, a.npy imported
+    res = run_python("tiaug", "import-folder", str(folder), str(tmp_path / "g.h5"))  # b.npy skipped, a.npy imported
     assert res.returncode == 0 and "b.npy" in res.stderr and "1 file(s) skipped" in res.stderr
 
 

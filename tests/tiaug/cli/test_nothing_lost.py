@@ -18,17 +18,10 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.helpers.refusals import (
-    assert_one_error_line,
-    digest,
-    group_alive,
-    listing,
-    run,
-    start,
-    stop_group,
-    wait_for,
-)
-from tests.tiaug.conftest import SIZE, _write_raw
+from tests.helpers.files import digest, listing
+from tests.helpers.h5files import SIZE, write_raw_h5
+from tests.helpers.processes import group_alive, run, start, stop_group, wait_for
+from tests.helpers.refusals import assert_one_error_line
 from tiaug.io import write_thermal_h5
 from tiaug.io.h5.atomic import atomic_output
 from tiaug.transforms import TemperatureSafe, TiAugOcclusion
@@ -158,7 +151,7 @@ def test_augment_workers_report_bad_rows_and_do_not_hang(faces, tmp_path, proble
         images[17, 4, 4] = np.nan
     else:
         masks[17, 4, 4] = 42
-    path = _write_raw(tmp_path / "bad.h5", {"images": images, "masks": masks}, {"units": "degC"})
+    path = write_raw_h5(tmp_path / "bad.h5", {"images": images, "masks": masks}, {"units": "degC"})
     before, inputs = listing(tmp_path), digest(path)
     started = time.monotonic()
     res = run(
@@ -273,7 +266,7 @@ def test_a_damaged_chunk_names_file_key_and_rows(cli, faces, tmp_path):
 
 
 def test_a_bad_ignore_index_attribute_names_file_and_key(cli, faces, tmp_path):
-    path = _write_raw(
+    path = write_raw_h5(
         tmp_path / "attr.h5", {"images": faces.images, "masks": faces.masks}, {"units": "degC", "ignore_index": "abc"}
     )
     res = cli("stats", path)
@@ -285,7 +278,7 @@ def test_a_bad_ignore_index_attribute_names_file_and_key(cli, faces, tmp_path):
 def test_implausible_temperatures_are_refused(cli, faces, tmp_path, offset, word):
     images = faces.images.copy()
     images[2] += np.float32(offset)
-    path = _write_raw(tmp_path / "hot.h5", {"images": images, "masks": faces.masks}, {"units": "degC"})
+    path = write_raw_h5(tmp_path / "hot.h5", {"images": images, "masks": faces.masks}, {"units": "degC"})
     res = cli("augment", path, tmp_path / "out.h5", "--no-progress")
     assert res.exit_code == 1 and not (tmp_path / "out.h5").exists()
     assert_one_error_line(res.stderr, "hot.h5", "row 2", word)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import tiaug.progress
-from tests.tiaug.conftest import run_module
+from tests.helpers.processes import run_python
 
 RECORD = re.compile(r"^(\w+): (\w+) (\d+)/(\d+) \(\d+%\), [\d.]+ \w+/s, elapsed \d+:\d\d:\d\d, ETA \d+:\d\d:\d\d$")
 
@@ -16,10 +16,14 @@ def records(text: str, command: str) -> list[tuple[str, int, int]]:
 
 
 def test_augment_prints_a_record_every_n_rows(good_h5, tmp_path):
-    res = run_module("augment", str(good_h5), str(tmp_path / "out.h5"), "--batch-size", "2", "--progress-every", "4")
+    res = run_python(
+        "tiaug", "augment", str(good_h5), str(tmp_path / "out.h5"), "--batch-size", "2", "--progress-every", "4"
+    )
     assert res.returncode == 0, res.stderr
     assert records(res.stderr, "augment") == [("row", 4, 8), ("row", 8, 8)]
-    quiet = run_module("augment", str(good_h5), str(tmp_path / "q.h5"), "--progress-every", "1", "--no-progress")
+    quiet = run_python(
+        "tiaug", "augment", str(good_h5), str(tmp_path / "q.h5"), "--progress-every", "1", "--no-progress"
+    )
     assert quiet.returncode == 0 and records(quiet.stderr, "augment") == []
 
 

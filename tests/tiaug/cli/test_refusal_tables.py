@@ -15,8 +15,10 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.helpers.refusals import digest, listing, refused_without_trace, run
-from tests.tiaug.conftest import _write_raw
+from tests.helpers.files import digest, listing
+from tests.helpers.h5files import write_raw_h5
+from tests.helpers.processes import run
+from tests.helpers.refusals import refused_without_trace
 from tiaug.io import write_thermal_h5
 
 LIMIT_S = 90  # a refusal comes long before this; beyond it the command hangs
@@ -31,7 +33,7 @@ def _raw(name: str, datasets: Callable, attrs: dict, *words: str) -> Case:
     def case(tmp, good, bad_h5):
         with h5py.File(good, "r") as f:
             images, masks = f["images"][:], f["masks"][:]
-        path = _write_raw(tmp / f"{name}.h5", datasets(images.copy(), masks.copy()), {"units": "degC", **attrs})
+        path = write_raw_h5(tmp / f"{name}.h5", datasets(images.copy(), masks.copy()), {"units": "degC", **attrs})
         return [path, tmp / "out.h5"], [f"{name}.h5", *words]
 
     return case

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.tiaug.conftest import SIZE
+from tests.helpers.h5files import SIZE
 from tiaug.io import write_thermal_h5
 from tiaug.io.dataset import ThermalH5Dataset
 from tiaug.presets import tiaug_pipeline

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.tiaug.conftest import SIZE
+from tests.helpers.h5files import SIZE
 from tiaug.io import open_thermal
 from tiaug.synth import conditions as cond
 from tiaug.synth import face_rng, generate_face, generate_faces

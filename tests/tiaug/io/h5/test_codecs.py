@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -11,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.tiaug.conftest import REPO, run_module
+from tests.helpers.processes import env, run_python
 from tiaug.io import COMPRESSIONS, DEFAULT_COMPRESSION, ThermalDataError, open_thermal, write_thermal_h5
 from tiaug.io.h5.codecs import dataset_filters
 
@@ -20,8 +19,7 @@ BLOCK_HDF5PLUGIN = 'import sys; sys.modules["hdf5plugin"] = None  # `import hdf5
 
 def _python(script: str, *args: str) -> subprocess.CompletedProcess:
     """Run ``script`` in a fresh interpreter with this checkout first on the path."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env(), timeout=120)
 
 
 def _needs_plugin(codec: str) -> None:
@@ -106,10 +104,15 @@ def test_cli_refuses_a_blosc2_codec_without_hdf5plugin_before_writing(tmp_path):
 def test_synth_and_augment_take_every_codec(tmp_path):
     pytest.importorskip("hdf5plugin")
     source = tmp_path / "in.h5"
-    assert run_module("synth", str(source), "-n", "3", "--size", "32x40", "--compression", "blosc2-lz4").returncode == 0
+    assert (
+        run_python(
+            "tiaug", "synth", str(source), "-n", "3", "--size", "32x40", "--compression", "blosc2-lz4"
+        ).returncode
+        == 0
+    )
     for codec in COMPRESSIONS:
         out = tmp_path / f"{codec}.h5"
-        done = run_module("augment", str(source), str(out), "--compression", codec, "--no-progress")
+        done = run_python("tiaug", "augment", str(source), str(out), "--compression", codec, "--no-progress")
         assert done.returncode == 0, done.stderr
         with h5py.File(out, "r") as f:
             assert f["images"].shape == (3, 32, 40)

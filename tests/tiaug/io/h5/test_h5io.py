@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from tests.tiaug.conftest import SIZE, sha256
+from tests.helpers.files import sha256
+from tests.helpers.h5files import SIZE
 from tiaug.io import (
     DEFAULT_CLASSES,
     JSON,

@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.tiaug.conftest import sha256
+from tests.helpers.files import sha256
 from tiaug.io import ThermalDataError, open_thermal
 from tiaug.io.h5 import reader as reader_module
 from tiaug.io.h5.contained import MAX_ATTRIBUTE_BYTES

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.tiaug.conftest import sha256
+from tests.helpers.files import sha256
 from tiaug.io import OutputPathError, atomic_folder, atomic_output
 from tiaug.io.h5.atomic import hold_lock, is_locked, remove_stale_temporaries
 

@@ -10,7 +10,8 @@ import signal
 
 import pytest
 
-from tests.tiaug.conftest import run_module, sha256
+from tests.helpers.files import sha256
+from tests.helpers.processes import run_python
 from tiaug.io import write_thermal_h5
 from tiaug.io.h5 import direct_rows as direct_module
 from tiaug.io.h5.writer import ThermalH5Writer
@@ -33,7 +34,8 @@ def _nothing_left(tmp_path, input_path, digest):
 @pytest.mark.parametrize("compression", ["none", "gzip"])
 def test_a_file_size_limit_is_one_line(tmp_path, good_h5, compression):
     digest = sha256(good_h5)
-    res = run_module(
+    res = run_python(
+        "tiaug",
         "augment",
         good_h5,
         tmp_path / "out.h5",

@@ -10,7 +10,7 @@ import pytest
 import tifffile
 
 from tests.helpers import camera_files as cam
-from tests.tiaug.conftest import sha256
+from tests.helpers.files import sha256
 from tiaug.io import open_thermal
 
 rng = np.random.default_rng(1)

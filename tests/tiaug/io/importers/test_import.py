@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.tiaug.conftest import sha256
+from tests.helpers.files import sha256
 from tiaug.io import ThermalDataError, open_thermal
 from tiaug.io.importers.folder import import_folder
 from tiaug.io.importers.landmarks import IBUG68_GROUPS, mask_from_landmarks, read_ljson, write_ljson

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from tests.helpers.camera_files import face_temperatures
-from tests.tiaug.conftest import sha256
+from tests.helpers.files import sha256
 from tiaug.io import open_thermal
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.tiaug.conftest import sha256
+from tests.helpers.files import sha256
 from tiaug.io import open_thermal, write_thermal_h5
 
 
