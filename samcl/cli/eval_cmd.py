@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
+from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, data_option, device_option
 from samcl.inference.evaluation import DEFAULT_NETD, OCCLUDED_LABELS
 from tiaug.cli.common import SEED, FiniteFloat, command, progress_flag
 from tiaug.functional.occluded import MaskPolicy
@@ -25,14 +25,11 @@ ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configur
     ),
 )
 @checkpoint_option
-@click.option(
-    "--data",
-    "-d",
-    required=True,
-    metavar="TEST.h5",
-    type=click.Path(path_type=Path),
-    help="Labelled thermal HDF5 file: images float32 (N, H, W) in degrees Celsius, masks uint8 (N, H, W), "
+@data_option(
+    "TEST.h5",
+    "Labelled thermal HDF5 file: images float32 (N, H, W) in degrees Celsius, masks uint8 (N, H, W), "
     "attribute classes equal to the checkpoint's. Only read.",
+    required=True,
 )
 @click.option(
     "--json",
