@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -15,6 +16,18 @@ from tiaug.functional.occlusion import CONFIGURATIONS
 from tiaug.progress import Progress
 
 ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configuration", "occluded_labels")
+
+
+def repeatable_option(flag: str, kind: click.ParamType, default: tuple, help: str) -> Callable:
+    """An option given once per value (its values a tuple), ``default`` shown in ``--help``."""
+    return click.option(
+        flag,
+        type=kind,
+        multiple=True,
+        default=default,
+        show_default=True,
+        help=f"{help}; repeat the option for several.",
+    )
 
 
 @command(
@@ -55,21 +68,14 @@ ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configur
     show_default=True,
     help="Seed of the perturbations (row i's draws depend only on it: same seed, same numbers).",
 )
-@click.option(
+@repeatable_option(
     "--robustness-netd",
-    type=FiniteFloat(min=0),
-    multiple=True,
-    default=DEFAULT_NETD,
-    show_default=True,
-    help="Sensor noise levels: NETD (standard deviation) in degrees Celsius; repeat the option for several.",
+    FiniteFloat(min=0),
+    DEFAULT_NETD,
+    "Sensor noise levels: NETD (standard deviation) in degrees Celsius",
 )
-@click.option(
-    "--robustness-configuration",
-    type=click.Choice(CONFIGURATIONS),
-    multiple=True,
-    default=CONFIGURATIONS,
-    show_default=True,
-    help="Occlusion configurations to score; repeat the option for several.",
+@repeatable_option(
+    "--robustness-configuration", click.Choice(CONFIGURATIONS), CONFIGURATIONS, "Occlusion configurations to score"
 )
 @click.option(
     "--occluded-labels",
