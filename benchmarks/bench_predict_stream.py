@@ -1,27 +1,26 @@
-"""Per-frame latency of live segmentation: read -> normalise -> network -> argmax -> statistics, one frame at a time.
+"""Per-frame latency of live segmentation, PyTorch beside onnxruntime (fp32, int8), for `unet` w16 and `live`.
 
-A TOPDON TC001 delivers 25 frames per second (40 ms per frame) of 256x192 temperatures. This benchmark writes a
-TC001 recording (384x256 uint16 frame pairs of synthetic faces, headerless, as a recorder dumps them) and runs
-the steps of ``samcl-predict`` on it frame by frame (batch 1, as a live camera would), timing each step:
+A TOPDON TC001 delivers 25 frames per second of 256x192 temperatures. This benchmark writes a TC001 recording
+(384x256 uint16 frame pairs of synthetic faces, headerless) and, for every network and runtime, times:
 
-- read: :class:`tiaug.io.readers` TC001 reader: memory-mapped frame, bottom half, counts -> degrees Celsius,
-  NaN/plausibility checks;
-- normalise: tensor on the device, ``(T - mean) / std`` (256x192 needs no padding: a multiple of 16);
-- network: the U-Net forward pass (``torch.inference_mode``);
-- argmax: class per pixel, back on the host as uint8;
-- statistics: pixels, mean and max temperature per class (:func:`samcl.inference.regions.region_statistics`).
+1. **the chain**, frame by frame (batch 1, as a live camera feeds it), per step: read (TC001 reader) ->
+   normalise -> network -> argmax -> statistics (pixels, mean, max per class); the runtimes are interleaved frame
+   by frame so a noisy machine disturbs them alike. PyTorch runs each network in the layout its predictor uses
+   (channels-last for ``live``); onnxruntime runs the ``samcl-export`` file (fp32, and int8 statically quantised
+   on synthetic faces).
+2. **samcl-predict's whole path** (``--stream-frames``, default 200): :func:`samcl.inference.stream.predict_stream`
+   on the recording, as ``samcl-predict REC --format tc001`` runs it (read, normalise, network, argmax,
+   statistics, the mask PNG and the CSV row of every frame; no overlays), the time per frame taken between
+   consecutive frames after the first 10 (start-up excluded).
 
-Models are ``unet`` with base width 16 and 32 (random weights: latency does not depend on them), in NCHW and in
-channels-last layout, timed interleaved frame by frame so a noisy machine disturbs them alike. Reported: median
-and 99th percentile of the whole chain, its minimum (the least disturbed estimate on a shared machine), the median
-of each step, frames per second from the median, and whether the median and the p99 fit 40 ms. Writing the
-outputs is not part of the chain (a mask PNG costs about a millisecond, an overlay about 0.2 s).
+Reported: median, p99 and minimum (the least disturbed frame on a shared machine) in ms, each step's median, and
+the GFLOP per frame of each network (``torch.utils.flop_counter``: a multiply-add is 2 FLOP). Weights are random
+(latency does not depend on them).
 
 Usage::
 
-    python benchmarks/bench_predict_stream.py                          # CPU, all its threads
-    python benchmarks/bench_predict_stream.py --threads 2 --frames 150
-    python benchmarks/bench_predict_stream.py --device cuda            # when a GPU is lent
+    python benchmarks/bench_predict_stream.py --threads 2                      # both networks, all runtimes
+    python benchmarks/bench_predict_stream.py --threads 2 --models live --stream-frames 300
     python benchmarks/bench_predict_stream.py --json out.json
 """
 
@@ -38,17 +37,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from samcl.artifacts.normalization import Normalization
+from samcl.artifacts.checkpoint import save_checkpoint
+from samcl.inference.predictor import Predictor, load_inference_model
 from samcl.inference.regions import region_statistics
+from samcl.inference.stream import predict_stream
 from samcl.models import build_model
+from tiaug.io import DEFAULT_CLASSES
 from tiaug.io.readers import ReadOptions, open_source
 from tiaug.synth import generate_faces
 
 STEPS = ("read", "normalise", "network", "argmax", "statistics")
 BUDGET_MS = 40.0  # 25 fps
+MODELS = {"unet w16": ("unet", {"base_width": 16}), "live": ("live", {})}
+RUNTIMES = ("pytorch", "onnxruntime fp32", "onnxruntime int8")
 
 
 def write_tc001_recording(path: Path, frames: int, height: int, width: int, seed: int = 0) -> None:
@@ -62,107 +67,177 @@ def write_tc001_recording(path: Path, frames: int, height: int, width: int, seed
             f.write(np.concatenate([palette, counts]).tobytes())
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+def gflop_per_frame(name: str, kwargs: dict, height: int, width: int) -> float:
+    model = build_model(name, len(DEFAULT_CLASSES), **kwargs).eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.zeros(1, 1, height, width))
+    return counter.get_total_flops() / 1e9
 
 
-def time_frame(source, index: int, model, norm: Normalization, device, channels_last: bool, classes: int) -> dict:
-    """Milliseconds of each step for frame ``index``."""
-    times = {}
+def make_predictors(folder: Path, label: str, runtimes: list[str], size: tuple[int, int], threads: int) -> dict:
+    """{runtime: predictor} for one network: a checkpoint with random weights, exported where asked."""
+    name, kwargs = MODELS[label]
+    torch.manual_seed(0)
+    model = build_model(name, len(DEFAULT_CLASSES), **kwargs)
+    checkpoint = folder / f"{name}.pt"
+    payload = {
+        "model": {"name": name, "kwargs": kwargs, "num_classes": len(DEFAULT_CLASSES), "in_channels": 1},
+        "classes": list(DEFAULT_CLASSES),
+        "normalization": {"mean": 30.0, "std": 5.0, "mode": "dataset"},
+        "input_size": list(size),
+        "model_state": model.state_dict(),
+        "config": {},
+    }
+    save_checkpoint(checkpoint, payload)
+    predictors = {}
+    for runtime in runtimes:
+        path = checkpoint
+        if runtime.startswith("onnxruntime"):
+            from samcl.inference.export import export_onnx
+
+            path = folder / f"{name}-{runtime.split()[-1]}.onnx"
+            export_onnx(checkpoint, path, int8=runtime.endswith("int8"), frames=16)
+        predictors[runtime] = load_inference_model(path, device="cpu", threads=threads)
+    return predictors
+
+
+def _network(predictor: Predictor, x):
+    """(network input -> logits) and (logits -> uint8 classes) of either runtime."""
+    if hasattr(predictor, "session"):
+        return predictor.session.run(["logits"], {"frames": x})[0], lambda y: y.argmax(1).astype(np.uint8)[0]
+    with torch.inference_mode():
+        return predictor.model(x), lambda y: y.argmax(1).to(torch.uint8).numpy()[0]
+
+
+def time_frame(source, index: int, predictor: Predictor) -> dict:
+    """Milliseconds of each step for frame ``index`` (frames whose size fits the network: no padding)."""
     t0 = time.perf_counter()
     image = source.read(index).image
     t1 = time.perf_counter()
-    x = norm(torch.from_numpy(image).to(device, non_blocking=True))[None, None]
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    _sync(device)
+    if hasattr(predictor, "session"):
+        x = predictor.normalization(image)[None, None]
+    else:
+        x = predictor.normalization(torch.from_numpy(image))[None, None]
+        if getattr(predictor.model, "prefers_channels_last", False):
+            x = x.contiguous(memory_format=torch.channels_last)
     t2 = time.perf_counter()
-    with torch.inference_mode():
-        logits = model(x)
-    _sync(device)
+    logits, argmax = _network(predictor, x)
     t3 = time.perf_counter()
-    labels = logits.argmax(1).to(torch.uint8).cpu().numpy()[0]
+    labels = argmax(logits)
     t4 = time.perf_counter()
-    region_statistics(image, labels, classes)
+    region_statistics(image, labels, predictor.num_classes)
     t5 = time.perf_counter()
-    for name, a, b in zip(STEPS, (t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5), strict=True):
-        times[name] = (b - a) * 1000
+    times = {name: (b - a) * 1000 for name, a, b in zip(STEPS, (t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5), strict=True)}
     times["total"] = (t5 - t0) * 1000
     return times
 
 
+def summary(totals: list[float]) -> dict[str, float]:
+    values = np.asarray(totals)
+    return {
+        "median_ms": float(np.median(values)),
+        "p99_ms": float(np.percentile(values, 99)),
+        "min_ms": float(values.min()),
+    }
+
+
+def time_predict_path(predictor: Predictor, recording: Path, options: ReadOptions, frames: int, out: Path) -> dict:
+    """Per-frame time of samcl-predict's streamed path (outputs written), start-up and first 10 frames excluded."""
+    stamps: list[float] = []
+    predict_stream(
+        predictor,
+        recording,
+        out,
+        fmt="tc001",
+        options=options,
+        max_frames=frames,
+        batch_size=1,
+        progress=lambda done, total: stamps.append(time.perf_counter()),
+    )
+    return summary(list(np.diff(stamps[10:]) * 1000))
+
+
+def _print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    print(f"\n{title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|---|---|" + "---:|" * (len(header) - 2))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--frames", type=int, default=150, help="timed frames per model")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed frames per model first")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads of PyTorch and onnxruntime")
+    parser.add_argument("--frames", type=int, default=100, help="timed chain frames per network and runtime")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed frames first")
+    parser.add_argument("--stream-frames", type=int, default=200, help="frames through samcl-predict's path (0: skip)")
     parser.add_argument("--height", type=int, default=192)
     parser.add_argument("--width", type=int, default=256)
-    parser.add_argument("--widths", type=int, nargs="+", default=[16, 32], help="U-Net base widths")
-    parser.add_argument("--classes", type=int, default=6)
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--runtimes", nargs="+", default=list(RUNTIMES), choices=list(RUNTIMES))
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    torch.manual_seed(0)
-    configs = []
-    for width in args.widths:
-        for channels_last in (False, True):
-            model = build_model("unet", num_classes=args.classes, base_width=width).to(device).eval()
-            if channels_last:
-                model = model.to(memory_format=torch.channels_last)
-            configs.append((f"unet w{width}" + (" channels-last" if channels_last else ""), model, channels_last))
-    norm = Normalization(30.0, 5.0)
-    samples: dict[str, list[dict]] = {name: [] for name, _, _ in configs}
+    torch.set_num_threads(args.threads)
+    size = (args.height, args.width)
+    results: dict = {"chain": {}, "predict_path": {}, "gflop": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        recording = Path(tmp) / "tc001.bin"
-        write_tc001_recording(recording, args.warmup + args.frames, args.height, args.width)
+        folder = Path(tmp)
+        recording = folder / "tc001.bin"
+        total_frames = max(args.warmup + args.frames, args.stream_frames + 12)
+        write_tc001_recording(recording, total_frames, *size)
         options = ReadOptions(raw_size=(2 * args.height, args.width))
+        configs = []
+        for label in args.models:
+            results["gflop"][label] = gflop_per_frame(*MODELS[label], *size)
+            for runtime, predictor in make_predictors(folder, label, args.runtimes, size, args.threads).items():
+                configs.append((f"{label} | {runtime}", predictor))
+        samples: dict[str, list[dict]] = {name: [] for name, _ in configs}
         with open_source(recording, "tc001", options) as source:
             for k in range(args.warmup + args.frames):
-                order = configs if k % 2 == 0 else configs[::-1]
-                for name, model, channels_last in order:
-                    t = time_frame(source, k, model, norm, device, channels_last, args.classes)
+                for name, predictor in configs if k % 2 == 0 else configs[::-1]:
+                    t = time_frame(source, k, predictor)
                     if k >= args.warmup:
                         samples[name].append(t)
-    rows = {}
-    for name, runs in samples.items():
-        total = np.array([r["total"] for r in runs])
-        rows[name] = {
-            "median_ms": float(np.median(total)),
-            "p99_ms": float(np.percentile(total, 99)),
-            "min_ms": float(total.min()),
-            "steps_median_ms": {s: statistics.median(r[s] for r in runs) for s in STEPS},
-        }
-        rows[name]["fps"] = 1000.0 / rows[name]["median_ms"]
-    result = {
-        "device": str(device),
-        "threads": torch.get_num_threads(),
-        "frame": f"{args.width}x{args.height}",
-        "frames": args.frames,
-        "torch": torch.__version__,
-        "machine": platform.machine(),
-        "budget_ms": BUDGET_MS,
-        "models": rows,
-    }
-    print(
-        f"device {device}, {torch.get_num_threads()} threads, {args.width}x{args.height} TC001 frames, "
-        f"{args.frames} frames per model, batch 1\n"
+        for name, runs in samples.items():
+            row = summary([r["total"] for r in runs])
+            row["steps_median_ms"] = {s: statistics.median(r[s] for r in runs) for s in STEPS}
+            results["chain"][name] = row
+        if args.stream_frames:
+            for k, (name, predictor) in enumerate(configs):
+                out = folder / f"pred{k}"
+                results["predict_path"][name] = time_predict_path(
+                    predictor, recording, options, args.stream_frames + 11, out
+                )
+    results.update(
+        threads=args.threads,
+        frame=f"{args.width}x{args.height}",
+        frames=args.frames,
+        stream_frames=args.stream_frames,
+        torch=torch.__version__,
+        machine=platform.machine(),
+        budget_ms=BUDGET_MS,
     )
-    header = ["model", *STEPS, "median ms", "p99 ms", "min ms", "fps", "40 ms met?"]
-    print("| " + " | ".join(header) + " |")
-    print("|---|" + "---:|" * (len(header) - 2) + "---|")
-    for name, row in rows.items():
-        met = "no" if row["median_ms"] > BUDGET_MS else ("median and p99" if row["p99_ms"] <= BUDGET_MS else "median")
-        cells = [f"{row['steps_median_ms'][s]:.2f}" for s in STEPS]
-        cells += [f"{row[k]:.1f}" for k in ("median_ms", "p99_ms", "min_ms", "fps")]
-        print(f"| {name} | " + " | ".join(cells) + f" | {met} |")
+    print(f"{args.threads} threads, {args.width}x{args.height} TC001 frames, batch 1, {args.frames} frames each")
+    print("GFLOP per frame: " + ", ".join(f"{k} {v:.3f}" for k, v in results["gflop"].items()))
+    chain_rows = [
+        [*name.split(" | "), *(f"{row['steps_median_ms'][s]:.2f}" for s in STEPS)]
+        + [f"{row[k]:.1f}" for k in ("median_ms", "p99_ms", "min_ms")]
+        for name, row in results["chain"].items()
+    ]
+    _print_table("chain", ["model", "runtime", *STEPS, "median ms", "p99 ms", "min ms"], chain_rows)
+    if results["predict_path"]:
+        path_rows = [
+            [*name.split(" | "), *(f"{row[k]:.1f}" for k in ("median_ms", "p99_ms", "min_ms"))]
+            for name, row in results["predict_path"].items()
+        ]
+        _print_table(
+            f"samcl-predict path ({args.stream_frames} frames)",
+            ["model", "runtime", "median ms", "p99 ms", "min ms"],
+            path_rows,
+        )
     if args.json is not None:
-        args.json.write_text(json.dumps(result, indent=2))
-    return result
+        args.json.write_text(json.dumps(results, indent=2))
+    return results
 
 
 if __name__ == "__main__":

@@ -35,11 +35,17 @@ How the SAM-CL side is kept cheap (details in :mod:`samcl.losses.aux_net` and :m
 ``--naive`` adds a third configuration, the straightforward SAM-CL (batch norm, three separate
 auxiliary passes over full-resolution one-hot maps, map-based distances), for comparison.
 
+``--adversarial-k 2,4`` adds worst-of-K steps (``samcl-train --adversarial-k``): before the base-loss step, one
+no-grad forward pass scores K candidates per image (K x B images, at ``--adversarial-scale`` of their size) and
+the hardest is trained on. It also times the candidates' side in a DataLoader worker: one image's K
+photometric draws (TiAug + scene, geometry once) with the paper's pipeline, per image, against one draw.
+
 Usage::
 
     python benchmarks/bench_train_step.py                       # CPU, batch 8
     python benchmarks/bench_train_step.py --device cuda --amp --batch-size 16 --base-width 64
     python benchmarks/bench_train_step.py --json out.json
+    python benchmarks/bench_train_step.py --adversarial-k 2,4 --adversarial-scale 0.5   # worst-of-K cost
 """
 
 from __future__ import annotations
@@ -82,6 +88,53 @@ def make_step(model, loss_fn, params, device, amp: bool, amp_dtype):
     return step
 
 
+def make_adversarial_step(model, loss_fn, device, amp: bool, amp_dtype, k: int, scale: float, seed: int):
+    """A worst-of-K step: score K jittered copies of each image with one no-grad pass, train on the hardest."""
+    from samcl.training.adversarial import candidate_losses, choose_candidates, per_sample_ce, take
+
+    train = make_step(model, loss_fn, list(model.parameters()), device, amp, amp_dtype)
+    g = torch.Generator().manual_seed(seed)
+
+    def step(x, y):
+        jitter = torch.randn(x.shape[0], k, *x.shape[1:], generator=g).to(device)
+        candidates = x[:, None] + 0.1 * jitter
+        masks = y[:, None].expand(-1, k, -1, -1)
+        with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=amp):
+            losses = candidate_losses(model, candidates, masks, per_sample_ce, 255, scale)
+        chosen = choose_candidates(losses)
+        return train(take(candidates, chosen), take(masks, chosen))
+
+    return step
+
+
+def time_candidate_draws(ks: list[int], height: int, width: int, repeats: int, seed: int) -> dict[str, float]:
+    """Median ms per image of K photometric draws in a DataLoader worker (CandidateSet), K = 1 and each of ``ks``."""
+    import tempfile
+
+    from samcl.training.candidates import CandidateSet
+    from samcl.training.config import TrainConfig
+    from samcl.training.data import compute_normalization, view_seed
+    from tiaug.io import write_thermal_h5
+    from tiaug.synth import generate_faces
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = str(Path(folder) / "faces.h5")
+        faces = generate_faces(8, height, width, seed=seed)
+        write_thermal_h5(path, faces.images, faces.masks)
+        config = TrainConfig(data=path, val=path, out=folder, crop=(height, width), seed=seed)
+        dataset = CandidateSet(config, compute_normalization(path))
+        out = {}
+        for k in [1, *ks]:
+            times = []
+            for r in range(repeats * 8):
+                item = (r % 8, r, tuple(view_seed(r, c) for c in range(k)), ())
+                t0 = time.perf_counter()
+                dataset[item]
+                times.append((time.perf_counter() - t0) * 1e3)
+            out[f"K={k}" if k > 1 else "one draw"] = statistics.median(times[8:])
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu")
@@ -105,6 +158,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave the default)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--samcl-preset", default=DEFAULT_PRESET, choices=sorted(SAMCL_PRESETS))
+    ap.add_argument("--adversarial-k", default="", help="comma-separated K of worst-of-K steps to add, e.g. 2,4")
+    ap.add_argument("--adversarial-scale", type=float, default=1.0, help="scoring size, fraction of the input")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
 
@@ -155,6 +210,19 @@ def main(argv: list[str] | None = None) -> dict:
         configs["base+samcl (naive)"] = make_step(
             model_c, naive, [*model_c.parameters(), *naive.parameters()], device, args.amp, amp_dtype
         )
+    labels = {
+        "base": args.base_loss,
+        "base+samcl": f"{args.base_loss} + 0.5 SAM-CL (d0={args.seg_distance}, {args.feat_distance})",
+    }
+    if args.naive:
+        labels["base+samcl (naive)"] = labels["base+samcl"] + ", naive: BN, 3 separate aux passes, one-hot maps"
+    ks = [int(k) for k in args.adversarial_k.split(",") if k.strip()]
+    for k in ks:
+        name = f"base+worst-of-{k}"
+        configs[name] = make_adversarial_step(
+            copy.deepcopy(model_a), base, device, args.amp, amp_dtype, k, args.adversarial_scale, args.seed
+        )
+        labels[name] = f"{args.base_loss}, worst of {k} (scored at {args.adversarial_scale:g} of the size)"
     times: dict[str, list[float]] = {k: [] for k in configs}
     for _ in range(args.warmup):
         for step in configs.values():
@@ -212,13 +280,12 @@ def main(argv: list[str] | None = None) -> dict:
     print("|---|---:|---:|---:|---:|---:|")
     for name in names:
         ov = "- | -" if name == "base" else f"{overheads[name]:+.1f}% | {overheads_min[name]:+.1f}%"
-        if name == "base":
-            label = args.base_loss
-        else:
-            label = f"{args.base_loss} + 0.5 SAM-CL (d0={args.seg_distance}, {args.feat_distance})"
-            if name.endswith("(naive)"):
-                label += ", naive: BN, 3 separate aux passes, one-hot maps"
-        print(f"| {label} | {med[name]:.1f} | {min(times[name]):.1f} | {max(times[name]):.1f} | {ov} |")
+        print(f"| {labels[name]} | {med[name]:.1f} | {min(times[name]):.1f} | {max(times[name]):.1f} | {ov} |")
+    if ks:
+        draws = result["candidate_draw_ms"] = time_candidate_draws(ks, args.height, args.width, args.repeats, args.seed)
+        print("\n| photometric draws per image (one worker) | median ms / image |\n|---|---:|")
+        for name, ms in draws.items():
+            print(f"| {name} | {ms:.2f} |")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return result

@@ -22,6 +22,9 @@ variants uses this same code path.
     python benchmarks/robustness.py --size quick --out /tmp/smoke --recipes Dice "Dice + TiAug" --seeds 0
     python benchmarks/robustness.py --size full --device cuda --models unet attention_unet --baseline RMI \
         --recipes RMI "RMI + TiAug" "RMI + TiAug + SAM-CL (poster)" --out benchmarks/results/poster_ablation
+    python benchmarks/robustness.py --size converged --out benchmarks/results/adversarial --recipes Dice \
+        "Dice + TiAug + scene" "Dice + TiAug + scene + worst-of-4" "Dice + TiAug + scene + bandit" \
+        "Dice + TiAug + scene + consistency" --compare "Dice + TiAug + scene + worst-of-4=Dice + TiAug + scene"
 """
 
 from __future__ import annotations
@@ -100,6 +103,27 @@ RECIPES: dict[str, list[str]] = {  # flags on top of COMMON (later flags win)
     "RMI + TiAug": ["--loss", "rmi", "--tiaug"],
     "RMI + TiAug + SAM-CL (poster)": ["--loss", "rmi", "--tiaug", "--samcl", "--samcl-preset", "poster"],
 }
+#: Self-adversarial TiAug (issue 21): samcl-train's defaults (Dice + TiAug + scene), without and with SAM-CL λ0.1,
+#: plus an attack: worst-of-4 draws, the loss-following bandit, the clean/augmented consistency term, or both.
+DEFAULTS_FLAGS = ["--loss", "dice", "--tiaug", "--scene"]
+SAMCL_FLAGS = ["--samcl", "--samcl-preset", "stable", "--samcl-lambda", "0.1"]
+ATTACKS = {
+    "worst-of-4": ["--adversarial-k", "4"],
+    "bandit": ["--bandit"],
+    "consistency": ["--consistency", "1"],
+    "worst-of-4 + consistency": ["--adversarial-k", "4", "--consistency", "1"],
+}
+RECIPES.update(
+    {
+        f"Dice + TiAug + scene + {attack}{' + SAM-CL λ0.1' if samcl else ''}": [
+            *DEFAULTS_FLAGS,
+            *flags,
+            *(SAMCL_FLAGS if samcl else []),
+        ]
+        for attack, flags in ATTACKS.items()
+        for samcl in (False, True)
+    }
+)
 DEFAULT_RECIPES = ["Dice", "Dice + TiAug", "Dice + TiAug + scene", "Dice + TiAug + scene + SAM-CL λ0.1"]
 TEST_SETS = ("clean", *CONDITIONS, "mixed")
 FIXED_WIDTH_MODELS = ("deeplabv3plus_resnet101", "deeplabv3plus_xception65", "hrnetv2_w48")  # no base_width

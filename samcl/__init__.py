@@ -6,7 +6,11 @@ Public API (imports only torch and numpy, on first use of a name):
   :func:`build_loss`, :func:`available_losses`, :func:`random_derangement`;
 - the auxiliary network: :class:`AuxiliaryNetwork`;
 - models: :func:`build_model`, :func:`available_models`, :func:`check_input_size`;
-- metrics: :class:`ConfusionMatrix`, :func:`all_reduce_confusion_matrix`.
+- metrics: :class:`ConfusionMatrix`, :func:`all_reduce_confusion_matrix`;
+- inference from one's own code: :func:`load_predictor` (a ``.pt`` checkpoint, a run folder or an ``.onnx`` file;
+  ``predict`` takes (H, W) or (N, H, W) degrees Celsius of any size), :func:`save_model` (one's own network as a
+  file samcl-eval and samcl-predict accept), and the networks' size rule: :func:`pad_frames`,
+  :func:`padded_size`, :func:`crop_frames`.
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ _EXPORTS = {
     "build_loss": "losses",
     "build_model": "models",
     "check_input_size": "models",
+    "crop_frames": "inference.padding",
+    "load_predictor": "inference.own_model",
+    "pad_frames": "inference.padding",
+    "padded_size": "inference.padding",
+    "save_model": "inference.own_model",
     "random_derangement": "losses",
     "rmi_lower_bound": "losses",
 }
@@ -49,8 +58,13 @@ __all__ = [
     "build_loss",
     "build_model",
     "check_input_size",
+    "crop_frames",
+    "load_predictor",
+    "pad_frames",
+    "padded_size",
     "random_derangement",
     "rmi_lower_bound",
+    "save_model",
 ]
 
 

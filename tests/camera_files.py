@@ -86,17 +86,29 @@ def _camera_info(cal: FlirCalibration, camera: str, timestamp: int) -> bytes:
     return bytes(data)
 
 
-def fff_frame(counts: np.ndarray, cal: FlirCalibration, *, camera: str = "FLIR A65", timestamp: int = 1_700_000_000):
+def fff_frame(
+    counts: np.ndarray,
+    cal: FlirCalibration,
+    *,
+    camera: str = "FLIR A65",
+    timestamp: int = 1_700_000_000,
+    png: bytes | None = None,
+    declared: tuple[int, int] | None = None,
+):
     """One FFF frame: big-endian header and directory (as FLIR writes them), a little-endian raw-data record and
-    a camera-information record. The directory sits at 0x40 with two empty entries at its end."""
-    h, w = counts.shape
-    raw = struct.pack("<HHH", 2, w, h) + bytes(0x20 - 6) + np.ascontiguousarray(counts, dtype="<u2").tobytes()
+    a camera-information record. The directory sits at 0x40 with two empty entries at its end.
+
+    ``png``: raw data stored as this PNG instead (subtype 3); ``declared``: the (height, width) the raw-data
+    record states, if not the counts' own (hostile files)."""
+    h, w = declared or counts.shape
+    pixels = np.ascontiguousarray(counts, dtype="<u2").tobytes() if png is None else png
+    raw = struct.pack("<HHH", 2, w, h) + bytes(0x20 - 6) + pixels
     info = _camera_info(cal, camera, timestamp)
     entries, directory = 4, 0x40
     raw_at = directory + entries * 32
     info_at = raw_at + len(raw)
     header = struct.pack(">4s16sIIII", b"FFF\x00", b"tiaug tests", 100, directory, entries, 2).ljust(64, b"\x00")
-    records = struct.pack(">HHIIIIIII", 1, 2, 100, 1, raw_at, len(raw), 0, 0, 0)
+    records = struct.pack(">HHIIIIIII", 1, 2 if png is None else 3, 100, 1, raw_at, len(raw), 0, 0, 0)
     records += struct.pack(">HHIIIIIII", 0x20, 1, 100, 1, info_at, len(info), 0, 0, 0)
     records += bytes(64)
     return header + records + raw + info

@@ -187,7 +187,12 @@ def _parse_only(argv: list[str]) -> None:
 
 def _run(argv: list[str]) -> None:
     """Run a README command in a subprocess, as a shell would (the program through ``python -m``)."""
-    modules = {"tiaug": ["tiaug"], "samcl-eval": ["samcl.cli", "eval"], "samcl-predict": ["samcl.cli", "predict"]}
+    modules = {
+        "tiaug": ["tiaug"],
+        "samcl-eval": ["samcl.cli", "eval"],
+        "samcl-predict": ["samcl.cli", "predict"],
+        "samcl-export": ["samcl.cli", "export"],
+    }
     assert argv[0] in modules, f"a README command the test does not know how to run: {argv}"
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
     done = subprocess.run([sys.executable, "-m", *modules[argv[0]], *argv[1:]], capture_output=True, text=True,

@@ -12,6 +12,7 @@ the face.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 
 from tiaug.io.h5.atomic import PathLike
 from tiaug.io.h5.reader import open_thermal
+from tiaug.progress import ProgressCallback, reported
 
 POOLED_PIXELS = 200_000  # pixels kept per file for the pooled distributions (memory stays flat)
 
@@ -81,15 +83,14 @@ def fg_bg_stats(
     *,
     batch_size: int = 64,
     label: str | None = None,
-    progress: Callable[[Iterable], Iterable] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> FgBgStats:
-    """Stream a file with masks and return its per-image foreground/background statistics."""
+    """Stream a file with masks and return its per-image foreground/background statistics; ``progress(batches
+    done, batches)`` after each batch."""
     fg, bg, colder, fg_pixels, bg_pixels = [], [], [], [], []
     with open_thermal(path, require_masks=True) as r:
         step = _grid_step(r.height * r.width, r.n)
-        batches: Iterable = r.iter_batches(batch_size)
-        if progress is not None:
-            batches = progress(batches)
+        batches: Iterable = reported(r.iter_batches(batch_size), progress, math.ceil(r.n / batch_size))
         for b in batches:
             for image, mask in zip(b.images, b.masks, strict=True):
                 face = mask > 0

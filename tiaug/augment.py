@@ -34,9 +34,10 @@ import tiaug.transforms
 from tiaug import __version__
 from tiaug.config_files import read_config_data
 from tiaug.errors import UserError, one_line, portable
+from tiaug.io.h5 import reader as reader_module
 from tiaug.io.h5.atomic import check_output_path
 from tiaug.io.h5.codecs import DEFAULT_COMPRESSION
-from tiaug.io.h5.reader import ThermalH5Reader, open_thermal
+from tiaug.io.h5.reader import ThermalH5Reader, open_thermal, rows_within
 from tiaug.io.h5.writer import JSON, create_thermal_h5
 from tiaug.provenance import applied_params
 from tiaug.safety import OutputCheck, check_pipeline
@@ -333,7 +334,11 @@ def augment_file(
     with open_thermal(in_path) as reader:
         n_rows, has_masks, classes, input_ignore = reader.n, reader.has_masks, reader.classes, reader.ignore_index
         first = reader.read_batch(0, 1)
+        batch_size = reader.rows_per_batch(batch_size)
     height, width = _probe_output_size(job, first.images[0], None if first.masks is None else first.masks[0])
+    batch_size = rows_within(
+        reader_module.MAX_BATCH_BYTES, job.rows_per_input * height * width * (4 + has_masks), batch_size
+    )
     attrs = {
         "tiaug/pipeline": json.dumps(job.pipeline),
         "tiaug/augment": {"version": __version__, "seed": job.seed, "copies": copies, "keep_original": keep_original,

@@ -8,6 +8,7 @@ intact. :func:`portable` makes any exception safe to send back from a worker pro
 
 from __future__ import annotations
 
+import errno
 import pickle
 import re
 from typing import Any
@@ -60,3 +61,24 @@ def one_line(error: BaseException | str) -> str:
         if problems:
             return "; ".join(problems)
     return " ".join(" ".join(lines).split())
+
+
+#: errno -> what ran out, for the failures of a full disk or a limit (they are the user's to fix, not bugs)
+_EXHAUSTED = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EFBIG: "the file size limit is reached",
+}
+_HDF5_ERRNO = re.compile(r"errno = (\d+)")
+
+
+def exhaustion(error: BaseException) -> str | None:
+    """What ran out when ``error`` is a full disk, a quota, a file size limit or a failed allocation (HDF5's own
+    errors included, which carry the errno in their text); None for any other error."""
+    if isinstance(error, MemoryError):
+        return "out of memory"
+    number = getattr(error, "errno", None)
+    if number not in _EXHAUSTED and isinstance(error, OSError | RuntimeError):
+        found = _HDF5_ERRNO.search(str(error))
+        number = int(found[1]) if found else None
+    return _EXHAUSTED.get(number) if number is not None else None

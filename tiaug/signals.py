@@ -6,7 +6,7 @@ delete their temporary files on the way out. An exception raised while Python ru
 (and would print "Exception ignored in ..."): the signal is remembered, such reports of our own stop are
 silenced, and long loops call :func:`check_stop` (the progress bar does it for every step) to stop at the next
 step anyway. Worker processes (:func:`as_worker`) ignore Ctrl-C and die quietly on SIGTERM: the parent sees
-the interruption and ends them.
+the interruption and ends them. :func:`deferred_signals` holds both back while a unit of output is written.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 _STOP_REQUESTED: list[int] = []  # signal numbers received, for loops to re-check (see ``check_stop``)
@@ -64,6 +65,31 @@ def check_stop() -> None:
     """Raise again if a stop signal arrived whose exception was swallowed (see :func:`stop_on_signals`)."""
     if _STOP_REQUESTED:
         _raise_for(_STOP_REQUESTED[0])
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while the block runs (e.g. one batch of outputs is written whole), then
+    deliver the first that arrived to the handler that was in place (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    previous: dict[int, Any] = {int(s): signal.getsignal(s) for s in wanted}
+    received: list[int] = []
+    for s in wanted:
+        signal.signal(s, lambda signum, _frame: received.append(signum))
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if received:
+            handler = previous[received[0]]
+            if callable(handler):
+                handler(received[0], None)
+            else:
+                _raise_for(received[0])
 
 
 class _WhileParentLives:

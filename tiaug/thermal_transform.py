@@ -21,6 +21,7 @@ STAGES: tuple[Stage, ...] = typing.get_args(Stage)
 #: Every TiAug transform by step name (``Step("ambient", p=0.5)``), in definition order.
 TRANSFORMS: dict[str, type[ThermalTransform]] = {}
 DEFAULT_P = 0.5
+UNIT_CHECKS, UNIT_CHECK_EVERY = 8, 64  # the degrees-Celsius check: the first 8 images, then every 64th
 
 Arguments = dict[str, tuple[Any, Any]]  # argument name -> (type, default), in signature order
 
@@ -44,8 +45,8 @@ def init_schema(arguments: Arguments, check: typing.Callable[[BaseModel], object
         check(self)  # raises ValueError naming the bad argument
         return self
 
-    fields = {name: (kind, ...) for name, (kind, _) in arguments.items()}
-    validators = {"_check_together": model_validator(mode="after")(_check)}
+    fields: dict[str, Any] = {name: (kind, ...) for name, (kind, _) in arguments.items()}
+    validators: dict[str, Any] = {"_check_together": model_validator(mode="after")(_check)}
     return create_model("InitSchema", __base__=BaseTransformInitSchema, __validators__=validators, **fields)
 
 
@@ -75,7 +76,6 @@ class ThermalTransform:
     name: ClassVar[str]
     stage: ClassVar[Stage]
     config_class: ClassVar[type]
-    bounds: ClassVar[typing.Callable[[Any, float, float], tuple[float, float]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -91,6 +91,11 @@ class ThermalTransform:
     def _make_config(self) -> Any:
         return config_from(self.config_class, self)
 
+    @staticmethod
+    def bounds(config: Any, low: float, high: float) -> tuple[float, float]:
+        """The functional module's ``*_bounds(config, low, high)`` (each transform sets its own)."""
+        raise NotImplementedError
+
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return tuple(inspect.signature(type(self).__init__).parameters)[1:-1]  # all but self and p
 
@@ -99,15 +104,19 @@ class ThermalTransform:
         return type(self).bounds(self.config, low, high)
 
     def plan_image(self, data: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
-        """The frame and mask the plan is drawn from (warns once when the frame is not plausible °C)."""
+        """The frame and mask the plan is drawn from; warns when the frame is not plausible °C (checked on the first
+        ``UNIT_CHECKS`` calls, then every ``UNIT_CHECK_EVERY``-th)."""
         image, mask = first_frame(data)
-        warn_if_not_celsius(image, type(self).__name__)
+        self._frames_seen = getattr(self, "_frames_seen", 0) + 1
+        if self._frames_seen <= UNIT_CHECKS or self._frames_seen % UNIT_CHECK_EVERY == 0:  # unit errors are systematic
+            warn_if_not_celsius(image, type(self).__name__)
         return image, mask
 
     def apply_to_images(self, images: np.ndarray, **params: Any) -> np.ndarray:
         """Every frame with the same plan, or with its own entry of ``params["frames"]`` (sensor noise)."""
         frames = params.get("frames")
-        out = [self.apply(image, **({**params, **frames[k]} if frames else params)) for k, image in enumerate(images)]
+        apply = typing.cast(Any, self).apply  # the Albumentations base class's
+        out = [apply(image, **({**params, **frames[k]} if frames else params)) for k, image in enumerate(images)]
         return np.stack(out)
 
     @property

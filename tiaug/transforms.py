@@ -12,6 +12,12 @@ Targets: ``image`` or ``images`` (a recording as a (T, H, W) stack: the same sce
 sensor noise drawn fresh per frame), ``mask``/``masks`` (read for the face, relabelled only by
 ``TiAugOcclusion``'s mask policy), ``keypoints`` and ``bboxes`` (passed through unchanged).
 
+Adding a transform: its config dataclass, ``sample_*``/``apply_*`` and ``*_bounds`` in a module of
+:mod:`tiaug.functional`, and a :class:`ThermalTransform` subclass here (``name``, ``stage``, ``config_class``,
+``bounds``, an explicit ``__init__``). The presets (a "scene" or "camera" stage joins the scene steps), the row
+check of :mod:`tiaug.safety`, the provenance and ``samcl-train`` (arguments from the training option of the same
+name, when there is one) pick it up from :data:`TRANSFORMS`.
+
 ``TemperatureSafe`` runs Albumentations transforms that assume float images in [0, 1] (blur, brightness,
 Gaussian noise...) on images in degrees Celsius: it maps the image's temperature range to [0, 1], runs them
 and maps the result back.
@@ -28,14 +34,12 @@ from albumentations.core.transforms_interface import DualTransform, ImageOnlyTra
 from pydantic import Field
 
 from tiaug.functional.noise import NoiseConfig, apply_thermal_noise, noise_bounds, sample_thermal_noise
+from tiaug.functional.occluded import DEFAULT_MASK_POLICY, MaskPolicy, apply_mask_policy, occluded_keypoints
 from tiaug.functional.occlusion import (
     CONFIGURATIONS,
-    DEFAULT_MASK_POLICY,
     Configuration,
-    MaskPolicy,
     OcclusionConfig,
     OcclusionPlan,
-    apply_mask_policy,
     occlusion_bounds,
     render_occlusion,
     sample_occlusion,
@@ -126,7 +130,8 @@ class TiAugOcclusion(ThermalTransform, DualTransform):
         p: probability of applying the transform.
 
     Targets: image ((H, W) or (H, W, 1) float32/float64 degrees Celsius) or images (the same occluders on every
-    frame), mask/masks (class indices), keypoints and bboxes (unchanged). The sampled parameters of the last call
+    frame), mask/masks (class indices), keypoints and bboxes (unchanged; the indices of keypoints under an occluder
+    are recorded as "occluded_keypoints"). The sampled parameters of the last call
     are in ``self.params["occlusion"]`` (JSON-serialisable), and in ``A.Compose(..., save_applied_params=True)``
     results (see :func:`tiaug.provenance.applied_params`).
     """
@@ -181,6 +186,8 @@ class TiAugOcclusion(ThermalTransform, DualTransform):
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         image, mask = self.plan_image(data)
         plan = sample_occlusion(image, mask, self.random_generator, self.config)
+        if data.get("keypoints") is not None and len(data["keypoints"]):
+            plan.params["occluded_keypoints"] = occluded_keypoints(plan, data["keypoints"], image.shape)
         return {"plan": plan, "occlusion": plan.params}
 
     def apply(self, img: np.ndarray, plan: OcclusionPlan, **params: Any) -> np.ndarray:

@@ -9,13 +9,21 @@ import click
 
 from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
 from samcl.inference.evaluation import DEFAULT_NETD, OCCLUDED_LABELS
-from tiaug.cli.common import SEED, FiniteFloat, Progress, command, progress_flag
-from tiaug.functional.occlusion import CONFIGURATIONS, MaskPolicy
+from tiaug.cli.common import SEED, FiniteFloat, command, progress_flag
+from tiaug.functional.occluded import MaskPolicy
+from tiaug.functional.occlusion import CONFIGURATIONS
+from tiaug.progress import Progress
 
 ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configuration", "occluded_labels")
 
 
-@command("samcl-eval")
+@command(
+    "samcl-eval",
+    examples=(
+        "samcl-eval -c runs/unet/best.pt -d test.h5 --json test.json",
+        "samcl-eval -c runs/unet -d test.h5 --tiaug-robustness --robustness-netd 0.1 --robustness-netd 0.2",
+    ),
+)
 @checkpoint_option
 @click.option(
     "--data",

@@ -10,7 +10,13 @@ from samcl.cli.options import checkpoint_option
 from tiaug.cli.common import command
 
 
-@command("samcl-export")
+@command(
+    "samcl-export",
+    examples=(
+        "samcl-export -c runs/unet/best.pt unet.onnx",
+        "samcl-export -c runs/unet unet_int8.onnx --int8 -d val.h5 --frames 64",
+    ),
+)
 @checkpoint_option
 @click.argument("out", metavar="OUT.onnx", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -24,8 +30,8 @@ from tiaug.cli.common import command
     "-d",
     metavar="FRAMES.h5",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Thermal HDF5 whose first frames check the export (and calibrate --int8). Default: the checkpoint's "
-    "training file if it is still there, else synthetic faces at the training size.",
+    help="Thermal HDF5 whose first frames check the export (and calibrate --int8).  [default: the checkpoint's "
+    "training file if it is still there, else synthetic faces at the training size]",
 )
 @click.option(
     "--frames",

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING
 import click
 
 from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
-from tiaug.cli.common import Progress, command, progress_flag
+from tiaug.cli.common import command, progress_flag
 from tiaug.cli.reader_options import read_options, reader_options
 from tiaug.io.readers import folder_files, is_device
+from tiaug.progress import Progress
 
 if TYPE_CHECKING:  # torch loads with the model, not with the command (`samcl-predict --help` stays quick)
-    from samcl.inference.predictor import InferenceModel
+    from samcl.inference.predictor import Predictor
 
 
 def is_stream_input(spec: str | Path, fmt: str) -> bool:
@@ -31,7 +32,15 @@ def is_stream_input(spec: str | Path, fmt: str) -> bool:
     return path.exists() and path.suffix.lower() not in NPY_SUFFIXES + H5_SUFFIXES
 
 
-@command("samcl-predict")
+@command(
+    "samcl-predict",
+    examples=(
+        "samcl-predict -c runs/unet/best.pt new_images.h5 --out predictions/",
+        "samcl-predict -c runs/unet/best.pt frames/ --out pred/ --h5",
+        "samcl-predict -c runs/unet/best.pt recording.seq --out pred/ --every 5",
+        "samcl-predict -c runs/unet/best.pt 0 --out live/ --max-frames 250",
+    ),
+)
 @checkpoint_option
 @click.argument("input_path", metavar="INPUT")
 @click.option(
@@ -68,6 +77,20 @@ def is_stream_input(spec: str | Path, fmt: str) -> bool:
     help="Also write <name>_mask_colour.png: the predicted classes in their colours, for the eye (HDF5 and .npy "
     "inputs).",
 )
+@click.option(
+    "--fps",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Frames per second of INPUT: the CSV's timestamp becomes frame / FPS seconds (frame counts every image "
+    "of INPUT, across a folder's files in name order).",
+)
+@click.option(
+    "--percentiles",
+    metavar="Q,Q,...",
+    default=None,
+    help="Also these temperature percentiles (0..100) of every class in the CSV, e.g. 5,50,95 (columns "
+    "<class>_p5_c, ...).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace output files of the same names in DIR.")
 @batch_size_option(8)
 @device_option
@@ -87,6 +110,8 @@ def predict_main(
     offset: float | None,
     every: int,
     max_frames: int | None,
+    fps: float | None,
+    percentiles: str | None,
     overwrite: bool,
     batch_size: int,
     device: str,
@@ -122,9 +147,13 @@ def predict_main(
                           in degrees Celsius, predicted class outlines)
                           beside an opaque map of the predicted classes,
                           legend with class names and pixel shares
-    <INPUT stem>_regions.csv  one row per image: source, frame, output name,
-                          timestamp, then per class <class>_pixels,
-                          <class>_mean_c, <class>_max_c (degrees Celsius)
+    <INPUT stem>_regions.csv  one row per image: source, frame (position
+                          in INPUT, across a folder's files), output
+                          name, timestamp (frame / --fps seconds, else
+                          the file's own where it has one), then per class
+                          <class>_pixels, <class>_mean_c, <class>_max_c,
+                          <class>_min_c and the --percentiles columns
+                          (degrees Celsius)
     With --h5 also <INPUT stem>_masks.h5 of the data contract: images (copy),
     masks (predicted), classes, units degC, source (input file per row),
     source_index (row in that file), attribute samcl/predict.
@@ -139,13 +168,18 @@ def predict_main(
     """
     from samcl.inference.files import predict_to_folder  # torch loads when the command runs, not for --help
     from samcl.inference.predictor import load_inference_model
+    from samcl.inference.regions import parse_percentiles
 
     options = read_options(scale, offset, raw_size, raw_dtype)
+    quantiles = parse_percentiles(percentiles)
+    streamed = is_stream_input(input_path, fmt)
+    if streamed and colour_masks:
+        raise click.UsageError("--colour-masks is for HDF5 and .npy inputs, not camera inputs")
     model = load_inference_model(checkpoint, device=device, amp=amp)
-    if is_stream_input(input_path, fmt):
-        if colour_masks:
-            raise click.UsageError("--colour-masks is for HDF5 and .npy inputs, not camera inputs")
+    click.echo(_mode_line(input_path, streamed, overlays), err=True)
+    if streamed:
         stream = {"fmt": fmt, "options": options, "every": every, "max_frames": max_frames, "h5": h5}
+        stream.update(fps=fps, percentiles=quantiles)
         _predict_stream(
             model,
             input_path,
@@ -169,8 +203,12 @@ def predict_main(
             colour_masks=colour_masks,
             overwrite=overwrite,
             batch_size=batch_size,
+            fps=fps,
+            percentiles=quantiles,
             progress=bar.to,
         )
+    for message in summary.skipped:
+        click.echo(f"skipped {message}", err=True)
     written = [f"{len(summary.masks)} masks"]
     if colour_masks:
         written.append(f"{len(summary.colour_masks)} colour masks")
@@ -178,16 +216,26 @@ def predict_main(
         written.append(f"{len(summary.overlays)} overlays")
     if summary.h5:
         written.append(summary.h5)
-    click.echo(f"segmented {summary.images} images with {model.describe()}")
+    skipped = f"; skipped {len(summary.skipped)} file(s) (listed above)" if summary.skipped else ""
+    click.echo(f"segmented {summary.images} images with {model.describe()}{skipped}")
     click.echo(f"wrote {', '.join(written)} to {out}")
     _mask_values(model)
 
 
-def _mask_values(model: InferenceModel) -> None:
+def _mode_line(spec: str, streamed: bool, overlays: bool | None) -> str:
+    """One line saying how INPUT is read and whether overlays are written (and how to change it)."""
+    if streamed:
+        shown = "on" if overlays else "off (--overlays to write them, about 0.2 s each)"
+        return f"{spec}: camera input, streamed frame by frame; overlays {shown}"
+    shown = "off" if overlays is False else "on (--no-overlays to skip them)"
+    return f"{spec}: HDF5/.npy images, written when all are done; overlays {shown}"
+
+
+def _mask_values(model: Predictor) -> None:
     click.echo("mask values: " + ", ".join(f"{i} {name}" for i, name in enumerate(model.classes)))
 
 
-def _predict_stream(model: InferenceModel, spec: str | Path, out: Path, progress: bool, **kwargs) -> None:
+def _predict_stream(model: Predictor, spec: str | Path, out: Path, progress: bool, **kwargs) -> None:
     """The camera-input path of samcl-predict (``kwargs``: those of :func:`predict_stream`)."""
     from samcl.inference.stream import predict_stream
 

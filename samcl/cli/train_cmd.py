@@ -9,18 +9,20 @@ import click
 import yaml
 
 from samcl.artifacts.input_norms import INPUT_NORMS
-from samcl.losses.settings import BASE_LOSS_NAMES, SAMCL_PRESETS, STRATEGIES
+from samcl.losses.base_losses import BASE_LOSS_NAMES
+from samcl.losses.settings import SAMCL_PRESETS, STRATEGIES
+from samcl.training.bandit_settings import shown_defaults
 from samcl.training.config import DEFAULT_CROP, FLAGS, TrainConfig, read_config_file, resolve_config
 from tiaug.cli.common import (
     SEED,
     FiniteFloat,
-    Progress,
     command,
     progress_every_option,
     progress_flag,
     size_option,
 )
 from tiaug.errors import UserError
+from tiaug.progress import Progress
 
 
 def _shown(value: object) -> str:
@@ -40,7 +42,7 @@ def _help() -> str:
     scene = " and the scene steps" if d("scene") else ""
     recipe = (
         f"Recipe (the defaults: the paper's optimiser and sizes, the rest chosen by the robustness benchmark, see "
-        f"the README): SGD momentum {_shown(d('momentum'))}, weight decay {_shown(d('weight_decay'))}, lr "
+        f"docs/results.md): SGD momentum {_shown(d('momentum'))}, weight decay {_shown(d('weight_decay'))}, lr "
         f"{_shown(d('lr'))} with poly decay, batch {d('batch_size')}, {_shown(DEFAULT_CROP)} crops, the paper's "
         f"augmentation with TiAug{scene}, {d('input_norm')} input normalisation, {loss}."
     )
@@ -61,7 +63,7 @@ metrics.csv, summary.json and curves.png.
 
 
 def option(*decls: str, help: str, shown: str | None = None, **kwargs: Any):
-    """``click.option`` whose help ends with TrainConfig's default of the option, ``[value]``.
+    """``click.option`` whose help ends with TrainConfig's default of the option, ``[default: value]``.
 
     Every option defaults to None so that ``--config`` values are not overridden by defaults; ``resolve_config``
     fills in TrainConfig's defaults, the one place they are written.
@@ -70,7 +72,7 @@ def option(*decls: str, help: str, shown: str | None = None, **kwargs: Any):
     name = name or decls[0].split("/")[0].lstrip("-").replace("-", "_")
     default = shown if shown is not None else _shown(TrainConfig.default(name))
     FLAGS[name] = decls[0].split("/")[0]
-    return click.option(*decls, help=f"{help} [{default}]", **kwargs)
+    return click.option(*decls, help=f"{help}  [default: {default}]", **kwargs)
 
 
 FLAGS.update(data="--data", val="--val", out="--out", model_kwargs="--model-arg", resume="--resume")  # no default
@@ -114,7 +116,16 @@ def strategy_kwargs(flags: dict[str, object]) -> dict[str, dict] | None:
     return {name: options for name, options in given.items() if options} or None
 
 
-@command(help=_help())
+@command(
+    help=_help(),
+    examples=(
+        "samcl-train --data train.h5 --val val.h5 --out runs/unet",
+        "samcl-train --data train.h5 --val val.h5 --out runs/plain --no-samcl --no-tiaug --no-scene",
+        "samcl-train --data train.h5 --val val.h5 --out runs/small --crop 64x80 --model-arg base_width=16 --threads 1",
+        "samcl-train --resume runs/unet",
+        "torchrun --nproc_per_node 4 -m samcl.cli.train_cmd --data train.h5 --val val.h5 --out runs/ddp",
+    ),
+)
 @click.option("--data", "data", help="Training HDF5: images float32 (N, H, W) degrees Celsius + masks uint8.")
 @click.option("--val", "val", help="Validation HDF5 (same classes).")
 @click.option("--out", "out", help="Run directory for best.pt, last.pt, metrics.csv, summary.json, curves.png.")
@@ -162,7 +173,7 @@ def strategy_kwargs(flags: dict[str, object]) -> dict[str, dict] | None:
     "--samcl-preset",
     type=click.Choice(sorted(SAMCL_PRESETS)),
     help="SAM-CL design choices: 'poster' (the poster's raw batch triplet, margin 1) or 'stable' (distances "
-    "normalised per scale, see the README).",
+    "normalised per scale, see docs/training.md).",
 )
 @option("--samcl-warmup", type=FiniteFloat(0, 1), help="Fraction of the steps over which lambda ramps up from 0.")
 @option(
@@ -186,6 +197,43 @@ def strategy_kwargs(flags: dict[str, object]) -> dict[str, dict] | None:
     default=None,
     help="Scene-level augmentation on the fly: room temperature (skin following partially), camera drift, "
     "column/row stripes, each with p = 0.5.",
+)
+@option(
+    "--adversarial-k",
+    type=int,
+    help="Self-adversarial TiAug: K photometric draws (TiAug + scene) per image, scored by one no-grad forward "
+    "pass of the current network; the hardest is trained on. 0: random TiAug.",
+)
+@option(
+    "--adversarial-temperature",
+    type=FiniteFloat(min=0),
+    help="0: train on the hardest of the K draws; > 0: draw one with probabilities softmax(loss / T).",
+)
+@option(
+    "--adversarial-scale",
+    type=FiniteFloat(0, 1, min_open=True),
+    help="Score the K draws at this fraction of their size (a scoring pass costs about its square).",
+)
+@option(
+    "--bandit/--no-bandit",
+    "bandit",
+    default=None,
+    help="Draw TiAug's discrete choices (occluder configuration, temperature relation, size bin, room bin, drift "
+    "direction) with weights that follow the loss each choice produces; weights in metrics.csv and curves.png.",
+)
+@option(
+    "--bandit-arg",
+    "bandit_kwargs",
+    multiple=True,
+    callback=_model_args,
+    help="Bandit setting KEY=VALUE, repeatable: temperature, floor, decay, lag.",
+    shown=shown_defaults(),
+)
+@option(
+    "--consistency",
+    type=FiniteFloat(min=0),
+    help="Weight of a Jensen-Shannon consistency term between a clean and the augmented (or attacked) view of "
+    "each image (AugMix's); both views are trained on. 0: off.",
 )
 @option(
     "--input-norm",
@@ -244,17 +292,23 @@ def train(
         flag = FLAGS.get(e.setting)
         raise UserError(f"{e} ({flag})" if flag else str(e)) from None
     images_per_step = config.batch_size * run.world.size
-    with Progress(config.iters, "train", unit="step", enabled=progress and run.world.is_main, initial=run.step,
-                  leave=True, rate=("img", images_per_step), every=progress_every) as bar:  # fmt: skip
-
-        def show(step: int, stats: dict[str, float]) -> None:
-            bar.to(step, loss=stats.get("loss"), val_mIoU=stats.get("val_miou"))
-
-        summary = run.fit(progress=show)
+    with Progress(
+        config.iters,
+        "train",
+        unit="step",
+        enabled=progress and run.world.is_main,
+        initial=run.step,
+        leave=True,
+        rate=("img", images_per_step),
+        every=progress_every,
+    ) as bar:
+        summary = run.fit(progress=bar.to)
     if run.world.is_main:
-        click.echo(f"best val mIoU {summary['best_miou']:.4f} at step {summary['best_iteration']}; "
-                   f"{summary['iterations']} steps in {summary['wall_time_s']:.0f} s; outputs in {config.out}",
-                   err=True)  # fmt: skip
+        click.echo(
+            f"best val mIoU {summary['best_miou']:.4f} at step {summary['best_iteration']}; "
+            f"{summary['iterations']} steps in {summary['wall_time_s']:.0f} s; outputs in {config.out}",
+            err=True,
+        )
 
 
 def _say(message: str) -> None:

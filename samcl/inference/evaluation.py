@@ -40,10 +40,10 @@ from tiaug.functional import (
     sample_occlusion,
     thermal_noise,
 )
-from tiaug.functional.occlusion import MaskPolicy
+from tiaug.functional.occluded import MaskPolicy
 
 if TYPE_CHECKING:
-    from samcl.inference.predictor import InferenceModel
+    from samcl.inference.predictor import Predictor
     from samcl.metrics import ConfusionMatrix
 
 DEFAULT_NETD = (0.05, 0.1, 0.2)
@@ -225,7 +225,7 @@ class EvaluationResult:
 
 
 def evaluate_file(
-    model: InferenceModel,
+    model: Predictor,
     data: str | Path,
     *,
     batch_size: int = 16,

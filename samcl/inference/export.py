@@ -67,7 +67,7 @@ class ExportReport:
             f"checked on {self.frames} frames of {self.frames_from}: max |logit difference| "
             f"{self.max_logit_difference:.3g}, masks agree with PyTorch on {100 * self.mask_agreement:.3f}% of pixels",
         ]
-        if self.miou_pytorch is not None:
+        if self.miou_pytorch is not None and self.miou_onnx is not None:  # set together
             lines.append(
                 f"mIoU on those frames' labels: PyTorch {self.miou_pytorch:.4f}, ONNX {self.precision} "
                 f"{self.miou_onnx:.4f} ({100 * (self.miou_onnx - self.miou_pytorch):+.2f} points)"
@@ -100,8 +100,8 @@ def export_frames(
     return faces.images, faces.masks, f"{count} synthetic faces {height}x{width}"
 
 
-def _trace(model: torch.nn.Module, size: tuple[int, int], path: Path) -> None:
-    model = model.to(memory_format=torch.contiguous_format).eval()
+def trace_onnx(model: torch.nn.Module, size: tuple[int, int], path: Path) -> None:
+    model = model.to(memory_format=torch.contiguous_format).eval()  # type: ignore[call-overload]  # stubs omit it
     example = torch.zeros(1, 1, *size)
     axes = {0: "batch", 2: "height", 3: "width"}
     with warnings.catch_warnings(), torch.no_grad():
@@ -153,24 +153,33 @@ def _quantise(fp32: Path, int8: Path, inputs: np.ndarray) -> None:
         )
 
 
-def _metadata(torch_model: InferenceModel, payload: dict[str, Any], precision: str) -> dict[str, Any]:
-    multiple, minimum = size_rule(torch_model.model)
+def onnx_metadata(
+    spec: dict[str, Any],
+    classes: list[str],
+    ignore_index: int,
+    normalization: Any,
+    input_size: list[int] | None,
+    rule: tuple[int, int],
+    config: dict[str, Any],
+    precision: str,
+) -> dict[str, Any]:
+    """The ``samcl.*`` metadata of an ONNX model (:data:`samcl.inference.onnx_model.METADATA_KEYS`)."""
     return {
         "format": FORMAT,
         "version": VERSION,
-        "model": torch_model.spec,
-        "classes": list(torch_model.classes),
-        "ignore_index": torch_model.ignore_index,
-        "normalization": torch_model.normalization.as_dict(),
-        "input_size": list(torch_model.input_size) if torch_model.input_size else None,
-        "size_multiple": multiple,
-        "min_size": minimum,
-        "config_sha256": config_hash(payload.get("config") or {}),
+        "model": spec,
+        "classes": list(classes),
+        "ignore_index": ignore_index,
+        "normalization": normalization.as_dict(),
+        "input_size": input_size,
+        "size_multiple": rule[0],
+        "min_size": rule[1],
+        "config_sha256": config_hash(config),
         "precision": precision,
     }
 
 
-def _set_metadata(proto: Any, meta: dict[str, Any]) -> None:
+def set_onnx_metadata(proto: Any, meta: dict[str, Any]) -> None:
     kept = [p for p in proto.metadata_props if not p.key.startswith("samcl.")]
     del proto.metadata_props[:]
     proto.metadata_props.extend(kept)
@@ -202,6 +211,8 @@ def export_onnx(
     """
     onnx, _ = require_deploy()
     torch_model = load_inference_model(checkpoint, device="cpu")
+    if not isinstance(torch_model, InferenceModel):
+        raise ValueError(f"{checkpoint}: is an ONNX model already; export takes a samcl checkpoint (.pt)")
     payload = load_checkpoint(torch_model.source)
     out = Path(out)
     if out.suffix.lower() != ".onnx":
@@ -213,15 +224,25 @@ def export_onnx(
     with atomic_output(out, overwrite=overwrite, inputs=[checkpoint, torch_model.source]) as tmp:
         with tempfile.TemporaryDirectory(dir=tmp.parent, prefix=f".{out.name}.export-") as work:
             fp32 = Path(work) / "fp32.onnx"
-            _trace(torch_model.model, padded_size(*images.shape[-2:], multiple, minimum), fp32)
+            trace_onnx(torch_model.model, padded_size(*images.shape[-2:], multiple, minimum), fp32)
             final = fp32
             if int8:
                 final = Path(work) / "int8.onnx"
                 _quantise(fp32, final, inputs)
             proto = onnx.load_model(str(final))
         precision = "int8" if int8 else "fp32"
-        meta = _metadata(torch_model, payload, precision)
-        _set_metadata(proto, meta)
+        size = list(torch_model.input_size) if torch_model.input_size else None
+        meta = onnx_metadata(
+            torch_model.spec,
+            list(torch_model.classes),
+            torch_model.ignore_index,
+            torch_model.normalization,
+            size,
+            size_rule(torch_model.model),
+            payload.get("config") or {},
+            precision,
+        )
+        set_onnx_metadata(proto, meta)
         onnx.checker.check_model(proto)
         runtime = onnx_model_from_proto(proto, meta, out)
         logits = runtime.predict_logits(images)
@@ -237,9 +258,9 @@ def export_onnx(
                 f"{out}: the exported model's masks agree with PyTorch's on only {100 * agreement:.2f}% of pixels "
                 f"(at least {100 * MIN_AGREEMENT:.1f}% expected); not written"
             )
-        check = {"frames": report.frames, "max_logit_difference": report.max_logit_difference}
+        check: dict[str, Any] = {"frames": report.frames, "max_logit_difference": report.max_logit_difference}
         check.update(mask_agreement=agreement, miou_pytorch=report.miou_pytorch, miou_onnx=report.miou_onnx)
-        _set_metadata(proto, {**meta, "check": check})
+        set_onnx_metadata(proto, {**meta, "check": check})
         onnx.save_model(proto, str(tmp))
     report.size_bytes = out.stat().st_size
     return report

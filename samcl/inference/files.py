@@ -5,7 +5,8 @@ Inputs (:func:`find_sources`):
 - an HDF5 file of the data contract (``images`` float32 (N, H, W) degrees Celsius; masks, if any, unused);
 - a ``.npy`` file: float temperatures in degrees Celsius, (H, W) or (H, W, 1) for one image, (N, H, W) or
   (N, H, W, 1) for a stack; integer, boolean, RGB(A), empty, NaN and infinite arrays are refused;
-- a folder of such files (``*.npy``, ``*.h5``, ``*.hdf5``, not recursive, in name order).
+- a folder of such files (``*.npy``, ``*.h5``, ``*.hdf5``, not recursive, in name order); a file that cannot be
+  read as temperatures (a stray uint8 mask, a damaged file) is skipped and named, the others are segmented.
 
 Outputs (:func:`predict_to_folder`), named after the input so they can be traced back:
 
@@ -15,8 +16,9 @@ Outputs (:func:`predict_to_folder`), named after the input so they can be traced
 - ``<same>_overlay.png``: the temperatures in a thermal colour map with their colour bar in degrees Celsius
   and the predicted class outlines, beside an opaque map of the predicted classes, with a legend (class, %
   of pixels);
-- ``<input stem>_regions.csv``: one row per image with each class's pixel count and mean and maximum
-  temperature in degrees Celsius (:mod:`samcl.inference.regions`);
+- ``<input stem>_regions.csv``: one row per image with each class's pixel count and mean, maximum, minimum (and
+  chosen percentiles of) temperature in degrees Celsius (:mod:`samcl.inference.regions`); ``frame`` counts the
+  images across the input in file order and, with ``fps``, ``timestamp`` is ``frame / fps`` seconds;
 - with ``h5=True``, ``<input stem>_masks.h5``: a file of the data contract holding every image (``images``,
   a copy of the input temperatures), the predicted ``masks`` uint8 (N, H, W), ``source`` (input file name,
   one string per row), ``source_index`` (row in that file) and attributes ``classes`` (the checkpoint's)
@@ -44,7 +46,7 @@ from tiaug.validation import check_float_pixels, check_single_channel, check_the
 if TYPE_CHECKING:  # torch loads with the model, not with the module
     from matplotlib.figure import Figure
 
-    from samcl.inference.predictor import InferenceModel
+    from samcl.inference.predictor import Predictor
 
 NPY_SUFFIXES = (".npy",)
 H5_SUFFIXES = (".h5", ".hdf5")
@@ -115,8 +117,12 @@ def h5_source(path: Path, label: str = "") -> Source:
         return Source(path, "h5", reader.n, (reader.height, reader.width), True, label or path.name)
 
 
-def find_sources(path: str | Path) -> list[Source]:
-    """The input files of INPUT (a ``.npy`` file, an HDF5 file, or a folder of them), validated up front."""
+def find_sources(path: str | Path, skipped: list[str] | None = None) -> list[Source]:
+    """The input files of INPUT (a ``.npy`` file, an HDF5 file, or a folder of them), validated up front.
+
+    In a folder, a file whose header cannot be read as temperatures is left out and described in ``skipped``
+    (whatever its reader raised); a folder with no readable file is an error naming the first problems.
+    """
     path = Path(path)
     if not path.exists():
         raise ValueError(f"{path}: input not found")
@@ -124,7 +130,17 @@ def find_sources(path: str | Path) -> list[Source]:
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in NPY_SUFFIXES + H5_SUFFIXES)
         if not files:
             raise ValueError(f"{path}: the folder holds no .npy or .h5 files to segment")
-        return [npy_source(p) if p.suffix.lower() in NPY_SUFFIXES else h5_source(p) for p in files]
+        sources, problems = [], []
+        for p in files:
+            try:
+                sources.append(npy_source(p) if p.suffix.lower() in NPY_SUFFIXES else h5_source(p))
+            except Exception as e:  # any reader failure skips the file, never the folder
+                problems.append(str(e) if str(p) in str(e) else f"{p}: {e}")
+        if not sources:
+            raise ValueError(f"{path}: no file could be read: {'; '.join(problems[:3])}")
+        if skipped is not None:
+            skipped.extend(problems)
+        return sources
     suffix = path.suffix.lower()
     if suffix in NPY_SUFFIXES:
         return [npy_source(path)]
@@ -237,6 +253,7 @@ class PredictionSummary:
     overlays: list[str] = field(default_factory=list)
     h5: str | None = None
     csv: str | None = None
+    skipped: list[str] = field(default_factory=list)
 
 
 def _plan(
@@ -265,7 +282,7 @@ def _plan(
 
 
 def predict_to_folder(
-    model: InferenceModel,
+    model: Predictor,
     input_path: str | Path,
     out: str | Path,
     *,
@@ -274,25 +291,29 @@ def predict_to_folder(
     colour_masks: bool = False,
     overwrite: bool = False,
     batch_size: int = 8,
+    fps: float | None = None,
+    percentiles: tuple[float, ...] = (),
     progress: Callable[[int, int], None] | None = None,
 ) -> PredictionSummary:
     """Segment every image of ``input_path`` with ``model`` and write the outputs described above into ``out``.
 
-    ``progress(images done, images)`` is called after each batch. Raises ``ValueError`` /
+    ``fps``: frames per second of the images in file order (fills the CSV's ``timestamp``); ``percentiles``:
+    0..100, extra CSV columns per class. ``progress(images done, images)`` is called after each batch; files of a
+    folder that cannot be read are listed in the summary's ``skipped``. Raises ``ValueError`` /
     ``ThermalDataError`` / ``OutputPathError`` naming the problem; then ``out`` is left as it was.
     """
     if batch_size < 1:
         raise ValueError(f"batch size must be >= 1, got {batch_size}")
     input_path, out = Path(input_path), Path(out)
-    sources = find_sources(input_path)
+    summary = PredictionSummary(out)
+    sources = find_sources(input_path, summary.skipped)
     suffixes = ["_mask.png"] + (["_mask_colour.png"] if colour_masks else []) + (["_overlay.png"] if overlays else [])
     names, h5_name, csv_name = _plan(sources, input_path, h5, suffixes)
     names = [*names, csv_name, *([h5_name] if h5_name else [])]
     total = sum(s.count for s in sources)
-    summary = PredictionSummary(out)
     with atomic_folder(out, names, overwrite=overwrite, inputs=[input_path, model.source]) as staging:
         with contextlib.ExitStack() as stack:
-            regions = stack.enter_context(RegionsCSV(staging / csv_name, model.classes))
+            regions = stack.enter_context(RegionsCSV(staging / csv_name, model.classes, percentiles=percentiles))
             writer = None
             if h5_name is not None:
                 meta = {"checkpoint": str(model.source), "model": model.spec["name"], "input": str(input_path)}
@@ -313,7 +334,9 @@ def predict_to_folder(
                     stats = []
                     for k, row in enumerate(rows):
                         base = source.base_name(row)
-                        stats.append((source.label, row, base, None, images[k], labels[k]))
+                        frame = summary.images + k
+                        stamp = frame / fps if fps else None
+                        stats.append((source.label, frame, base, stamp, images[k], labels[k]))
                         write_mask_png(labels[k], staging / f"{base}_mask.png")
                         summary.masks.append(f"{base}_mask.png")
                         if colour_masks:

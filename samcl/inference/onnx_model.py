@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from samcl.artifacts.normalization import Normalization
 from samcl.inference.padding import crop_frames, pad_frames
 from samcl.inference.predictor import Predictor
 from tiaug.errors import UserError
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 FORMAT = "samcl-onnx"
 VERSION = 1
@@ -147,7 +150,7 @@ class OnnxModel(Predictor):
     min_size: int
     metadata: dict[str, Any]
 
-    def predict_logits(self, images: np.ndarray) -> np.ndarray:
+    def predict_logits(self, images: np.ndarray | Tensor) -> np.ndarray:
         """Logits (B, C, H, W) float32 for temperatures (B, H, W) in degrees Celsius."""
         images = np.asarray(images, dtype=np.float32)
         height, width = images.shape[-2:]
@@ -155,7 +158,7 @@ class OnnxModel(Predictor):
         logits = self.session.run([OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(x, dtype=np.float32)})[0]
         return crop_frames(logits, height, width)
 
-    def predict_batch(self, images: np.ndarray) -> np.ndarray:
+    def predict_batch(self, images: np.ndarray | Tensor) -> np.ndarray:
         """Class index per pixel (B, H, W) uint8 for temperatures (B, H, W) in degrees Celsius."""
         return self.predict_logits(images).argmax(1).astype(np.uint8)
 
@@ -183,13 +186,14 @@ def onnx_model_from_proto(
         raise ValueError(f"ONNX model {source}: expected input {INPUT_NAME!r} and output {OUTPUT_NAME!r}, got {names}")
     size = meta.get("input_size")
     spec = meta["model"] if isinstance(meta["model"], dict) else {"name": str(meta["model"])}
+    kwargs = spec.get("kwargs")
     return OnnxModel(
         session=session,
         normalization=normalization,
         classes=classes,
         ignore_index=int(meta.get("ignore_index", 255)),
-        spec={"name": str(spec.get("name", "?")), "kwargs": dict(spec.get("kwargs") or {})},
-        input_size=tuple(int(v) for v in size) if isinstance(size, list) and len(size) == 2 else None,
+        spec={"name": str(spec.get("name", "?")), "kwargs": dict(kwargs) if isinstance(kwargs, dict) else {}},
+        input_size=(int(size[0]), int(size[1])) if isinstance(size, list) and len(size) == 2 else None,
         device=f"onnxruntime {session.get_providers()[0].removesuffix('ExecutionProvider').lower()} "
         f"{meta.get('precision', 'fp32')}",
         source=source,

@@ -110,6 +110,7 @@ class Predictor:
     """
 
     classes: tuple[str, ...]
+    ignore_index: int
     spec: dict[str, Any]
     device: Any
     source: Path
@@ -130,7 +131,7 @@ class Predictor:
         labels = self.predict_batch(frames)
         return labels[0] if single else labels
 
-    def predict_batch(self, images: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
+    def predict_batch(self, images: np.ndarray | torch.Tensor) -> np.ndarray:  # pragma: no cover - interface
         raise NotImplementedError
 
 
@@ -148,7 +149,7 @@ class InferenceModel(Predictor):
     amp: bool
     source: Path
 
-    def predict_batch(self, images: np.ndarray) -> np.ndarray:
+    def predict_batch(self, images: np.ndarray | torch.Tensor) -> np.ndarray:
         """Class index per pixel (B, H, W) uint8 for temperatures (B, H, W) in degrees Celsius."""
         return predict_labels(self.model, images, self.normalization, self.device, self.amp)
 
@@ -208,7 +209,7 @@ def load_inference_model(
         raise ValueError(f"checkpoint {source}: {e}") from None
     model.to(device).eval()
     if getattr(model, "prefers_channels_last", False):
-        model.to(memory_format=torch.channels_last)
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs omit it
     size = payload.get("input_size")
     return InferenceModel(
         model=model,
@@ -216,7 +217,7 @@ def load_inference_model(
         classes=classes,
         ignore_index=IGNORE_INDEX if payload.get("ignore_index") is None else int(payload["ignore_index"]),
         spec=dict(payload["model"]),
-        input_size=tuple(int(v) for v in size) if size is not None else None,
+        input_size=(int(size[0]), int(size[1])) if size is not None else None,  # checked: [H, W]
         device=device,
         amp=bool(amp) and device.type == "cuda",
         source=source,

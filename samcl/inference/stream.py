@@ -17,12 +17,12 @@ A file that cannot be read is skipped with its name and problem (frames of it do
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import re
 import signal
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,9 +34,10 @@ from samcl.inference.regions import RegionsCSV
 from tiaug.io import STR, OutputPathError, ThermalDataError, ThermalH5Writer, atomic_h5
 from tiaug.io.h5.atomic import check_not_an_input, temporary_path
 from tiaug.io.readers import Frame, FrameSource, ReadOptions, folder_files, is_device, open_camera, open_source
+from tiaug.signals import deferred_signals
 
 if TYPE_CHECKING:  # torch loads with the model, not with the module
-    from samcl.inference.predictor import InferenceModel
+    from samcl.inference.predictor import Predictor
 
 OnSkip = Callable[[str], None]
 
@@ -52,32 +53,6 @@ class StreamSummary:
     csv: str | None = None
     h5: str | None = None
     interrupted: str | None = None  # "Ctrl-C" or "SIGTERM" when a signal ended the run
-
-
-@contextlib.contextmanager
-def deferred_signals() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM back while the block runs, then deliver them (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    wanted = (signal.SIGINT, signal.SIGTERM)
-    previous = {s: signal.getsignal(s) for s in wanted}
-    received: list[int] = []
-    for s in wanted:
-        signal.signal(s, lambda signum, _frame: received.append(signum))
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        if received:
-            handler = previous[received[0]]
-            if callable(handler):
-                handler(received[0], None)
-            elif received[0] == signal.SIGINT:
-                raise KeyboardInterrupt
-            else:
-                raise SystemExit(128 + received[0])
 
 
 def _stem(source: FrameSource) -> str:
@@ -112,8 +87,8 @@ def iter_sources(spec: str | Path, fmt: str, options: ReadOptions, on_skip: OnSk
     for file in files:
         try:
             source = open_source(file, fmt, options)
-        except ThermalDataError as e:
-            on_skip(str(e))
+        except Exception as e:  # any reader failure skips the file, whatever it raised
+            on_skip(str(e) if str(file) in str(e) else f"{file}: {e}")
             continue
         yield source
 
@@ -129,13 +104,24 @@ class _Outputs:
     """
 
     def __init__(
-        self, model: InferenceModel, out: Path, name: str, overlays: bool, h5: bool, overwrite: bool, inputs: list
+        self,
+        model: Predictor,
+        out: Path,
+        name: str,
+        overlays: bool,
+        h5: bool,
+        overwrite: bool,
+        inputs: list,
+        fps: float | None = None,
+        percentiles: tuple[float, ...] = (),
     ) -> None:
         self.model, self.out, self.overlays, self.overwrite = model, out, overlays, overwrite
         self.inputs = [Path(p) for p in inputs]
+        self.fps = fps
+        self.frame_offset = 0  # frames of the folder's earlier files: ``frame`` runs across the folder
         self.csv_path = self.check(out / f"{name}_regions.csv")
         self.h5_path = self.check(out / f"{name}_masks.h5") if h5 else None
-        self.csv = RegionsCSV(temporary_path(self.csv_path, hidden=True), model.classes)
+        self.csv = RegionsCSV(temporary_path(self.csv_path, hidden=True), model.classes, percentiles=percentiles)
         self.csv_published = False
         self.stack = contextlib.ExitStack()
         self.stack.callback(self._finish_csv)
@@ -197,14 +183,16 @@ class _Outputs:
         rows = []
         for k, frame in enumerate(frames):
             name = f"{base}_{frame.index:05d}" if source.stacked else base
-            self.write_file(self.out / f"{name}_mask.png", lambda p, m=labels[k]: write_mask_png(m, p))
+            self.write_file(self.out / f"{name}_mask.png", functools.partial(write_mask_png, labels[k]))
             if self.overlays:
                 title = source.where(frame.index)
                 self.write_file(
                     self.out / f"{name}_overlay.png",
-                    lambda p, i=images[k], m=labels[k], t=title: render_overlay(i, m, self.model.classes, p, title=t),
+                    functools.partial(render_overlay, images[k], labels[k], self.model.classes, title=title),
                 )
-            rows.append((Path(source.name).name, frame.index, name, frame.meta.get("timestamp"), images[k], labels[k]))
+            number = self.frame_offset + frame.index
+            stamp = number / self.fps if self.fps else frame.meta.get("timestamp")
+            rows.append((Path(source.name).name, number, name, stamp, images[k], labels[k]))
         self._add_rows(rows)
         if writer is not None:
             extra = {"source": [Path(source.name).name] * len(frames), "source_index": [f.index for f in frames]}
@@ -212,7 +200,7 @@ class _Outputs:
 
 
 def predict_stream(
-    model: InferenceModel,
+    model: Predictor,
     spec: str | Path,
     out: str | Path,
     *,
@@ -224,10 +212,16 @@ def predict_stream(
     overlays: bool = False,
     h5: bool = False,
     overwrite: bool = False,
+    fps: float | None = None,
+    percentiles: tuple[float, ...] = (),
     progress: Callable[[int, int | None], None] | None = None,
     on_skip: OnSkip | None = None,
 ) -> StreamSummary:
     """Segment every ``every``-th frame of INPUT ``spec`` (at most ``max_frames``) into the folder ``out``.
+
+    The CSV's ``frame`` is the frame's position in the input (across a folder's files in name order);
+    ``fps`` makes ``timestamp`` ``frame / fps`` seconds (else the file's own timestamps, where it has them);
+    ``percentiles`` (0..100) add columns per class.
 
     Returns a :class:`StreamSummary`; an interruption (Ctrl-C, SIGTERM) ends the run with complete outputs for
     the frames done and ``interrupted`` set. Raises ThermalDataError / OutputPathError when nothing could be
@@ -250,7 +244,7 @@ def predict_stream(
             on_skip(message)
 
     inputs = [model.source] + ([] if is_device(spec) else [Path(spec)])
-    outputs = _Outputs(model, out, name, overlays, h5, overwrite, inputs)
+    outputs = _Outputs(model, out, name, overlays, h5, overwrite, inputs, fps, percentiles)
     with outputs.stack:
         try:
             with contextlib.closing(_frames(spec, fmt, options or ReadOptions(), every, skip)) as sources:
@@ -266,6 +260,7 @@ def predict_stream(
             raise ThermalDataError(spec, None, f"nothing could be segmented: {problems}")
         if outputs.writer is not None:
             outputs.writer.finish()
+            assert outputs.h5_path is not None  # the writer writes it
             summary.h5 = outputs.h5_path.name
     if summary.frames:
         summary.csv = outputs.csv_path.name
@@ -274,7 +269,7 @@ def predict_stream(
 
 def _frames(
     spec: str | Path, fmt: str, options: ReadOptions, every: int, skip: OnSkip
-) -> Iterator[tuple[FrameSource, str, Iterator[Frame]]]:
+) -> Generator[tuple[FrameSource, str, Iterator[Frame]], None, None]:
     """(source, output base name, its frames) for every source of INPUT; repeated names are skipped."""
     stems: dict[str, str] = {}
     for source in iter_sources(spec, fmt, options, skip):
@@ -288,7 +283,7 @@ def _frames(
 
 
 def _run(
-    model: InferenceModel,
+    model: Predictor,
     sources: Iterator[tuple[FrameSource, str, Iterator[Frame]]],
     max_frames: int | None,
     batch_size: int,
@@ -299,18 +294,20 @@ def _run(
 ) -> None:
     for source, base, frames in sources:
         summary.files += 1
-        done = 0
+        done, after_last = 0, 0
         while True:
             left = None if max_frames is None else max_frames - summary.frames
             if left is not None and left <= 0:
                 return
             try:
                 batch = list(itertools.islice(frames, batch_size if left is None else min(batch_size, left)))
-            except ThermalDataError as e:
-                skip(f"{e} (the {done} frames before it were segmented)" if done else str(e))
+            except Exception as e:  # any reader failure skips the rest of the file, never the run
+                problem = str(e) if source.name in str(e) else f"{source.name}: {e}"
+                skip(f"{problem} (the {done} frames before it were segmented)" if done else problem)
                 break
             if not batch:
                 break
+            after_last = batch[-1].index + 1
             images = np.stack([f.image for f in batch])
             labels = model.predict(images)
             with deferred_signals():
@@ -323,3 +320,4 @@ def _run(
                 done += len(batch)
             if progress is not None:
                 progress(summary.frames, max_frames)
+        outputs.frame_offset += after_last

@@ -7,13 +7,13 @@ the batch, or with ``per_image`` one value per image (B,).
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
-from ._common import as_float
-from .ce import ce_map_distance
-from .dice import dice_map_distance
-from .rmi import rmi_map_distance
+from ._common import as_float, one_hot_map
+from .base_losses import BASE_LOSSES, BaseLoss
 
 
 def _weighted_mean(per_pos: torch.Tensor, weight: torch.Tensor, per_image: bool) -> torch.Tensor:
@@ -41,11 +41,34 @@ FEATURE_DISTANCES = {"mse": mse_distance, "l1": l1_distance, "cosine": cosine_di
 
 
 def segmentation_distance(name: str):
-    """Scale-0 distance ``d(pred, ref, valid)`` by name: 'rmi', 'dice' or 'ce' (pred = probabilities)."""
-    table = {"rmi": rmi_map_distance, "dice": dice_map_distance, "ce": ce_map_distance}
-    if name not in table:
-        raise ValueError(f"unknown scale-0 distance {name!r}; choose one of {sorted(table)}")
-    return table[name]
+    """Scale-0 distance ``d(pred, ref, valid)`` of base loss ``name`` (e.g. 'rmi', 'dice', 'ce'; pred =
+    probabilities)."""
+    return BaseLoss.resolve(_map_distance(name))
+
+
+def segmentation_label_distance(name: str):
+    """Scale-0 distances of base loss ``name`` from label maps, ``(prob, labels, sigma, valid) -> (d_pos, d_neg)``:
+    its shortcut (:mod:`samcl.losses.label_distances`), or the map distance on one-hot maps built for it."""
+    distance = _map_distance(name)
+    shortcut = BASE_LOSSES[name].label_distance
+    if shortcut is not None:
+        return BaseLoss.resolve(shortcut)
+    return functools.partial(_label_pair_from_maps, BaseLoss.resolve(distance))
+
+
+def _map_distance(name: str) -> str:
+    """The map-distance reference of base loss ``name``; a name without one is refused."""
+    entry = BASE_LOSSES.get(name)
+    if entry is None or entry.map_distance is None:
+        usable = sorted(key for key, value in BASE_LOSSES.items() if value.map_distance is not None)
+        raise ValueError(f"unknown scale-0 distance {name!r} (a base loss's); choose one of {usable}")
+    return entry.map_distance
+
+
+def _label_pair_from_maps(distance, prob, labels, sigma, valid):
+    c = prob.shape[1]
+    swapped = torch.gather(sigma.to(labels.device), 1, labels.reshape(labels.shape[0], -1)).reshape_as(labels)
+    return distance(prob, one_hot_map(labels, c, valid), valid), distance(prob, one_hot_map(swapped, c, valid), valid)
 
 
 def feature_distance(name: str):

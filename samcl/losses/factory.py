@@ -1,19 +1,11 @@
-"""``build_loss``: every loss of the package by name (the one factory)."""
+"""``build_loss``: every loss of the package by name (the one factory); the base losses are
+:data:`~samcl.losses.base_losses.BASE_LOSSES`."""
 
 from __future__ import annotations
 
 from ._common import DEFAULT_IGNORE_INDEX, SegmentationLoss
-from .bce import BCELoss
-from .ce import CrossEntropyLoss
-from .dice import DiceLoss
-from .dice_ce import DiceCELoss
-from .rmi import RMILoss
-from .settings import BASE_LOSS_NAMES
-
-#: The base losses by name.
-BASE_LOSSES: dict[str, type[SegmentationLoss]] = dict(
-    zip(BASE_LOSS_NAMES, (CrossEntropyLoss, DiceLoss, RMILoss, DiceCELoss, BCELoss), strict=True)
-)
+from .base_losses import BASE_LOSSES, build_base_loss
+from .samcl_loss import SAMCLLoss
 
 
 def available_losses() -> list[str]:
@@ -24,15 +16,14 @@ def available_losses() -> list[str]:
 def build_loss(name: str, num_classes: int, ignore_index: int = DEFAULT_IGNORE_INDEX, **kwargs) -> SegmentationLoss:
     """Build a loss by name.
 
-    - 'ce', 'dice', 'rmi', 'dice_ce', 'bce': the baselines (``kwargs`` go to their constructors).
-    - 'samcl': :class:`~samcl.losses.samcl_loss.SAMCLLoss` (``kwargs`` go to it; its default base loss is RMI).
-    - 'ce+samcl', 'dice+samcl', 'rmi+samcl': SAM-CL with that base loss.
+    - a base loss ('ce', 'dice', 'rmi', ...: :data:`~samcl.losses.base_losses.BASE_LOSSES`; ``kwargs`` go to its
+      constructor).
+    - 'samcl': :class:`~samcl.losses.samcl_loss.SAMCLLoss` (``kwargs`` go to it; its default base loss is Dice).
+    - '<base>+samcl', e.g. 'rmi+samcl': SAM-CL with that base loss.
     """
-    from .samcl_loss import SAMCLLoss
-
     key = name.strip().lower()
     if key in BASE_LOSSES:
-        return BASE_LOSSES[key](ignore_index=ignore_index, **kwargs)
+        return build_base_loss(key, ignore_index=ignore_index, **kwargs)
     if key == "samcl":
         return SAMCLLoss(num_classes, ignore_index=ignore_index, **kwargs)
     if key.endswith("+samcl") and key[: -len("+samcl")] in BASE_LOSSES:

@@ -118,6 +118,3 @@ def rmi_pair(prob, labels, sigma, valid, bce_weight: float = 0.5, radius: int = 
             for bce, r in zip(bces.unbind(0), (rmi_pos, rmi_neg), strict=True)
         ]
     return out[0], out[1]
-
-
-LABEL_PAIRS = {"ce": ce_pair, "dice": dice_pair, "rmi": rmi_pair}

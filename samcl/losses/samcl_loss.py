@@ -68,10 +68,10 @@ from ._common import (
     valid_and_safe_target,
 )
 from .aux_net import AuxiliaryNetwork
+from .base_losses import DEFAULT_BASE_LOSS, build_base_loss
 from .derangement import random_derangements
-from .distances import feature_distance, segmentation_distance
-from .label_distances import LABEL_PAIRS
-from .settings import DEFAULT_BASE_LOSS, DEFAULT_PRESET, samcl_settings
+from .distances import feature_distance, segmentation_distance, segmentation_label_distance
+from .settings import DEFAULT_PRESET, samcl_settings
 
 _RATIO_EPS = 1e-6
 
@@ -118,7 +118,7 @@ class SAMCLLoss(SegmentationLoss):
         lam_mode: 'absolute' or 'relative' (lambda as the ratio of the SAM-CL to the base gradient at the logits).
         num_scales: 1..4 scales used (s0 only .. s0-s3).
         scale_weights: per-scale weights w_k (default all 1), length ``num_scales``.
-        seg_distance: scale-0 distance 'rmi' (default), 'dice' or 'ce'.
+        seg_distance: scale-0 distance: that of a base loss by name, 'rmi' (default), 'dice', 'ce', ...
         feat_distance: feature-scale distance 'mse' (default), 'l1' or 'cosine'.
         aux_width, aux_norm, spectral_norm: passed to :class:`AuxiliaryNetwork`.
         ignore_index: label excluded everywhere (255).
@@ -196,15 +196,14 @@ class SAMCLLoss(SegmentationLoss):
         self.seg_distance_name = seg_distance
         self.feat_distance_name = feat_distance
         self._d0 = segmentation_distance(seg_distance)
+        self._d0_labels = segmentation_label_distance(seg_distance)
         self._dk = feature_distance(feat_distance)
         self.ignore_index = ignore_index
         self.batched_aux = batched_aux
         self.fast_path = fast_path
         self.validate = validate
         if isinstance(base_loss, str):
-            from .factory import build_loss
-
-            base_loss = build_loss(base_loss, num_classes, ignore_index=ignore_index)
+            base_loss = build_base_loss(base_loss, ignore_index=ignore_index)
         self.base = base_loss
         with torch.random.fork_rng(devices=[], enabled=seed is not None):
             if seed is not None:
@@ -277,7 +276,7 @@ class SAMCLLoss(SegmentationLoss):
             # and label_distances); the values equal those of the map-based path below.
             labels_ext = torch.where(valid > 0, safe, torch.full_like(safe, c))
             scales = self.aux.forward_triplet_labels(y, labels_ext, sigma_dev)
-            d0 = self._scale0(LABEL_PAIRS[self.seg_distance_name], y, safe, sigma_dev, valid)
+            d0 = self._scale0(self._d0_labels, y, safe, sigma_dev, valid)
         else:
             swapped = torch.gather(sigma_dev, 1, safe.reshape(b, -1)).reshape_as(safe)
             y_pos = one_hot_map(safe, c, valid)

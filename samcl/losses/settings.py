@@ -1,16 +1,13 @@
-"""SAM-CL's design choices and the base losses' names, without dependencies: ``samcl-train --help`` shows them
-(and ``TrainConfig`` checks them) without loading torch; :class:`~samcl.losses.samcl_loss.SAMCLLoss` and
-:mod:`samcl.losses.factory` take them from here. See :mod:`samcl.losses.samcl_loss` for what each choice means.
+"""SAM-CL's design choices, without dependencies: ``samcl-train --help`` shows them (and ``TrainConfig`` checks
+them) without loading torch; :class:`~samcl.losses.samcl_loss.SAMCLLoss` takes them from here. See
+:mod:`samcl.losses.samcl_loss` for what each choice means (the base losses' names:
+:mod:`samcl.losses.base_losses`).
 """
 
 from __future__ import annotations
 
 import math
 from typing import Any
-
-#: The base losses' names (``build_loss``, ``samcl-train --loss``), and SAM-CL's default base loss.
-BASE_LOSS_NAMES = ("ce", "dice", "rmi", "dice_ce", "bce")
-DEFAULT_BASE_LOSS = "dice"
 
 #: The learning strategies of ``samcl-train --strategy`` (training add-ons, :data:`samcl.training.addons.ADDONS`),
 #: with what each adds to the base loss; ``none`` trains the base loss alone.

@@ -42,7 +42,9 @@ class ClassWatch:
         self.history: list[np.ndarray] = []  # per validation past the mark: (C,) bool, "present and below floor"
         self.lost: dict[str, int] = {}
 
-    def update(self, step: int, per_class_iou: Sequence[float], present: Sequence[bool]) -> list[str]:
+    def update(
+        self, step: int, per_class_iou: Sequence[float] | np.ndarray, present: Sequence[bool] | np.ndarray
+    ) -> list[str]:
         """Record the validation at ``step``: per-class IoU (C,) in [0, 1] (nan for a class absent from both
         prediction and ground truth) and whether each class occurs in the validation ground truth (C,)."""
         if step < self.after * self.iters:

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from samcl.artifacts.input_norms import DEFAULT_INPUT_NORM, INPUT_NORMS
+from samcl.losses.base_losses import BASE_LOSS_NAMES, DEFAULT_BASE_LOSS
 from samcl.losses.settings import (
-    BASE_LOSS_NAMES,
-    DEFAULT_BASE_LOSS,
     DEFAULT_PRESET,
     DEFAULT_STRATEGY,
     SAMCL_PRESETS,
@@ -67,6 +66,12 @@ class TrainConfig:
     ambient: dict[str, Any] = field(default_factory=dict)  # AmbientTemperature arguments
     drift: dict[str, Any] = field(default_factory=dict)  # CameraDrift arguments
     fixed_pattern: dict[str, Any] = field(default_factory=dict)  # FixedPatternNoise arguments
+    adversarial_k: int = 0  # worst-of-K: photometric draws per image scored by the network (0: random TiAug)
+    adversarial_temperature: float = 0.0  # 0: train on the hardest draw; > 0: softmax draw over the K losses
+    adversarial_scale: float = 1.0  # the draws are scored at this fraction of their size (cost ~ scale ** 2)
+    bandit: bool = False  # TiAug's discrete choices drawn by weights that follow the loss each choice produces
+    bandit_kwargs: dict[str, Any] = field(default_factory=dict)  # BanditSettings: temperature, floor, decay, lag
+    consistency: float = 0.0  # weight of the Jensen-Shannon consistency of a clean and the augmented view
     input_norm: str = DEFAULT_INPUT_NORM  # network input: "dataset" mean/std, or "image" (per-frame median, spread)
     crop: tuple[int, int] | None = None  # training crop H, W; None: the training frames, at most DEFAULT_CROP
     iters: int = 10000
@@ -125,6 +130,7 @@ class TrainConfig:
         self._check_strategy()
         if self.samcl:
             self._check_samcl_kwargs()
+        self._check_attack()
         return self
 
     def _check_strategy(self) -> None:
@@ -148,6 +154,31 @@ class TrainConfig:
             if unknown:
                 raise UserError(f"--{self.strategy}-arg {', '.join(unknown)}: not an option; valid: {valid}")
 
+    def _check_attack(self) -> None:
+        """Refuse impossible settings of the self-adversarial augmentation (worst-of-K, bandit, consistency)."""
+        from samcl.training.bandit_settings import bandit_settings
+        from samcl.training.data import PREFETCH_BATCHES
+
+        if self.adversarial_k < 0 or self.adversarial_k == 1:
+            raise UserError(f"{_option('adversarial_k')} must be 0 (off) or >= 2 draws, got {self.adversarial_k}")
+        if self.adversarial_temperature < 0:
+            raise UserError(f"{_option('adversarial_temperature')} must be >= 0, got {self.adversarial_temperature}")
+        if not 0 < self.adversarial_scale <= 1:
+            raise UserError(f"{_option('adversarial_scale')} must be in (0, 1], got {self.adversarial_scale}")
+        if self.consistency < 0:
+            raise UserError(f"{_option('consistency')} must be >= 0, got {self.consistency}")
+        if (self.adversarial_k or self.bandit) and not (self.tiaug or self.scene):
+            raise UserError("--adversarial-k and --bandit choose among TiAug's draws: turn on --tiaug or --scene")
+        try:
+            settings = bandit_settings(self.bandit_kwargs)
+        except ValueError as e:
+            raise UserError(f"--bandit-arg: {e}") from None
+        if self.bandit and settings.lag < PREFETCH_BATCHES * self.workers:
+            raise UserError(
+                f"--bandit-arg lag={settings.lag}: the {self.workers} workers prepare "
+                f"{PREFETCH_BATCHES * self.workers} batches ahead; the lag must be at least that"
+            )
+
     def _check_samcl_kwargs(self) -> None:
         """Refuse --samcl-arg keys that are not SAMCLLoss arguments, or that samcl-train sets, and bad values."""
         from samcl.losses.samcl_loss import SAMCLLoss  # torch loads when a run is configured, not for --help
@@ -164,7 +195,10 @@ class TrainConfig:
 
     def addon_names(self) -> list[str]:
         """The training add-ons of this configuration (:data:`samcl.training.addons.ADDONS`), in order."""
-        return [] if self.strategy == "none" else [self.strategy]
+        attack = bool(self.adversarial_k or self.bandit)
+        wanted = {"attack": attack, "consistency": self.consistency > 0}
+        augmentation = [name for name, on in wanted.items() if on]  # they choose the batch the strategy trains on
+        return augmentation + ([] if self.strategy == "none" else [self.strategy])
 
     def loss_kwargs(self) -> dict[str, Any]:
         """Arguments of the loss beyond its name (``build_loss``): SAM-CL's, or none for a plain base loss."""

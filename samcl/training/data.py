@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import Dataset, Sampler, get_worker_info
 
 from samcl.artifacts.normalization import Normalization
+from samcl.training.config import DEFAULT_CROP
 from tiaug.io import ThermalH5Reader, open_thermal
 from tiaug.presets import PAPER_P, SCENE_P, paper_training_pipeline, training_steps
 from tiaug.signals import as_worker
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     import albumentations as A
 
     from samcl.training.config import TrainConfig
+
+
+PREFETCH_BATCHES = 4  # batches each DataLoader worker prepares ahead of the training step
 
 
 def compute_normalization(path: str, max_images: int = 64, mode: str = "dataset") -> Normalization:
@@ -97,7 +101,8 @@ def training_pipeline(config: TrainConfig) -> A.Compose:
     args = {name: getattr(config, name, None) or {} for name in TRANSFORMS}
     args["occlusion"] = {"ignore_index": config.ignore_index, **args["occlusion"]}
     steps = training_steps(PAPER_P if config.tiaug else 0.0, SCENE_P if config.scene else 0.0, args)
-    return paper_training_pipeline(*config.crop, steps=steps)
+    height, width = config.crop or DEFAULT_CROP  # a run fits the crop to its data first (preflight)
+    return paper_training_pipeline(height, width, steps=steps)
 
 
 class TrainingSet(Dataset):
@@ -132,15 +137,18 @@ class TrainingSet(Dataset):
         assert self._reader is not None and self._pipeline is not None  # set by _open
         row, seed = item
         batch = self._reader.read_batch(row, row + 1)
-        draws = [self._draw(batch.images[0], batch.masks[0], view_seed(seed, v)) for v in range(self.views)]
+        pipeline, image, mask = self._pipeline, batch.images[0], batch.masks[0]
+        draws = [self._draw(pipeline, image, mask, view_seed(seed, v)) for v in range(self.views)]
         if self.views == 1:
             return draws[0]
         return torch.stack([image for image, _ in draws]), torch.stack([mask for _, mask in draws])
 
-    def _draw(self, image: np.ndarray, mask: np.ndarray, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _draw(
+        self, pipeline: A.Compose, image: np.ndarray, mask: np.ndarray, seed: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """One augmented, normalised draw: (1, H, W) float32 image, (H, W) int64 mask."""
-        self._pipeline.set_random_seed(seed)
-        out = self._pipeline(image=image, mask=mask)
+        pipeline.set_random_seed(seed)
+        out = pipeline(image=image, mask=mask)
         image = self.normalization(np.asarray(out["image"], dtype=np.float32))
         return torch.from_numpy(np.ascontiguousarray(image))[None], torch.from_numpy(out["mask"].astype(np.int64))
 

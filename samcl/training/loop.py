@@ -36,13 +36,14 @@ from samcl.training.addons import Batch, StepContext, build_addons
 from samcl.training.checkpoints import RunProgress, TrainingState, progress_of, run_payload
 from samcl.training.class_watch import ClassWatch
 from samcl.training.config import TrainConfig
-from samcl.training.data import StepSampler, TrainingSet, iter_rows, training_pipeline
+from samcl.training.data import PREFETCH_BATCHES, StepSampler, TrainingSet, iter_rows, training_pipeline
 from samcl.training.distributed import broadcast_buffers, finish_world, init_world
 from samcl.training.metrics_log import IntervalStats, MetricsLog, StepColumns
 from samcl.training.preflight import build_checked_model, check_data, with_data_ignore_index, with_fitted_crop
 from samcl.training.reproducibility import environment, reproducible
 from samcl.training.step import OUTPUT_KEY, TrainStep
 from tiaug.io import atomic_output
+from tiaug.progress import ProgressCallback
 
 
 def default_threads() -> int:
@@ -75,7 +76,7 @@ class Run:
         torch.set_num_threads(self.threads)
         self.amp = config.amp if config.amp is not None else self.device.type == "cuda"
         self.out = Path(config.out)
-        data = check_data(config, normalization=resume_payload is None)
+        data = check_data(config, normalization_of(resume_payload) if resume_payload is not None else None)
         config = with_data_ignore_index(config, data)
         torch.manual_seed(config.seed)  # identical initial weights in every process
         model = build_checked_model(config, len(data.classes))
@@ -87,7 +88,8 @@ class Run:
         context = StepContext(0, config.iters, self.device, self.amp, self.world, model, config.seed)
         self.step_module = TrainStep(model, base_loss, self.addons, context).to(self.device)
         if self.device.type == "cuda":
-            self.step_module = self.step_module.to(memory_format=torch.channels_last)
+            # torch's stubs omit Module.to's memory_format argument
+            self.step_module = self.step_module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.addon_optimizers = {a.name: opt for a in self.addons if (opt := a.make_optimizer()) is not None}
         own = {id(p) for opt in self.addon_optimizers.values() for group in opt.param_groups for p in group["params"]}
         # an add-on that leaves parameters out of some steps' losses (a warm-up at weight 0, a critic trained by
@@ -110,11 +112,10 @@ class Run:
         self.progress = RunProgress()
         self.notice = notice if self.world.is_main else None
         self.watch = ClassWatch(self.classes, config.iters)
-        self.normalization = data.normalization  # None on resume: restored below
+        self.normalization = data.normalization  # the resumed run's, or measured on the training data
         if resume_payload is not None:
             model.load_state_dict(resume_payload["model_state"])
             self.training.load_state_dict(resume_payload["train_state"])
-            self.normalization = normalization_of(resume_payload)
             self.progress = progress_of(resume_payload)
             self.watch.load_state(resume_payload.get("class_watch"))
 
@@ -156,40 +157,45 @@ class Run:
         return all_reduce_confusion_matrix(matrix)
 
     def loader(self) -> DataLoader:
-        views = max((addon.views_per_image for addon in self.addons), default=1)
-        pipeline = functools.partial(training_pipeline, self.config)
-        dataset = TrainingSet(self.config.data, self.normalization, pipeline, views=views)
-        sampler = StepSampler(
-            self.n_train,
-            self.config.batch_size,
-            self.config.seed,
-            self.step,
-            self.config.iters,
-            self.world.rank,
-            self.world.size,
-        )
+        own = (addon.training_data(self.normalization, self.n_train, self.step, self.world) for addon in self.addons)
+        dataset, sampler = next((data for data in own if data is not None), (None, None))
+        if dataset is None:
+            views = max((addon.views_per_image for addon in self.addons), default=1)
+            pipeline = functools.partial(training_pipeline, self.config)
+            dataset = TrainingSet(self.config.data, self.normalization, pipeline, views=views)
+            sampler = StepSampler(
+                self.n_train,
+                self.config.batch_size,
+                self.config.seed,
+                self.step,
+                self.config.iters,
+                self.world.rank,
+                self.world.size,
+            )
         return DataLoader(
             dataset,
             batch_sampler=sampler,
             num_workers=self.config.workers,
             pin_memory=self.device.type == "cuda",
             persistent_workers=False,
-            prefetch_factor=4 if self.config.workers else None,
+            prefetch_factor=PREFETCH_BATCHES if self.config.workers else None,
         )
 
-    def batch(self, images: torch.Tensor, masks: torch.Tensor) -> Batch:
+    def batch(self, images: torch.Tensor, masks: torch.Tensor, extras: dict[str, torch.Tensor] | None = None) -> Batch:
         """A loader batch on the device: (B, 1, H, W) images and (B, H, W) masks, or with several views per image
-        (B, V, 1, H, W) and (B, V, H, W), view 0 in ``images``/``masks``."""
+        (B, V, 1, H, W) and (B, V, H, W), view 0 in ``images``/``masks``; ``extras`` from an add-on's own data."""
         images = images.to(self.device, non_blocking=True)
         masks = masks.to(self.device, non_blocking=True)
+        extras = {key: value.to(self.device, non_blocking=True) for key, value in (extras or {}).items()}
         if self.device.type == "cuda" and images.dim() == 4:
             images = images.contiguous(memory_format=torch.channels_last)
         if images.dim() == 5:
-            return Batch(images[:, 0], masks[:, 0], views=images, view_masks=masks)
-        return Batch(images, masks)
+            return Batch(images[:, 0], masks[:, 0], views=images, view_masks=masks, extras=extras)
+        return Batch(images, masks, extras=extras)
 
-    def fit(self, progress: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, Any]:
-        """Train to ``config.iters``; ``progress(step, stats)`` is called after every step (main process).
+    def fit(self, progress: ProgressCallback | None = None) -> dict[str, Any]:
+        """Train to ``config.iters``; ``progress(steps done, config.iters, loss=..., val_mIoU=...)`` is called after
+        every step (main process; the figures are the last logged ones).
 
         Runs with ``self.threads`` intra-op threads and, with ``config.deterministic``, deterministic
         algorithms (:func:`samcl.training.reproducibility.reproducible`; the settings are restored afterwards).
@@ -197,9 +203,7 @@ class Run:
         with reproducible(self.threads, self.config.deterministic) as settings:
             return self._fit(progress, settings)
 
-    def _fit(
-        self, progress: Callable[[int, dict[str, float]], None] | None, settings: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _fit(self, progress: ProgressCallback | None, settings: dict[str, Any]) -> dict[str, Any]:
         config = self.config
         self.out.mkdir(parents=True, exist_ok=True)
         columns = StepColumns.of(self.addons)
@@ -209,12 +213,12 @@ class Run:
         images_per_step = config.batch_size * self.world.size
         stats: dict[str, float] = {}
         self.trainable.train()
-        for images, masks in self.loader():
+        for images, masks, *extras in self.loader():
             last = self.step + 1 == config.iters
             validate_now = (self.step + 1) % config.val_every == 0 or last
             log_now = (self.step + 1) % config.log_every == 0 or validate_now
             context = self.step_module.context_at(self.step, log_now)
-            batch = self.batch(images, masks)
+            batch = self.batch(images, masks, *extras)
             with torch.no_grad():
                 for addon in self.addons:
                     batch = addon.prepare_batch(batch, context)
@@ -242,7 +246,7 @@ class Run:
             if self.step % config.checkpoint_every == 0 or last:
                 self.save("last.pt", with_state=True)
             if progress is not None and self.world.is_main:
-                progress(self.step, stats)
+                progress(self.step, config.iters, loss=stats.get("loss"), val_mIoU=stats.get("val_miou"))
         summary = self._summary(time.perf_counter() - started)
         summary["environment"]["torch_settings"] = settings
         if self.world.is_main:
@@ -268,7 +272,7 @@ class Run:
             self.progress.best_miou, self.progress.best_step = miou, self.step
             self.save("best.pt", with_state=False)
         per_class = matrix.per_class_iou()
-        lost = self.watch.update(self.step, per_class, matrix.matrix.sum(axis=1) > 0)
+        lost = self.watch.update(self.step, per_class.tolist(), matrix.matrix.sum(axis=1) > 0)
         if lost and self.notice is not None:
             self.notice(self.watch.message(lost, self.step))
         return {

@@ -44,9 +44,9 @@ class DataCheck:
 
     classes: tuple[str, ...]
     n_train: int
+    normalization: Normalization
     n_val: int = 0
     sizes: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # "data"/"val" -> (path, height, width)
-    normalization: Normalization | None = None
     ignore_index: int | None = None  # the files' ignore_index attribute, if they have one
 
     def check_sizes(self, model: nn.Module, model_name: str) -> None:
@@ -97,15 +97,16 @@ def build_checked_model(config: TrainConfig, num_classes: int) -> nn.Module:
     return model
 
 
-def check_data(config: TrainConfig, normalization: bool = True) -> DataCheck:
+def check_data(config: TrainConfig, normalization: Normalization | None = None) -> DataCheck:
     """Validate both files fully before training, each opened once: masks present, every pixel finite and every
-    label a class (streamed), same classes; with ``normalization``, also the training file's mean and std."""
+    label a class (streamed), same classes. The input normalisation is ``normalization`` (a resumed run's), else
+    measured on the training file."""
     found: DataCheck | None = None
     for key, path in (("data", config.data), ("val", config.val)):
         with open_thermal(path, require_masks=True) as reader:
             if found is None:
-                norm = reader_normalization(reader, mode=config.input_norm) if normalization else None
-                found = DataCheck(reader.classes, reader.n, normalization=norm)
+                norm = normalization or reader_normalization(reader, mode=config.input_norm)
+                found = DataCheck(reader.classes, reader.n, norm)
             elif reader.classes != found.classes:
                 raise SettingError(
                     "val",
@@ -152,10 +153,7 @@ def with_fitted_crop(
     if config.crop is None:
         _, height, width = data.sizes["data"]
         multiple = int(getattr(model, "size_multiple", 1))
-        fits = tuple(
-            max(multiple, min(side, most) // multiple * multiple)
-            for side, most in zip((height, width), DEFAULT_CROP, strict=True)
-        )
+        fits = (_fit(height, DEFAULT_CROP[0], multiple), _fit(width, DEFAULT_CROP[1], multiple))
         wanted = (min(height, DEFAULT_CROP[0]), min(width, DEFAULT_CROP[1]))
         if fits != wanted and notice is not None:
             notice(
@@ -163,8 +161,14 @@ def with_fitted_crop(
                 f"{config.model} network takes sides that are multiples of {multiple} px"
             )
         config = dataclasses.replace(config, crop=fits)
+    height, width = config.crop or DEFAULT_CROP
     try:
-        check_input_size(model, *config.crop)
+        check_input_size(model, height, width)
     except ValueError as e:
-        raise SettingError("crop", f"training crop {config.crop[0]}x{config.crop[1]}: {e}") from None
+        raise SettingError("crop", f"training crop {height}x{width}: {e}") from None
     return config
+
+
+def _fit(side: int, most: int, multiple: int) -> int:
+    """The largest multiple of ``multiple`` that is at most ``side`` and ``most`` (at least ``multiple``)."""
+    return max(multiple, min(side, most) // multiple * multiple)

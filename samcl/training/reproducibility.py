@@ -1,6 +1,6 @@
 """Torch settings that make a training run repeatable, and the record of them kept in ``summary.json``.
 
-What changes the numbers of two runs with the same seed and data (measured on the CPU; see the README):
+What changes the numbers of two runs with the same seed and data (measured on the CPU; see docs/reproducibility.md):
 
 - the number of intra-op CPU threads: convolutions and matrix products split their sums over threads, and a
   floating-point sum depends on its order, so 1 and 2 threads give different weights after a few steps (runs

@@ -41,7 +41,8 @@ def captured_features(model: nn.Module, enabled: bool) -> Iterator[list[torch.Te
 class TrainStep(nn.Module):
     """forward(images (B, 1, H, W), masks (B, H, W) int64, step, diagnostics) -> scalars ``loss`` (the total),
     ``base_loss``, ``<name>_loss`` of each add-on, the add-ons' metrics and, with ``diagnostics``, the gradient
-    norm each loss term sends to the logits, ``grad_base_loss`` and ``grad_<name>_loss`` (one extra partial
+    norm each loss term sends to the logits, ``grad_base_loss`` and ``grad_<name>_loss`` (0 for a term that does
+    not depend on them; one extra partial
     backward pass per term: log steps only), and under :data:`OUTPUT_KEY` the :class:`SegmenterOutput`.
 
     ``context``: the run's :class:`StepContext` (its ``step`` and ``diagnostics`` are replaced at each call); by
@@ -58,8 +59,12 @@ class TrainStep(nn.Module):
         super().__init__()
         self.model = model
         self.base_loss = base_loss
-        self.addons = nn.ModuleList(addons)
+        self.addons: Sequence[TrainingAddon] = nn.ModuleList(addons)  # type: ignore[assignment]  # not generic
         self.context = context or StepContext(0, 1, torch.device("cpu"), False, World(), model)
+
+    def addon_list(self) -> list[TrainingAddon]:
+        """The add-ons, in order (typed: ``self.addons`` is an ``nn.ModuleList``)."""
+        return [addon for addon in self.addons if isinstance(addon, TrainingAddon)]
 
     def context_at(self, step: int, diagnostics: bool = False) -> StepContext:
         return dataclasses.replace(self.context, step=step, diagnostics=diagnostics)
@@ -68,13 +73,13 @@ class TrainStep(nn.Module):
         self, images: torch.Tensor, masks: torch.Tensor, step: int = 0, diagnostics: bool = False
     ) -> dict[str, Any]:
         context = self.context_at(step, diagnostics)
-        with captured_features(self.model, any(addon.uses_features for addon in self.addons)) as features:
+        with captured_features(self.model, any(addon.uses_features for addon in self.addon_list())) as features:
             logits = self.model(images)
         base = self.base_loss(logits, masks)
         out = SegmenterOutput(images, masks, logits, base, features[-1] if features else None)
         terms = {"base_loss": base}
         metrics: dict[str, torch.Tensor] = {}
-        for addon in self.addons:
+        for addon in self.addon_list():
             parts = addon.loss(out, context)
             terms[f"{addon.name}_loss"] = parts.pop("loss")
             metrics.update(parts)

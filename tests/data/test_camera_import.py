@@ -61,13 +61,14 @@ def test_folder_of_camera_files_skips_bad_ones(cli, tmp_path):
     assert res.exit_code == 0, res.output
     assert f"skipped {d / 'd_truncated.jpg'}: truncated JPEG" in res.output
     assert f"skipped {d / 'e_photo.jpg'}: JPEG without FLIR radiometric metadata" in res.output
-    assert f"wrote {len(expected)} images" in res.output and "(2 file(s) skipped" in res.output
+    assert f"skipped {d / 'notes.txt'}: not imported: not a file of a supported format" in res.output
+    assert f"wrote {len(expected)} images" in res.output and "(3 file(s) skipped" in res.output
     images, files, frames, meta, skipped = _rows(tmp_path / "out.h5")
     assert list(zip(files, frames, strict=True)) == [(f, i) for f, i, _ in expected]
     np.testing.assert_allclose(images, np.stack([t for _, _, t in expected]), atol=0.01)
     assert [m["format"] for m in meta][:3] == ["npy", "tiff", "fff"]
     assert meta[2]["emissivity"] == pytest.approx(0.95) and meta[2]["camera"] == "FLIR A65"
-    assert len(skipped) == 2 and "d_truncated.jpg" in skipped[0]
+    assert len(skipped) == 3 and "notes.txt" in skipped[0] and "d_truncated.jpg" in skipped[1]
     assert before == {p.name: sha256(p) for p in d.iterdir()}
     res = cli("import-folder", d, tmp_path / "strict.h5", "--no-progress", "--strict")
     assert res.exit_code == 1 and "d_truncated.jpg" in res.output and not (tmp_path / "strict.h5").exists()

@@ -15,7 +15,7 @@ from tests.refusals import start, stop_group, wait_for
 from tiaug.io import open_thermal
 from tiaug.io.importers.landmarks import write_ljson
 
-COMMANDS = ["synth", "augment", "stats", "preview", "import-tfdb", "import-folder", "import-video"]
+COMMANDS = ["synth", "augment", "stats", "preview", "import-tfdb", "import-folder", "import-video", "merge"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

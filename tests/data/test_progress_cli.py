@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-import tiaug.cli.common
+import tiaug.progress
 from tests.data.conftest import run_module
 
 RECORD = re.compile(r"^(\w+): (\w+) (\d+)/(\d+) \(\d+%\), [\d.]+ \w+/s, elapsed \d+:\d\d:\d\d, ETA \d+:\d\d:\d\d$")
@@ -24,7 +24,7 @@ def test_augment_prints_a_record_every_n_rows(good_h5, tmp_path):
 
 
 def test_synth_prints_records_by_default(cli, tmp_path, monkeypatch):
-    monkeypatch.setattr(tiaug.cli.common, "MIN_INTERVAL_S", 0.0)  # records every 5 % at once, not 5 s apart
+    monkeypatch.setattr(tiaug.progress, "MIN_INTERVAL_S", 0.0)  # records every 5 % at once, not 5 s apart
     res = cli("synth", tmp_path / "faces.h5", "-n", "20", "--size", "32x40", "--batch-size", "8")
     assert res.exit_code == 0, res.output
     assert records(res.output, "synth") == [("img", k, 20) for k in range(1, 21)]

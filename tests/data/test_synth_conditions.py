@@ -28,8 +28,9 @@ def clean():
 @pytest.mark.parametrize("name", CONDITIONS)
 def test_condition_alone_keeps_the_clean_faces_labels(cli, tmp_path, clean, name):
     out = tmp_path / f"{name}.h5"
-    res = cli("synth", out, "-n", N, "--size", f"{SIZE[0]}x{SIZE[1]}", "--seed", SEED, "--condition", name,
-              "--no-progress")  # fmt: skip
+    res = cli(
+        "synth", out, "-n", N, "--size", f"{SIZE[0]}x{SIZE[1]}", "--seed", SEED, "--condition", name, "--no-progress"
+    )
     assert res.exit_code == 0, res.output
     with open_thermal(out) as r:
         batch = r.read_batch(0, r.n)

@@ -97,3 +97,23 @@ def test_losses_under_bf16_autocast_stay_close_to_float32():
         assert got.dtype == torch.float32
         assert math.isfinite(float(got))
         assert float(got) == pytest.approx(ref, rel=0.05, abs=0.05)
+
+
+def test_a_base_loss_is_one_table_entry_and_sam_cl_needs_no_label_shortcut(monkeypatch):
+    """A new entry (here cross-entropy again, without its label-map shortcut) is a base loss for build_loss and
+    a SAM-CL scale-0 distance; SAM-CL then measures it on one-hot maps, with the shortcut's values."""
+    from samcl.losses.base_losses import BASE_LOSSES, BaseLoss
+
+    monkeypatch.setitem(BASE_LOSSES, "xent", BaseLoss("ce:CrossEntropyLoss", "ce:ce_map_distance"))
+    logits, target = random_batch(2, 4, 24, 30, ignore_frac=0.1, seed=4)
+    assert build_loss("xent", 4)(logits, target).item() == build_loss("ce", 4)(logits, target).item()
+    sigma = torch.tensor([1, 2, 3, 0])
+    parts = {}
+    for name in ("ce", "xent"):
+        loss = build_loss(f"{name}+samcl", 4, seed=0, seg_distance=name, preset="poster").double()
+        parts[name] = loss.parts(logits.double(), target, derangement=sigma)
+    for key in ("d_pos", "d_neg", "loss"):
+        assert torch.allclose(parts["ce"][key], parts["xent"][key], rtol=1e-9), key
+    assert float(parts["ce"]["d_neg"][0]) > float(parts["ce"]["d_pos"][0]) > 0
+    with pytest.raises(ValueError, match="unknown base loss 'focal'"):
+        build_loss("samcl", 4, base_loss="focal")

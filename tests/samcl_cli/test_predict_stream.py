@@ -16,11 +16,12 @@ from samcl.cli.predict_cmd import predict_main
 from samcl.inference.files import read_mask_png
 from samcl.inference.predictor import load_inference_model
 from samcl.inference.regions import column_names, read_regions_csv, region_statistics
-from samcl.inference.stream import deferred_signals, predict_stream
+from samcl.inference.stream import predict_stream
 from tests.camera_files import REALISTIC, face_temperatures, fff_frame, plain_jpeg, planck_counts, tc001_frame
 from tests.samcl_cli.conftest import CLASSES, REPO, listing, reference_labels, sha256
 from tiaug.io import open_thermal, write_thermal_h5
 from tiaug.io.readers import ReadOptions
+from tiaug.signals import deferred_signals
 
 rng = np.random.default_rng(2)
 

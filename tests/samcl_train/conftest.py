@@ -25,13 +25,25 @@ def env() -> dict[str, str]:
 
 
 def train_args(data: Path, val: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "samcl.cli.train_cmd", "--data", str(data), "--val", str(val), "--out", str(out),
-            *TINY, *extra]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "samcl.cli.train_cmd",
+        "--data",
+        str(data),
+        "--val",
+        str(val),
+        "--out",
+        str(out),
+        *TINY,
+        *extra,
+    ]
 
 
 def run_train(data: Path, val: Path, out: Path, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(train_args(data, val, out, *extra), capture_output=True, text=True, env=env(),
-                          timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        train_args(data, val, out, *extra), capture_output=True, text=True, env=env(), timeout=timeout
+    )
 
 
 @pytest.fixture(scope="session")

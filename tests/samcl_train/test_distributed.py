@@ -16,9 +16,24 @@ from .test_train import _val_miou
 
 
 def _torchrun(train, val, out, *extra: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "samcl.cli.train_cmd", "--data", str(train), "--val", str(val), "--out", str(out), *TINY,
-               *extra]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "samcl.cli.train_cmd",
+        "--data",
+        str(train),
+        "--val",
+        str(val),
+        "--out",
+        str(out),
+        *TINY,
+        *extra,
+    ]
     return subprocess.run(command, capture_output=True, text=True, env=env(), timeout=600)
 
 
@@ -43,8 +58,23 @@ def test_torchrun_with_a_samcl_warmup(dataset, tmp_path):
     unused parameters (it did: "Expected to have finished reduction in the prior iteration")."""
     train, val = dataset
     out = tmp_path / "ddp"
-    res = _torchrun(train, val, out, "--iters", "4", "--batch-size", "2", "--val-every", "4", "--log-every", "1",
-                    "--samcl-warmup", "0.5", "--samcl-lambda", "0.5")  # fmt: skip
+    res = _torchrun(
+        train,
+        val,
+        out,
+        "--iters",
+        "4",
+        "--batch-size",
+        "2",
+        "--val-every",
+        "4",
+        "--log-every",
+        "1",
+        "--samcl-warmup",
+        "0.5",
+        "--samcl-lambda",
+        "0.5",
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     assert [float(r["lam"]) for r in rows] == [0.0, 0.25, 0.5, 0.5]

@@ -123,8 +123,12 @@ def test_bad_values_name_the_option_without_a_traceback(dataset, tmp_path, flags
         extra = ["--config", tmp_path / "c.yaml"]
     before = listing(tmp_path)
     # flags override the config file: keep only those it does not set (and a short run, should it start)
-    quick = {"workers": ["--workers", "0"], "device": ["--device", "cpu"], "iters": ["--iters", "2"],
-             "model_kwargs": ["--model-arg", "base_width=4"]}  # fmt: skip
+    quick = {
+        "workers": ["--workers", "0"],
+        "device": ["--device", "cpu"],
+        "iters": ["--iters", "2"],
+        "model_kwargs": ["--model-arg", "base_width=4"],
+    }
     tiny = ["--no-progress", *(arg for key, args in quick.items() if key not in (config or {}) for arg in args)]
     res = _invoke("--data", train_h5, "--val", val_h5, "--out", tmp_path / "run", *tiny, *flags, *extra)
     assert res.exit_code in (1, 2), res.stderr

@@ -105,12 +105,25 @@ def _write_metrics(path, num_scales: int, warmup_rows: int = 2, rows: int = 8) -
     log = MetricsLog(path, CLASSES, columns)
     for i in range(1, rows + 1):
         computed = i > warmup_rows and num_scales > 0
-        row = {"iteration": 10 * i, "loss": 1.0 / i, "base_loss": 0.8 / i, "samcl_loss": 0.2 / i if computed else 0.0,
-               "lam": 0.5 if computed else 0.0, "grad_base_loss": 0.1 / i,
-               "grad_samcl_loss": 0.05 / i if computed else 0.0, "lr": 0.01, "images_per_s": 10.0}  # fmt: skip
+        row = {
+            "iteration": 10 * i,
+            "loss": 1.0 / i,
+            "base_loss": 0.8 / i,
+            "samcl_loss": 0.2 / i if computed else 0.0,
+            "lam": 0.5 if computed else 0.0,
+            "grad_base_loss": 0.1 / i,
+            "grad_samcl_loss": 0.05 / i if computed else 0.0,
+            "lr": 0.01,
+            "images_per_s": 10.0,
+        }
         for k in range(num_scales):
-            row.update({f"d_pos_s{k}": 0.5 / i if computed else math.nan, f"d_neg_s{k}": 1.0 if computed else math.nan,
-                        f"active_s{k}": 0.5 if computed else math.nan})  # fmt: skip
+            row.update(
+                {
+                    f"d_pos_s{k}": 0.5 / i if computed else math.nan,
+                    f"d_neg_s{k}": 1.0 if computed else math.nan,
+                    f"active_s{k}": 0.5 if computed else math.nan,
+                }
+            )
         if i % 4 == 0:
             row.update({"val_miou": 0.1 * i, "val_pixel_accuracy": 0.9})
         log.write(row)
@@ -181,8 +194,20 @@ def test_bad_samcl_arguments_refused_before_training(samcl_kwargs, words, tmp_pa
         assert word in str(info.value), (word, str(info.value))
     # the command: a one-line error naming the option, no traceback; the (missing) data files are never opened
     key, value = next(iter(samcl_kwargs.items()))
-    res = CliRunner().invoke(train, ["--data", "nope.h5", "--val", "nope.h5", "--out", str(tmp_path / "run"),
-                                     "--no-progress", "--samcl-arg", f"{key}={value}"])  # fmt: skip
+    res = CliRunner().invoke(
+        train,
+        [
+            "--data",
+            "nope.h5",
+            "--val",
+            "nope.h5",
+            "--out",
+            str(tmp_path / "run"),
+            "--no-progress",
+            "--samcl-arg",
+            f"{key}={value}",
+        ],
+    )
     assert res.exit_code == 1 and words[0] in res.output and "nope.h5" not in res.output, res.output
     assert isinstance(res.exception, SystemExit) and not (tmp_path / "run").exists()
 
@@ -190,8 +215,23 @@ def test_bad_samcl_arguments_refused_before_training(samcl_kwargs, words, tmp_pa
 # -- real runs --------------------------------------------------------------------------------------------------
 def test_warmup_run_killed_and_resumed_is_bit_identical_and_logs_samcl(dataset, tmp_path):
     train_h5, val_h5 = dataset
-    args = ("--iters", "8", "--batch-size", "4", "--checkpoint-every", "2", "--val-every", "12", "--log-every", "1",
-            "--seed", "5", "--samcl", "--samcl-warmup", "0.5")  # fmt: skip
+    args = (
+        "--iters",
+        "8",
+        "--batch-size",
+        "4",
+        "--checkpoint-every",
+        "2",
+        "--val-every",
+        "12",
+        "--log-every",
+        "1",
+        "--seed",
+        "5",
+        "--samcl",
+        "--samcl-warmup",
+        "0.5",
+    )
     straight, killed, _ = straight_and_resumed(train_h5, val_h5, tmp_path, args, kill_at=2)
     rows = list(csv.DictReader((straight / "metrics.csv").open()))
     assert [int(r["iteration"]) for r in rows] == list(range(1, 9))
@@ -224,15 +264,18 @@ def _shifted_copy(source, path, offset: float):
 
 
 def _eval(checkpoint, data, out):
-    res = CliRunner().invoke(eval_main, ["--checkpoint", str(checkpoint), "--data", str(data), "--json", str(out),
-                                         "--no-progress"])  # fmt: skip
+    res = CliRunner().invoke(
+        eval_main, ["--checkpoint", str(checkpoint), "--data", str(data), "--json", str(out), "--no-progress"]
+    )
     assert res.exit_code == 0, res.output
     return json.loads(out.read_text())
 
 
 def _predicted_masks(checkpoint, data, out) -> np.ndarray:
-    res = CliRunner().invoke(predict_main, ["--checkpoint", str(checkpoint), str(data), "--out", str(out), "--h5",
-                                            "--no-overlays", "--no-progress"])  # fmt: skip
+    res = CliRunner().invoke(
+        predict_main,
+        ["--checkpoint", str(checkpoint), str(data), "--out", str(out), "--h5", "--no-overlays", "--no-progress"],
+    )
     assert res.exit_code == 0, res.output
     with open_thermal(out / f"{data.stem}_masks.h5") as reader:
         return reader.read_batch(0, reader.n).masks
@@ -257,8 +300,24 @@ def _trained_state(payload: dict, data, normalization: Normalization, steps: int
 def test_image_normalisation_is_stored_and_applied_by_eval_and_predict(dataset, tmp_path):
     train_h5, val_h5 = dataset
     run = tmp_path / "run"
-    res = run_train(train_h5, val_h5, run, "--iters", "2", "--batch-size", "4", "--val-every", "2", "--loss", "ce",
-                    "--no-samcl", "--input-norm", "image", "--threads", "2")  # fmt: skip
+    res = run_train(
+        train_h5,
+        val_h5,
+        run,
+        "--iters",
+        "2",
+        "--batch-size",
+        "4",
+        "--val-every",
+        "2",
+        "--loss",
+        "ce",
+        "--no-samcl",
+        "--input-norm",
+        "image",
+        "--threads",
+        "2",
+    )
     assert res.returncode == 0, res.stderr
     payload = load_checkpoint(run / "best.pt")
     assert payload["normalization"]["mode"] == "image" and payload["config"]["input_norm"] == "image"
@@ -281,8 +340,9 @@ def test_image_normalisation_is_stored_and_applied_by_eval_and_predict(dataset, 
     assert len(np.unique(masks)) >= 2 and np.mean(masks == masks_warm) > 0.999  # not all background
     # the same weights read with the dataset mean/std do see the shift: the commands used the stored mode
     as_dataset = tmp_path / "dataset.pt"
-    save_checkpoint(as_dataset, {**load_checkpoint(trained), "normalization": {**payload["normalization"],
-                                                                                "mode": "dataset"}})  # fmt: skip
+    save_checkpoint(
+        as_dataset, {**load_checkpoint(trained), "normalization": {**payload["normalization"], "mode": "dataset"}}
+    )
     changed = _predicted_masks(as_dataset, val_h5, tmp_path / "r") != _predicted_masks(as_dataset, warm, tmp_path / "s")
     assert np.mean(changed) > 0.01
 
@@ -290,9 +350,13 @@ def test_image_normalisation_is_stored_and_applied_by_eval_and_predict(dataset, 
 def test_checkpoint_without_a_mode_is_dataset_normalised(tmp_path):
     torch.manual_seed(0)
     model = build_model("unet", len(CLASSES), base_width=4)
-    payload = {"model": {"name": "unet", "kwargs": {"base_width": 4}, "num_classes": len(CLASSES), "in_channels": 1},
-               "classes": list(CLASSES), "ignore_index": 255, "normalization": {"mean": 30.0, "std": 4.0},
-               "model_state": model.state_dict()}  # fmt: skip
+    payload = {
+        "model": {"name": "unet", "kwargs": {"base_width": 4}, "num_classes": len(CLASSES), "in_channels": 1},
+        "classes": list(CLASSES),
+        "ignore_index": 255,
+        "normalization": {"mean": 30.0, "std": 4.0},
+        "model_state": model.state_dict(),
+    }
     save_checkpoint(tmp_path / "old.pt", payload)
     loaded = load_inference_model(tmp_path / "old.pt", device="cpu")
     assert loaded.normalization.mode == "dataset"

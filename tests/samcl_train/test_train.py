@@ -32,8 +32,25 @@ def _val_miou(payload: dict, val) -> float:
 def test_train_writes_every_output_and_learns(dataset, tmp_path):
     train, val = dataset
     out = tmp_path / "run"
-    res = run_train(train, val, out, "--iters", "60", "--batch-size", "8", "--val-every", "30", "--log-every", "10",
-                    "--lr", "0.05", "--loss", "ce", "--workers", "2")  # fmt: skip
+    res = run_train(
+        train,
+        val,
+        out,
+        "--iters",
+        "60",
+        "--batch-size",
+        "8",
+        "--val-every",
+        "30",
+        "--log-every",
+        "10",
+        "--lr",
+        "0.05",
+        "--loss",
+        "ce",
+        "--workers",
+        "2",
+    )
     assert res.returncode == 0, res.stderr
     assert {p.name for p in out.iterdir()} >= {"best.pt", "last.pt", "metrics.csv", "summary.json", "curves.png"}
     summary = json.loads((out / "summary.json").read_text())
@@ -58,8 +75,12 @@ def test_train_writes_every_output_and_learns(dataset, tmp_path):
 
 def _weights(path) -> dict:
     payload = load_checkpoint(path)
-    return {"model": payload["model_state"], "addons": _flat(payload["train_state"]["addons"]),
-            "optimizer": payload["train_state"]["optimizer"]["state"], "iteration": payload["iteration"]}  # fmt: skip
+    return {
+        "model": payload["model_state"],
+        "addons": _flat(payload["train_state"]["addons"]),
+        "optimizer": payload["train_state"]["optimizer"]["state"],
+        "iteration": payload["iteration"],
+    }
 
 
 def _flat(addons: dict) -> dict:
@@ -94,11 +115,16 @@ def straight_and_resumed(train, val, tmp_path, args: tuple[str, ...], kill_at: i
     assert res.returncode == 0, res.stderr
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(train_args(train, val, killed, *args), env=env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        train_args(train, val, killed, *args), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
-        wait_for(lambda: (killed / "last.pt").exists() and load_checkpoint(killed / "last.pt")["iteration"] >= kill_at,
-                 proc, f"a checkpoint at step {kill_at}", timeout=240)  # fmt: skip
+        wait_for(
+            lambda: (killed / "last.pt").exists() and load_checkpoint(killed / "last.pt")["iteration"] >= kill_at,
+            proc,
+            f"a checkpoint at step {kill_at}",
+            timeout=240,
+        )
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -178,9 +204,13 @@ def test_bad_training_inputs_refused(dataset, tmp_path, case):
 
 def test_checkpoint_from_a_different_model_is_refused(tmp_path):
     model = build_model("unet", 6, base_width=4)
-    payload = {"model": {"name": "attention_unet", "kwargs": {"base_width": 4}, "num_classes": 6, "in_channels": 1},
-               "classes": list("abcdef"), "ignore_index": 255, "normalization": {"mean": 27.0, "std": 5.0},
-               "model_state": model.state_dict()}  # fmt: skip
+    payload = {
+        "model": {"name": "attention_unet", "kwargs": {"base_width": 4}, "num_classes": 6, "in_channels": 1},
+        "classes": list("abcdef"),
+        "ignore_index": 255,
+        "normalization": {"mean": 27.0, "std": 5.0},
+        "model_state": model.state_dict(),
+    }
     save_checkpoint(tmp_path / "mixed.pt", payload)
     with pytest.raises(ValueError, match="different model"):
         model_from_checkpoint(load_checkpoint(tmp_path / "mixed.pt"), "mixed.pt")

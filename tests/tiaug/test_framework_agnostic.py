@@ -76,8 +76,13 @@ def _run_without_pipeline_libraries(argv: list[str]) -> subprocess.CompletedProc
     """Run the command ``argv`` ("tiaug ..." or "samcl-NAME ...") as `python -m` in that process."""
     module = ["tiaug"] if argv[0] == "tiaug" else ["samcl.cli", argv[0].removeprefix("samcl-")]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-c", WITHOUT_PIPELINE_LIBRARIES, *module, *argv[1:]],
-                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_PIPELINE_LIBRARIES, *module, *argv[1:]],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("argv", _help_commands(), ids=" ".join)
@@ -137,8 +142,13 @@ def test_tiaug_augment_never_imports_torch(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "NO_ALBUMENTATIONS_UPDATE"}
     env["PYTHONPATH"] = str(ROOT)
     for args in (["synth", str(source), "-n", "4", "--size", "32x40"], ["augment", str(source), str(out)]):
-        proc = subprocess.run([sys.executable, "-c", CONSOLE_SCRIPT, *args, "--no-progress"], capture_output=True,
-                              text=True, env=env, timeout=120)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-c", CONSOLE_SCRIPT, *args, "--no-progress"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.splitlines()[-1] == "False 1", proc.stdout
     with h5py.File(out, "r") as f:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tiaug.cli.common import Progress, format_duration
+from tiaug.progress import Progress, format_duration
 
 
 class Clock:
@@ -65,8 +65,11 @@ def test_explicit_every_records_each_time_and_the_end_once():
         for done in (3, 4, 9, 10):  # a callback reporting totals
             clock.now += 1.0
             progress.to(done)
-    assert [r.split(",")[0] for r in lines(log)] == ["augment: row 4/10 (40%)", "augment: row 9/10 (90%)",
-                                                     "augment: row 10/10 (100%)"]  # fmt: skip
+    assert [r.split(",")[0] for r in lines(log)] == [
+        "augment: row 4/10 (40%)",
+        "augment: row 9/10 (90%)",
+        "augment: row 10/10 (100%)",
+    ]
     assert ", 3.0 row/s, elapsed 0:00:03, ETA 0:00:00" in lines(log)[1]  # 9 rows in 3 s, 1 row to go
     unknown = Progress(None, "stats", unit="batch", every=1, stream=log, clock=clock)
     clock.now += 2.0
@@ -102,6 +105,11 @@ def test_a_terminal_gets_a_bar_and_no_records():
 
 
 def test_format_duration():
-    assert [format_duration(s) for s in (0, 59.9, 61, 3725.4, -3)] == ["0:00:00", "0:00:59", "0:01:01", "1:02:05",
-                                                                       "0:00:00"]  # fmt: skip
+    assert [format_duration(s) for s in (0, 59.9, 61, 3725.4, -3)] == [
+        "0:00:00",
+        "0:00:59",
+        "0:01:01",
+        "1:02:05",
+        "0:00:00",
+    ]
     assert format_duration(float("nan")) == "?"

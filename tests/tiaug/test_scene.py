@@ -355,8 +355,15 @@ def test_provenance_records_reproduce_the_output() -> None:
     assert [r["transform"] for r in records] == ["AmbientTemperature", "CameraDrift", "FixedPatternNoise"]
     assert json.loads(json.dumps(records)) == records
     ambient, drift, pattern = (r["params"] for r in records)
-    assert set(ambient) == {"room_before", "room_after", "skin_before", "skin_after", "coupling", "weighting",
-                            "face_source"}  # fmt: skip
+    assert set(ambient) == {
+        "room_before",
+        "room_after",
+        "skin_before",
+        "skin_after",
+        "coupling",
+        "weighting",
+        "face_source",
+    }
     assert set(drift) == {"offset", "gain", "reference"} and set(pattern) == {"column_std", "row_std", "seed"}
     face = mask > 0 if ambient["weighting"] == "mask" else None
     again = apply_ambient(image, AmbientPlan(ambient, face), edge_sigma=2.0)

@@ -42,6 +42,30 @@ def test_every_target_image_mask_keypoints_bboxes(name: str) -> None:
     np.testing.assert_array_equal(result["masks"][0], result["mask"])  # both relabelled alike (or kept)
 
 
+def test_keypoints_under_occluders_are_reported() -> None:
+    from tiaug.functional import occluded_pixels
+    from tiaug.provenance import applied_params
+
+    image, mask = thermal_face(40, 48, seed=6)
+    rows, columns = np.mgrid[0:40:3, 0:48:3]
+    keypoints = np.stack([columns.ravel() + 0.5, rows.ravel() + 0.5], axis=1).astype(np.float32)
+    pipeline = A.Compose(
+        [TRANSFORMS["occlusion"](p=1.0)],
+        keypoint_params=A.KeypointParams(format="xy"),
+        seed=0,
+        save_applied_params=True,
+    )
+    reported = set()
+    for _ in range(5):
+        result = pipeline(image=image, mask=mask, keypoints=keypoints)
+        covered = occluded_pixels(pipeline.transforms[0].params["plan"], image.shape)
+        expected = {k for k, (x, y) in enumerate(keypoints) if covered[int(y), int(x)]}
+        occluded = applied_params(result)[0]["params"]["occluded_keypoints"]
+        assert set(occluded) == expected
+        reported |= expected
+    assert reported  # some keypoints were under an occluder
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_recordings_same_scene_every_frame_noise_fresh_per_frame(name: str) -> None:
     image, mask = thermal_face(40, 48, seed=2)

@@ -68,3 +68,47 @@ def test_outputs_stay_within_the_stated_bounds(case: dict) -> None:
         tolerance = 1e-3 * (1 + abs(low) + abs(high))
         assert bound_low - tolerance <= float(out.min()) and float(out.max()) <= bound_high + tolerance, name
         assert np.isfinite(out).all()
+
+
+@dataclasses.dataclass(frozen=True)
+class HazeConfig:
+    amount: float = 1.0  # degrees Celsius added to every pixel
+
+
+def test_a_new_scene_transform_needs_no_other_file() -> None:
+    """A transform defined as in tiaug/transforms.py (with its config and bounds) joins the presets' scene steps,
+    the row check's bounds and the provenance without any other change."""
+    from albumentations.core.transforms_interface import ImageOnlyTransform
+
+    from tiaug.presets import tiaug_pipeline, training_steps
+    from tiaug.provenance import applied_params
+    from tiaug.safety import pipeline_bounds
+    from tiaug.thermal_transform import ThermalTransform, config_arguments, config_checker, init_schema
+
+    class Haze(ThermalTransform, ImageOnlyTransform):
+        name = "haze"
+        stage = "camera"
+        config_class = HazeConfig
+        bounds = staticmethod(lambda config, low, high: (low, high + config.amount))
+        InitSchema = init_schema(config_arguments(HazeConfig), config_checker(HazeConfig))
+
+        def __init__(self, amount: float = HazeConfig.amount, p: float = 0.5) -> None:
+            super().__init__(p=p)
+            self._configure(amount=amount)
+
+        def get_params_dependent_on_data(self, params: dict, data: dict) -> dict:
+            return {"haze": {"amount": self.amount}}
+
+        def apply(self, img: np.ndarray, haze: dict, **params: object) -> np.ndarray:
+            return img + img.dtype.type(haze["amount"])
+
+    try:
+        assert "haze" in [step.name for step in training_steps(p_scene=0.5)]
+        pipeline = tiaug_pipeline(scene=True, seed=0)
+        assert [type(t).__name__ for t in pipeline.transforms][-2:] == ["Haze", "ThermalNoise"]
+        haze = A.Compose([Haze(amount=2.0, p=1.0)], save_applied_params=True)
+        assert pipeline_bounds(haze, 20.0, 30.0) == (20.0, 32.0)
+        image = np.full((8, 8), 25.0, np.float32)
+        assert applied_params(haze(image=image)) == [{"transform": "Haze", "params": {"amount": 2.0}}]
+    finally:
+        TRANSFORMS.pop("haze")

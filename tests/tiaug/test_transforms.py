@@ -43,13 +43,18 @@ def test_serialisation_round_trips(face, tmp_path, fmt: str) -> None:
     image, mask = face
     pipeline = A.Compose(
         [
-            TiAugOcclusion(p=1, size_range=(0.05, 0.2), configurations={"dual": 2.0, "connected": 1.0},
-                           mask_policy="ignore", ignore_index=250),
+            TiAugOcclusion(
+                p=1,
+                size_range=(0.05, 0.2),
+                configurations={"dual": 2.0, "connected": 1.0},
+                mask_policy="ignore",
+                ignore_index=250,
+            ),
             TemperatureSafe([A.GaussianBlur(blur_limit=0, sigma_limit=(0.5, 1.0), p=1)], p=0.7),
             ThermalNoise(p=1, min_netd=0.02, max_netd=0.05),
         ],
         seed=3,
-    )  # fmt: skip
+    )
     restored = A.from_dict(A.to_dict(pipeline))
     path = tmp_path / f"pipeline.{fmt}"
     A.save(pipeline, str(path), data_format=fmt)
@@ -99,8 +104,9 @@ def test_mask_policy_through_transform(face) -> None:
 
 def test_provenance_is_json_with_polygons(face) -> None:
     image, mask = face
-    pipeline = A.Compose([A.HorizontalFlip(p=1), TiAugOcclusion(p=1), ThermalNoise(p=1)], seed=0,
-                         save_applied_params=True)  # fmt: skip
+    pipeline = A.Compose(
+        [A.HorizontalFlip(p=1), TiAugOcclusion(p=1), ThermalNoise(p=1)], seed=0, save_applied_params=True
+    )
     result = pipeline(image=image, mask=mask)
     records = applied_params(result)
     assert [r["transform"] for r in records] == ["HorizontalFlip", "TiAugOcclusion", "ThermalNoise"]

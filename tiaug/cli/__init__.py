@@ -28,6 +28,7 @@ COMMANDS = {
     "import-tfdb": "tiaug.cli.import_cmd:import_tfdb_cmd",
     "import-folder": "tiaug.cli.import_cmd:import_folder_cmd",
     "import-video": "tiaug.cli.video_cmd:import_video_cmd",
+    "merge": "tiaug.cli.merge_cmd:merge",
 }
 
 
@@ -78,7 +79,16 @@ class LazyGroup(Group):
                 formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings=CONTEXT)
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    context_settings=CONTEXT,
+    examples=(
+        "tiaug synth faces.h5 -n 100 --seed 0",
+        "tiaug augment faces.h5 faces_tiaug.h5 --copies 2",
+        "tiaug synth --help",
+    ),
+)
 @click.version_option(__version__, prog_name="tiaug")
 def main() -> None:
     """TiAug: synthetic thermal faces, thermal augmentation and dataset tools.

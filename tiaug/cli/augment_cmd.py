@@ -14,15 +14,16 @@ from tiaug.augment import augment_file, load_pipeline
 from tiaug.cli.common import (
     SEED,
     FiniteFloat,
-    Progress,
     command,
     compression_option,
     overwrite_flag,
     progress_every_option,
     progress_flag,
 )
-from tiaug.functional.occlusion import MASK_POLICIES, RELATIONS
+from tiaug.functional.occluded import MASK_POLICIES
+from tiaug.functional.occlusion import RELATIONS
 from tiaug.presets import tiaug_pipeline
+from tiaug.progress import Progress
 from tiaug.safety import check_pipeline, unsafe_transforms
 from tiaug.transforms import ThermalNoise, TiAugOcclusion
 
@@ -75,10 +76,18 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
     PIPELINE_FLAGS[owner][name] = default
     shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
     shown = "all 1" if default is None else shown
-    return click.option(decl, help=f"{kwargs.pop('help')} [default: {shown}]", **kwargs)
+    return click.option(decl, help=f"{kwargs.pop('help')}  [default: {shown}]", **kwargs)
 
 
-@command("augment")
+@command(
+    "augment",
+    examples=(
+        "tiaug augment faces.h5 faces_tiaug.h5 --copies 2 --seed 0 --workers 2",
+        "tiaug augment faces.h5 scene.h5 --scene --keep-original",
+        "tiaug augment faces.h5 strokes.h5 --vertices-range 2,2 --mask-policy ignore",
+        "tiaug augment faces.h5 custom.h5 --config pipeline.yaml",
+    ),
+)
 @click.argument("in_path", metavar="IN.h5", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("out_path", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(

@@ -17,7 +17,6 @@ from tiaug.cli.common import (
     command,
     compression_option,
     overwrite_flag,
-    progress_bar,
     progress_flag,
     size_option,
 )
@@ -28,6 +27,7 @@ from tiaug.cli.reader_options import (
     scale_option,
     with_format_listing,
 )
+from tiaug.progress import Progress
 
 #: the importers behind the commands, as "module:function" (imported when a command runs: OpenCV, h5py)
 TFDB, FOLDER = "tiaug.io.importers.tfdb:import_tfdb", "tiaug.io.importers.folder:import_folder"
@@ -79,13 +79,20 @@ def _run(
     importer: Callable[..., dict[str, int]], name: str, progress: bool, skipped: Sized = (), **arguments: Any
 ) -> None:
     """Run an importer with the command's arguments (same names) and report what it wrote (and skipped)."""
-    result = importer(**arguments, progress=lambda it: progress_bar(it, desc=name, enabled=progress))
+    with Progress(desc=name, enabled=progress) as bar:
+        result = importer(**arguments, progress=bar.to)
     note = f" ({len(skipped)} file(s) skipped, listed above)" if skipped else ""
     for path, n in result.items():
         click.echo(f"wrote {n} images to {path}{note}", err=True)
 
 
-@command("import-tfdb")
+@command(
+    "import-tfdb",
+    examples=(
+        "tiaug import-tfdb TFDB_DIR tfdb.h5 --crop 768x1024 --resize 256x320 --split-val 0.2",
+        "tiaug import-tfdb TFDB_DIR tfdb.h5 --skip-unlabelled",
+    ),
+)
 @click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
 @_crop
@@ -141,7 +148,14 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
     _run(import_tfdb, "import-tfdb", progress, **arguments)
 
 
-@command("import-folder")
+@command(
+    "import-folder",
+    examples=(
+        "tiaug import-folder flir_jpegs/ faces.h5",
+        "tiaug import-folder frames/ data.h5 --masks masks/ --resize 256x320",
+        "tiaug import-folder lepton_frames/ lepton.h5 --format lepton",
+    ),
+)
 @with_format_listing
 @click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
@@ -150,7 +164,7 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
     "masks_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder of PNG masks (default: DIR itself).",
+    help="Folder of PNG masks.  [default: DIR itself]",
 )
 @click.option(
     "--mask-suffix",
@@ -159,10 +173,18 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
     help="Mask of NAME.npy is NAME<suffix>.png (in a separate --masks folder NAME.png works too).",
 )
 @click.option("--binary-masks", is_flag=True, help="Masks are 0/255 face masks: any non-zero pixel -> skin (1).")
+@click.option(
+    "--classes",
+    callback=lambda ctx, param, value: tuple(n.strip() for n in value.split(",")) if value else None,
+    metavar="NAME,...",
+    help="The masks' class names, mask value k = the k-th name (default: background, skin, mouth, eyes, "
+    "eyebrows, nose).",
+)
+@click.option("--resize-masks", is_flag=True, help="Resize masks of another size to their image's (nearest neighbour).")
 @_crop
 @_resize
 @reader_options
-@click.option("--strict", is_flag=True, help="Stop at the first file that cannot be read (default: skip it).")
+@click.option("--strict", is_flag=True, help="Stop at the first file that cannot be read.  [default: skip it]")
 @overwrite_flag
 @compression_option
 @progress_flag
@@ -175,9 +197,10 @@ def import_folder_cmd(progress: bool, scale, offset, raw_size, raw_dtype, **argu
     \b
     A file that cannot be read (truncated, no radiometric data, wrong raw size, NaN or
     integer pixels, ...) is skipped with its name and problem, the rest is imported and
-    the summary says how many were skipped (--strict: stop instead). Masks are single-
-    channel PNGs of class indices 0..5 (0 background, 1 skin, 2 mouth, 3 eyes,
-    4 eyebrows, 5 nose) named NAME_mask.png, for every file or for none. All images must
+    the summary says how many were skipped (--strict: stop instead); every other file of
+    DIR that is neither read nor a mask is named too. Masks are single-channel PNGs of
+    class indices (default 0 background, 1 skin, 2 mouth, 3 eyes, 4 eyebrows, 5 nose;
+    --classes for another set) named NAME_mask.png, for every file or for none. All images must
     have one size after --crop/--resize. Files are taken in name order, not recursively;
     OUT.h5 records each row's source_file, frame_index and source_meta (JSON: format,
     camera, emissivity, timestamp). Outputs are whole or not at all; DIR is only read.

@@ -12,7 +12,13 @@ from tiaug.cli.common import SEED, command, overwrite_flag
 PARAM_KEYS = ("tiaug/params", "synth/params")
 
 
-@command("preview")
+@command(
+    "preview",
+    examples=(
+        "tiaug preview faces_tiaug.h5 --png grid.png",
+        "tiaug preview wild.h5 --png wild.png -n 6 --seed 0 --landmarks",
+    ),
+)
 @click.argument("input_path", metavar="IN.h5", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--png",
@@ -32,9 +38,9 @@ PARAM_KEYS = ("tiaug/params", "synth/params")
     "--seed",
     type=SEED,
     default=None,
-    help="Pick the images at random with this seed (default: evenly spaced rows).",
+    help="Pick the images at random with this seed.  [default: evenly spaced rows]",
 )
-@click.option("--cols", type=click.IntRange(min=1), default=None, help="Grid columns (default: about square).")
+@click.option("--cols", type=click.IntRange(min=1), default=None, help="Grid columns.  [default: about square]")
 @click.option("--masks/--no-masks", default=True, show_default=True, help="Draw mask contours.")
 @click.option(
     "--occluders/--no-occluders",

@@ -20,14 +20,15 @@ scale_option = click.option(
     "--scale",
     type=FiniteFloat(),
     default=None,
-    help="Convert stored values: T_C = raw * SCALE + OFFSET. Required for integer raw counts "
-    "(e.g. centi-kelvin: --scale 0.01 --offset -273.15; 0.04 K per count: --scale 0.04 --offset -273.15).",
+    help="Convert integer counts: T_C = raw * SCALE + OFFSET (e.g. centi-kelvin: --scale 0.01 --offset -273.15; "
+    "0.04 K per count: --scale 0.04 --offset -273.15). Float files are degrees Celsius as stored; --format raw "
+    "converts every value.",
 )
 offset_option = click.option(
     "--offset",
     type=FiniteFloat(),
     default=None,
-    help="See --scale (default 0, or the format's own: -273.15 for lepton); Kelvin floats: --offset -273.15.",
+    help="See --scale; Kelvin floats: --offset -273.15.  [default: 0, or the format's own: -273.15 for lepton]",
 )
 raw_size_option = click.option(
     "--raw-size",

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from pathlib import Path
 
 import click
 
-from tiaug.cli.common import command, progress_bar, progress_flag
+from tiaug.cli.common import command, progress_flag
+from tiaug.progress import Progress
 
 
-@command("stats")
+@command(
+    "stats",
+    examples=(
+        "tiaug stats faces.h5 faces_tiaug.h5 --png stats.png",
+        "tiaug stats faces.h5 --label lab --json stats.json",
+    ),
+)
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--png",
@@ -28,7 +34,7 @@ from tiaug.cli.common import command, progress_bar, progress_flag
     "--label",
     "labels",
     multiple=True,
-    help="Name of each input in the table and plot (repeat once per input; default: file names).",
+    help="Name of each input in the table and plot (repeat once per input).  [default: file names]",
 )
 @click.option(
     "--batch-size",
@@ -71,12 +77,9 @@ def stats(
         check_output_path(out, overwrite=overwrite, inputs=inputs)
     results = []
     for i, path in enumerate(inputs):
-
-        def bar(batches: Iterable, name: str = path.name) -> Iterable:
-            return progress_bar(batches, desc=f"stats {name}", unit="batch", enabled=progress)
-
         label = labels[i] if labels else path.name
-        results.append(fg_bg_stats(path, batch_size=batch_size, label=label, progress=bar))
+        with Progress(desc=f"stats {path.name}", unit="batch", enabled=progress) as bar:
+            results.append(fg_bg_stats(path, batch_size=batch_size, label=label, progress=bar.to))
     click.echo(format_table(results))
     if json_out is not None:
         with atomic_output(json_out, overwrite=overwrite, inputs=inputs) as tmp:

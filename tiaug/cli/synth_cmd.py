@@ -13,10 +13,10 @@ from tiaug.cli.common import (
     command,
     compression_option,
     overwrite_flag,
-    progress_bar,
     progress_flag,
     size_option,
 )
+from tiaug.progress import progress_bar
 from tiaug.synth.names import CONDITIONS
 
 if TYPE_CHECKING:
@@ -24,12 +24,20 @@ if TYPE_CHECKING:
     from tiaug.synth import SyntheticFace
 
 
-@command("synth")
+@command(
+    "synth",
+    examples=(
+        "tiaug synth faces.h5 -n 500 --size 256x320 --seed 0",
+        "tiaug synth wild.h5 -n 200 --unconstrained --seed 1",
+        "tiaug synth glasses.h5 -n 200 --condition glasses --compression blosc2-zstd",
+    ),
+)
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "-n",
     "--count",
     "count",
+    metavar="COUNT",
     type=click.IntRange(min=1),
     default=100,
     show_default=True,

@@ -10,18 +10,27 @@ from tiaug.cli.common import (
     command,
     compression_option,
     overwrite_flag,
-    progress_bar,
     progress_flag,
     size_option,
 )
 from tiaug.cli.reader_options import read_options, reader_options, with_format_listing
+from tiaug.progress import Progress
 
 
-@command("import-video")
+@command(
+    "import-video",
+    examples=(
+        "tiaug import-video recording.seq rec.h5 --every 5",
+        "tiaug import-video tc001.bin tc001.h5 --format tc001 --max-frames 100",
+        "tiaug import-video dump.raw dump.h5 --format raw --raw-size 120x160 --scale 0.04 --offset -273.15",
+    ),
+)
 @with_format_listing
 @click.argument("recording", metavar="RECORDING", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True, help="Keep every Nth frame.")
+@click.option(
+    "--every", metavar="N", type=click.IntRange(min=1), default=1, show_default=True, help="Keep every Nth frame."
+)
 @click.option("--start", type=click.IntRange(min=0), default=0, show_default=True, help="First frame to keep.")
 @click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Keep at most this many frames.")
 @click.option("--crop", callback=size_option, metavar="HxW", help="Cut the central HxW window of each frame.")
@@ -61,19 +70,20 @@ def import_video_cmd(
     """
     from tiaug.io.importers.video import import_video  # the readers load when the command runs
 
-    result = import_video(
-        recording,
-        out,
-        fmt=fmt,
-        options=read_options(scale, offset, raw_size, raw_dtype),
-        every=every,
-        start=start,
-        max_frames=max_frames,
-        crop=crop,
-        size=resize,
-        overwrite=overwrite,
-        compression=compression,
-        progress=lambda it: progress_bar(it, desc="import-video", unit="frame", enabled=progress),
-    )
+    with Progress(desc="import-video", unit="frame", enabled=progress) as bar:
+        result = import_video(
+            recording,
+            out,
+            fmt=fmt,
+            options=read_options(scale, offset, raw_size, raw_dtype),
+            every=every,
+            start=start,
+            max_frames=max_frames,
+            crop=crop,
+            size=resize,
+            overwrite=overwrite,
+            compression=compression,
+            progress=bar.to,
+        )
     for path, n in result.items():
         click.echo(f"wrote {n} frames to {path}", err=True)

@@ -18,15 +18,13 @@ produce from inputs in [low, high] (what :mod:`tiaug.safety` checks every output
 from tiaug.functional.augmented import Augmented
 from tiaug.functional.face import FaceStats, face_statistics
 from tiaug.functional.noise import NoiseConfig, apply_thermal_noise, noise_bounds, sample_thermal_noise, thermal_noise
+from tiaug.functional.occluded import MASK_POLICIES, apply_mask_policy, occluded_keypoints, occluded_pixels
 from tiaug.functional.occlusion import (
     CONFIGURATIONS,
-    MASK_POLICIES,
     RELATIONS,
     OcclusionConfig,
     OcclusionPlan,
-    apply_mask_policy,
     occlude,
-    occluded_pixels,
     occlusion_bounds,
     render_occlusion,
     sample_occlusion,
@@ -72,6 +70,7 @@ __all__ = [
     "fixed_pattern_noise",
     "noise_bounds",
     "occlude",
+    "occluded_keypoints",
     "occluded_pixels",
     "occlusion_bounds",
     "random_outline",

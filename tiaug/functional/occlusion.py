@@ -26,6 +26,7 @@ import numpy as np
 from tiaug.functional.augmented import Augmented
 from tiaug.functional.face import FaceStats, face_statistics
 from tiaug.functional.noise import fits_texture, fresh_field_window, texture_chunks, texture_range, texture_window
+from tiaug.functional.occluded import DEFAULT_MASK_POLICY, MaskPolicy, apply_mask_policy
 from tiaug.functional.polygon import Outline, bar_between, random_outline
 from tiaug.functional.raster import Region, clip_region, fit_to_area, rasterize
 from tiaug.labels import IGNORE_INDEX
@@ -33,12 +34,8 @@ from tiaug.validation import check_mask, check_number, check_range, check_therma
 
 Configuration = Literal["single", "dual", "connected"]
 Relation = Literal["poster", "any", "lower", "higher"]
-MaskPolicy = Literal["keep", "background", "ignore"]
 CONFIGURATIONS: tuple[Configuration, ...] = get_args(Configuration)
 RELATIONS: tuple[Relation, ...] = get_args(Relation)
-#: Labels under occluders: keep them (the paper's choice, the default), set them to background (0) or ignore.
-MASK_POLICIES: tuple[MaskPolicy, ...] = get_args(MaskPolicy)
-DEFAULT_MASK_POLICY: MaskPolicy = MASK_POLICIES[0]
 
 #: Documented limits of OcclusionConfig's scalar fields (refused beyond them): occluders at most 10 image spans
 #: beyond the image's range, textures and differences of at most 10 and 100 degrees Celsius.
@@ -377,34 +374,6 @@ def paint_stencil(target: np.ndarray, values: np.ndarray, stencil: np.ndarray) -
         cv2.copyTo(values, stencil, target)  # in place: same size and type
     else:
         np.copyto(target, values, where=stencil.view(bool))
-
-
-def occluded_pixels(plan: OcclusionPlan, shape: tuple[int, ...]) -> np.ndarray:
-    """Boolean (H, W) map of every pixel the plan paints."""
-    covered = np.zeros(shape[:2], dtype=bool)
-    for region in plan.regions:
-        clipped = clip_region(region, shape[0], shape[1])
-        if clipped is not None:
-            covered[clipped[0]] |= clipped[1].view(bool)
-    return covered
-
-
-def apply_mask_policy(
-    mask: np.ndarray, plan: OcclusionPlan, policy: MaskPolicy = DEFAULT_MASK_POLICY, ignore_index: int = IGNORE_INDEX
-) -> np.ndarray:
-    """Labels under the occluders: "keep" (unchanged, the paper's choice), "background" (0) or "ignore".
-
-    Returns a new mask of the same dtype and shape; the input is never modified.
-    """
-    if policy not in MASK_POLICIES:
-        raise ValueError(f"mask policy must be one of {MASK_POLICIES}, got {policy!r}")
-    if policy == "keep":
-        return mask.copy()
-    value = 0 if policy == "background" else ignore_index
-    out = mask.copy()
-    view = out[:, :, 0] if out.ndim == 3 else out
-    view[occluded_pixels(plan, view.shape)] = value
-    return out
 
 
 def occlusion_bounds(config: OcclusionConfig, low: float, high: float) -> tuple[float, float]:

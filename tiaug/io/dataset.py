@@ -53,7 +53,7 @@ class ThermalH5Dataset:
         self.transform = transform
         self.seed = seed
         self.epoch = 0
-        self._entropy = np.random.SeedSequence().entropy if seed is None else None  # fresh runs differ
+        self._entropy = int(np.random.SeedSequence().generate_state(1)[0]) if seed is None else 0  # fresh runs differ
         with ThermalH5Reader(self.path) as r:  # validate now, in the parent, then close
             self._len = r.n
             self.classes = r.classes

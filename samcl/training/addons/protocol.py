@@ -14,6 +14,9 @@ about any strategy. A strategy (SAM-CL, a contrastive head, an adversarial criti
 - transform the batch before the step (:meth:`~TrainingAddon.prepare_batch`): e.g. score several augmented
   draws of each image with a no-grad forward pass and keep the hardest (``views_per_image`` asks the data
   loader for that many independent draws);
+- draw the training samples itself (:meth:`~TrainingAddon.training_data`: a dataset and batch sampler whose items
+  carry per-image ``extras`` besides the images and masks, e.g. candidate draws with their bandit arms and a
+  clean view; the first add-on that has one is used);
 - take its own optimiser step after the segmenter's (:meth:`~TrainingAddon.after_step`): a critic or a
   discriminator, or enqueue features into a memory;
 - keep state. Parameters and buffers (queues) are saved as the module's ``state_dict``; anything else
@@ -51,7 +54,9 @@ A minimal add-on (an entropy penalty on the predictions, with a learnt temperatu
         def metric_names(self):
             return ("entropy",)
 
-    ADDONS["entropy"] = lambda config, num_classes: Entropy()   # samcl.training.addons
+    ADDONS["entropy"] = lambda config, num_classes: Entropy()   # samcl.training.addons: the registry
+
+A run uses the add-ons ``TrainConfig.addon_names()`` lists (SAM-CL's ``samcl`` with ``--samcl``), in that order.
 
 Rules an add-on keeps so that runs stay seeded, resumable and distributed:
 
@@ -60,7 +65,9 @@ Rules an add-on keeps so that runs stay seeded, resumable and distributed:
 - under ``torchrun`` every process runs the same add-on code on its own share of the batch; parameters
   trained by an own optimiser get their gradients averaged with :meth:`StepContext.all_reduce_gradients`
   before that optimiser steps; a no-grad forward pass in :meth:`~TrainingAddon.prepare_batch` runs the bare
-  segmenter (:attr:`StepContext.segmenter`, not DDP) and should use :meth:`StepContext.autocast`;
+  segmenter (:attr:`StepContext.segmenter`, not DDP) and should use :meth:`StepContext.autocast`; the segmenter
+  is in training mode there, so its batch-norm running statistics move with that pass (call ``eval()`` and
+  ``train()`` around it when they must not);
 - a loss term that some steps leave out (a warm-up at weight 0) makes ``skips_parameters`` true, so DDP looks
   for unused parameters.
 """
@@ -69,13 +76,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
+from samcl.artifacts.normalization import Normalization
 from samcl.device import autocast
 from samcl.training.distributed import World
 
@@ -87,13 +95,15 @@ class Batch:
     ``images``: (B, 1, H, W) float32 normalised network inputs; ``masks``: (B, H, W) int64 labels (the ignore
     index where pixels do not count). With ``views_per_image`` V > 1 (see :class:`TrainingAddon`),
     ``views`` (B, V, 1, H, W) and ``view_masks`` (B, V, H, W) hold V independently augmented draws of each image
-    (view 0 is the one in ``images``/``masks``); otherwise they are None.
+    (view 0 is the one in ``images``/``masks``); otherwise they are None. ``extras``: per-image tensors that an
+    add-on's own training data (:meth:`TrainingAddon.training_data`) delivers besides, by name.
     """
 
     images: torch.Tensor
     masks: torch.Tensor
     views: torch.Tensor | None = None
     view_masks: torch.Tensor | None = None
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> Batch:
         """A copy with some fields changed (e.g. ``batch.replace(images=hardest, masks=their_masks)``)."""
@@ -117,11 +127,9 @@ class SegmenterOutput:
     features: torch.Tensor | None = None
 
     def detached(self) -> SegmenterOutput:
-        def cut(x: torch.Tensor | None) -> torch.Tensor | None:
-            return None if x is None else x.detach()
-
+        features = None if self.features is None else self.features.detach()
         return SegmenterOutput(
-            *(cut(x) for x in (self.images, self.masks, self.logits, self.base_loss)), features=cut(self.features)
+            self.images.detach(), self.masks.detach(), self.logits.detach(), self.base_loss.detach(), features
         )
 
 
@@ -177,6 +185,11 @@ class TrainingAddon(nn.Module):
     @property
     def skips_parameters(self) -> bool:
         return False
+
+    def training_data(self, normalization: Normalization, n_rows: int, start: int, world: World) -> Any:
+        """``(dataset, batch sampler)`` for steps ``start ..`` of this process when the add-on draws the training
+        samples itself (items ``(images (V, 1, H, W), masks (V, H, W), extras)``), or None (the loop's own)."""
+        return None
 
     def prepare_batch(self, batch: Batch, context: StepContext) -> Batch:
         """The batch this step trains on (runs without gradients, before the forward pass)."""

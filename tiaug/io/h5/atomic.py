@@ -7,20 +7,26 @@ The temporary file is ``<name>.tmp-<pid>-<random>`` in the output's folder (same
 rename is atomic); ``atomic_folder`` stages a folder of outputs as ``.<name>.tmp-<pid>-<random>``, and
 samcl's checkpoints go through ``atomic_output``. Only a hard kill (SIGKILL, power loss) can leave such a
 file behind, never a partial output; the command line turns SIGTERM into a clean exit so ``kill`` cleans up.
+The writer holds a lock on its temporary file for as long as it writes: the next writer of the same output
+removes a leftover only when no one holds its lock (:func:`remove_stale_temporaries`), whichever
+process, container or PID namespace wrote it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import secrets
 import shutil
+import struct
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import h5py
 
+from tiaug.errors import exhaustion
 from tiaug.io.errors import OutputPathError
 
 PathLike = str | os.PathLike
@@ -84,6 +90,43 @@ def check_output_path(path: PathLike, *, overwrite: bool = False, inputs: Iterab
 _TEMPORARY = re.compile(r"^\.?(?P<name>.+)\.tmp-(?P<pid>\d+)-[0-9a-f]{8}$")
 
 
+# fcntl's open-file-description lock (Linux 3.15+): held by the open file, not the process, so neither closing
+# another descriptor of the file (h5py's) nor HDF5's own flock() on it interferes; struct flock on 64-bit Linux
+_F_OFD_SETLK = getattr(fcntl, "F_OFD_SETLK", 37)
+_WRITE_LOCK = struct.pack("hhxxxxqqixxxx", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+
+
+def _lock(fd: int, folder: bool) -> None:
+    """Lock the open file ``fd`` exclusively without waiting (OSError when another open file holds it)."""
+    if folder:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    else:
+        fcntl.fcntl(fd, _F_OFD_SETLK, _WRITE_LOCK)
+
+
+def hold_lock(path: PathLike) -> int:
+    """Open ``path`` (a temporary file or staging folder) and lock it; the lock lasts until the returned
+    descriptor is closed (or the process ends, however it ends). It marks the file as in use across processes,
+    containers and PID namespaces sharing the file system, where a PID means nothing."""
+    folder = os.path.isdir(path)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY if folder else os.O_RDWR)
+    try:
+        _lock(fd, folder)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def is_locked(path: PathLike) -> bool:
+    """True while some process holds :func:`hold_lock` on ``path`` (or it cannot be told: kept to be safe)."""
+    try:
+        os.close(hold_lock(path))
+    except OSError:
+        return True
+    return False
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -95,14 +138,15 @@ def _alive(pid: int) -> bool:
 
 
 def remove_stale_temporaries(out: Path) -> list[Path]:
-    """Delete the temporary files (and staging folders) of ``out`` left by processes that no longer run (a
-    SIGKILL or a power loss); return them. Those of running processes, this one included, are kept."""
+    """Delete the temporary files (and staging folders) of ``out`` left by writers that ended without cleaning
+    up (a SIGKILL, a power loss); return them. A temporary file is in use while its writer holds its lock
+    (:func:`hold_lock`, whatever process or container that is) or while a process of its PID runs here."""
     removed = []
     parent = out.parent if str(out.parent) else Path(".")
     with contextlib.suppress(OSError):
         for item in parent.iterdir():
             m = _TEMPORARY.match(item.name)
-            if not m or m["name"] != out.name or _alive(int(m["pid"])):
+            if not m or m["name"] != out.name or item.is_symlink() or is_locked(item) or _alive(int(m["pid"])):
                 continue
             with contextlib.suppress(OSError):
                 shutil.rmtree(item) if item.is_dir() and not item.is_symlink() else item.unlink()
@@ -110,12 +154,16 @@ def remove_stale_temporaries(out: Path) -> list[Path]:
     return removed
 
 
-def _claim(tmp: Path, out: Path) -> None:
-    """Create the empty temporary file now, so an unwritable folder is reported against ``out``, not ``tmp``."""
+def _claim(tmp: Path, out: Path) -> int:
+    """Create the empty temporary file now, so an unwritable folder is reported against ``out``, not ``tmp``, and
+    lock it (:func:`hold_lock`); return the descriptor that holds the lock."""
     try:
-        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
     except OSError as e:
         raise OutputPathError(f"{out}: cannot create a file in {tmp.parent} ({e.strerror or e})") from None
+    with contextlib.suppress(OSError):  # a file system without locks: the PID in the name still protects it here
+        _lock(fd, folder=False)
+    return fd
 
 
 def temporary_path(out: Path, *, hidden: bool = False) -> Path:
@@ -131,9 +179,11 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _commit(tmp: Path, out: Path, overwrite: bool) -> None:
-    """Move the finished temporary file into place; without ``overwrite`` never clobber a newer file."""
+def _commit(tmp: Path, out: Path, overwrite: bool, inputs: Iterable[PathLike]) -> None:
+    """Move the finished temporary file into place; without ``overwrite`` never clobber a newer file; never
+    replace an input (checked again: ``out`` may have become a link to one while the output was written)."""
     _fsync(tmp)
+    check_not_an_input(out, inputs)
     if overwrite:
         os.replace(tmp, out)
         return
@@ -158,19 +208,25 @@ def atomic_output(path: PathLike, *, overwrite: bool = False, inputs: Iterable[P
     The checks of ``check_output_path`` run first (before any work). ``BaseException`` is caught too, so
     KeyboardInterrupt and SystemExit leave no temporary file and no partial output.
     """
+    inputs = list(inputs)
     out = check_output_path(path, overwrite=overwrite, inputs=inputs)
     remove_stale_temporaries(out)
     tmp = temporary_path(out)
-    _claim(tmp, out)
+    lock = _claim(tmp, out)
     try:
         yield tmp
         if not tmp.exists() or tmp.stat().st_size == 0:
             raise OutputPathError(f"{out}: nothing was written")
-        _commit(tmp, out, overwrite)
-    except BaseException:
+        _commit(tmp, out, overwrite, inputs)
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        problem = exhaustion(error) if not isinstance(error, MemoryError) else None
+        if problem is not None:  # a full disk: one user error naming the output, whatever raised it
+            raise OutputPathError(f"{out}: cannot be written: {problem}; nothing was written") from None
         raise
+    finally:
+        os.close(lock)
 
 
 @contextlib.contextmanager
@@ -238,8 +294,10 @@ def atomic_folder(
         folder.mkdir()
     remove_stale_temporaries(out.absolute())
     staging = temporary_path(out.absolute(), hidden=True)
+    lock = -1
     try:
         staging.mkdir()
+        lock = hold_lock(staging)
         yield staging
         if not out.exists():
             os.rename(staging, out)
@@ -256,3 +314,6 @@ def atomic_folder(
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
+    finally:
+        if lock >= 0:
+            os.close(lock)

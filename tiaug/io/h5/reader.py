@@ -34,9 +34,10 @@ import h5py
 import numpy as np
 
 from tiaug.errors import one_line
-from tiaug.io.errors import ThermalDataError
+from tiaug.io.errors import ThermalDataError, guarded
 from tiaug.io.h5.atomic import PathLike
 from tiaug.io.h5.codecs import missing_filter
+from tiaug.io.h5.contained import check_contained
 from tiaug.labels import DEFAULT_CLASSES
 from tiaug.validation import (
     check_finite_rows,
@@ -47,8 +48,16 @@ from tiaug.validation import (
 )
 
 UNITS = "degC"
+#: Most bytes of images and masks one batch holds (a row of 4000x4000 pixels is 64 MB: a file of such rows is
+#: read a few rows at a time, whatever batch size is asked for).
+MAX_BATCH_BYTES = 256 << 20
 _CELSIUS = {"degc", "c", "°c", "celsius", "degree_celsius", "degrees_celsius", "degrees celsius", "deg c"}
 _KELVIN = {"k", "kelvin", "degk"}
+
+
+def rows_within(max_bytes: int, row_bytes: int, rows: int) -> int:
+    """``rows``, lowered (to one at least) so that they hold at most ``max_bytes`` of ``row_bytes`` each."""
+    return max(1, min(rows, max_bytes // max(1, row_bytes)))
 
 
 @contextlib.contextmanager
@@ -117,9 +126,11 @@ class ThermalH5Reader:
     """Validating, streaming reader of a thermal HDF5 file (read-only; the file is never modified).
 
     Use as a context manager or call ``close()``. ``require_masks=True`` refuses files without ``masks``.
+    The file must stay inside itself (:mod:`.contained`): external storage, external links and virtual
+    datasets are refused unless ``trusted``, as are rows declared but never written and oversized attributes.
     """
 
-    def __init__(self, path: PathLike, *, require_masks: bool = False) -> None:
+    def __init__(self, path: PathLike, *, require_masks: bool = False, trusted: bool = False) -> None:
         self.path = Path(path)
         if not self.path.exists():
             raise ThermalDataError(path, None, "file not found")
@@ -129,8 +140,9 @@ class ThermalH5Reader:
             self._f = h5py.File(self.path, "r")
         except OSError as e:
             raise ThermalDataError(path, None, f"not a readable HDF5 file ({e})") from None
-        try:
-            self._validate_structure(require_masks)
+        try:  # a damaged file's metadata can make HDF5 raise anything: one refusal naming the file
+            guarded(self.path, check_contained, self.path, self._f, trusted)
+            guarded(self.path, self._validate_structure, require_masks)
         except BaseException:
             self._f.close()
             raise
@@ -228,7 +240,7 @@ class ThermalH5Reader:
         """Rows of a dataset; a damaged file (unreadable chunk) is refused naming the file, key and rows."""
         try:
             return self._f[key][start:stop]
-        except (OSError, RuntimeError, ValueError) as e:
+        except Exception as e:  # HDF5 raises many kinds of error on damaged data
             raise ThermalDataError(
                 self.path, key, f"rows {start}..{stop - 1} cannot be read ({one_line(e)}): the file is damaged"
             ) from None
@@ -266,10 +278,17 @@ class ThermalH5Reader:
         b = self.read_batch(i, i + 1)
         return b.images[0], (b.masks[0] if b.masks is not None else None)
 
-    def iter_batches(self, batch_size: int = 64, start: int = 0, stop: int | None = None) -> Iterator[ThermalBatch]:
-        """Stream validated batches of at most ``batch_size`` rows; memory is one batch whatever N is."""
+    def rows_per_batch(self, batch_size: int) -> int:
+        """``batch_size``, lowered so that one batch of images and masks holds at most :data:`MAX_BATCH_BYTES` (at
+        least one row): memory is bounded by bytes whatever the rows' size."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        return rows_within(MAX_BATCH_BYTES, self.height * self.width * (4 + self.has_masks), batch_size)
+
+    def iter_batches(self, batch_size: int = 64, start: int = 0, stop: int | None = None) -> Iterator[ThermalBatch]:
+        """Stream validated batches of at most ``batch_size`` rows and :data:`MAX_BATCH_BYTES` (see
+        :meth:`rows_per_batch`); memory is one batch whatever N is."""
+        batch_size = self.rows_per_batch(batch_size)
         stop = self.n if stop is None else min(self.n, stop)
         for a in range(start, stop, batch_size):
             yield self.read_batch(a, min(a + batch_size, stop))
@@ -292,9 +311,9 @@ class ThermalH5Reader:
             raise ThermalDataError(self.path, key, f"rows are not JSON strings ({e})") from None
 
 
-def open_thermal(path: PathLike, *, require_masks: bool = False) -> ThermalH5Reader:
+def open_thermal(path: PathLike, *, require_masks: bool = False, trusted: bool = False) -> ThermalH5Reader:
     """Open and validate a thermal HDF5 file (see ``ThermalH5Reader``)."""
-    return ThermalH5Reader(path, require_masks=require_masks)
+    return ThermalH5Reader(path, require_masks=require_masks, trusted=trusted)
 
 
 def validate_file(path: PathLike, *, batch_size: int = 64, require_masks: bool = False) -> int:

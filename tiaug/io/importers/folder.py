@@ -20,7 +20,7 @@ conversion are refused as probable Kelvin or raw counts, all images must end up 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,20 +29,19 @@ import cv2
 import h5py
 import numpy as np
 
-from tiaug.io.errors import ThermalDataError
+from tiaug.io.errors import ThermalDataError, TiaugIOError, guarded
 from tiaug.io.h5.atomic import PathLike, atomic_outputs, check_output_path
 from tiaug.io.h5.codecs import DEFAULT_COMPRESSION
 from tiaug.io.h5.writer import JSON, STR, ThermalH5Writer
 from tiaug.io.readers import ReadOptions, folder_files, open_source
+from tiaug.io.readers.arrays import TiffPages, check_frame_size, load_npy_stack
+from tiaug.io.readers.formats import pixel_limit
+from tiaug.labels import DEFAULT_CLASSES
+from tiaug.progress import ProgressCallback, reported
 from tiaug.validation import check_mask
 
 Size = tuple[int, int]
-Progress = Callable[[Iterable], Iterable]
 FOLDER_COLUMNS = {"source_file": STR, "frame_index": np.int64, "source_meta": JSON}
-
-
-def no_progress(it: Iterable) -> Iterable:
-    return it
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -50,22 +49,17 @@ def no_progress(it: Iterable) -> Iterable:
 
 
 def load_raw(path: PathLike) -> np.ndarray:
-    """Load a ``.npy`` or ``.tif``/``.tiff`` array as stored (no conversion)."""
+    """One frame of a ``.npy`` or ``.tif``/``.tiff`` file as stored (no conversion); its size is checked before
+    it is read (the .npy memory-mapped)."""
     p = Path(path)
+    frames = load_npy_stack(p) if p.suffix.lower() == ".npy" else TiffPages(p)
     try:
-        if p.suffix.lower() == ".npy":
-            return np.load(p, allow_pickle=False)
-        try:
-            import tifffile  # installed with scikit-image
-
-            return tifffile.imread(p)
-        except ImportError:  # pragma: no cover - OpenCV fallback
-            arr = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-            if arr is None:
-                raise OSError("OpenCV cannot read it") from None
-            return arr
-    except (OSError, ValueError) as e:
-        raise ThermalDataError(p, None, f"cannot read the image ({e})") from None
+        if len(frames) != 1:
+            raise ThermalDataError(p, None, f"holds {len(frames)} frames; one image per file is expected")
+        return guarded(p, lambda: np.array(frames[0]))
+    finally:
+        if isinstance(frames, TiffPages):
+            frames.close()
 
 
 def center_crop(
@@ -130,6 +124,7 @@ class ImageSink:
     columns: dict[str, Any]  # extra per-row column -> dtype (STR, JSON or a numpy dtype)
     compression: str | None
     attrs: dict
+    classes: tuple[str, ...] = DEFAULT_CLASSES
     writer: ThermalH5Writer | None = None
     shape: Size | None = None
 
@@ -144,6 +139,7 @@ class ImageSink:
                 *image.shape,
                 masks=self.masks,
                 landmarks=self.landmarks,
+                classes=self.classes,
                 compression=self.compression,
                 attrs=self.attrs,
             )
@@ -169,15 +165,31 @@ class ImageSink:
 # Plain folder
 
 
-def load_mask_png(path: PathLike, image_shape: Size, n_classes: int, binary: bool = False) -> np.ndarray:
-    """Load a PNG of class indices (single channel, or grey stored as RGB) and check it fits the image."""
+def read_png(path: PathLike) -> np.ndarray:
+    """A PNG as stored (OpenCV's ``IMREAD_UNCHANGED``), once its header's size is checked against
+    :data:`~tiaug.io.readers.formats.MAX_FRAME` (a decompression bomb is refused before it is decoded)."""
+    from PIL import Image
+
+    with pixel_limit(), Image.open(path) as picture:
+        check_frame_size(picture.size[::-1], path)
     m = cv2.imread(os.fspath(path), cv2.IMREAD_UNCHANGED)
     if m is None:
         raise ThermalDataError(path, None, "cannot read the mask PNG")
+    return m
+
+
+def load_mask_png(
+    path: PathLike, image_shape: Size, n_classes: int, binary: bool = False, resize_to_image: bool = False
+) -> np.ndarray:
+    """Load a PNG of class indices (single channel, or grey stored as RGB) and check it fits the image
+    (``resize_to_image``: a mask of another size is resized to the image's, nearest neighbour)."""
+    m = guarded(path, read_png, path)
     if m.ndim == 3:
         if not (m[..., :3] == m[..., :1]).all():
             raise ThermalDataError(path, None, "is a colour picture; masks hold one class index per pixel")
         m = m[..., 0]
+    if resize_to_image and m.shape != tuple(image_shape):
+        m = cv2.resize(m, (image_shape[1], image_shape[0]), interpolation=cv2.INTER_NEAREST)
     try:
         check_mask(m, image_shape, name="mask")
     except ValueError as e:
@@ -189,9 +201,20 @@ def load_mask_png(path: PathLike, image_shape: Size, n_classes: int, binary: boo
             path,
             None,
             f"holds value {int(m.max())}, not a class index 0..{n_classes - 1}; "
-            "for 0/255 face masks pass --binary-masks",
+            "for 0/255 face masks pass --binary-masks, for another label set --classes",
         )
     return m.astype(np.uint8)
+
+
+def is_mask_name(path: Path, mask_suffix: str) -> bool:
+    """Whether ``path`` is named as the mask of another file (``<stem><mask_suffix>.png``)."""
+    return path.suffix.lower() == ".png" and path.stem.endswith(mask_suffix)
+
+
+def unread_files(folder: Path, read: list[Path], masks: list[Path | None]) -> list[Path]:
+    """The files of ``folder`` that are neither read as frames nor used as masks (named as skipped)."""
+    used = {p.resolve() for p in [*read, *masks] if p is not None}
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.resolve() not in used)
 
 
 def find_folder_items(
@@ -200,7 +223,7 @@ def find_folder_items(
     """Files of a folder that ``fmt`` reads (sorted) with their mask PNGs (or None); masks for all or none."""
     root = Path(folder)
     mdir = Path(masks_dir) if masks_dir is not None else root
-    images = folder_files(root, fmt)
+    images = [p for p in folder_files(root, fmt) if not is_mask_name(p, mask_suffix)]
     if not mdir.is_dir():
         raise ThermalDataError(mdir, None, "mask folder not found")
     if not images:
@@ -225,8 +248,18 @@ def find_folder_items(
     return pairs
 
 
+@dataclass(frozen=True)
+class MaskOptions:
+    """How mask PNGs are read: ``classes`` (their names, index = value), ``binary`` (0/255 face masks -> skin),
+    ``resize`` (a mask of another size resized to its image's, nearest neighbour)."""
+
+    classes: tuple[str, ...] = DEFAULT_CLASSES
+    binary: bool = False
+    resize: bool = False
+
+
 def _file_rows(
-    path: Path, mask_path: Path | None, fmt: str, options: ReadOptions, binary_masks: bool, crop, size
+    path: Path, mask_path: Path | None, fmt: str, options: ReadOptions, masks: MaskOptions, crop, size
 ) -> list[tuple[np.ndarray, np.ndarray | None, dict]]:
     """(image, mask, extra columns) of every frame of one file, or ThermalDataError for the file."""
     with open_source(path, fmt, options) as source:
@@ -235,7 +268,11 @@ def _file_rows(
         raise ThermalDataError(path, None, f"holds {len(frames)} frames; a mask PNG pairs with a one-frame file")
     rows = []
     for frame in frames:
-        mask = load_mask_png(mask_path, frame.image.shape, 6, binary_masks) if mask_path is not None else None
+        mask = (
+            load_mask_png(mask_path, frame.image.shape, len(masks.classes), masks.binary, masks.resize)
+            if mask_path is not None
+            else None
+        )
         image, mask, _ = crop_and_resize(frame.image, mask, None, crop, size, path)
         rows.append((image, mask, {"source_file": path.name, "frame_index": frame.index, "source_meta": frame.meta}))
     return rows
@@ -250,21 +287,25 @@ def import_folder(
     masks_dir: PathLike | None = None,
     mask_suffix: str = "_mask",
     binary_masks: bool = False,
+    classes: Sequence[str] | None = None,
+    resize_masks: bool = False,
     crop: Size | None = None,
     size: Size | None = None,
     overwrite: bool = False,
     scale: float | None = None,
     offset: float | None = None,
     strict: bool = False,
-    on_skip: Callable[[ThermalDataError], None] | None = None,
+    on_skip: Callable[[TiaugIOError], None] | None = None,
     compression: str | None = DEFAULT_COMPRESSION,
-    progress: Progress = no_progress,
+    progress: ProgressCallback | None = None,
 ) -> dict[str, int]:
     """Import every readable file of a folder (and PNG masks); return {out: number of images}.
 
     ``fmt``: a reader format or ``auto``; ``options`` (or ``scale``/``offset``) as in
     :class:`~tiaug.io.readers.ReadOptions`. A file refused by its reader is passed to ``on_skip`` and left
-    out (``strict``: raised instead); if no file can be imported the error lists the refusals. Output rows
+    out (``strict``: raised instead), as is every other file of the folder that is neither read nor a mask; if
+    no file can be imported the error lists the refusals. ``classes``: the masks' class names (default: the
+    Thermal Face Database's six); ``resize_masks``: masks of another size are resized (nearest). Output rows
     record ``source_file``, ``frame_index`` (frame within that file) and ``source_meta`` (JSON: format,
     camera, emissivity, timestamp, ...); the attribute ``tiaug/skipped`` lists the files left out.
     """
@@ -274,6 +315,9 @@ def import_folder(
     inputs = [root, *([masks_dir] if masks_dir is not None else [])]
     check_output_path(out, overwrite=overwrite, inputs=inputs)
     has_masks = pairs[0][1] is not None
+    masks = MaskOptions(tuple(classes) if classes else DEFAULT_CLASSES, binary_masks, resize_masks)
+    if len(set(masks.classes)) != len(masks.classes) or not 0 < len(masks.classes) <= 256:
+        raise ThermalDataError(folder, None, f"classes must be 1..256 distinct names, got {list(masks.classes)}")
     attrs = {
         "tiaug/import": {
             "source": "folder",
@@ -284,18 +328,24 @@ def import_folder(
             "offset": options.offset,
         }
     }
-    skipped: list[ThermalDataError] = []
+    skipped: list[TiaugIOError] = []
+
+    def skip(error: TiaugIOError) -> None:
+        skipped.append(error)
+        if on_skip is not None:
+            on_skip(error)
+
+    for other in unread_files(root, [p for p, _ in pairs], [m for _, m in pairs]):
+        skip(ThermalDataError(other, None, "not imported: not a file of a supported format (by its name)"))
     with atomic_outputs([out], overwrite=overwrite, inputs=inputs) as (tmp,), h5py.File(tmp, "w") as f:
-        sink = ImageSink(f, has_masks, None, FOLDER_COLUMNS, compression, attrs)
-        for img_path, mask_path in progress(pairs):
+        sink = ImageSink(f, has_masks, None, FOLDER_COLUMNS, compression, attrs, classes=masks.classes)
+        for img_path, mask_path in reported(pairs, progress):
             try:
-                rows = _file_rows(img_path, mask_path, fmt, options, binary_masks, crop, size)
-            except ThermalDataError as e:
+                rows = guarded(img_path, _file_rows, img_path, mask_path, fmt, options, masks, crop, size)
+            except TiaugIOError as e:  # a missing library too: the file is named with what to install
                 if strict:
                     raise
-                skipped.append(e)
-                if on_skip is not None:
-                    on_skip(e)
+                skip(e)
                 continue
             for image, mask, extra in rows:
                 sink.append(image, mask, None, extra, img_path)

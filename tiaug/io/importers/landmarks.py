@@ -29,12 +29,12 @@ import itertools
 import json
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from tiaug.io.errors import ThermalDataError
+from tiaug.io.h5.atomic import atomic_output
 from tiaug.synth.raster import fill  # the generator's rasteriser: imported and synthetic masks match
 
 SKIN, MOUTH, EYES, EYEBROWS, NOSE = 1, 2, 3, 4, 5
@@ -117,7 +117,8 @@ def write_ljson(
         "landmarks": {"points": [[float(y), float(x)] for x, y in pts], "connectivity": connectivity},
         "labels": [{"label": k, "mask": [int(i) for i in v]} for k, v in groups.items()],
     }
-    Path(path).write_text(json.dumps(doc), encoding="utf-8")
+    with atomic_output(path, overwrite=True) as tmp:
+        tmp.write_text(json.dumps(doc), encoding="utf-8")
 
 
 def _hull(points: np.ndarray) -> np.ndarray:

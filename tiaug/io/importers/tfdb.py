@@ -21,8 +21,9 @@ from tiaug.io.h5.atomic import PathLike, atomic_outputs, check_output_path
 from tiaug.io.h5.codecs import DEFAULT_COMPRESSION
 from tiaug.io.h5.writer import STR
 from tiaug.io.importers import landmarks as lmk
-from tiaug.io.importers.folder import ImageSink, Progress, Size, crop_and_resize, load_raw, no_progress
-from tiaug.io.readers.units import to_celsius
+from tiaug.io.importers.folder import ImageSink, Size, crop_and_resize, load_raw
+from tiaug.io.readers.units import stored_to_celsius
+from tiaug.progress import ProgressCallback, reported
 
 TFDB_COLUMNS = {"source_file": STR, "subject": STR}
 
@@ -110,16 +111,15 @@ def import_tfdb(
     brow_thickness: float = 0.09,
     skip_unlabelled: bool = False,
     compression: str | None = DEFAULT_COMPRESSION,
-    progress: Progress = no_progress,
+    progress: ProgressCallback | None = None,
 ) -> dict[str, int]:
     """Import a Thermal Face Database folder; return {output path: number of images}.
 
-    Pixels are converted as ``raw * scale + offset`` (no ``offset``: 0, i.e. degrees Celsius as stored).
+    Integer pixels are converted as ``raw * scale + offset``; float pixels are degrees Celsius as stored.
 
     Without ``split_val`` everything goes to ``out``; with it, to ``split_paths(out)`` (train, val), the
     validation side holding about ``split_val`` of the subjects, chosen with ``seed``.
     """
-    offset = 0.0 if offset is None else offset  # `tiaug import-tfdb` without --offset passes None
     root = Path(folder)
     outputs = [Path(out)] if split_val is None else list(split_paths(out))
     for p in outputs:  # refuse a bad output before reading anything
@@ -149,8 +149,8 @@ def import_tfdb(
                 ImageSink(f, True, n_points, TFDB_COLUMNS, compression, {**attrs, "tiaug/split": name})
                 for f, name in zip(files, ["all"] if split_val is None else ["train", "val"], strict=True)
             ]
-            for item, (pts, groups) in progress(list(zip(items, marks, strict=True))):
-                image = to_celsius(load_raw(item.image), item.image, scale, offset or 0.0)
+            for item, (pts, groups) in reported(list(zip(items, marks, strict=True)), progress):
+                image = stored_to_celsius(load_raw(item.image), item.image, scale, offset)
                 image, _, pts = crop_and_resize(image, None, pts, crop, size, item.image)
                 assert pts is not None  # landmarks in, landmarks out
                 mask = lmk.mask_from_landmarks(

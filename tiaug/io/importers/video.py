@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from tiaug.io.errors import ThermalDataError
@@ -18,8 +18,7 @@ from tiaug.io.h5.atomic import PathLike, atomic_h5, check_output_path
 from tiaug.io.h5.writer import ThermalH5Writer
 from tiaug.io.importers.folder import FOLDER_COLUMNS, Size, center_crop, resize
 from tiaug.io.readers import Frame, ReadOptions, open_source
-
-Progress = Callable[[Iterable], Iterable]
+from tiaug.progress import ProgressCallback, reported
 
 
 def frame_count(count: int, start: int, every: int, max_frames: int | None) -> int:
@@ -41,7 +40,7 @@ def import_video(
     size: Size | None = None,
     overwrite: bool = False,
     compression: str | None = "lzf",
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> dict[str, int]:
     """Every ``every``-th frame of ``recording`` from frame ``start`` (at most ``max_frames``) into ``out``.
 
@@ -56,8 +55,7 @@ def import_video(
         if total == 0:
             raise ThermalDataError(path, None, f"holds {source.count} frame(s): none from frame {start} on")
         frames: Iterable[Frame] = itertools.islice(source.frames(start=start, step=every), max_frames)
-        if progress is not None:
-            frames = progress(frames)
+        frames = reported(frames, progress, total)
         attrs = {
             "tiaug/import": {
                 "source": "recording",

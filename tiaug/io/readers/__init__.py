@@ -42,10 +42,11 @@ _DEVICE = re.compile(r"^(\d+|/dev/video\d+)$")
 def open_source(path: PathLike, fmt: str = "auto", options: ReadOptions | None = None) -> FrameSource:
     """Open one file as a :class:`FrameSource` of format ``fmt`` (``auto``: detected); checks its header.
 
-    Raises ThermalDataError naming the file and the problem, ValueError for options a format needs (e.g.
-    ``--format raw`` without ``scale``), MissingExtraError when the format's library is not installed.
+    Raises ThermalDataError naming the file and the problem (whatever the file holds), ValueError for options a
+    format needs (e.g. ``--format raw`` without ``scale``), MissingExtraError when the format's library is not
+    installed.
     """
-    from tiaug.io.readers.base import ReadOptions
+    from tiaug.io.readers.base import ReadOptions, guarded
     from tiaug.io.readers.detect import detect_format
 
     if fmt not in FORMATS:
@@ -57,7 +58,7 @@ def open_source(path: PathLike, fmt: str = "auto", options: ReadOptions | None =
         fmt = detect_format(p)
     module, _, function = SPECS[fmt].opener.partition(":")
     opener = getattr(importlib.import_module(module), function)
-    return opener(p, fmt, options or ReadOptions())
+    return guarded(p, opener, p, fmt, options or ReadOptions())
 
 
 def folder_files(folder: PathLike, fmt: str = "auto") -> list[Path]:

@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 
 from tiaug.io.errors import ThermalDataError
-from tiaug.io.readers.base import Frame, FrameSource, ReadOptions
+from tiaug.io.readers.base import Frame, FrameSource, ReadOptions, ReadOptionsError
 from tiaug.io.readers.filebytes import FileBytes
-from tiaug.io.readers.formats import RAW_DTYPES
-from tiaug.io.readers.units import KELVIN_OFFSET, to_celsius
+from tiaug.io.readers.formats import MAX_FRAME, RAW_DTYPES
+from tiaug.io.readers.png import PngFrames
+from tiaug.io.readers.units import KELVIN_OFFSET, stored_to_celsius, to_celsius
 
 TC001_FRAME = (384, 256)  # rows x columns of one UVC frame: 192 picture rows above 192 temperature rows
 LEPTON_FRAME = (120, 160)  # Lepton 3.x; Lepton 2.x is 60x80 (--raw-size 60x80)
@@ -63,7 +64,16 @@ def load_npy_stack(path: Path) -> np.ndarray:
         raise ThermalDataError(path, None, f"array must have shape (H, W) or (N, H, W), got {shape}")
     if 0 in a.shape:
         raise ThermalDataError(path, None, f"array is empty (shape {shape})")
+    check_frame_size(a.shape[1:3], path)
     return a
+
+
+def check_frame_size(size: tuple[int, ...], where: Any) -> None:
+    """Refuse a frame of (height, width) ``size`` outside 1x1 .. :data:`MAX_FRAME` (a damaged or hostile file)."""
+    if not all(0 < n <= limit for n, limit in zip(size, MAX_FRAME, strict=False)):
+        raise ThermalDataError(
+            where, None, f"frames of {size[0]}x{size[1]} pixels; frames are 1x1 to {MAX_FRAME[0]}x{MAX_FRAME[1]}"
+        )
 
 
 class TiffPages:
@@ -81,15 +91,24 @@ class TiffPages:
         if n == 0:
             raise ThermalDataError(path, None, "TIFF holds no pages")
         self.path = path
-        self.shape = (n, *self._pages[0].shape)
+        self.shape = (n, *self._page(0).shape)
+        check_frame_size(self.shape[1:3], path)
+
+    def _page(self, index: int) -> Any:
+        try:
+            return self._pages[index]
+        except (OSError, ValueError, IndexError, struct.error, RuntimeError) as e:
+            raise ThermalDataError(self.path, None, f"page {index} cannot be read ({e})") from None
 
     def __len__(self) -> int:
         return self.shape[0]
 
     def __getitem__(self, index: int) -> np.ndarray:
+        page = self._page(index)
+        check_frame_size(page.shape[:2], f"{self.path} page {index}")
         try:
-            page = self._pages[index].asarray()
-        except (OSError, ValueError, IndexError, struct.error) as e:
+            page = page.asarray()
+        except (OSError, ValueError, IndexError, struct.error, RuntimeError, MemoryError) as e:
             raise ThermalDataError(self.path, None, f"page {index} cannot be read ({e})") from None
         if page.ndim == 3 and page.shape[-1] == 1:
             page = page[..., 0]
@@ -182,12 +201,15 @@ def _converter(fmt: str, opts: ReadOptions) -> Convert:
 
         return lepton
     if fmt == "raw" and opts.scale is None:
-        raise ValueError(
+        raise ReadOptionsError(
             "--format raw needs --scale (and --offset) from the camera's documentation, e.g. 0.04 K per count: "
             "--scale 0.04 --offset -273.15"
         )
     offset = 0.0 if opts.offset is None else opts.offset
-    return lambda f, where: to_celsius(f, where, opts.scale, offset)
+    if fmt == "raw":
+        return lambda f, where: to_celsius(f, where, opts.scale, offset)
+
+    return lambda f, where: stored_to_celsius(f, where, opts.scale, offset)
 
 
 class ArraySource(FrameSource):
@@ -210,8 +232,13 @@ class ArraySource(FrameSource):
         self._container = []
 
 
+#: Files that hold frames as arrays: format name -> the sequence of its frames.
+CONTAINERS: dict[str, Callable[[Path], Any]] = {"npy": load_npy_stack, "tiff": TiffPages, "png": PngFrames}
+
+
 def open_array(path: Path, fmt: str, opts: ReadOptions) -> ArraySource:
-    """Open ``path`` (an npy or tiff file, or a headerless one) as format ``fmt`` (npy, tiff, tc001, lepton, raw).
+    """Open ``path`` (an npy, tiff or png file, or a headerless one) as format ``fmt`` (one of those containers,
+    tc001, lepton, raw); ``scale``/``offset`` convert integer pixels (every pixel for ``raw``).
 
     The container is told by the file's first bytes: a file of another known format is refused, as is a file
     that ``fmt`` npy or tiff names but that is not one.
@@ -219,22 +246,20 @@ def open_array(path: Path, fmt: str, opts: ReadOptions) -> ArraySource:
     from tiaug.io.readers.detect import magic_format
 
     container_kind = magic_format(path)
-    if fmt in ("npy", "tiff") and container_kind != fmt:
+    if fmt in CONTAINERS and container_kind != fmt:
         raise ThermalDataError(path, None, f"is not a {fmt} file (--format {fmt})")
-    if container_kind not in (None, "npy", "tiff"):
+    if container_kind is not None and container_kind not in CONTAINERS:
         raise ThermalDataError(path, None, f"is a {container_kind} file, not frames for --format {fmt}")
     convert = _converter(fmt, opts)
-    if container_kind == "npy":
-        container: Any = load_npy_stack(path)
-    elif container_kind == "tiff":
-        container = TiffPages(path)
+    if container_kind is not None:
+        container: Any = CONTAINERS[container_kind](path)
     else:
         default = {"tc001": TC001_FRAME, "lepton": LEPTON_FRAME}.get(fmt)
         size = opts.raw_size or default
         if size is None:
-            raise ValueError(f"{path}: a headerless file needs --raw-size HxW (pixels of one frame)")
+            raise ReadOptionsError(f"{path}: a headerless file needs --raw-size HxW (pixels of one frame)")
         container = RawFrames(path, size, opts.raw_dtype)
     meta: dict[str, Any] = {"camera": CAMERA_NAMES[fmt]} if fmt in CAMERA_NAMES else {}
-    if fmt == "raw" or (fmt in ("npy", "tiff") and opts.scale is not None):
+    if fmt == "raw" or (fmt in CONTAINERS and opts.scale is not None):
         meta.update(scale=opts.scale, offset=0.0 if opts.offset is None else opts.offset)
     return ArraySource(path, fmt, container, convert, meta)

@@ -3,7 +3,9 @@
 A :class:`FrameSource` is one file (or one device) opened and checked at the header level; its frames are
 read one at a time (``frames()``), so memory stays one frame whatever the length of a recording. Every
 refusal is a :class:`~tiaug.io.errors.ThermalDataError` naming the file (and the frame) and the problem;
-a library that is not installed gives a :class:`MissingExtraError` naming the extra to install.
+a library that is not installed gives a :class:`MissingExtraError` naming the extra to install. Opening a file
+(:func:`tiaug.io.readers.open_source`) and reading its frames (:meth:`FrameSource.frames`) raise nothing else
+for a bad file, whatever the file holds (:func:`guarded`).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from tiaug.io.errors import TiaugIOError
-from tiaug.io.readers.formats import CAMERAS_EXTRA, RAW_DTYPES
+from tiaug.io.errors import ReadOptionsError, TiaugIOError, guarded
+from tiaug.io.readers.formats import CAMERAS_EXTRA, MAX_FRAME, RAW_DTYPES
+
+__all__ = ["Frame", "FrameSource", "MissingExtraError", "ReadOptions", "ReadOptionsError", "guarded", "require_module"]
 
 
 class MissingExtraError(TiaugIOError):
@@ -53,8 +57,8 @@ class ReadOptions:
     def __post_init__(self) -> None:
         if self.raw_dtype not in RAW_DTYPES:
             raise ValueError(f"raw dtype must be one of {', '.join(RAW_DTYPES)}, got {self.raw_dtype!r}")
-        if self.raw_size is not None and min(self.raw_size) < 1:
-            raise ValueError(f"raw frame size must be positive, got {self.raw_size}")
+        if self.raw_size is not None and not all(0 < n <= m for n, m in zip(self.raw_size, MAX_FRAME, strict=True)):
+            raise ValueError(f"raw frame size must be 1x1 to {MAX_FRAME[0]}x{MAX_FRAME[1]}, got {self.raw_size}")
         if self.scale is not None and not (np.isfinite(self.scale) and self.scale != 0):
             raise ValueError(f"scale must be a finite non-zero number, got {self.scale}")
 
@@ -95,7 +99,7 @@ class FrameSource:
         if step < 1 or start < 0:
             raise ValueError(f"start must be >= 0 and step >= 1, got {start} and {step}")
         for index in range(start, self.count or 0, step):
-            yield self.read(index)
+            yield guarded(self.where(index), self.read, index)
 
     def close(self) -> None:
         """Release the file or device."""

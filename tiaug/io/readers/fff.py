@@ -12,8 +12,11 @@ through :mod:`tiaug.io.readers.planck`.
 
 flirpy (``flirpy.io.seq.Seq``) reads a whole .seq into memory and pulls in USB and serial stacks and an upper
 bound on numpy; this reader finds the frames by reading their headers and then reads one frame at a time, so a
-recording of any length costs one frame of memory. A file cut short inside a frame is refused with the frame's
-number; bytes between or after frames that no record refers to are passed over.
+recording of any length costs one frame of memory. Every declared size is checked before anything is
+allocated: record counts and offsets against the file, frame sizes against :data:`~.formats.MAX_FRAME`, an
+embedded PNG's own size against the record's before it is decoded. A file cut short inside a frame, or a frame
+whose header is damaged, is refused with the frame's number; a few bytes between or after frames that no record
+refers to are passed over.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,7 @@ import numpy as np
 from tiaug.io.errors import ThermalDataError
 from tiaug.io.readers.base import Frame, FrameSource, ReadOptions
 from tiaug.io.readers.filebytes import FileBytes
+from tiaug.io.readers.formats import MAX_FRAME, pixel_limit
 from tiaug.io.readers.planck import FlirCalibration
 from tiaug.io.readers.units import to_celsius
 
@@ -37,6 +42,9 @@ HEADER_BYTES = 64
 RECORD_BYTES = 32
 RAW_DATA, CAMERA_INFO = 0x01, 0x20
 CAMERA_INFO_MIN_BYTES = 0x310  # up to Planck R2
+MAX_INFO_BYTES = 1 << 16  # FLIR's camera-information records are 0x5B0 bytes; only the first ones are read
+MAX_RECORDS = 4096
+MAX_RAW_BYTES = 0x20 + 2 * MAX_FRAME[0] * MAX_FRAME[1] + (1 << 20)  # header, counts, slack for a PNG's overhead
 _FLOATS = {  # camera information: FlirCalibration field -> offset of a float32
     "emissivity": 0x20,
     "object_distance": 0x24,
@@ -65,8 +73,10 @@ def _header(buf: Any, start: int, where: str) -> tuple[str, int, int]:
         raise ThermalDataError(where, None, f"is cut short: its FFF header needs {HEADER_BYTES} bytes")
     order = "<" if 100 <= int.from_bytes(head[0x14:0x18], "little") < 200 else ">"
     version, dir_offset, count = struct.unpack_from(f"{order}III", head, 0x14)
-    if not 100 <= version < 200 or count > 4096:
-        raise ThermalDataError(where, None, f"FFF header is damaged (version {version}, {count} records)")
+    if not 100 <= version < 200 or not 1 <= count <= MAX_RECORDS or dir_offset < HEADER_BYTES:
+        raise ThermalDataError(
+            where, None, f"FFF header is damaged (version {version}, {count} records at byte {dir_offset})"
+        )
     return order, dir_offset, count
 
 
@@ -79,27 +89,44 @@ def _records(buf: Any, start: int, where: str) -> list[tuple[int, int, int, int]
     out = []
     for i in range(count):
         rtype, subtype, _, _, offset, length = struct.unpack_from(f"{order}HHIIII", directory, i * RECORD_BYTES)
-        if rtype:
+        if rtype and length:
+            if offset < HEADER_BYTES:
+                raise ThermalDataError(where, None, f"FFF record {i} is damaged: it starts inside the header")
             out.append((rtype, subtype, offset, length))
     return out
 
 
+def _frame_size(buf: Any, start: int, where: str) -> int:
+    """Bytes of the FFF frame at ``start``: up to the end of its directory or of its last record."""
+    records = _records(buf, start, where)
+    _, dir_offset, count = _header(buf, start, where)
+    return max([dir_offset + count * RECORD_BYTES] + [off + length for _, _, off, length in records])
+
+
 def frame_extents(buf: Any, name: str) -> list[tuple[int, int]]:
-    """(start, size) of every FFF frame in ``buf``; the next frame starts where the last record ends."""
+    """(start, size) of every FFF frame in ``buf``; the next frame starts where the last record ends.
+
+    Bytes that no record refers to are passed over between frames and after the last one only while they are
+    fewer than the smallest frame: more could hide a frame whose header is damaged, which is refused with its
+    number rather than dropped (and every later frame renumbered).
+    """
     extents: list[tuple[int, int]] = []
     start, end = 0, len(buf)
     while start < end:
         where = f"{name} frame {len(extents)}"
         if buf[start : start + 4] != MAGIC:
-            found = buf.find(MAGIC, start) if extents else -1
-            if found < 0 and extents:
+            if not extents:
+                raise ThermalDataError(where, None, f"no FFF frame header at byte {start}: not a FLIR file, or damaged")
+            smallest = min(size for _, size in extents)
+            found = buf.find(MAGIC, start, limit=start + smallest)
+            if found < 0 and end - start < smallest:
                 break  # bytes after the last frame that no frame refers to
             if found < 0:
-                raise ThermalDataError(where, None, f"no FFF frame header at byte {start}: not a FLIR file, or damaged")
+                raise ThermalDataError(
+                    where, None, f"is damaged: no FFF frame header at byte {start} (or in the {smallest} bytes after)"
+                )
             start = found  # unreferenced bytes between two frames
-        records = _records(buf, start, where)
-        _, dir_offset, count = _header(buf, start, where)
-        size = max([dir_offset + count * RECORD_BYTES] + [off + length for _, _, off, length in records])
+        size = _frame_size(buf, start, where)
         if start + size > end:
             raise ThermalDataError(
                 where, None, f"is cut short: the frame needs {size} bytes but the file ends after {end - start}"
@@ -118,25 +145,61 @@ def _record(records: list[tuple[int, int, int, int]], rtype: int, where: str, wh
     return found[0]
 
 
-def _raw_counts(data: bytes, subtype: int, where: str) -> np.ndarray:
+def _check_size(height: int, width: int, where: str) -> None:
+    if not (0 < height <= MAX_FRAME[0] and 0 < width <= MAX_FRAME[1]):
+        raise ThermalDataError(
+            where,
+            None,
+            f"raw data declares {width}x{height} pixels; frames are 1x1 to {MAX_FRAME[1]}x{MAX_FRAME[0]} (damaged?)",
+        )
+
+
+def _png_counts(pixels: bytes, height: int, width: int, where: str) -> Callable[[], np.ndarray]:
+    """Check a raw-data PNG's own size against the record's (at most MAX_FRAME) without decoding it; return the
+    decoder of its counts."""
+    from PIL import Image
+
+    def opened() -> Any:
+        try:
+            with pixel_limit():
+                return Image.open(io.BytesIO(pixels), formats=["PNG"])
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            raise ThermalDataError(where, None, f"raw data PNG cannot be decoded ({e})") from None
+
+    with opened() as png:
+        if png.size != (width, height):
+            raise ThermalDataError(
+                where, None, f"raw data PNG is {png.size[0]}x{png.size[1]}, the record says {width}x{height}"
+            )
+
+    def decode() -> np.ndarray:
+        with opened() as png, pixel_limit():
+            try:
+                counts = np.asarray(png)
+            except (OSError, ValueError, SyntaxError) as e:
+                raise ThermalDataError(where, None, f"raw data PNG cannot be decoded ({e})") from None
+        if counts.shape != (height, width) or counts.dtype.kind not in "iu":
+            raise ThermalDataError(where, None, f"raw data PNG is {counts.dtype} {counts.shape}, not 16-bit grey")
+        return counts.astype(np.uint16).byteswap()  # FLIR stores PNG counts with their bytes swapped
+
+    return decode
+
+
+def _raw_counts(data: bytes, subtype: int, where: str) -> Callable[[], np.ndarray]:
+    """Check a raw-data record's declared size against MAX_FRAME and its bytes; return the decoder of its (H, W)
+    counts (nothing is decoded until it is called)."""
+    if len(data) < 0x20:
+        raise ThermalDataError(where, None, f"raw data record is {len(data)} bytes, shorter than its header")
     order = "<" if int.from_bytes(data[:2], "little") == 2 else ">"
     width, height = struct.unpack_from(f"{order}HH", data, 2)
+    _check_size(height, width, where)
     pixels = data[0x20:]
     if subtype == 3 or pixels[:4] == b"\x89PNG":
-        from PIL import Image
-
-        try:
-            counts = np.asarray(Image.open(io.BytesIO(pixels))).astype(np.uint16)
-        except OSError as e:
-            raise ThermalDataError(where, None, f"raw data PNG cannot be decoded ({e})") from None
-        counts = counts.byteswap()  # FLIR stores PNG counts with their bytes swapped
-    else:
-        if len(pixels) < width * height * 2:
-            raise ThermalDataError(where, None, f"raw data holds {len(pixels)} bytes for {width}x{height} pixels")
-        counts = np.frombuffer(pixels, dtype=">u2" if subtype == 1 else "<u2", count=width * height)
-    if counts.shape != (height * width,) and counts.shape != (height, width):
-        raise ThermalDataError(where, None, f"raw data is {counts.shape}, the record says {height}x{width}")
-    return counts.reshape(height, width)
+        return _png_counts(pixels, height, width, where)
+    if len(pixels) < width * height * 2:
+        raise ThermalDataError(where, None, f"raw data holds {len(pixels)} bytes for {width}x{height} pixels")
+    dtype = ">u2" if subtype == 1 else "<u2"
+    return lambda: np.frombuffer(pixels, dtype=dtype, count=width * height).reshape(height, width)
 
 
 def _text(data: bytes, offset: int, size: int) -> str:
@@ -170,15 +233,34 @@ def parse_camera_info(data: bytes, where: str) -> tuple[FlirCalibration, dict[st
     return cal, meta
 
 
-def decode_frame(data: Any, where: str) -> tuple[np.ndarray, dict[str, Any]]:
-    """One FFF frame's bytes -> (temperatures (H, W) float32 degrees Celsius, metadata)."""
+def _checked_raw(data: Any, where: str) -> tuple[list[tuple[int, int, int, int]], Callable[[], np.ndarray]]:
+    """The records of one frame and the decoder of its raw counts, every declared size checked."""
     records = _records(data, 0, where)
     sub, off, length = _record(records, RAW_DATA, where, "raw data")
-    counts = _raw_counts(bytes(data[off : off + length]), sub, where)
+    if length > MAX_RAW_BYTES:
+        raise ThermalDataError(where, None, f"raw data record claims {length} bytes, more than any frame holds")
+    if off + length > len(data):
+        raise ThermalDataError(where, None, "is cut short: its raw data record runs past the end of the data")
+    return records, _raw_counts(bytes(data[off : off + length]), sub, where)
+
+
+def check_frame(data: Any, where: str) -> None:
+    """Refuse an FFF frame (e.g. one embedded in a radiometric JPEG) whose header, records or declared sizes
+    are damaged, without decoding its pixels."""
+    records, _ = _checked_raw(data, where)
+    _record(records, CAMERA_INFO, where, "camera information")
+
+
+def decode_frame(data: Any, where: str) -> tuple[np.ndarray, dict[str, Any]]:
+    """One FFF frame's bytes -> (temperatures (H, W) float32 degrees Celsius, metadata)."""
+    records, counts = _checked_raw(data, where)
     _, coff, clength = _record(records, CAMERA_INFO, where, "camera information")
-    cal, meta = parse_camera_info(bytes(data[coff : coff + clength]), where)
-    image = to_celsius(cal.to_celsius(counts), where)
-    return image, meta
+    cal, meta = parse_camera_info(bytes(data[coff : coff + min(clength, MAX_INFO_BYTES)]), where)
+    try:
+        celsius = cal.to_celsius(counts())
+    except (ArithmeticError, ValueError) as e:  # overflow or a domain error of a damaged calibration
+        raise ThermalDataError(where, None, f"calibration cannot be used ({type(e).__name__}: {e})") from None
+    return to_celsius(celsius, where), meta
 
 
 class FffSource(FrameSource):
@@ -196,7 +278,7 @@ class FffSource(FrameSource):
 
     def read(self, index: int) -> Frame:
         start, size = self._extents[index]
-        image, meta = decode_frame(self._bytes.read(start, size), self.where(index))
+        image, meta = decode_frame(self._bytes.window(start, size), self.where(index))
         return Frame(image, index, {**self.meta, **meta})
 
     def close(self) -> None:

@@ -7,6 +7,9 @@ no dependencies, so ``--help`` reads it without loading NumPy.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 CAMERAS_EXTRA = "pip install 'tiaug-samcl[cameras]'"
@@ -56,6 +59,13 @@ FORMAT_SPECS = (
         (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
     ),
     FormatSpec(
+        "png",
+        "single-channel integer images (e.g. 16-bit frames); need --scale/--offset",
+        (".png",),
+        _ARRAYS,
+        (b"\x89PNG\r\n\x1a\n",),
+    ),
+    FormatSpec(
         "rjpeg",
         "FLIR radiometric JPEG, needs the [cameras] extra",
         (".jpg", ".jpeg"),
@@ -67,21 +77,21 @@ FORMAT_SPECS = (
     FormatSpec(
         "tc001",
         "TOPDON TC001 / InfiRay 256x384 UVC frame pairs, 1/64 K",
-        (".npy", ".tif", ".tiff", *HEADERLESS_SUFFIXES),
+        (".npy", ".tif", ".tiff", ".png", *HEADERLESS_SUFFIXES),
         _ARRAYS,
         headerless=True,
     ),
     FormatSpec(
         "lepton",
         "FLIR Lepton centi-kelvin, --raw-size HxW if not 120x160",
-        (".npy", ".tif", ".tiff", *HEADERLESS_SUFFIXES),
+        (".npy", ".tif", ".tiff", ".png", *HEADERLESS_SUFFIXES),
         _ARRAYS,
         headerless=True,
     ),
     FormatSpec(
         "raw",
         "headerless counts with --raw-size HxW and --scale S [--offset O]",
-        (".npy", ".tif", ".tiff", *HEADERLESS_SUFFIXES),
+        (".npy", ".tif", ".tiff", ".png", *HEADERLESS_SUFFIXES),
         _ARRAYS,
         headerless=True,
     ),
@@ -123,3 +133,20 @@ def format_listing() -> str:
     rows.append(("/".join(HEADERLESS_SUFFIXES), f"headerless frames: only with --format {names}"))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"  {name:<{width}}  {text}" for name, text in rows)
+
+
+@contextlib.contextmanager
+def pixel_limit() -> Iterator[None]:
+    """While inside, PIL refuses any picture of more than :data:`MAX_FRAME`'s pixels (a decompression bomb)
+    before decoding it: ``DecompressionBombError`` or ``DecompressionBombWarning`` raised as an error, which the
+    reader turns into a refusal of the file. PIL's limit is process-wide; it is restored on exit."""
+    from PIL import Image
+
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_FRAME[0] * MAX_FRAME[1]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved

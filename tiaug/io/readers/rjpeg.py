@@ -9,6 +9,7 @@ truncated file and a JPEG without radiometric data are refused with that message
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +17,24 @@ import numpy as np
 
 from tiaug.io.errors import ThermalDataError
 from tiaug.io.readers.base import Frame, FrameSource, ReadOptions, require_module
+from tiaug.io.readers.fff import check_frame
+from tiaug.io.readers.formats import pixel_limit
 from tiaug.io.readers.units import to_celsius
 
 FLIR_APP1 = b"FLIR\x00"
+APP1_HEADER = 8  # "FLIR\0", a version byte, the segment's number and the last segment's number
+#: Largest file read as a radiometric JPEG (they hold one frame: a few MB); a larger one is refused unread.
+MAX_RJPEG_BYTES = 64 << 20
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}  # markers without a length (TEM, RSTn)
 
 
-def flir_segments(data: bytes, path: Path) -> int:
-    """Count the FLIR APP1 segments of a JPEG; refuse a file that is not a whole JPEG."""
+def flir_segments(data: bytes, path: Path) -> list[bytes]:
+    """The payloads of the FLIR APP1 segments of a JPEG (together: an FFF frame); refuse a file that is not a
+    whole JPEG."""
     if not data.startswith(b"\xff\xd8"):
         raise ThermalDataError(path, None, "is not a JPEG (no start-of-image marker)")
-    i, found, n = 2, 0, len(data)
+    i, n = 2, len(data)
+    found: list[bytes] = []
     while True:
         if i + 4 > n:
             raise ThermalDataError(path, None, f"truncated JPEG: it ends inside its headers (after {n} bytes)")
@@ -45,7 +53,7 @@ def flir_segments(data: bytes, path: Path) -> int:
         if i + 2 + length > n:
             raise ThermalDataError(path, None, f"truncated JPEG: a segment at byte {i} runs past the end of the file")
         if marker == 0xE1 and data[i + 4 : i + 4 + len(FLIR_APP1)] == FLIR_APP1:
-            found += 1
+            found.append(data[i + 4 + APP1_HEADER : i + 2 + length])
         if marker == 0xDA:  # start of scan: compressed data up to the end-of-image marker
             if data.rfind(b"\xff\xd9", i + 2 + length) < 0:
                 raise ThermalDataError(
@@ -68,16 +76,25 @@ class RJpegSource(FrameSource):
 
     def __init__(self, path: Path) -> None:
         try:
-            self._data = path.read_bytes()
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size > MAX_RJPEG_BYTES:
+                    raise ThermalDataError(
+                        path, None, f"is {size} bytes, more than any radiometric JPEG ({MAX_RJPEG_BYTES} at most)"
+                    )
+                self._data = f.read(size)
         except OSError as e:
             raise ThermalDataError(path, None, f"cannot be read ({e.strerror or e})") from None
-        if flir_segments(self._data, path) == 0:
+        segments = flir_segments(self._data, path)
+        if not segments:
             raise ThermalDataError(
                 path,
                 None,
                 "JPEG without FLIR radiometric metadata (no FLIR APP1 segment): a plain photo, or a picture exported "
                 "without its thermal data; only radiometric JPEGs (R-JPEG) hold temperatures",
             )
+        # flyr trusts the sizes and counts of the embedded FFF frame (a huge count loops it): checked here first
+        check_frame(b"".join(segments), str(path))
         super().__init__(str(path), "rjpeg", 1)
         self.path = path
 
@@ -86,8 +103,9 @@ class RJpegSource(FrameSource):
             raise IndexError(f"{self.name} holds one frame, asked for frame {index}")
         flyr = require_module("flyr", "FLIR radiometric JPEGs")
         try:
-            thermogram = flyr.unpack(io.BytesIO(self._data))
-            celsius = np.asarray(thermogram.celsius, dtype=np.float32)
+            with pixel_limit():  # flyr decodes an embedded PNG with PIL
+                thermogram = flyr.unpack(io.BytesIO(self._data))
+                celsius = np.asarray(thermogram.celsius, dtype=np.float32)
             calibration = dict(thermogram.metadata)
         except Exception as e:  # flyr raises many kinds of error on damaged or unusual files
             raise ThermalDataError(

@@ -36,6 +36,16 @@ def to_celsius(raw: np.ndarray, path: PathLike, scale: float | None = None, offs
     return np.ascontiguousarray(image, dtype=np.float32)
 
 
+def stored_to_celsius(
+    raw: np.ndarray, path: PathLike, scale: float | None = None, offset: float | None = None
+) -> np.ndarray:
+    """:func:`to_celsius` for files of either kind: ``scale`` and ``offset`` convert integer counts only; float
+    pixels are temperatures in degrees Celsius as stored (a folder may mix counts and exported temperatures)."""
+    if np.asarray(raw).dtype.kind in "iub":
+        return to_celsius(raw, path, scale, 0.0 if offset is None else offset)
+    return to_celsius(raw, path)
+
+
 def check_plausible(image: np.ndarray, path: PathLike) -> None:
     """Refuse an image in degrees Celsius whose median (of every other pixel) is outside -60..200 C."""
     median = float(np.median(image[::2, ::2]))
