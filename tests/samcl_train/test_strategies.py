@@ -68,7 +68,7 @@ def test_resume_is_bit_identical_with_each_strategy(dataset, tmp_path, strategy)
     straight = Run(_config(dataset, tmp_path / "straight", strategy))
     straight.fit()
 
-    def stop_at_2(step, stats):
+    def stop_at_2(step, *_, **__):
         if step == 2:
             raise Stop
 
