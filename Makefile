@@ -43,7 +43,7 @@ typecheck: $(VENV)/.installed
 
 ## docs: the documentation site (docs/, API reference from the docstrings) into site/; warnings are errors
 docs: $(VENV)/.installed
-	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site  # not --quiet: it hides the warnings strict counts
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .

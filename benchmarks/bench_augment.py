@@ -100,8 +100,9 @@ def main() -> None:
     print(f"full preset = {preset_ms:.3f} ms per image (target < 1 ms): {'met' if preset_ms < 1 else 'NOT met'}")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"us_per_image": results, "occlusion_noise_over_peer": ratio, "preset_ms": preset_ms}, handle,
-                      indent=2)  # fmt: skip
+            json.dump(
+                {"us_per_image": results, "occlusion_noise_over_peer": ratio, "preset_ms": preset_ms}, handle, indent=2
+            )
 
 
 if __name__ == "__main__":

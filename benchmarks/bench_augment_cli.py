@@ -177,8 +177,16 @@ def codec_table(codecs: list[str], n: int, scratch: Path) -> list[dict]:
                 row_ms = (time.process_time() - cpu) / 32 * 1e3
             path.unlink()
             mb = data.nbytes / 1e6
-            rows.append({"data": data_name, "codec": codec, "size_pct": 100 * size / data.nbytes,
-                         "write_mb_s": mb / write_s, "read_mb_s": mb / read_s, "random_row_ms": row_ms})  # fmt: skip
+            rows.append(
+                {
+                    "data": data_name,
+                    "codec": codec,
+                    "size_pct": 100 * size / data.nbytes,
+                    "write_mb_s": mb / write_s,
+                    "read_mb_s": mb / read_s,
+                    "random_row_ms": row_ms,
+                }
+            )
     return rows
 
 
@@ -238,8 +246,10 @@ def main() -> None:
             report["codecs"] = codec_table(available_codecs(), args.codec_faces, scratch)
             print("\n| data | codec | size % | write MB/s | read MB/s | random row ms |\n|---|---|---:|---:|---:|---:|")
             for r in report["codecs"]:
-                print(f"| {r['data']} | {r['codec']} | {r['size_pct']:.0f} | {r['write_mb_s']:.0f} | "
-                      f"{r['read_mb_s']:.0f} | {r['random_row_ms']:.2f} |")  # fmt: skip
+                print(
+                    f"| {r['data']} | {r['codec']} | {r['size_pct']:.0f} | {r['write_mb_s']:.0f} | "
+                    f"{r['read_mb_s']:.0f} | {r['random_row_ms']:.2f} |"
+                )
         ceiling = report["ceiling_images_per_s_one_core"] = pipeline_ceiling()
         print(f"\nceiling: the pipeline alone, in-process, one core: {ceiling:.0f} images/s\n")
 
@@ -252,24 +262,46 @@ def main() -> None:
             for workers, _repeat, (label, tree, codec) in itertools.product(args.workers, range(args.repeats), trees):
                 out = scratch / f"out_{n}_{workers}.h5"
                 extra = [] if codec == "reference default" else ["--compression", codec]
-                command = ["augment", str(source), str(out), "--workers", str(workers), "--seed", "0",
-                           "--overwrite", "--no-progress", *extra]  # fmt: skip
+                command = [
+                    "augment",
+                    str(source),
+                    str(out),
+                    "--workers",
+                    str(workers),
+                    "--seed",
+                    "0",
+                    "--overwrite",
+                    "--no-progress",
+                    *extra,
+                ]
                 prepare_input(source, args.input_cache)
                 seconds, peak, cpu = run_measured(command, tree)
-                row = {"checkout": label, "codec": codec, "images": n, "workers": workers, "seconds": seconds,
-                       "images_per_s": n / seconds, "mb_per_s": n * ROW_BYTES / 1e6 / seconds,
-                       "output_mb": out.stat().st_size / 1e6, "peak_pss_mib": peak, "cpu_s": cpu,
-                       "images_per_cpu_s": n / cpu}  # fmt: skip
+                row = {
+                    "checkout": label,
+                    "codec": codec,
+                    "images": n,
+                    "workers": workers,
+                    "seconds": seconds,
+                    "images_per_s": n / seconds,
+                    "mb_per_s": n * ROW_BYTES / 1e6 / seconds,
+                    "output_mb": out.stat().st_size / 1e6,
+                    "peak_pss_mib": peak,
+                    "cpu_s": cpu,
+                    "images_per_cpu_s": n / cpu,
+                }
                 rows.append(row)
                 out.unlink()
                 settle()
-                print(f"n={n} workers={workers} {label} {codec}: {row['images_per_s']:.0f} img/s, "
-                      f"{row['mb_per_s']:.0f} MB/s, {n / cpu:.0f} images per CPU-second, peak {peak:.0f} MiB",
-                      flush=True)  # fmt: skip
+                print(
+                    f"n={n} workers={workers} {label} {codec}: {row['images_per_s']:.0f} img/s, "
+                    f"{row['mb_per_s']:.0f} MB/s, {n / cpu:.0f} images per CPU-second, peak {peak:.0f} MiB",
+                    flush=True,
+                )
             if n == args.sizes[0]:
                 prepare_input(source, args.input_cache)
-                split = report["main_process_seconds"] = main_process_split(source, scratch / "split.h5",
-                                                                            max(args.workers))  # fmt: skip
+                split = report["main_process_seconds"] = main_process_split(
+                    source, scratch / "split.h5", max(args.workers)
+                )
             source.unlink()
     finally:
         if args.dir is None:
@@ -282,17 +314,24 @@ def main() -> None:
         f"\n`tiaug augment` ({HEIGHT}x{WIDTH}, --copies 1, occlusion + noise), {os.cpu_count()} cores, "
         f"input {args.input_cache}, load average {start_load:.1f} at the start, {end_load:.1f} at the end\n"
     )
-    print("| checkout | codec | images | workers | runs | wall s | images/s | MB/s | images per CPU-s | output MB | "
-          "peak PSS MiB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")  # fmt: skip
+    print(
+        "| checkout | codec | images | workers | runs | wall s | images/s | MB/s | images per CPU-s | output MB | "
+        "peak PSS MiB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )
     for r in rows:
-        print(f"| {r['checkout']} | {r['codec']} | {r['images']} | {r['workers']} | {r['repeats']} | "
-              f"{r['seconds']:.1f} | "
-              f"{r['images_per_s']:.0f} | {r['mb_per_s']:.0f} | {r['images_per_cpu_s']:.0f} | "
-              f"{r['output_mb']:.0f} | {r['peak_pss_mib']:.0f} |")  # fmt: skip
+        print(
+            f"| {r['checkout']} | {r['codec']} | {r['images']} | {r['workers']} | {r['repeats']} | "
+            f"{r['seconds']:.1f} | "
+            f"{r['images_per_s']:.0f} | {r['mb_per_s']:.0f} | {r['images_per_cpu_s']:.0f} | "
+            f"{r['output_mb']:.0f} | {r['peak_pss_mib']:.0f} |"
+        )
     if args.reference:
         for mine in (r for r in rows if r["checkout"] == "this"):
-            ref = next(r for r in rows if r["checkout"] == "reference" and r["images"] == mine["images"]
-                       and r["workers"] == mine["workers"])  # fmt: skip
+            ref = next(
+                r
+                for r in rows
+                if r["checkout"] == "reference" and r["images"] == mine["images"] and r["workers"] == mine["workers"]
+            )
             print(
                 f"n={mine['images']} workers={mine['workers']} {mine['codec']}: "
                 f"{mine['images_per_s'] / ref['images_per_s']:.2f}x the reference's images/s, "
@@ -306,9 +345,13 @@ def main() -> None:
                 f"{peaks[-1] / peaks[0]:.2f}"
             )
     total = split["total"]
-    print(f"\nmain process, {args.sizes[0]} images, {max(args.workers)} workers, in-process: {total:.1f} s = "
-          + ", ".join(f"{key} {split[key]:.1f} s ({100 * split[key] / total:.0f} %)"
-                      for key in ("writing", "waiting", "committing")))  # fmt: skip
+    print(
+        f"\nmain process, {args.sizes[0]} images, {max(args.workers)} workers, in-process: {total:.1f} s = "
+        + ", ".join(
+            f"{key} {split[key]:.1f} s ({100 * split[key] / total:.0f} %)"
+            for key in ("writing", "waiting", "committing")
+        )
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
 

@@ -23,8 +23,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 FLOOR = "python -c pass"
-TIAUG = ["--help", "synth --help", "stats --help", "preview --help", "import-tfdb --help", "import-folder --help",
-         "import-video --help", "augment --help"]  # fmt: skip
+TIAUG = [
+    "--help",
+    "synth --help",
+    "stats --help",
+    "preview --help",
+    "import-tfdb --help",
+    "import-folder --help",
+    "import-video --help",
+    "augment --help",
+]
 SAMCL = ["train", "eval", "predict"]
 TARGETS = {f"tiaug {c}": 0.5 for c in TIAUG if not c.startswith("augment")} | {f"samcl-{c} --help": 1.0 for c in SAMCL}
 HEAVY = ("numpy", "h5py", "cv2", "shapely", "albumentations", "torch")
@@ -78,8 +86,10 @@ def main() -> None:
     floor = medians[FLOOR]
 
     load = os.getloadavg()
-    print(f"median of {args.runs} process starts, interleaved; {os.cpu_count()} cores, load average "
-          f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}\n")  # fmt: skip
+    print(
+        f"median of {args.runs} process starts, interleaved; {os.cpu_count()} cores, load average "
+        f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}\n"
+    )
     print("| command | median s | above `python -c pass` s | target s | heavy imports |")
     print("|---|---:|---:|---:|---|")
     rows = []
@@ -87,10 +97,20 @@ def main() -> None:
         target = TARGETS.get(label)
         heavy = heavy_imports(argv, env)
         verdict = "" if target is None else f"< {target} {'met' if medians[label] < target else 'NOT met'}"
-        print(f"| `{label}` | {medians[label]:.3f} | {medians[label] - floor:.3f} | {verdict} | "
-              f"{', '.join(heavy) or '-'} |")  # fmt: skip
-        rows.append({"command": label, "median_s": medians[label], "above_floor_s": medians[label] - floor,
-                     "target_s": target, "heavy_imports": heavy, "runs_s": times[label]})  # fmt: skip
+        print(
+            f"| `{label}` | {medians[label]:.3f} | {medians[label] - floor:.3f} | {verdict} | "
+            f"{', '.join(heavy) or '-'} |"
+        )
+        rows.append(
+            {
+                "command": label,
+                "median_s": medians[label],
+                "above_floor_s": medians[label] - floor,
+                "target_s": target,
+                "heavy_imports": heavy,
+                "runs_s": times[label],
+            }
+        )
     if args.json:
         Path(args.json).write_text(json.dumps({"load_average": load, "rows": rows}, indent=2))
 

@@ -58,6 +58,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -173,16 +174,21 @@ def main(argv: list[str] | None = None) -> dict:
     model_a = build_model(args.model, args.classes, base_width=args.base_width).to(device, memory_format=mf)
     model_b = copy.deepcopy(model_a)
     base = build_loss(args.base_loss, args.classes).to(device)
-    samcl = SAMCLLoss(
-        args.classes,
-        base_loss=args.base_loss,
-        preset=args.samcl_preset,
-        seg_distance=args.seg_distance,
-        feat_distance=args.feat_distance,
-        aux_norm=args.aux_norm,
-        batched_aux=not args.separate_aux,
-        seed=args.seed,
-    ).to(device, memory_format=mf)
+
+    def make_samcl(**choices: Any) -> SAMCLLoss:
+        """SAM-CL with the command line's loss settings and these implementation choices."""
+        loss = SAMCLLoss(
+            args.classes,
+            base_loss=args.base_loss,
+            preset=args.samcl_preset,
+            seg_distance=args.seg_distance,
+            feat_distance=args.feat_distance,
+            seed=args.seed,
+            **choices,
+        )
+        return loss.to(device, memory_format=mf)
+
+    samcl = make_samcl(aux_norm=args.aux_norm, batched_aux=not args.separate_aux)
     g = torch.Generator().manual_seed(args.seed)
     x = (30 + 3 * torch.randn(args.batch_size, 1, args.height, args.width, generator=g)).to(device, memory_format=mf)
     y = torch.randint(0, args.classes, (args.batch_size, args.height, args.width), generator=g).to(device)
@@ -195,17 +201,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     if args.naive:
         # the straightforward version: batch norm, three separate auxiliary passes over one-hot maps
-        naive = SAMCLLoss(
-            args.classes,
-            base_loss=args.base_loss,
-            preset=args.samcl_preset,
-            seg_distance=args.seg_distance,
-            feat_distance=args.feat_distance,
-            aux_norm="batch",
-            batched_aux=False,
-            fast_path=False,
-            seed=args.seed,
-        ).to(device, memory_format=mf)
+        naive = make_samcl(aux_norm="batch", batched_aux=False, fast_path=False)
         model_c = copy.deepcopy(model_a)
         configs["base+samcl (naive)"] = make_step(
             model_c, naive, [*model_c.parameters(), *naive.parameters()], device, args.amp, amp_dtype

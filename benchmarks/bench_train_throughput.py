@@ -65,11 +65,23 @@ def minimal_loop(data: Path, args: argparse.Namespace, device: torch.device, amp
 def framework(data: Path, run_dir: Path, args: argparse.Namespace) -> float:
     """images/s of samcl-train's loop (HDF5 + on-the-fly TiAug in workers), from its metrics.csv."""
     config = TrainConfig(
-        data=str(data), val=str(data), out=str(run_dir), model="unet", model_kwargs={"base_width": args.base_width},
-        loss="rmi", samcl=True, tiaug=True, iters=args.warmup + args.steps, batch_size=args.batch_size,
-        val_every=10**9, checkpoint_every=10**9, log_every=args.warmup, device=args.device, workers=args.workers,
+        data=str(data),
+        val=str(data),
+        out=str(run_dir),
+        model="unet",
+        model_kwargs={"base_width": args.base_width},
+        loss="rmi",
+        samcl=True,
+        tiaug=True,
+        iters=args.warmup + args.steps,
+        batch_size=args.batch_size,
+        val_every=10**9,
+        checkpoint_every=10**9,
+        log_every=args.warmup,
+        device=args.device,
+        workers=args.workers,
         amp=args.amp,
-    ).validate()  # fmt: skip
+    ).validate()
     Run(config).fit()
     with (run_dir / "metrics.csv").open() as handle:
         rows = [r for r in csv.DictReader(handle) if int(r["iteration"]) > args.warmup]
@@ -110,8 +122,11 @@ def main() -> None:
     ratio = ours / bare
     print(f"\nsamcl-train / minimal = {ratio:.3f} (target >= 0.9): {'met' if ratio >= 0.9 else 'NOT met'}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"minimal": bare, "samcl_train": ours, "ratio": ratio,
-                                               "device": name, "args": vars(args)}, indent=2))  # fmt: skip
+        Path(args.json).write_text(
+            json.dumps(
+                {"minimal": bare, "samcl_train": ours, "ratio": ratio, "device": name, "args": vars(args)}, indent=2
+            )
+        )
 
 
 if __name__ == "__main__":

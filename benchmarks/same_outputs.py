@@ -49,13 +49,23 @@ def _faces(n: int, height: int, width: int, seed: int) -> Iterator[tuple[np.ndar
         yield face.image, face.mask
 
 
+def _reseed(pipeline: object, seed: int) -> None:
+    """Seed a pipeline as this checkout's training and ``tiaug augment`` do."""
+    try:
+        from tiaug.seeding import seed_pipeline
+    except ImportError:  # a checkout from before tiaug.seeding: Albumentations' own (one seed for every step)
+        pipeline.set_random_seed(seed)  # type: ignore[attr-defined]
+    else:
+        seed_pipeline(pipeline, seed)
+
+
 def _pipeline_case(build: Callable[[], object], images: list, use_mask: bool, layout: Callable) -> list[str]:
     from tiaug.provenance import applied_params
 
     pipeline = build()
     out = []
     for k, (image, mask) in enumerate(images):
-        pipeline.set_random_seed(1000 + k)
+        _reseed(pipeline, 1000 + k)
         data = {"image": layout(image)}
         if use_mask:
             data["mask"] = mask
@@ -157,8 +167,10 @@ def main() -> None:
             bad.append(min(len(got), len(expected)))
         total += len(expected)
         differ += bool(bad)
-        print(f"{'same' if not bad else 'DIFFERENT':9s} {len(expected):5d} outputs  {case}"
-              + (f"  (first difference at item {bad[0]})" if bad else ""))  # fmt: skip
+        print(
+            f"{'same' if not bad else 'DIFFERENT':9s} {len(expected):5d} outputs  {case}"
+            + (f"  (first difference at item {bad[0]})" if bad else "")
+        )
     print(f"\n{total} seeded outputs compared, {differ} case(s) differ")
     sys.exit(1 if differ else 0)
 

@@ -5,13 +5,18 @@ the documented layout; flyr and flirpy then serve as independent readers of them
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import struct
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from tiaug.io.readers.planck import FlirCalibration
+
+#: flyr (the [cameras] extra) reads FLIR radiometric JPEGs; tests of that path need it.
+HAS_FLYR = importlib.util.find_spec("flyr") is not None
 
 # Planck constants of the kind FLIR's E-series files carry; with them 20..40 C are about 18,000..22,000 counts.
 PLANCK = {"planck_r1": 21106.77, "planck_r2": 0.012545258, "planck_b": 1501.0, "planck_f": 1.0, "planck_o": -7340.0}
@@ -112,6 +117,11 @@ def fff_frame(
     records += struct.pack(">HHIIIIIII", 0x20, 1, 100, 1, info_at, len(info), 0, 0, 0)
     records += bytes(64)
     return header + records + raw + info
+
+
+def flir_frame(celsius: np.ndarray, cal: FlirCalibration = REALISTIC, **kwargs: Any) -> bytes:
+    """One FFF frame of these temperatures (degrees Celsius) as a camera with ``cal`` records them."""
+    return fff_frame(planck_counts(celsius, cal), cal, **kwargs)
 
 
 def rjpeg(fff: bytes, *, make: str = "FLIR Systems AB", model: str = "FLIR E8", size=(60, 80)) -> bytes:

@@ -54,8 +54,7 @@ def env(**extra: str) -> dict[str, str]:
 def run(module: str, *args: object, timeout: float = 120) -> subprocess.CompletedProcess:
     """``python -m MODULE ARGS`` in its own process group; on timeout the whole group is killed and the test
     fails (a hang)."""
-    proc = subprocess.Popen([sys.executable, "-m", module, *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env(), start_new_session=True)  # fmt: skip
+    proc = start(module, *args)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -67,8 +66,14 @@ def run(module: str, *args: object, timeout: float = 120) -> subprocess.Complete
 
 def start(module: str, *args: object) -> subprocess.Popen:
     """``python -m MODULE ARGS`` running in the background, in its own process group (see :func:`stop_group`)."""
-    return subprocess.Popen([sys.executable, "-m", module, *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env(), start_new_session=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+        start_new_session=True,
+    )
 
 
 def wait_for(condition: Callable[[], bool], proc: subprocess.Popen, what: str, timeout: float = 120) -> None:
@@ -96,8 +101,15 @@ def group_alive(pid: int) -> bool:
     return True
 
 
-def refused_without_trace(stderr: str, returncode: int, inputs: dict[str, str], paths: Sequence[Path],
-                          folder: Path, before: list[str], *words: str) -> None:  # fmt: skip
+def refused_without_trace(
+    stderr: str,
+    returncode: int,
+    inputs: dict[str, str],
+    paths: Sequence[Path],
+    folder: Path,
+    before: list[str],
+    *words: str,
+) -> None:
     """The contract of a refusal: non-zero exit, one Error line (with ``words``), inputs byte-identical, no
     output and no temporary file left in ``folder``."""
     assert returncode != 0, stderr

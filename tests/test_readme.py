@@ -110,6 +110,7 @@ def workdir(tmp_path_factory) -> Path:
     state = build_model("unet", num_classes=6, base_width=4).state_dict()
     save_checkpoint(folder / "runs" / "unet_samcl" / "best.pt", checkpoint_payload(state))
     save_checkpoint(folder / "runs" / "unet_samcl" / "last.pt", checkpoint_payload(state))
+    save_checkpoint(folder / "runs" / "live" / "best.pt", checkpoint_payload(state))  # docs/deploy.md's name
     return folder
 
 
@@ -175,8 +176,9 @@ def _parse_only(argv: list[str]) -> None:
         fields = {f.name for f in dataclasses.fields(TrainConfig)}  # the rest: how to run, not what to train
         flags = {k: v for k, v in context.params.items() if k in fields}
         if context.params["resume"] is None:
-            resolve_config(read_config_file(context.params["config_file"]) if context.params["config_file"] else None,
-                           flags)  # fmt: skip
+            resolve_config(
+                read_config_file(context.params["config_file"]) if context.params["config_file"] else None, flags
+            )
         return
     assert program == "python" and args[0].endswith(".py"), argv
     helped = subprocess.run([sys.executable, str(REPO / args[0]), "--help"], capture_output=True, text=True)
@@ -195,8 +197,9 @@ def _run(argv: list[str]) -> None:
     }
     assert argv[0] in modules, f"a README command the test does not know how to run: {argv}"
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
-    done = subprocess.run([sys.executable, "-m", *modules[argv[0]], *argv[1:]], capture_output=True, text=True,
-                          env=env, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", *modules[argv[0]], *argv[1:]], capture_output=True, text=True, env=env, timeout=600
+    )
     assert done.returncode == 0, (argv, done.stderr)
 
 

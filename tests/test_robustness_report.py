@@ -1,34 +1,32 @@
-"""The robustness benchmark's statistics and report (benchmarks/robustness.py), on made-up runs."""
+"""The robustness benchmark's statistics and report (benchmarks/robustness_report.py), on made-up runs."""
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import math
 import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "robustness.py"
-spec = importlib.util.spec_from_file_location("robustness", SCRIPT)
-robustness = importlib.util.module_from_spec(spec)
-sys.modules["robustness"] = robustness  # dataclasses look their module up
-spec.loader.exec_module(robustness)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # the scripts import each other
+robustness = importlib.import_module("robustness")
+report = importlib.import_module("robustness_report")
 
 
 def test_plateau_trend_is_the_fitted_change_over_the_last_third():
     iters = 3000
     rising = [(s, 0.5 + s * 1e-5) for s in range(250, 3001, 250)]  # +1e-5 per step: 1 point per 1000 steps
-    assert robustness.plateau_trend(rising, iters) == pytest.approx(1.0)
+    assert report.plateau_trend(rising, iters) == pytest.approx(1.0)
     noisy_flat = [(s, 0.8 + (0.02 if s == 2500 else 0.0)) for s in range(250, 3001, 250)]
-    assert robustness.plateau_range(noisy_flat, iters) == pytest.approx(2.0)
-    assert abs(robustness.plateau_trend(noisy_flat, iters)) < 1.0  # one spike moves the range, not the trend
-    assert math.isnan(robustness.plateau_trend([(3000, 0.8)], iters))
+    assert report.plateau_range(noisy_flat, iters) == pytest.approx(2.0)
+    assert abs(report.plateau_trend(noisy_flat, iters)) < 1.0  # one spike moves the range, not the trend
+    assert math.isnan(report.plateau_trend([(3000, 0.8)], iters))
 
 
 def test_paired_interval_uses_student_t():
-    mean, lo, hi = robustness.paired_interval([1.0, 2.0, 3.0])
+    mean, lo, hi = report.paired_interval([1.0, 2.0, 3.0])
     assert mean == pytest.approx(2.0)
     assert hi - mean == pytest.approx(4.303 * 1.0 / math.sqrt(3))
     assert lo == pytest.approx(2 * mean - hi)
@@ -41,26 +39,41 @@ def test_parse_pair_and_recipe():
     assert robustness.parse_recipe("X=--loss dice --tiaug") == ("X", ["--loss", "dice", "--tiaug"])
 
 
-def _run(recipe: str, seed: int, clean: float, conditions: float) -> dict:
-    scores = {name: {"miou": conditions} for name in robustness.TEST_SETS}
-    scores["clean"] = {"miou": clean}
+def _run(recipe: str, seed: int, clean: float, conditions: float, lost_mouth: bool = False) -> dict:
+    per_class = [0.9, 0.8, 0.0 if lost_mouth else 0.6, 0.5, 0.5, 0.5]
+    scores = {name: {"miou": conditions, "per_class_iou": per_class} for name in robustness.TEST_SETS}
+    scores["clean"] = {"miou": clean, "per_class_iou": per_class}
     curve = [(s, clean) for s in range(100, 301, 100)]
-    return {"recipe": recipe, "model": "unet", "label": recipe, "seed": seed, "curve": curve,
-            "plateau_range": 0.0, "scores": scores}  # fmt: skip
+    return {
+        "recipe": recipe,
+        "model": "unet",
+        "label": recipe,
+        "seed": seed,
+        "curve": curve,
+        "plateau_range": 0.0,
+        "scores": scores,
+    }
 
 
 def test_report_pairs_each_recipe_with_its_baseline_and_compare(tmp_path):
     runs = [_run("A", s, 0.70 + 0.01 * s, 0.40) for s in range(3)]
-    runs += [_run("B", s, 0.72 + 0.01 * s, 0.50) for s in range(3)]
+    runs += [_run("B", s, 0.72 + 0.01 * s, 0.50, lost_mouth=s == 1) for s in range(3)]
     runs += [_run("C", s, 0.71 + 0.01 * s, 0.50) for s in range(3)]
-    args = argparse.Namespace(argv=["--size", "quick"], device_name="CPU", models=["unet"], baseline="A",
-                              compare=[("C", "B")])  # fmt: skip
+    args = argparse.Namespace(
+        argv=["--size", "quick"], device_name="CPU", models=["unet"], baseline="A", compare=[("C", "B")]
+    )
     size = robustness.dataclasses.replace(robustness.SIZES["quick"], iters=300)
     text = robustness.write_reports(tmp_path, runs, size, args, wall=60.0)
-    rows = {line.split(" | ")[0] + " | " + line.split(" | ")[1]: line for line in text.splitlines()
-            if line.startswith("| B | A") or line.startswith("| C | B") or line.startswith("| C | A")}  # fmt: skip
+    rows = {
+        line.split(" | ")[0] + " | " + line.split(" | ")[1]: line
+        for line in text.splitlines()
+        if line.startswith("| B | A") or line.startswith("| C | B") or line.startswith("| C | A")
+    }
     assert "+2.0 [+2.0, +2.0]" in rows["| B | A"]  # clean: paired difference, no spread
     assert "+10.0 [+10.0, +10.0]" in rows["| B | A"]  # every condition
     assert "-1.0 [-1.0, -1.0]" in rows["| C | B"]
+    lost = {line.split(" | ")[0]: line for line in text.splitlines() if line.count(" | ") == 6}
+    assert lost["| A"].startswith("| A | 3 | 0 | none |")
+    assert lost["| B"].startswith("| B | 3 | 1 | 1: mouth |")  # a seed that lost a class is named
     assert (tmp_path / "results.md").read_text() == text
     assert (tmp_path / "robustness.png").stat().st_size > 0

@@ -114,8 +114,17 @@ def fg_bg_stats(
 
 def format_table(stats: Iterable[FgBgStats]) -> str:
     """A plain-text table of the summaries (temperatures in degrees Celsius)."""
-    head = ["file", "images", "fg mean C", "bg mean C", "fg-bg C", "fg-bg IQR C", "fg warmer",
-            "face px < bg", "fg p5..p95 C"]  # fmt: skip
+    head = [
+        "file",
+        "images",
+        "fg mean C",
+        "bg mean C",
+        "fg-bg C",
+        "fg-bg IQR C",
+        "fg warmer",
+        "face px < bg",
+        "fg p5..p95 C",
+    ]
     rows = []
     for s in stats:
         m = s.summary()

@@ -41,6 +41,7 @@ from tiaug.io.h5.reader import ThermalH5Reader, open_thermal, rows_within
 from tiaug.io.h5.writer import JSON, create_thermal_h5
 from tiaug.provenance import applied_params
 from tiaug.safety import OutputCheck, check_pipeline
+from tiaug.seeding import seed_pipeline
 from tiaug.signals import as_worker
 
 
@@ -78,8 +79,9 @@ def load_pipeline(path: str | Path) -> A.Compose:
 
 def with_saved_params(pipeline: A.BaseCompose) -> A.Compose:
     """The pipeline wrapped so its results carry ``applied_transforms`` (provenance)."""
-    return A.Compose(list(pipeline.transforms) if isinstance(pipeline, A.Compose) else [pipeline],
-                     save_applied_params=True)  # fmt: skip
+    return A.Compose(
+        list(pipeline.transforms) if isinstance(pipeline, A.Compose) else [pipeline], save_applied_params=True
+    )
 
 
 def ignore_index_of(pipeline: A.BaseCompose, default: int | None = None) -> int | None:
@@ -103,7 +105,7 @@ class _RowAugmenter:
 
     def one(self, image: np.ndarray, mask: np.ndarray | None, row: int, copy: int) -> tuple:
         """Copy ``copy`` of input row ``row``: (image (H, W) float32, mask (H, W) or None, params JSON)."""
-        self.pipeline.set_random_seed(row_seed(self.job.seed, row, copy))
+        seed_pipeline(self.pipeline, row_seed(self.job.seed, row, copy))
         data = {"image": image} if mask is None else {"image": image, "mask": mask}
         result = self.pipeline(**data)
         out_image = np.asarray(result["image"], dtype=np.float32)
@@ -195,10 +197,10 @@ def _probe_output_size(job: AugmentJob, image: np.ndarray, mask: np.ndarray | No
         return probe.apply(_output_size, (job, image, mask))
 
 
-def _init_worker(in_path: str, job: AugmentJob, slots: _SharedSlots) -> None:
+def _init_worker(in_path: str, job: AugmentJob, slots: _SharedSlots, trusted: bool) -> None:
     as_worker()  # Ctrl-C and SIGTERM are the parent's to handle; the worker ends with its parent
     _WORKER["augmenter"] = _RowAugmenter(job)
-    _WORKER["reader"] = ThermalH5Reader(in_path)
+    _WORKER["reader"] = ThermalH5Reader(in_path, trusted=trusted)
     _WORKER["slots"] = slots
 
 
@@ -246,7 +248,7 @@ class _Pipeline:
     Start it (``with``) before opening the output file, so that no open HDF5 file is forked.
     """
 
-    def __init__(self, in_path: Path, job: AugmentJob, workers: int, slots: _SharedSlots) -> None:
+    def __init__(self, in_path: Path, job: AugmentJob, workers: int, slots: _SharedSlots, trusted: bool) -> None:
         import cv2
 
         self.slots = slots
@@ -256,7 +258,7 @@ class _Pipeline:
         cv2.setNumThreads(1)
         try:
             self._pool = multiprocessing.get_context("fork").Pool(
-                workers, initializer=_init_worker, initargs=(str(in_path), job, slots)
+                workers, initializer=_init_worker, initargs=(str(in_path), job, slots, trusted)
             )
         finally:
             cv2.setNumThreads(threads)
@@ -305,6 +307,7 @@ def augment_file(
     timings: dict[str, float] | None = None,
     other_inputs: Iterable[str | Path] = (),
     allow_unsafe: bool = False,
+    trusted: bool = False,
 ) -> int:
     """Write ``copies`` augmented rows per input row (and the original first if ``keep_original``) to OUT.
 
@@ -319,6 +322,8 @@ def augment_file(
     rename) and "total". ``other_inputs`` (e.g. the pipeline's file) are protected like IN: OUT may not be one
     of them. A pipeline with transforms not known to keep degrees Celsius is refused (:mod:`tiaug.safety`)
     unless ``allow_unsafe``; every output row is checked against what the pipeline can produce either way.
+    ``trusted``: IN may keep its data outside itself (external storage, links, virtual datasets; see
+    :mod:`tiaug.io.h5.contained`), for files one made oneself.
     Returns the number of output rows.
     """
     clock = {"waiting": 0.0, "writing": 0.0, "committing": 0.0, "start": time.perf_counter()}
@@ -331,7 +336,7 @@ def augment_file(
     inputs = [in_path, *other_inputs]
     check_output_path(out_path, overwrite=overwrite, inputs=inputs)
     job = AugmentJob(A.to_dict(pipeline), int(seed), int(copies), bool(keep_original))
-    with open_thermal(in_path) as reader:
+    with open_thermal(in_path, trusted=trusted) as reader:
         n_rows, has_masks, classes, input_ignore = reader.n, reader.has_masks, reader.classes, reader.ignore_index
         first = reader.read_batch(0, 1)
         batch_size = reader.rows_per_batch(batch_size)
@@ -341,19 +346,34 @@ def augment_file(
     )
     attrs = {
         "tiaug/pipeline": json.dumps(job.pipeline),
-        "tiaug/augment": {"version": __version__, "seed": job.seed, "copies": copies, "keep_original": keep_original,
-                          "input": in_path.name, "input_rows": n_rows},
-    }  # fmt: skip
+        "tiaug/augment": {
+            "version": __version__,
+            "seed": job.seed,
+            "copies": copies,
+            "keep_original": keep_original,
+            "input": in_path.name,
+            "input_rows": n_rows,
+        },
+    }
     spans = [(a, min(a + batch_size, n_rows)) for a in range(0, n_rows, batch_size)]
     slots = _SharedSlots(min(2 * workers + 1, len(spans)), batch_size * job.rows_per_input, height, width, has_masks)
     written = 0
     with (
-        _Pipeline(in_path, job, workers, slots) as pipeline_,
-        create_thermal_h5(out_path, height, width, overwrite=overwrite, inputs=inputs, masks=has_masks,
-                          classes=classes, compression=compression, attrs=attrs,
-                          ignore_index=ignore_index_of(pipeline, input_ignore),
-                          rows=n_rows * job.rows_per_input) as writer,
-    ):  # fmt: skip
+        _Pipeline(in_path, job, workers, slots, trusted) as pipeline_,
+        create_thermal_h5(
+            out_path,
+            height,
+            width,
+            overwrite=overwrite,
+            inputs=inputs,
+            masks=has_masks,
+            classes=classes,
+            compression=compression,
+            attrs=attrs,
+            ignore_index=ignore_index_of(pipeline, input_ignore),
+            rows=n_rows * job.rows_per_input,
+        ) as writer,
+    ):
         writer.add_column("source_index", np.int64)
         writer.add_column("tiaug/params", JSON)
         mark = time.perf_counter()
@@ -361,8 +381,11 @@ def augment_file(
             got = time.perf_counter()
             clock["waiting"] += got - mark
             n = len(sources)
-            writer.append(slot.images[:n], None if slot.masks is None else slot.masks[:n],
-                          extra={"source_index": sources, "tiaug/params": params})  # fmt: skip
+            writer.append(
+                slot.images[:n],
+                None if slot.masks is None else slot.masks[:n],
+                extra={"source_index": sources, "tiaug/params": params},
+            )
             written += n
             if progress is not None:
                 progress(sources[-1] + 1, n_rows)
@@ -371,6 +394,10 @@ def augment_file(
         clock["commit_start"] = time.perf_counter()
     if timings is not None:
         end = time.perf_counter()
-        timings.update(waiting=clock["waiting"], writing=clock["writing"],
-                       committing=end - clock["commit_start"], total=end - clock["start"])  # fmt: skip
+        timings.update(
+            waiting=clock["waiting"],
+            writing=clock["writing"],
+            committing=end - clock["commit_start"],
+            total=end - clock["start"],
+        )
     return written

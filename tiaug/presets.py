@@ -17,6 +17,7 @@ from typing import Any
 import albumentations as A
 import cv2
 
+from tiaug.seeding import seed_pipeline
 from tiaug.transforms import STAGES, TRANSFORMS, TemperatureSafe
 
 PAPER_SIZE = (256, 320)
@@ -103,7 +104,7 @@ def paper_training_pipeline(
     """
     reflect = cv2.BORDER_REFLECT_101
     before, after = build_steps(training_steps() if steps is None else steps)
-    return A.Compose(
+    pipeline = A.Compose(
         [
             A.HorizontalFlip(p=0.5),
             A.VerticalFlip(p=0.5),
@@ -119,9 +120,9 @@ def paper_training_pipeline(
             TemperatureSafe([A.GaussianBlur(blur_limit=0, sigma_limit=(0.1, 1.2), p=1.0)], p=p_blur),
             *after,
         ],
-        seed=seed,
         save_applied_params=save_applied_params,
     )
+    return pipeline if seed is None else seed_pipeline(pipeline, seed)
 
 
 def tiaug_pipeline(
@@ -138,4 +139,5 @@ def tiaug_pipeline(
     if steps is None:
         steps = augment_steps(scene, {"occlusion": occlusion or {}, "noise": noise or {}})
     before, after = build_steps(steps)
-    return A.Compose([*before, *after], seed=seed, save_applied_params=save_applied_params)
+    pipeline = A.Compose([*before, *after], save_applied_params=save_applied_params)
+    return pipeline if seed is None else seed_pipeline(pipeline, seed)

@@ -34,7 +34,6 @@ import cv2
 import numpy as np
 
 from tiaug.errors import UserError
-from tiaug.transforms import TemperatureSafe
 
 #: Transforms that only move pixels: every output temperature is an input temperature.
 MOVE_ONLY = frozenset(
@@ -107,8 +106,9 @@ def _problem(node: Any) -> str | None:
 
 
 def _walk(node: Any, path: str) -> Iterator[tuple[str, Any]]:
-    """(path, node) of every transform outside TemperatureSafe and TiAug (whose contents are not inspected)."""
-    if isinstance(node, TemperatureSafe) or (_is_tiaug(node) and not isinstance(node, A.BaseCompose)):
+    """(path, node) of every transform outside TiAug's and those stating their bounds (TemperatureSafe), whose
+    contents are not inspected."""
+    if hasattr(node, "temperature_bounds") or (_is_tiaug(node) and not isinstance(node, A.BaseCompose)):
         return
     if isinstance(node, A.BaseCompose):
         for i, child in enumerate(node.transforms):

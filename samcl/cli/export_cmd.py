@@ -7,18 +7,18 @@ from pathlib import Path
 import click
 
 from samcl.cli.options import checkpoint_option
-from tiaug.cli.common import command
+from tiaug.cli.common import command, path_argument
 
 
 @command(
     "samcl-export",
     examples=(
-        "samcl-export -c runs/unet/best.pt unet.onnx",
-        "samcl-export -c runs/unet unet_int8.onnx --int8 -d val.h5 --frames 64",
+        "samcl-export -c runs/live/best.pt live.onnx",
+        "samcl-export -c runs/live/best.pt live-int8.onnx --int8 --data train.h5 --frames 64",
     ),
 )
 @checkpoint_option
-@click.argument("out", metavar="OUT.onnx", type=click.Path(dir_okay=False, path_type=Path))
+@path_argument("out", "OUT.onnx")
 @click.option(
     "--int8",
     is_flag=True,
@@ -58,10 +58,6 @@ def export_main(checkpoint: Path, out: Path, int8: bool, data: Path | None, fram
     are printed (with mIoU on the frames' labels when they have masks). An
     fp32 export agreeing on fewer than 99.5% of pixels is refused. OUT.onnx is
     written whole or not at all; the checkpoint is only read.
-    \b
-    Examples:
-      samcl-export -c runs/live/best.pt live.onnx
-      samcl-export -c runs/live/best.pt live-int8.onnx --int8 --data train.h5
     """
     from samcl.inference.export import export_onnx  # torch and onnx load when the command runs
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from tiaug.cli.common import batch_size_option as common_batch_size_option
+
 checkpoint_option = click.option(
     "--checkpoint",
     "-c",
@@ -33,11 +35,7 @@ amp_option = click.option(
 
 
 def batch_size_option(default: int) -> Callable:
-    return click.option(
-        "--batch-size",
-        "-b",
-        type=click.IntRange(min=1),
-        default=default,
-        show_default=True,
-        help="Images per forward pass (memory stays one batch whatever the input size).",
+    """``--batch-size``/``-b`` of the inference commands."""
+    return common_batch_size_option(
+        default, "Images per forward pass (memory stays one batch whatever the input size).", "-b"
     )

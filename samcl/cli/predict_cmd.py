@@ -176,7 +176,7 @@ def predict_main(
     if streamed and colour_masks:
         raise click.UsageError("--colour-masks is for HDF5 and .npy inputs, not camera inputs")
     model = load_inference_model(checkpoint, device=device, amp=amp)
-    click.echo(_mode_line(input_path, streamed, overlays), err=True)
+    click.echo(_mode_line(input_path, streamed, overlays))
     if streamed:
         stream = {"fmt": fmt, "options": options, "every": every, "max_frames": max_frames, "h5": h5}
         stream.update(fps=fps, percentiles=quantiles)
@@ -222,7 +222,7 @@ def predict_main(
     _mask_values(model)
 
 
-def _mode_line(spec: str, streamed: bool, overlays: bool | None) -> str:
+def _mode_line(spec: str | Path, streamed: bool, overlays: bool | None) -> str:
     """One line saying how INPUT is read and whether overlays are written (and how to change it)."""
     if streamed:
         shown = "on" if overlays else "off (--overlays to write them, about 0.2 s each)"

@@ -112,7 +112,7 @@ def strategy_arg_options(function):
 
 def strategy_kwargs(flags: dict[str, object]) -> dict[str, dict] | None:
     """The ``--<name>-arg`` options taken out of ``flags``, as TrainConfig's ``strategy_kwargs`` (None: none)."""
-    given = {name: flags.pop(f"{name}_arg") for name in STRATEGY_ARGS}
+    given: dict[str, Any] = {name: flags.pop(f"{name}_arg") for name in STRATEGY_ARGS}
     return {name: options for name, options in given.items() if options} or None
 
 
@@ -141,7 +141,7 @@ def strategy_kwargs(flags: dict[str, object]) -> dict[str, dict] | None:
     type=click.Path(path_type=Path),
     help="Continue the run in this directory from its last.pt (same configuration).",
 )
-@option("--model", help="Network: unet, attention_unet, or smp:<Arch>:<encoder> (zoo extra).")
+@option("--model", help="Network: unet, attention_unet, live (camera-rate CPU), or smp:<Arch>:<encoder> (zoo extra).")
 @click.option(
     "--model-arg",
     "model_kwargs",

@@ -224,7 +224,8 @@ def export_onnx(
     with atomic_output(out, overwrite=overwrite, inputs=[checkpoint, torch_model.source]) as tmp:
         with tempfile.TemporaryDirectory(dir=tmp.parent, prefix=f".{out.name}.export-") as work:
             fp32 = Path(work) / "fp32.onnx"
-            trace_onnx(torch_model.model, padded_size(*images.shape[-2:], multiple, minimum), fp32)
+            height, width = images.shape[-2:]
+            trace_onnx(torch_model.model, padded_size(height, width, multiple, minimum), fp32)
             final = fp32
             if int8:
                 final = Path(work) / "int8.onnx"

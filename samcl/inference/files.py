@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # torch loads with the model, not with the module
     from samcl.inference.predictor import Predictor
 
 NPY_SUFFIXES = (".npy",)
+MASK_PNG_COMPRESSION = 1  # zlib level: lossless either way; level 6 (PIL's default) costs 10x the time per mask
 H5_SUFFIXES = (".h5", ".hdf5")
 
 
@@ -164,7 +165,7 @@ def write_mask_png(mask: np.ndarray, path: str | Path) -> None:
     """An (H, W) class-index mask as an 8-bit greyscale PNG (lossless; pixel value = class index)."""
     from PIL import Image
 
-    Image.fromarray(_checked_mask(mask)).save(path, format="PNG")
+    Image.fromarray(_checked_mask(mask)).save(path, format="PNG", compress_level=MASK_PNG_COMPRESSION)
 
 
 def write_colour_mask_png(mask: np.ndarray, path: str | Path) -> None:
@@ -229,9 +230,14 @@ def overlay_figure(
 
 
 def render_overlay(
-    image: np.ndarray, mask: np.ndarray, classes: Sequence[str], path: str | Path, *, title: str = "",
+    image: np.ndarray,
+    mask: np.ndarray,
+    classes: Sequence[str],
+    path: str | Path,
+    *,
+    title: str = "",
     cmap: str = "inferno",
-) -> None:  # fmt: skip
+) -> None:
     """Write :func:`overlay_figure` of one image (H, W) degrees Celsius and its class mask (H, W) to a PNG."""
     overlay_figure(image, mask, classes, title=title, cmap=cmap).savefig(
         path, format="png", dpi=110, bbox_inches="tight"

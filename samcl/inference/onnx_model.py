@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from samcl.artifacts.normalization import Normalization
+from samcl.inference.interface import Predictor
 from samcl.inference.padding import crop_frames, pad_frames
-from samcl.inference.predictor import Predictor
 from tiaug.errors import UserError
 
 if TYPE_CHECKING:

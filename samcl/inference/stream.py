@@ -129,6 +129,10 @@ class _Outputs:
 
     def check(self, target: Path) -> Path:
         """The one output check of the stream: ``target`` is not an input and may be (over)written."""
+        try:
+            os.lstat(target)
+        except FileNotFoundError:  # no entry at that name: neither an input nor a link to one
+            return target
         check_not_an_input(target, self.inputs)
         if target.is_dir() or ((target.exists() or target.is_symlink()) and not self.overwrite):
             raise OutputPathError(f"{target}: exists already; pass --overwrite to replace the outputs")

@@ -26,6 +26,12 @@ class SegmentationLoss(nn.Module):
     ignore_index: int | None = DEFAULT_IGNORE_INDEX
     validate: bool = True
 
+    def __init__(self, ignore_index: int | None = DEFAULT_IGNORE_INDEX, validate: bool = True) -> None:
+        """``ignore_index``: the label that counts nowhere; ``validate``: check the labels' range on every call."""
+        super().__init__()
+        self.ignore_index = ignore_index
+        self.validate = validate
+
     def checked_target(self, logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Check shapes and labels; return ``(safe_target, valid)`` (see :func:`valid_and_safe_target`)."""
         check_logits_target(logits, target)

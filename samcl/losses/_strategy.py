@@ -15,11 +15,11 @@ from ._common import SegmentationLoss
 def base_loss_module(base_loss: str | nn.Module | None, num_classes: int, ignore_index: int) -> nn.Module | None:
     """A base loss by name ('ce', 'dice', 'rmi', 'bce'), a given module, or None."""
     if isinstance(base_loss, str):
-        from .factory import BASE_LOSSES
+        from .base_losses import BASE_LOSSES, build_base_loss
 
         if base_loss not in BASE_LOSSES:
             raise ValueError(f"unknown base loss {base_loss!r}; choose one of {list(BASE_LOSSES)}")
-        return BASE_LOSSES[base_loss](ignore_index=ignore_index)
+        return build_base_loss(base_loss, ignore_index=ignore_index)
     return base_loss
 
 
@@ -48,6 +48,7 @@ class StrategyLoss(SegmentationLoss):
     """
 
     generator: torch.Generator
+    ignore_index: int
 
     def base_value(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         base = getattr(self, "base", None)

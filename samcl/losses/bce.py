@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._common import DEFAULT_IGNORE_INDEX, SegmentationLoss, as_float, one_hot_map
+from ._common import SegmentationLoss, as_float, one_hot_map
 
 
 def one_hot_bce(logits: torch.Tensor, one_hot: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
@@ -26,11 +26,6 @@ class BCELoss(SegmentationLoss):
     Shapes: ``logits`` (B, C, H, W) float, ``target`` (B, H, W) int64 -> scalar >= 0. Computed in float32 under
     autocast.
     """
-
-    def __init__(self, ignore_index: int = DEFAULT_IGNORE_INDEX, validate: bool = True):
-        super().__init__()
-        self.ignore_index = ignore_index
-        self.validate = validate
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         safe, valid = self.checked_target(logits, target)

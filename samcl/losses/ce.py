@@ -27,8 +27,7 @@ class CrossEntropyLoss(SegmentationLoss):
         weight: torch.Tensor | None = None,
         label_smoothing: float = 0.0,
     ):
-        super().__init__()
-        self.ignore_index = ignore_index
+        super().__init__(ignore_index)
         self.label_smoothing = label_smoothing
         self.register_buffer("weight", None if weight is None else torch.as_tensor(weight, dtype=torch.float32))
 

@@ -217,7 +217,7 @@ class ContrastiveSegLoss(StrategyLoss):
         ignore_index: int = DEFAULT_IGNORE_INDEX,
         seed: int | None = None,
     ):
-        super().__init__()
+        super().__init__(ignore_index)
         for name, value in (("max_views", max_views), ("max_samples", max_samples), ("proj_dim", proj_dim)):
             if value < 1:
                 raise ValueError(f"ContrastiveSeg option {name} must be >= 1, got {value}")
@@ -227,7 +227,6 @@ class ContrastiveSegLoss(StrategyLoss):
             )
         self.num_classes, self.temperature, self.weight, self.start_step = num_classes, temperature, weight, start_step
         self.max_samples, self.max_views, self.pixels_per_image = max_samples, max_views, pixels_per_image
-        self.ignore_index = ignore_index
         self.base = base_loss_module(base_loss, num_classes, ignore_index)
         self.head = seeded_modules(seed, lambda: ProjectionHead(feature_channels, proj_dim))
         self.generator = seeded_generator(seed)
@@ -271,7 +270,7 @@ class ContrastiveSegLoss(StrategyLoss):
                 pick = torch.randperm(len(of_class), generator=self.generator)[: self.pixels_per_image]
                 self.pixels.push(c, of_class[pick.to(of_class.device)])
 
-    def parts(
+    def parts(  # type: ignore[override]  # a strategy takes the extra input its method needs
         self, logits: torch.Tensor, target: torch.Tensor, features: torch.Tensor | None = None, step: int | None = None
     ) -> dict[str, torch.Tensor]:
         check_logits_target(logits, target)

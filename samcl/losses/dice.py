@@ -40,10 +40,8 @@ class DiceLoss(SegmentationLoss):
     """
 
     def __init__(self, ignore_index: int = DEFAULT_IGNORE_INDEX, smooth: float = 1.0, validate: bool = True):
-        super().__init__()
-        self.ignore_index = ignore_index
+        super().__init__(ignore_index, validate)
         self.smooth = smooth
-        self.validate = validate
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         c = logits.shape[1]

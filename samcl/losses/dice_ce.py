@@ -27,9 +27,7 @@ class DiceCELoss(SegmentationLoss):
         smooth: float = 1.0,
         validate: bool = True,
     ):
-        super().__init__()
-        self.ignore_index = ignore_index
-        self.validate = validate
+        super().__init__(ignore_index, validate)
         self.dice_weight = dice_weight
         self.ce_weight = ce_weight
         self.dice = DiceLoss(ignore_index=ignore_index, smooth=smooth, validate=validate)

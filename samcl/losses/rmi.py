@@ -231,15 +231,13 @@ class RMILoss(SegmentationLoss):
         pool_stride: int = 3,
         validate: bool = True,
     ):
-        super().__init__()
+        super().__init__(ignore_index, validate)
         if not 1 <= radius <= 10:
             raise ValueError(f"radius must be in 1..10, got {radius}")
-        self.ignore_index = ignore_index
         self.bce_weight = bce_weight
         self.radius = radius
         self.pool_size = pool_size
         self.pool_stride = pool_stride
-        self.validate = validate
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         c = logits.shape[1]

@@ -167,7 +167,7 @@ class SAMCLLoss(SegmentationLoss):
         fast_path: bool = True,
         validate: bool = True,
     ):
-        super().__init__()
+        super().__init__(ignore_index, validate)
         if num_classes < 2:
             raise ValueError(
                 f"SAM-CL needs at least 2 classes (got num_classes={num_classes}): the class-swapped "
@@ -175,9 +175,17 @@ class SAMCLLoss(SegmentationLoss):
             )
         if not 1 <= num_scales <= 4:
             raise ValueError(f"num_scales must be 1..4, got {num_scales}")
-        settings = samcl_settings(preset, lam=lam, aux_lr_scale=aux_lr_scale, margin=margin,
-                                  distance_norm=distance_norm, triplet=triplet, warmup_steps=warmup_steps,
-                                  aux_mode=aux_mode, lam_mode=lam_mode)  # fmt: skip
+        settings = samcl_settings(
+            preset,
+            lam=lam,
+            aux_lr_scale=aux_lr_scale,
+            margin=margin,
+            distance_norm=distance_norm,
+            triplet=triplet,
+            warmup_steps=warmup_steps,
+            aux_mode=aux_mode,
+            lam_mode=lam_mode,
+        )
         weights = [1.0] * num_scales if scale_weights is None else [float(w) for w in scale_weights]
         if len(weights) != num_scales:
             raise ValueError(f"scale_weights has {len(weights)} entries, expected num_scales={num_scales}")
@@ -198,10 +206,8 @@ class SAMCLLoss(SegmentationLoss):
         self._d0 = segmentation_distance(seg_distance)
         self._d0_labels = segmentation_label_distance(seg_distance)
         self._dk = feature_distance(feat_distance)
-        self.ignore_index = ignore_index
         self.batched_aux = batched_aux
         self.fast_path = fast_path
-        self.validate = validate
         if isinstance(base_loss, str):
             base_loss = build_base_loss(base_loss, ignore_index=ignore_index)
         self.base = base_loss
@@ -250,9 +256,12 @@ class SAMCLLoss(SegmentationLoss):
         return torch.stack([p for p, _ in pairs]), torch.stack([n for _, n in pairs])
 
     def distances(
-        self, logits: torch.Tensor, target: torch.Tensor, derangement: torch.Tensor | None = None,
+        self,
+        logits: torch.Tensor,
+        target: torch.Tensor,
+        derangement: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
-    ) -> dict[str, torch.Tensor]:  # fmt: skip
+    ) -> dict[str, torch.Tensor]:
         """Raw distances of every scale: ``d_pos``, ``d_neg`` (S,) or (S, B) for triplet 'image', the valid
         weight of each (scalar or (B,): 1 where the batch / image has a valid pixel) and ``derangement``."""
         check_logits_target(logits, target)
@@ -333,8 +342,14 @@ class SAMCLLoss(SegmentationLoss):
             base = torch.zeros((), device=logits.device) if self.base is None else self.base(logits, target)
         if lam == 0.0:
             unused = dict.fromkeys(("per_scale", "d_pos", "d_neg", "active"), torch.full((self.num_scales,), torch.nan))
-            return {"loss": base, "base_loss": base, "samcl_loss": torch.zeros_like(base), "lam": 0.0,
-                    "derangement": None, **unused}  # fmt: skip
+            return {
+                "loss": base,
+                "base_loss": base,
+                "samcl_loss": torch.zeros_like(base),
+                "lam": 0.0,
+                "derangement": None,
+                **unused,
+            }
         if self.lam_mode == "relative" and torch.is_grad_enabled() and logits.requires_grad and base.requires_grad:
             (g_base,) = torch.autograd.grad(base, logits, retain_graph=True)
             logits = _GradientNormTo.apply(logits, lam * g_base.detach().float().norm())
@@ -345,9 +360,17 @@ class SAMCLLoss(SegmentationLoss):
         for key in ("d_pos", "d_neg"):
             d = dist[key].detach()
             summary[key] = (d * dist["valid"]).sum(1) / dist["valid"].sum().clamp_min(1.0) if d.dim() == 2 else d
-        return {"loss": base + samcl, "base_loss": base, "samcl_loss": samcl, "lam": lam, "samcl": terms["samcl"],
-                "per_scale": terms["per_scale"], "active": terms["active"], "derangement": dist["derangement"],
-                **summary}  # fmt: skip
+        return {
+            "loss": base + samcl,
+            "base_loss": base,
+            "samcl_loss": samcl,
+            "lam": lam,
+            "samcl": terms["samcl"],
+            "per_scale": terms["per_scale"],
+            "active": terms["active"],
+            "derangement": dist["derangement"],
+            **summary,
+        }
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The scalar total ``base + lambda * L_SAMCL`` (full lambda: no warm-up without a step)."""

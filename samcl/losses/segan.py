@@ -95,15 +95,14 @@ class SegANLoss(StrategyLoss):
         ignore_index: int = DEFAULT_IGNORE_INDEX,
         seed: int | None = None,
     ):
-        super().__init__()
+        super().__init__(ignore_index)
         if width < 1 or weight < 0 or not clamp > 0 or not lr > 0:
             raise ValueError("SegAN: width must be >= 1, weight >= 0, clamp and lr > 0")
         self.num_classes, self.weight, self.clamp = num_classes, weight, clamp
-        self.ignore_index = ignore_index
         self.base = base_loss_module(base_loss, num_classes, ignore_index)
         self.critic = seeded_modules(seed, lambda: SegANCritic(num_classes * in_channels, width, scale_weights))
         clamp_parameters(self.critic, clamp)
-        self.lr, self.betas = lr, tuple(betas)
+        self.lr, self.betas = lr, (float(betas[0]), float(betas[1]))
         self.generator = seeded_generator(seed)
 
     def make_optimizer(self) -> torch.optim.Optimizer:
@@ -132,7 +131,7 @@ class SegANLoss(StrategyLoss):
         clamp_parameters(self.critic, self.clamp)
         return float(l1.detach())
 
-    def parts(
+    def parts(  # type: ignore[override]  # a strategy takes the extra input its method needs
         self, logits: torch.Tensor, target: torch.Tensor, images: torch.Tensor, step: int | None = None
     ) -> dict[str, torch.Tensor]:
         check_logits_target(logits, target)

@@ -93,14 +93,13 @@ class SegGANLoss(StrategyLoss):
         ignore_index: int = DEFAULT_IGNORE_INDEX,
         seed: int | None = None,
     ):
-        super().__init__()
+        super().__init__(ignore_index)
         if min(reconstruction_weight, adversarial_weight, l1_weight, pretrain_steps) < 0 or not lr > 0:
             raise ValueError("SegGAN: the weights and pretrain_steps must be >= 0, lr > 0")
         from samcl.models import UNet
 
         self.num_classes, self.pretrain_steps, self.l1_weight = num_classes, pretrain_steps, l1_weight
         self.reconstruction_weight, self.adversarial_weight = reconstruction_weight, adversarial_weight
-        self.ignore_index = ignore_index
         self.base = base_loss_module(base_loss, num_classes, ignore_index)
         self.gen, self.disc = seeded_modules(
             seed,
@@ -109,7 +108,7 @@ class SegGANLoss(StrategyLoss):
                 PatchDiscriminator(num_classes + in_channels, discriminator_width),
             ),
         )
-        self.lr, self.betas = lr, tuple(betas)
+        self.lr, self.betas = lr, (float(betas[0]), float(betas[1]))
         self.generator = seeded_generator(seed)
 
     def make_optimizer(self) -> torch.optim.Optimizer:
@@ -171,7 +170,7 @@ class SegGANLoss(StrategyLoss):
         losses = {"discriminator": self.discriminator_step(truth, truth, images, optimizer, reduce)}
         return {**losses, "generator": self.generator_step(truth, images, optimizer, reduce)}
 
-    def parts(
+    def parts(  # type: ignore[override]  # a strategy takes the extra input its method needs
         self, logits: torch.Tensor, target: torch.Tensor, images: torch.Tensor, step: int | None = None
     ) -> dict[str, torch.Tensor]:
         check_logits_target(logits, target)

@@ -1,8 +1,11 @@
-"""Building blocks shared by the U-Net family, and the input-size check."""
+"""Building blocks shared by the U-Net family, the input-size check and the pad-to-stride forward."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -49,3 +52,12 @@ class SizeCheckedModel(nn.Module):
         if in_ch is not None and x.shape[1] != in_ch:
             raise ValueError(f"{self.name} expects {in_ch} input channel(s), got {x.shape[1]}")
         check_input_size(self, x.shape[-2], x.shape[-1])
+
+
+def padded_forward(net: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, stride: int) -> torch.Tensor:
+    """``net`` on ``x`` padded (edge replication) to multiples of ``stride``, its output cropped back to H, W."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % stride, (-w) % stride
+    if ph or pw:
+        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+    return net(x)[..., :h, :w]

@@ -14,8 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._blocks import SizeCheckedModel
-from .smp_zoo import padded_forward
+from ._blocks import SizeCheckedModel, padded_forward
 
 
 def _import_timm():

@@ -14,9 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
-from ._blocks import SizeCheckedModel
+from ._blocks import SizeCheckedModel, padded_forward
 
 #: Examples of ``smp:<Arch>:<encoder>`` names.
 SMP_EXAMPLES = ("smp:DeepLabV3Plus:resnet101", "smp:Unet:tu-hrnet_w48")
@@ -53,15 +52,6 @@ def smp_architectures() -> list[str]:
             except (TypeError, ValueError):
                 continue
     return sorted(names)
-
-
-def padded_forward(net: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, stride: int) -> torch.Tensor:
-    """``net`` on ``x`` padded (edge replication) to multiples of ``stride``, its output cropped back to H, W."""
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % stride, (-w) % stride
-    if ph or pw:
-        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
-    return net(x)[..., :h, :w]
 
 
 class SMPModel(SizeCheckedModel):

@@ -28,6 +28,7 @@ from samcl.training.bandit import Factor, LossBandit, arm_overrides
 from samcl.training.data import StepSampler, training_pipeline, view_seed
 from samcl.training.distributed import World
 from tiaug.io import ThermalH5Reader, open_thermal
+from tiaug.seeding import seed_pipeline
 from tiaug.signals import as_worker
 
 if TYPE_CHECKING:
@@ -117,13 +118,13 @@ class CandidateSet(torch.utils.data.Dataset):
         reader, geometry = self._opened()
         row, seed, seeds, arms = item
         batch = reader.read_batch(row, row + 1)
-        geometry.set_random_seed(seed)
+        seed_pipeline(geometry, seed)
         base = geometry(image=batch.images[0], mask=batch.masks[0])
         images, masks, applied = [], [], []
         for c, candidate_seed_ in enumerate(seeds):
             chosen = arms[c] if arms else ()
             pipeline = self.photometry(chosen)
-            pipeline.set_random_seed(candidate_seed_)
+            seed_pipeline(pipeline, candidate_seed_)
             out = pipeline(image=base["image"], mask=base["mask"])
             names = {name for name, _ in out["applied_transforms"]}
             applied.append(

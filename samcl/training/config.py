@@ -32,6 +32,7 @@ from tiaug.sizes import parse_size
 
 #: The largest crop (H, W) the training takes by default: frames that are larger are cropped to it (the paper's).
 DEFAULT_CROP = (256, 320)
+PREFETCH_BATCHES = 4  # batches each DataLoader worker prepares ahead of the training step
 
 #: SAMCLLoss arguments that samcl-train sets itself (not accepted by --samcl-arg), with what sets them.
 _SET_BY_TRAINING = {
@@ -138,8 +139,7 @@ class TrainConfig:
         strategy turns the default shorthand off), and refuse options of a strategy the run does not use."""
         if self.strategy not in STRATEGIES:
             raise UserError(f"{_option('strategy')} must be one of {list(STRATEGIES)}, got {self.strategy!r}")
-        if self.strategy == "samcl" and not self.samcl:
-            self.strategy = "none"
+        self.strategy = self.chosen_strategy()
         self.samcl = self.strategy == "samcl"
         for name, options in self.strategy_kwargs.items():
             if name not in STRATEGIES or name in ("samcl", "none"):
@@ -157,7 +157,6 @@ class TrainConfig:
     def _check_attack(self) -> None:
         """Refuse impossible settings of the self-adversarial augmentation (worst-of-K, bandit, consistency)."""
         from samcl.training.bandit_settings import bandit_settings
-        from samcl.training.data import PREFETCH_BATCHES
 
         if self.adversarial_k < 0 or self.adversarial_k == 1:
             raise UserError(f"{_option('adversarial_k')} must be 0 (off) or >= 2 draws, got {self.adversarial_k}")
@@ -193,12 +192,17 @@ class TrainConfig:
         kwargs = self.loss_kwargs()
         samcl_settings(kwargs["preset"], **{k: v for k, v in kwargs.items() if k in SAMCL_SETTINGS})
 
+    def chosen_strategy(self) -> str:
+        """The learning strategy, with the ``samcl`` shorthand applied: no SAM-CL turns the default strategy off."""
+        return "none" if self.strategy == "samcl" and not self.samcl else self.strategy
+
     def addon_names(self) -> list[str]:
         """The training add-ons of this configuration (:data:`samcl.training.addons.ADDONS`), in order."""
         attack = bool(self.adversarial_k or self.bandit)
         wanted = {"attack": attack, "consistency": self.consistency > 0}
         augmentation = [name for name, on in wanted.items() if on]  # they choose the batch the strategy trains on
-        return augmentation + ([] if self.strategy == "none" else [self.strategy])
+        strategy = self.chosen_strategy()
+        return augmentation + ([] if strategy == "none" else [strategy])
 
     def loss_kwargs(self) -> dict[str, Any]:
         """Arguments of the loss beyond its name (``build_loss``): SAM-CL's, or none for a plain base loss."""

@@ -21,6 +21,7 @@ from samcl.artifacts.normalization import Normalization
 from samcl.training.config import DEFAULT_CROP
 from tiaug.io import ThermalH5Reader, open_thermal
 from tiaug.presets import PAPER_P, SCENE_P, paper_training_pipeline, training_steps
+from tiaug.seeding import seed_pipeline
 from tiaug.signals import as_worker
 from tiaug.transforms import TRANSFORMS
 
@@ -28,9 +29,6 @@ if TYPE_CHECKING:
     import albumentations as A
 
     from samcl.training.config import TrainConfig
-
-
-PREFETCH_BATCHES = 4  # batches each DataLoader worker prepares ahead of the training step
 
 
 def compute_normalization(path: str, max_images: int = 64, mode: str = "dataset") -> Normalization:
@@ -147,7 +145,7 @@ class TrainingSet(Dataset):
         self, pipeline: A.Compose, image: np.ndarray, mask: np.ndarray, seed: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One augmented, normalised draw: (1, H, W) float32 image, (H, W) int64 mask."""
-        pipeline.set_random_seed(seed)
+        seed_pipeline(pipeline, seed)
         out = pipeline(image=image, mask=mask)
         image = self.normalization(np.asarray(out["image"], dtype=np.float32))
         return torch.from_numpy(np.ascontiguousarray(image))[None], torch.from_numpy(out["mask"].astype(np.int64))

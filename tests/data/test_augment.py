@@ -15,6 +15,7 @@ from tests.refusals import start, stop_group, wait_for
 from tiaug.analysis import fg_bg_stats
 from tiaug.augment import load_pipeline, row_seed
 from tiaug.io import open_thermal, write_thermal_h5
+from tiaug.seeding import seed_pipeline
 from tiaug.synth import generate_faces
 
 from .conftest import SIZE, run_module, sha256
@@ -51,7 +52,7 @@ def test_augment_writes_traceable_rows(cli, good_h5, tmp_path):
         np.testing.assert_array_equal(masks[row], originals.masks[i])  # default mask policy: keep
     # the stored pipeline and seed reproduce a row exactly
     pipeline = A.Compose(A.from_dict(pipeline_dict).transforms, save_applied_params=True)
-    pipeline.set_random_seed(row_seed(5, 2, 1))
+    seed_pipeline(pipeline, row_seed(5, 2, 1))
     again = pipeline(image=originals.images[2], mask=originals.masks[2])
     np.testing.assert_array_equal(again["image"], images[2 * 3 + 2])
 
@@ -63,8 +64,19 @@ def test_same_seed_identical_whatever_the_workers(tmp_path):
     outs = []
     for workers, batch_size in ((1, 3), (2, 3), (3, 4)):  # more batches than shared buffers: buffers are reused
         out = tmp_path / f"w{workers}.h5"
-        res = run_module("augment", str(src), str(out), "--workers", str(workers), "--seed", "9",
-                         "--batch-size", str(batch_size), "--copies", "2")  # fmt: skip
+        res = run_module(
+            "augment",
+            str(src),
+            str(out),
+            "--workers",
+            str(workers),
+            "--seed",
+            "9",
+            "--batch-size",
+            str(batch_size),
+            "--copies",
+            "2",
+        )
         assert res.returncode == 0, res.stderr
         with h5py.File(out) as f:
             outs.append((f["images"][:], f["masks"][:], f["tiaug/params"][:]))
@@ -80,8 +92,20 @@ def test_same_seed_identical_whatever_the_workers(tmp_path):
 
 def test_flags_reach_the_pipeline(cli, good_h5, tmp_path):
     out = tmp_path / "flags.h5"
-    res = cli("augment", good_h5, out, "--configurations", "dual", "--mask-policy", "ignore", "--max-netd", "0.02",
-              "--size-range", "0.2,0.3", "--no-progress")  # fmt: skip
+    res = cli(
+        "augment",
+        good_h5,
+        out,
+        "--configurations",
+        "dual",
+        "--mask-policy",
+        "ignore",
+        "--max-netd",
+        "0.02",
+        "--size-range",
+        "0.2,0.3",
+        "--no-progress",
+    )
     assert res.exit_code == 0, res.output
     with open_thermal(out) as r:
         params = r.json_rows("tiaug/params")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 
@@ -10,20 +9,10 @@ import numpy as np
 import pytest
 import tifffile
 
-from tests.camera_files import (
-    REALISTIC,
-    face_temperatures,
-    fff_frame,
-    lepton_frame,
-    plain_jpeg,
-    planck_counts,
-    rjpeg,
-    tc001_frame,
-)
+from tests import camera_files as cam
 from tests.data.conftest import sha256
 from tiaug.io import open_thermal
 
-HAS_FLYR = importlib.util.find_spec("flyr") is not None
 rng = np.random.default_rng(1)
 
 
@@ -39,19 +28,19 @@ def _rows(path):
 
 
 def test_folder_of_camera_files_skips_bad_ones(cli, tmp_path):
-    temps = [face_temperatures(seed=s) for s in range(6)]
+    temps = [cam.face_temperatures(seed=s) for s in range(6)]
     d = tmp_path / "camera"
     d.mkdir()
     np.save(d / "a.npy", temps[0].astype(np.float32))
     tifffile.imwrite(d / "b.tiff", temps[1].astype(np.float32))
-    (d / "c.fff").write_bytes(fff_frame(planck_counts(temps[2], REALISTIC), REALISTIC))
-    whole = rjpeg(fff_frame(planck_counts(temps[3], REALISTIC), REALISTIC))
+    (d / "c.fff").write_bytes(cam.flir_frame(temps[2]))
+    whole = cam.rjpeg(cam.flir_frame(temps[3]))
     (d / "d_truncated.jpg").write_bytes(whole[: len(whole) // 2])
-    (d / "e_photo.jpg").write_bytes(plain_jpeg())
-    (d / "f.seq").write_bytes(b"".join(fff_frame(planck_counts(t, REALISTIC), REALISTIC) for t in temps[4:6]))
+    (d / "e_photo.jpg").write_bytes(cam.plain_jpeg())
+    (d / "f.seq").write_bytes(b"".join(cam.flir_frame(t) for t in temps[4:6]))
     (d / "notes.txt").write_text("not an image\n")
     expected = [("a.npy", 0, temps[0]), ("b.tiff", 0, temps[1]), ("c.fff", 0, temps[2])]
-    if HAS_FLYR:
+    if cam.HAS_FLYR:
         (d / "g.jpg").write_bytes(whole)
         expected.append(("g.jpg", 0, temps[3]))
     expected += [("f.seq", 0, temps[4]), ("f.seq", 1, temps[5])]
@@ -75,12 +64,12 @@ def test_folder_of_camera_files_skips_bad_ones(cli, tmp_path):
 
 
 def test_tc001_folder_with_a_wrong_raw_size(cli, tmp_path):
-    temps = [face_temperatures(192, 256, seed=s) for s in range(3)]
+    temps = [cam.face_temperatures(192, 256, seed=s) for s in range(3)]
     d = tmp_path / "tc001"
     d.mkdir()
-    np.save(d / "frame_0.npy", tc001_frame(temps[0], rng))
-    (d / "frame_1.bin").write_bytes(tc001_frame(temps[1], rng).astype("<u2").tobytes())
-    (d / "frame_2.bin").write_bytes(tc001_frame(temps[2], rng).astype("<u2").tobytes()[:-512])
+    np.save(d / "frame_0.npy", cam.tc001_frame(temps[0], rng))
+    (d / "frame_1.bin").write_bytes(cam.tc001_frame(temps[1], rng).astype("<u2").tobytes())
+    (d / "frame_2.bin").write_bytes(cam.tc001_frame(temps[2], rng).astype("<u2").tobytes()[:-512])
     res = cli("import-folder", d, tmp_path / "auto.h5", "--no-progress")  # auto cannot tell headerless files
     assert res.exit_code == 1 and "--format tc001" in res.output and not (tmp_path / "auto.h5").exists()
     res = cli("import-folder", d, tmp_path / "tc.h5", "--no-progress", "--format", "tc001")
@@ -94,7 +83,7 @@ def test_tc001_folder_with_a_wrong_raw_size(cli, tmp_path):
 def test_missing_flyr_names_the_extra(cli, tmp_path, monkeypatch):
     d = tmp_path / "flir"
     d.mkdir()
-    (d / "IR_0001.jpg").write_bytes(rjpeg(fff_frame(planck_counts(face_temperatures(), REALISTIC), REALISTIC)))
+    (d / "IR_0001.jpg").write_bytes(cam.rjpeg(cam.flir_frame(cam.face_temperatures())))
     monkeypatch.setitem(sys.modules, "flyr", None)
     res = cli("import-folder", d, tmp_path / "o.h5", "--no-progress")
     assert res.exit_code == 1 and "pip install 'tiaug-samcl[cameras]'" in res.output
@@ -102,9 +91,9 @@ def test_missing_flyr_names_the_extra(cli, tmp_path, monkeypatch):
 
 
 def test_import_video_every_nth_frame(cli, tmp_path):
-    temps = [face_temperatures(192, 256, seed=s) for s in range(7)]
+    temps = [cam.face_temperatures(192, 256, seed=s) for s in range(7)]
     stream = tmp_path / "rec.bin"
-    stream.write_bytes(np.stack([tc001_frame(t, rng) for t in temps]).astype("<u2").tobytes())
+    stream.write_bytes(np.stack([cam.tc001_frame(t, rng) for t in temps]).astype("<u2").tobytes())
     res = cli("import-video", stream, tmp_path / "v.h5", "--format", "tc001", "--every", "3", "--no-progress")
     assert res.exit_code == 0 and "wrote 3 frames" in res.output, res.output
     images, files, frames, meta, _ = _rows(tmp_path / "v.h5")
@@ -117,20 +106,16 @@ def test_import_video_every_nth_frame(cli, tmp_path):
 
 
 def test_import_video_of_seq_and_lepton_recordings(cli, tmp_path):
-    temps = [face_temperatures(seed=s) for s in range(5)]
+    temps = [cam.face_temperatures(seed=s) for s in range(5)]
     seq = tmp_path / "rec.seq"
-    seq.write_bytes(
-        b"".join(
-            fff_frame(planck_counts(t, REALISTIC), REALISTIC, timestamp=1_700_000_000 + k) for k, t in enumerate(temps)
-        )
-    )
+    seq.write_bytes(b"".join(cam.flir_frame(t, timestamp=1_700_000_000 + k) for k, t in enumerate(temps)))
     res = cli("import-video", seq, tmp_path / "s.h5", "--start", "1", "--max-frames", "2", "--no-progress")
     assert res.exit_code == 0, res.output
     images, _, frames, meta, _ = _rows(tmp_path / "s.h5")
     assert frames == [1, 2] and meta[0]["timestamp"].startswith("2023-11-14T22:13:21")
     np.testing.assert_allclose(images, np.stack(temps[1:3]), atol=0.01)
     lepton = tmp_path / "lepton.raw"
-    lepton.write_bytes(np.stack([lepton_frame(t) for t in temps]).astype("<u2").tobytes())
+    lepton.write_bytes(np.stack([cam.lepton_frame(t) for t in temps]).astype("<u2").tobytes())
     res = cli("import-video", lepton, tmp_path / "l.h5", "--format", "lepton", "--raw-size", "48x64", "--no-progress")
     assert res.exit_code == 0, res.output
     images, _, frames, _, _ = _rows(tmp_path / "l.h5")

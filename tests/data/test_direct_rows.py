@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tiaug.augment import augment_file
-from tiaug.io import ThermalH5Writer, create_thermal_h5, read_thermal_h5, write_thermal_h5
+from tiaug.io import OutputPathError, ThermalH5Writer, create_thermal_h5, read_thermal_h5, write_thermal_h5
 from tiaug.io.h5 import direct_rows as direct_module
 from tiaug.io.h5.direct_rows import ALIGNMENT, DirectRows
 from tiaug.presets import tiaug_pipeline
@@ -85,8 +85,14 @@ def test_preallocated_rows_go_straight_to_disk_and_read_back_unchanged(direct_di
     images, masks = _faces(11, ALIGNED)
     _write(direct_dir / "direct.h5", images, masks, batch=4, rows=11)
     _write(direct_dir / "plain.h5", images, masks, batch=4, rows=None)
-    assert [(start, n) for start, n, accepted in direct_calls if accepted] == [(0, 4), (0, 4), (4, 4), (4, 4), (8, 3),
-                                                                               (8, 3)]  # fmt: skip
+    assert [(start, n) for start, n, accepted in direct_calls if accepted] == [
+        (0, 4),
+        (0, 4),
+        (4, 4),
+        (4, 4),
+        (8, 3),
+        (8, 3),
+    ]
     direct, plain = _datasets(direct_dir / "direct.h5"), _datasets(direct_dir / "plain.h5")
     assert direct.keys() == plain.keys()
     for key in plain:
@@ -150,7 +156,7 @@ def test_other_errors_are_raised_and_leave_no_output(direct_dir, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(direct_module.os, "pwrite", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputPathError, match=r"out\.h5: cannot be written: no space left on the device"):
         _write(direct_dir / "out.h5", images, masks, batch=2, rows=4)
     assert list(direct_dir.iterdir()) == []
 
@@ -177,8 +183,10 @@ def test_augment_writes_directly_and_identically_whatever_the_workers(direct_dir
     outputs = {}
     for workers in (1, 2):
         out = direct_dir / f"w{workers}.h5"
-        assert augment_file(direct_dir / "in.h5", out, tiaug_pipeline(), seed=3, copies=2, workers=workers,
-                            batch_size=2) == 18  # fmt: skip
+        assert (
+            augment_file(direct_dir / "in.h5", out, tiaug_pipeline(), seed=3, copies=2, workers=workers, batch_size=2)
+            == 18
+        )
         outputs[workers] = _datasets(out)
     assert direct_calls and all(accepted for *_, accepted in direct_calls)
     for key in outputs[1]:
@@ -189,8 +197,9 @@ def test_augment_writes_directly_and_identically_whatever_the_workers(direct_dir
 def test_chunk_offsets_without_chunk_iter_come_from_get_chunk_info(tmp_path):
     """h5py built against HDF5 < 1.12.3 (h5py 3.8, 3.9 wheels) has no chunk_iter: the same offsets, or None."""
     with h5py.File(tmp_path / "f.h5", "w", **direct_module.FILE_ALIGNMENT) as f:
-        ds = f.create_dataset("x", shape=(5, *ALIGNED), chunks=(1, *ALIGNED), dtype=np.float32,
-                              **direct_module.preallocated_chunks())  # fmt: skip
+        ds = f.create_dataset(
+            "x", shape=(5, *ALIGNED), chunks=(1, *ALIGNED), dtype=np.float32, **direct_module.preallocated_chunks()
+        )
         expected = direct_module._chunk_offsets(ds)
 
         class OldId:  # get_chunk_info (HDF5 1.10.5+) but no chunk_iter

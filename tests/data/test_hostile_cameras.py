@@ -106,3 +106,13 @@ def test_a_damaged_calibration_skips_the_file_whatever_it_raises(tmp_path, cli):
     assert "c_bad_rjpeg.jpg" in res.output and "2 file(s) skipped" in res.output
     with open_thermal(tmp_path / "out.h5") as r:
         assert r.file["source_file"].asstr()[:].tolist() == ["a_good.fff"]
+
+
+def test_a_huge_landmark_file_is_refused_unread(tmp_path):
+    from tiaug.io.importers.landmarks import MAX_LJSON_BYTES, read_ljson
+
+    path = tmp_path / "face.ljson"
+    with open(path, "w") as f:
+        f.write('{"landmarks": {"points": [' + "[1.0, 2.0], " * (MAX_LJSON_BYTES // 10) + "[1.0, 2.0]]}}")
+    with pytest.raises(ThermalDataError, match=r"face\.ljson: is \d+ bytes; a landmark file is far smaller"):
+        read_ljson(path)

@@ -15,6 +15,7 @@ from tests.data.conftest import sha256
 from tiaug.io import ThermalDataError, open_thermal
 from tiaug.io.h5 import reader as reader_module
 from tiaug.io.h5.contained import MAX_ATTRIBUTE_BYTES
+from tiaug.io.readers.formats import MAX_FRAME
 
 UNITS = {"units": "degC"}
 
@@ -55,6 +56,14 @@ def test_masks_stored_in_a_local_file_are_refused(cli, tmp_path, faces):
         assert r.has_masks
 
 
+def test_images_stored_in_dev_zero_are_refused(cli, tmp_path, faces):
+    path = tmp_path / "zero.h5"
+    with h5py.File(path, "w") as f:  # endless zeros: plausible 0 C rows of any declared count
+        f.create_dataset("images", shape=(10**6, 16, 20), dtype=np.float32, external=[("/dev/zero", 0, 1 << 40)])
+        f.attrs.update(UNITS)
+    _refused_everywhere(cli, path, tmp_path, ["images", "external storage"])
+
+
 def test_external_links_and_virtual_datasets_are_refused(cli, tmp_path, faces):
     other = _plain(tmp_path / "other.h5", faces)
     linked = tmp_path / "linked.h5"
@@ -71,6 +80,8 @@ def test_external_links_and_virtual_datasets_are_refused(cli, tmp_path, faces):
     _refused_everywhere(cli, virtual, tmp_path, ["images", "virtual dataset"])
     with open_thermal(virtual, trusted=True) as r:
         np.testing.assert_array_equal(r.read_batch(0, 4).images, faces.images[:4])
+    res = cli("augment", virtual, tmp_path / "trusted.h5", "--trusted-input", "--no-progress")
+    assert res.exit_code == 0, res.output
 
 
 def test_rows_declared_but_never_written_are_refused(cli, tmp_path, faces):
@@ -115,3 +126,11 @@ def test_a_gzip_bomb_is_read_a_few_rows_at_a_time(tmp_path, monkeypatch):
         tracemalloc.stop()
     assert len(batch.index) == 2
     assert peak < 160 << 20
+
+
+def test_rows_larger_than_any_frame_are_refused(cli, tmp_path):
+    path = tmp_path / "wide.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("images", data=np.full((1, 4, MAX_FRAME[1] + 1), 30.0, np.float32))
+        f.attrs.update(UNITS)
+    _refused_everywhere(cli, path, tmp_path, ["images", "at most 8192x8192"])

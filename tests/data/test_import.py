@@ -249,5 +249,8 @@ def test_import_tfdb_command_without_offset_keeps_degrees_celsius(tfdb, tmp_path
     assert res.exit_code == 0, res.output
     with open_thermal(tmp_path / "t.h5") as reader:
         images = reader.read_rows(list(range(reader.n))).images
-    np.testing.assert_allclose(np.sort(images.reshape(len(images), -1).mean(1)),
-                               np.sort(batch.images.reshape(len(batch.images), -1).mean(1)), rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        np.sort(images.reshape(len(images), -1).mean(1)),
+        np.sort(batch.images.reshape(len(batch.images), -1).mean(1)),
+        rtol=1e-6,
+    )

@@ -162,8 +162,18 @@ def test_augment_workers_report_bad_rows_and_do_not_hang(faces, tmp_path, proble
     path = _write_raw(tmp_path / "bad.h5", {"images": images, "masks": masks}, {"units": "degC"})
     before, inputs = listing(tmp_path), digest(path)
     started = time.monotonic()
-    res = run("tiaug", "augment", path, tmp_path / "out.h5", "--workers", "2", "--batch-size", "2", "--no-progress",
-              timeout=90)  # fmt: skip
+    res = run(
+        "tiaug",
+        "augment",
+        path,
+        tmp_path / "out.h5",
+        "--workers",
+        "2",
+        "--batch-size",
+        "2",
+        "--no-progress",
+        timeout=90,
+    )
     assert time.monotonic() - started < 90 and res.returncode == 1
     assert_one_error_line(res.stderr, "bad.h5", "row 17" if problem == "nan_row" else "masks")
     assert listing(tmp_path) == before and digest(path) == inputs
@@ -206,6 +216,11 @@ def _big_input(tmp_path, faces):
     return path
 
 
+def _start_big_augment(src, out):
+    """``tiaug augment`` of ``src`` with two workers, long enough to be stopped while writing ``out``."""
+    return start("tiaug", "augment", src, out, "--copies", "4", "--batch-size", "4", "--workers", "2", "--no-progress")
+
+
 def _writing(tmp_path):
     return lambda: any(p.name.startswith("out.h5.tmp-") for p in tmp_path.iterdir())
 
@@ -214,8 +229,7 @@ def _writing(tmp_path):
 def test_stop_signals_end_augment_with_one_line_and_no_traceback(faces, tmp_path, sig, status):
     src = _big_input(tmp_path, faces)
     before = [*listing(tmp_path)]
-    proc = start("tiaug", "augment", src, tmp_path / "out.h5", "--copies", "4", "--batch-size", "4", "--workers", "2",
-                 "--no-progress")  # fmt: skip
+    proc = _start_big_augment(src, tmp_path / "out.h5")
     try:
         wait_for(_writing(tmp_path), proc, "the output's temporary file")
         time.sleep(0.3)
@@ -230,8 +244,7 @@ def test_stop_signals_end_augment_with_one_line_and_no_traceback(faces, tmp_path
 
 def test_workers_end_quietly_when_the_parent_is_killed(faces, tmp_path):
     src = _big_input(tmp_path, faces)
-    proc = start("tiaug", "augment", src, tmp_path / "out.h5", "--copies", "4", "--batch-size", "4", "--workers", "2",
-                 "--no-progress")  # fmt: skip
+    proc = _start_big_augment(src, tmp_path / "out.h5")
     try:
         wait_for(_writing(tmp_path), proc, "the output's temporary file")
         proc.send_signal(signal.SIGKILL)  # only the parent: its workers must not print BrokenPipe tracebacks
@@ -261,8 +274,9 @@ def test_a_damaged_chunk_names_file_key_and_rows(cli, faces, tmp_path):
 
 
 def test_a_bad_ignore_index_attribute_names_file_and_key(cli, faces, tmp_path):
-    path = _write_raw(tmp_path / "attr.h5", {"images": faces.images, "masks": faces.masks},
-                      {"units": "degC", "ignore_index": "abc"})  # fmt: skip
+    path = _write_raw(
+        tmp_path / "attr.h5", {"images": faces.images, "masks": faces.masks}, {"units": "degC", "ignore_index": "abc"}
+    )
     res = cli("stats", path)
     assert res.exit_code == 1
     assert_one_error_line(res.stderr, "attr.h5", "ignore_index")

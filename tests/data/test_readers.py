@@ -10,6 +10,7 @@ import pytest
 import tifffile
 
 from tests.camera_files import (
+    HAS_FLYR,
     IDEAL,
     REALISTIC,
     face_temperatures,
@@ -25,7 +26,6 @@ from tiaug.io.readers import MissingExtraError, ReadOptions, detect_format, fold
 from tiaug.io.readers.camera import uvc_frame_counts
 from tiaug.io.readers.fff import decode_frame
 
-HAS_FLYR = importlib.util.find_spec("flyr") is not None
 HAS_FLIRPY = importlib.util.find_spec("flirpy") is not None
 TC001_STEP = 1 / 64  # K per count
 rng = np.random.default_rng(0)

@@ -105,8 +105,12 @@ def _contract(argv: list, words: list[str], folder: Path, protected: list[Path])
 @pytest.mark.parametrize("name", sorted(AUGMENT))
 def test_augment_refusals_with_two_workers(name, good_h5, bad_h5, tmp_path):
     argv, words = AUGMENT[name](tmp_path, good_h5, bad_h5)
-    _contract(["augment", *argv, "--workers", "2", "--batch-size", "2", "--no-progress"], words, tmp_path,
-              [p for p in tmp_path.iterdir() if p.is_file()])  # fmt: skip
+    _contract(
+        ["augment", *argv, "--workers", "2", "--batch-size", "2", "--no-progress"],
+        words,
+        tmp_path,
+        [p for p in tmp_path.iterdir() if p.is_file()],
+    )
 
 
 def _npy_folder(tmp: Path, images: np.ndarray, **extra: np.ndarray) -> Path:

@@ -60,8 +60,10 @@ def test_ratio_hinges_bounded_scale_free_and_the_raw_formula(pos, neg, margin, f
     loss = SAMCLLoss(C, preset="stable", margin=margin, base_loss=None, seed=0)
     d_pos, d_neg = torch.tensor(pos, dtype=torch.float64), torch.tensor(neg, dtype=torch.float64)
     # 'batch' (4 scales) and 'image' (4 scales x 2 images) shapes
-    for dp, dn, valid in ((d_pos[:4], d_neg[:4], torch.tensor(1.0)), (d_pos.view(4, 2), d_neg.view(4, 2),
-                                                                      torch.ones(2)),):  # fmt: skip
+    for dp, dn, valid in (
+        (d_pos[:4], d_neg[:4], torch.tensor(1.0)),
+        (d_pos.view(4, 2), d_neg.view(4, 2), torch.ones(2)),
+    ):
         per_scale = loss.triplet_terms(dp, dn, valid)["per_scale"]
         assert torch.all(per_scale >= 0) and torch.all(per_scale <= 1 + margin + 1e-12)
         hinge = torch.clamp((dp - dn) / (dp.abs() + dn.abs() + _RATIO_EPS) + margin, min=0)
@@ -179,8 +181,9 @@ def test_nothing_of_samcl_is_computed_while_the_warmup_factor_is_zero(monkeypatc
 
 
 # -- relative lambda -------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("lam", "base", "step"), [(0.05, "dice", None), (0.5, "ce", None), (2.0, "rmi", None),
-                                                   (0.5, "dice", 5)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("lam", "base", "step"), [(0.05, "dice", None), (0.5, "ce", None), (2.0, "rmi", None), (0.5, "dice", 5)]
+)
 def test_relative_lambda_is_the_ratio_of_gradient_norms_at_the_logits(lam, base, step):
     x, target = _inputs(seed=6)
     relative = _loss(lam=lam, base_loss=base, lam_mode="relative", warmup_steps=10, margin=0.5)
@@ -202,15 +205,17 @@ def test_relative_lambda_is_the_ratio_of_gradient_norms_at_the_logits(lam, base,
 
 
 # -- the auxiliary network -------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("mode", "scale", "factor"), [("adversarial", 1.0, -1.0), ("adversarial", 2.0, -2.0),
-                                                       ("joint", 0.5, 0.5)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("mode", "scale", "factor"), [("adversarial", 1.0, -1.0), ("adversarial", 2.0, -2.0), ("joint", 0.5, 0.5)]
+)
 @pytest.mark.parametrize("spectral_norm", [False, True])
 def test_auxiliary_gradients_reversed_or_scaled(mode, scale, factor, spectral_norm):
     x, target = _inputs(seed=7)
     common = {"base_loss": "ce", "preset": "poster", "spectral_norm": spectral_norm}
     joint, joint_gx, joint_ga = _grads(_loss(**common), x, target, derangement=SIGMA[:2])
-    other, other_gx, other_ga = _grads(_loss(aux_mode=mode, aux_lr_scale=scale, **common), x, target,
-                                       derangement=SIGMA[:2])  # fmt: skip
+    other, other_gx, other_ga = _grads(
+        _loss(aux_mode=mode, aux_lr_scale=scale, **common), x, target, derangement=SIGMA[:2]
+    )
     _assert_same_parts(joint, other, rtol=0, atol=0)
     assert torch.equal(joint_gx, other_gx)  # the segmentation network's gradient is unchanged
     assert len(joint_ga) > 0
@@ -237,15 +242,21 @@ def test_frozen_auxiliary_network_gets_no_gradient_and_keeps_its_weights():
 
 
 # -- presets and refused values --------------------------------------------------------------------------------
-POSTER = {"lam": 0.5, "margin": 1.0, "distance_norm": "none", "triplet": "batch", "warmup_steps": 0,
-          "aux_mode": "joint", "lam_mode": "absolute"}  # fmt: skip
+POSTER = {
+    "lam": 0.5,
+    "margin": 1.0,
+    "distance_norm": "none",
+    "triplet": "batch",
+    "warmup_steps": 0,
+    "aux_mode": "joint",
+    "lam_mode": "absolute",
+}
 
 
 def test_poster_preset_is_the_explicit_poster_formulation():
     x, target = _inputs(seed=9)
     preset, gx, ga = _grads(_loss(preset="poster", base_loss="ce"), x, target, derangement=SIGMA[:2])
-    explicit, ex_gx, ex_ga = _grads(_loss(preset="stable", base_loss="ce", **POSTER), x, target,
-                                    derangement=SIGMA[:2])  # fmt: skip
+    explicit, ex_gx, ex_ga = _grads(_loss(preset="stable", base_loss="ce", **POSTER), x, target, derangement=SIGMA[:2])
     _assert_same_parts(preset, explicit, rtol=0, atol=0)
     assert torch.equal(gx, ex_gx) and all(torch.equal(a, b) for a, b in zip(ga, ex_ga, strict=True))
     # the poster's formula: sum_k max(d_pos - d_neg + 1, 0) over the raw distances, lambda 0.5

@@ -28,8 +28,9 @@ def test_eval_json_never_replaces_the_checkpoint_it_reads(invoke, checkpoint, te
 
 
 def test_eval_negative_seed_names_the_flag(invoke, checkpoint, test_h5):
-    res = invoke(eval_main, "--checkpoint", checkpoint, "--data", test_h5, "--tiaug-robustness",
-                 "--robustness-seed", "-1")  # fmt: skip
+    res = invoke(
+        eval_main, "--checkpoint", checkpoint, "--data", test_h5, "--tiaug-robustness", "--robustness-seed", "-1"
+    )
     assert res.exit_code == 2
     assert_one_error_line(res.stderr, "--robustness-seed")
 

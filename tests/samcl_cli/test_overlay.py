@@ -69,8 +69,9 @@ def test_colour_masks_beside_the_index_masks(invoke, checkpoint, faces, tmp_path
     stack = tmp_path / "stack.npy"
     np.save(stack, faces.images[:2])
     out = tmp_path / "pred"
-    res = invoke(predict_main, "-c", checkpoint, stack, "--out", out, "--no-progress", "--no-overlays",
-                 "--colour-masks")  # fmt: skip
+    res = invoke(
+        predict_main, "-c", checkpoint, stack, "--out", out, "--no-progress", "--no-overlays", "--colour-masks"
+    )
     assert res.exit_code == 0, res.output
     assert listing(out) == sorted(
         [f"stack_{k:05d}_{kind}.png" for k in range(2) for kind in ("mask", "mask_colour")] + ["stack_regions.csv"]

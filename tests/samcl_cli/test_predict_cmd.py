@@ -199,7 +199,7 @@ def _bad_input(name, tmp_path, faces):
     if name == "empty_folder":
         return src, [], ["no .npy or .h5 files"]
     if name == "folder_without_arrays":
-        (src / "a.png").write_bytes(b"\x89PNG")
+        (src / "a.gif").write_bytes(b"GIF89a")  # a picture of no supported format (PNG frames are one now)
         return src, [], ["no .npy or .h5 files"]
     if name == "missing_input":
         return src / "absent.npy", [], ["absent.npy", "not found"]

@@ -96,10 +96,16 @@ TRAIN: dict[str, Case] = {
     ),
     "resume_nothing": lambda t, c, d, f: (["--resume", t], ["--resume", "last.pt"]),
 }
-TABLE = {**{f"eval:{k}": v for k, v in EVAL.items()}, **{f"predict:{k}": v for k, v in PREDICT.items()},
-         **{f"train:{k}": v for k, v in TRAIN.items()}}  # fmt: skip
-FLAGS = {"eval": ["--no-progress"], "predict": ["--no-progress"], "train": ["--no-progress", "--device", "cpu",
-         "--workers", "0"]}  # fmt: skip
+TABLE = {
+    **{f"eval:{k}": v for k, v in EVAL.items()},
+    **{f"predict:{k}": v for k, v in PREDICT.items()},
+    **{f"train:{k}": v for k, v in TRAIN.items()},
+}
+FLAGS = {
+    "eval": ["--no-progress"],
+    "predict": ["--no-progress"],
+    "train": ["--no-progress", "--device", "cpu", "--workers", "0"],
+}
 
 
 @pytest.mark.parametrize("name", sorted(TABLE))

@@ -40,6 +40,16 @@ def train_args(data: Path, val: Path, out: Path, *extra: str) -> list[str]:
     ]
 
 
+def flags(**options: object) -> list[str]:
+    """Command-line flags from keyword arguments: ``batch_size=8`` -> ``--batch-size 8``; True -> ``--name``,
+    False -> ``--no-name``."""
+    out: list[str] = []
+    for name, value in options.items():
+        flag = name.replace("_", "-")
+        out += [f"--{flag}"] if value is True else [f"--no-{flag}"] if value is False else [f"--{flag}", str(value)]
+    return out
+
+
 def run_train(data: Path, val: Path, out: Path, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
         train_args(data, val, out, *extra), capture_output=True, text=True, env=env(), timeout=timeout

@@ -29,7 +29,7 @@ from samcl.training.step import TrainStep
 from tiaug.io import open_thermal, write_thermal_h5
 from tiaug.synth import generate_faces
 
-from .conftest import run_train
+from .conftest import flags, run_train
 from .test_train import straight_and_resumed
 
 CLASSES = ("background", "skin", "mouth", "eyes", "eyebrows", "nose")
@@ -300,24 +300,8 @@ def _trained_state(payload: dict, data, normalization: Normalization, steps: int
 def test_image_normalisation_is_stored_and_applied_by_eval_and_predict(dataset, tmp_path):
     train_h5, val_h5 = dataset
     run = tmp_path / "run"
-    res = run_train(
-        train_h5,
-        val_h5,
-        run,
-        "--iters",
-        "2",
-        "--batch-size",
-        "4",
-        "--val-every",
-        "2",
-        "--loss",
-        "ce",
-        "--no-samcl",
-        "--input-norm",
-        "image",
-        "--threads",
-        "2",
-    )
+    options = flags(iters=2, batch_size=4, val_every=2, loss="ce", samcl=False, input_norm="image", threads=2)
+    res = run_train(train_h5, val_h5, run, *options)
     assert res.returncode == 0, res.stderr
     payload = load_checkpoint(run / "best.pt")
     assert payload["normalization"]["mode"] == "image" and payload["config"]["input_norm"] == "image"

@@ -68,8 +68,8 @@ def test_resume_is_bit_identical_with_each_strategy(dataset, tmp_path, strategy)
     straight = Run(_config(dataset, tmp_path / "straight", strategy))
     straight.fit()
 
-    def stop_at_2(step, *_, **__):
-        if step == 2:
+    def stop_at_2(done: int, total: int | None = None, **figures: float | None) -> None:
+        if done == 2:
             raise Stop
 
     with pytest.raises(Stop):

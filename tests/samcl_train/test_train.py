@@ -18,7 +18,7 @@ from samcl.models import build_model
 from tests.refusals import stop_group, wait_for
 from tiaug.io import open_thermal
 
-from .conftest import env, run_train, train_args
+from .conftest import env, flags, run_train, train_args
 
 
 def _val_miou(payload: dict, val) -> float:
@@ -32,25 +32,8 @@ def _val_miou(payload: dict, val) -> float:
 def test_train_writes_every_output_and_learns(dataset, tmp_path):
     train, val = dataset
     out = tmp_path / "run"
-    res = run_train(
-        train,
-        val,
-        out,
-        "--iters",
-        "60",
-        "--batch-size",
-        "8",
-        "--val-every",
-        "30",
-        "--log-every",
-        "10",
-        "--lr",
-        "0.05",
-        "--loss",
-        "ce",
-        "--workers",
-        "2",
-    )
+    options = flags(iters=60, batch_size=8, val_every=30, log_every=10, lr=0.05, loss="ce", workers=2)
+    res = run_train(train, val, out, *options)
     assert res.returncode == 0, res.stderr
     assert {p.name for p in out.iterdir()} >= {"best.pt", "last.pt", "metrics.csv", "summary.json", "curves.png"}
     summary = json.loads((out / "summary.json").read_text())

@@ -15,8 +15,8 @@ from tiaug.cli.common import (
     SEED,
     FiniteFloat,
     command,
-    compression_option,
-    overwrite_flag,
+    h5_output_options,
+    path_argument,
     progress_every_option,
     progress_flag,
 )
@@ -68,6 +68,13 @@ DEFAULTS = {name: p.default for name, p in inspect.signature(augment_file).param
 PIPELINE_FLAGS: dict[type, dict[str, Any]] = {TiAugOcclusion: {}, ThermalNoise: {}}
 
 
+def default_option(decl: str, *aliases: str, **kwargs: Any) -> Callable:
+    """An option whose default (shown in ``--help``) is augment_file's argument of the same name."""
+    return click.option(
+        decl, *aliases, default=DEFAULTS[decl.lstrip("-").replace("-", "_")], show_default=True, **kwargs
+    )
+
+
 def pipeline_option(decl: str, **kwargs: Any) -> Callable:
     """An option of the default pipeline: an argument of TiAugOcclusion or ThermalNoise, default from its signature."""
     name = decl.lstrip("-").replace("-", "_")
@@ -88,32 +95,12 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
         "tiaug augment faces.h5 custom.h5 --config pipeline.yaml",
     ),
 )
-@click.argument("in_path", metavar="IN.h5", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("out_path", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--copies",
-    "-k",
-    type=click.IntRange(min=0),
-    default=DEFAULTS["copies"],
-    show_default=True,
-    help="Augmented rows written per input row.",
-)
+@path_argument("in_path", "IN.h5")
+@path_argument("out_path", "OUT.h5")
+@default_option("--copies", "-k", type=click.IntRange(min=0), help="Augmented rows written per input row.")
 @click.option("--keep-original", is_flag=True, help="Also write each input row unchanged, before its copies.")
-@click.option(
-    "--seed",
-    type=SEED,
-    default=DEFAULTS["seed"],
-    show_default=True,
-    help="Seed; the same seed gives byte-identical images whatever --workers is.",
-)
-@click.option(
-    "--workers",
-    "-j",
-    type=click.IntRange(min=1),
-    default=DEFAULTS["workers"],
-    show_default=True,
-    help="Worker processes.",
-)
+@default_option("--seed", type=SEED, help="Seed; the same seed gives byte-identical images whatever --workers is.")
+@default_option("--workers", "-j", type=click.IntRange(min=1), help="Worker processes.")
 @click.option(
     "--config",
     "config",
@@ -122,6 +109,12 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
     "the default occlusion + thermal noise. TiAug transforms may appear in it; other transforms must be known to "
     "keep degrees Celsius (flips, crops, resampling with reflected borders: see tiaug.safety) or sit inside "
     "TemperatureSafe.",
+)
+@click.option(
+    "--trusted-input",
+    is_flag=True,
+    help="IN.h5 may keep its data in other files (HDF5 external storage, external links, virtual datasets), "
+    "refused otherwise: only for files you made yourself.",
 )
 @click.option(
     "--allow-unsafe",
@@ -147,12 +140,8 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
 @pipeline_option("--ignore-index", type=click.IntRange(0, 255), help="Label of the 'ignore' mask policy.")
 @pipeline_option("--min-netd", type=FiniteFloat(min=0), help="Smallest sensor noise std, degrees Celsius.")
 @pipeline_option("--max-netd", type=FiniteFloat(min=0), help="Largest sensor noise std, degrees Celsius.")
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=DEFAULTS["batch_size"],
-    show_default=True,
-    help="Input rows per batch (memory stays one batch per worker).",
+@default_option(
+    "--batch-size", type=click.IntRange(min=1), help="Input rows per batch (memory stays one batch per worker)."
 )
 @click.option(
     "--scene/--no-scene",
@@ -161,13 +150,27 @@ def pipeline_option(decl: str, **kwargs: Any) -> Callable:
     help="Also change the scene: every copy gets a new room temperature (0-50 C, the skin following "
     "partially), and camera offset/gain drift and column/row stripes each with probability 0.5.",
 )
-@overwrite_flag
-@compression_option
+@h5_output_options
 @progress_flag
 @progress_every_option
-def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, seed: int, workers: int,
-            config: Path | None, allow_unsafe: bool, batch_size: int, scene: bool, overwrite: bool,
-            compression: str, progress: bool, progress_every: int | None, **flags: object) -> None:  # fmt: skip
+def augment(
+    in_path: Path,
+    out_path: Path,
+    copies: int,
+    keep_original: bool,
+    seed: int,
+    workers: int,
+    config: Path | None,
+    allow_unsafe: bool,
+    trusted_input: bool,
+    batch_size: int,
+    scene: bool,
+    overwrite: bool,
+    compression: str,
+    progress: bool,
+    progress_every: int | None,
+    **flags: object,
+) -> None:
     """Write augmented copies of the thermal dataset IN.h5 to OUT.h5.
 
     \b
@@ -204,10 +207,24 @@ def augment(in_path: Path, out_path: Path, copies: int, keep_original: bool, see
         for problem in unsafe_transforms(pipeline, "--allow-unsafe"):
             click.echo(f"warning (--allow-unsafe): {problem}", err=True)
     with Progress(desc="augment", unit="row", enabled=progress, every=progress_every) as bar:
-        written = augment_file(in_path, out_path, pipeline, seed=seed, copies=copies,
-                               keep_original=keep_original, workers=workers, batch_size=batch_size,
-                               overwrite=overwrite, compression=compression, progress=bar.to,
-                               other_inputs=[config] if config is not None else [],
-                               allow_unsafe=allow_unsafe)  # fmt: skip
-    click.echo(f"wrote {written} rows ({bar.total} input rows x {copies} copies"
-               f"{' + originals' if keep_original else ''}, seed {seed}) to {out_path}", err=True)  # fmt: skip
+        written = augment_file(
+            in_path,
+            out_path,
+            pipeline,
+            seed=seed,
+            copies=copies,
+            keep_original=keep_original,
+            workers=workers,
+            batch_size=batch_size,
+            overwrite=overwrite,
+            compression=compression,
+            progress=bar.to,
+            other_inputs=[config] if config is not None else [],
+            allow_unsafe=allow_unsafe,
+            trusted=trusted_input,
+        )
+    click.echo(
+        f"wrote {written} rows ({bar.total} input rows x {copies} copies"
+        f"{' + originals' if keep_original else ''}, seed {seed}) to {out_path}",
+        err=True,
+    )

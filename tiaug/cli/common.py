@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -124,8 +125,14 @@ class Command(click.Command):
                 for line in self.examples:  # as written: click would re-wrap them
                     formatter.write(f"{'':>{formatter.current_indent}}{line}\n")
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:  # fmt: skip
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         stop_on_signals()
@@ -145,6 +152,11 @@ class Group(Command, click.Group):
 def command(name: str | None = None, **kwargs: Any) -> Callable:
     """``click.command`` for tiaug and samcl: :class:`Command`, ``-h``, 100 columns."""
     return click.command(name, cls=Command, context_settings=CONTEXT, **kwargs)
+
+
+def path_argument(name: str, metavar: str, *, folder: bool = False) -> Callable:
+    """A positional file (or, with ``folder``, directory) argument, given to the command as a ``Path``."""
+    return click.argument(name, metavar=metavar, type=click.Path(dir_okay=folder, file_okay=not folder, path_type=Path))
 
 
 progress_flag = click.option(
@@ -182,3 +194,15 @@ compression_option = click.option(
     help="HDF5 compression of the output datasets: none is the fastest and opens everywhere; blosc2-zstd gives "
     "the smallest files (readers need hdf5plugin, see tiaug.io.h5.codecs).",
 )
+
+
+def batch_size_option(default: int, help: str, *aliases: str) -> Callable:
+    """``--batch-size``: items per batch, ``default`` shown in ``--help``; ``help`` says what a batch holds."""
+    return click.option(
+        "--batch-size", *aliases, type=click.IntRange(min=1), default=default, show_default=True, help=help
+    )
+
+
+def h5_output_options(func: Callable) -> Callable:
+    """``--overwrite`` and ``--compression``: the options of every command that writes an HDF5 file."""
+    return overwrite_flag(compression_option(func))

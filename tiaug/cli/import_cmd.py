@@ -11,15 +11,7 @@ from typing import Any
 
 import click
 
-from tiaug.cli.common import (
-    SEED,
-    FiniteFloat,
-    command,
-    compression_option,
-    overwrite_flag,
-    progress_flag,
-    size_option,
-)
+from tiaug.cli.common import SEED, FiniteFloat, command, h5_output_options, path_argument, progress_flag, size_option
 from tiaug.cli.reader_options import (
     offset_option,
     read_options,
@@ -93,8 +85,8 @@ def _run(
         "tiaug import-tfdb TFDB_DIR tfdb.h5 --skip-unlabelled",
     ),
 )
-@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
-@click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
+@path_argument("folder", "DIR", folder=True)
+@path_argument("out", "OUT.h5")
 @_crop
 @_resize
 @click.option(
@@ -124,8 +116,7 @@ def _run(
     help="Eyebrow mask thickness as a fraction of the distance between the eye centres.",
 )
 @click.option("--skip-unlabelled", is_flag=True, help="Skip .npy files without a .ljson (refused otherwise).")
-@overwrite_flag
-@compression_option
+@h5_output_options
 @progress_flag
 def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
     """Import the Thermal Face Database (Kopaczka et al.) from DIR into OUT.h5.
@@ -154,11 +145,12 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
         "tiaug import-folder flir_jpegs/ faces.h5",
         "tiaug import-folder frames/ data.h5 --masks masks/ --resize 256x320",
         "tiaug import-folder lepton_frames/ lepton.h5 --format lepton",
+        "tiaug import-folder lab/ lab.h5 --scale 0.01 --offset -273.15 --classes background,face,glasses",
     ),
 )
 @with_format_listing
-@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
-@click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
+@path_argument("folder", "DIR", folder=True)
+@path_argument("out", "OUT.h5")
 @click.option(
     "--masks",
     "masks_dir",
@@ -177,16 +169,15 @@ def import_tfdb_cmd(progress: bool, **arguments: Any) -> None:
     "--classes",
     callback=lambda ctx, param, value: tuple(n.strip() for n in value.split(",")) if value else None,
     metavar="NAME,...",
-    help="The masks' class names, mask value k = the k-th name (default: background, skin, mouth, eyes, "
-    "eyebrows, nose).",
+    help="The masks' class names, mask value k = the k-th name.  [default: background, skin, mouth, eyes, "
+    "eyebrows, nose]",
 )
 @click.option("--resize-masks", is_flag=True, help="Resize masks of another size to their image's (nearest neighbour).")
 @_crop
 @_resize
 @reader_options
 @click.option("--strict", is_flag=True, help="Stop at the first file that cannot be read.  [default: skip it]")
-@overwrite_flag
-@compression_option
+@h5_output_options
 @progress_flag
 def import_folder_cmd(progress: bool, scale, offset, raw_size, raw_dtype, **arguments: Any) -> None:
     """Import a folder of thermal images and camera files (and optional PNG masks) into OUT.h5, in degrees Celsius.

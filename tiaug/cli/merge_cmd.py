@@ -6,15 +6,20 @@ from pathlib import Path
 
 import click
 
-from tiaug.cli.common import command, compression_option, overwrite_flag
+from tiaug.cli.common import command, h5_output_options
 
 
-@command("merge")
+@command(
+    "merge",
+    examples=(
+        "tiaug merge lab_a.h5 lab_b.h5 lab.h5",
+        "tiaug merge train_a.h5 train_b.h5 train_c.h5 train.h5 --compression blosc2-zstd",
+    ),
+)
 @click.argument(
     "files", nargs=-1, required=True, metavar="A.h5 B.h5 [...] OUT.h5", type=click.Path(dir_okay=False, path_type=Path)
 )
-@overwrite_flag
-@compression_option
+@h5_output_options
 def merge(files: tuple[Path, ...], overwrite: bool, compression: str) -> None:
     """Write the rows of A.h5, B.h5, ... (in that order) to OUT.h5, images in degrees Celsius.
 

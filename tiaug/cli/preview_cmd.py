@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tiaug.cli.common import SEED, command, overwrite_flag
+from tiaug.cli.common import SEED, command, overwrite_flag, path_argument
 
 #: Per-row JSON datasets whose "polygon" entries are drawn as occluder outlines.
 PARAM_KEYS = ("tiaug/params", "synth/params")
@@ -19,7 +19,7 @@ PARAM_KEYS = ("tiaug/params", "synth/params")
         "tiaug preview wild.h5 --png wild.png -n 6 --seed 0 --landmarks",
     ),
 )
-@click.argument("input_path", metavar="IN.h5", type=click.Path(dir_okay=False, path_type=Path))
+@path_argument("input_path", "IN.h5")
 @click.option(
     "--png",
     required=True,

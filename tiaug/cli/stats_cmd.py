@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tiaug.cli.common import command, progress_flag
+from tiaug.cli.common import batch_size_option, command, progress_flag
 from tiaug.progress import Progress
 
 
@@ -36,13 +36,7 @@ from tiaug.progress import Progress
     multiple=True,
     help="Name of each input in the table and plot (repeat once per input).  [default: file names]",
 )
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=64,
-    show_default=True,
-    help="Images read per batch (memory stays one batch).",
-)
+@batch_size_option(64, "Images read per batch (memory stays one batch).")
 @click.option("--overwrite", is_flag=True, help="Replace the PNG and JSON outputs if they exist.")
 @progress_flag
 def stats(

@@ -8,14 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from tiaug import __version__
-from tiaug.cli.common import (
-    SEED,
-    command,
-    compression_option,
-    overwrite_flag,
-    progress_flag,
-    size_option,
-)
+from tiaug.cli.common import SEED, batch_size_option, command, h5_output_options, progress_flag, size_option
 from tiaug.progress import progress_bar
 from tiaug.synth.names import CONDITIONS
 
@@ -70,15 +63,8 @@ if TYPE_CHECKING:
     help="Give every face this one real-world condition alone (implies --unconstrained; the same seed gives "
     "the same faces as without it), for per-condition test sets.",
 )
-@overwrite_flag
-@compression_option
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=64,
-    show_default=True,
-    help="Faces generated and written per batch (memory stays one batch).",
-)
+@h5_output_options
+@batch_size_option(64, "Faces generated and written per batch (memory stays one batch).")
 @progress_flag
 def synth(
     out: Path,

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from tiaug.cli.common import (
-    command,
-    compression_option,
-    overwrite_flag,
-    progress_flag,
-    size_option,
-)
+from tiaug.cli.common import command, h5_output_options, path_argument, progress_flag, size_option
 from tiaug.cli.reader_options import read_options, reader_options, with_format_listing
 from tiaug.progress import Progress
 
@@ -26,8 +21,8 @@ from tiaug.progress import Progress
     ),
 )
 @with_format_listing
-@click.argument("recording", metavar="RECORDING", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("out", metavar="OUT.h5", type=click.Path(dir_okay=False, path_type=Path))
+@path_argument("recording", "RECORDING")
+@path_argument("out", "OUT.h5")
 @click.option(
     "--every", metavar="N", type=click.IntRange(min=1), default=1, show_default=True, help="Keep every Nth frame."
 )
@@ -36,25 +31,18 @@ from tiaug.progress import Progress
 @click.option("--crop", callback=size_option, metavar="HxW", help="Cut the central HxW window of each frame.")
 @click.option("--resize", callback=size_option, metavar="HxW", help="Then resize each frame to HxW pixels.")
 @reader_options
-@overwrite_flag
-@compression_option
+@h5_output_options
 @progress_flag
 def import_video_cmd(
     recording: Path,
     out: Path,
-    every,
-    start,
-    max_frames,
-    crop,
-    resize,
-    fmt,
-    raw_size,
-    raw_dtype,
-    scale,
-    offset,
-    overwrite,
-    compression,
-    progress,
+    resize: tuple[int, int] | None,
+    scale: float | None,
+    offset: float | None,
+    raw_size: tuple[int, int] | None,
+    raw_dtype: str,
+    progress: bool,
+    **arguments: Any,
 ) -> None:
     """Import every Nth frame of RECORDING into OUT.h5 (images float32 (N, H, W), degrees Celsius).
 
@@ -71,19 +59,8 @@ def import_video_cmd(
     from tiaug.io.importers.video import import_video  # the readers load when the command runs
 
     with Progress(desc="import-video", unit="frame", enabled=progress) as bar:
-        result = import_video(
-            recording,
-            out,
-            fmt=fmt,
-            options=read_options(scale, offset, raw_size, raw_dtype),
-            every=every,
-            start=start,
-            max_frames=max_frames,
-            crop=crop,
-            size=resize,
-            overwrite=overwrite,
-            compression=compression,
-            progress=bar.to,
-        )
+        options = read_options(scale, offset, raw_size, raw_dtype)
+        # every, start, max_frames, crop, fmt, overwrite, compression: import_video's arguments of the same names
+        result = import_video(recording, out, options=options, size=resize, progress=bar.to, **arguments)
     for path, n in result.items():
         click.echo(f"wrote {n} frames to {path}", err=True)

@@ -36,6 +36,7 @@ import numpy as np
 
 from tiaug.io.h5.atomic import PathLike
 from tiaug.io.h5.reader import ThermalH5Reader
+from tiaug.seeding import seed_pipeline
 
 
 class ThermalH5Dataset:
@@ -94,8 +95,7 @@ class ThermalH5Dataset:
         image, mask = self._open().read(index)
         if self.transform is None:
             return {"image": image, "mask": mask}
-        if hasattr(self.transform, "set_random_seed"):
-            self.transform.set_random_seed(self.sample_seed(index))
+        seed_pipeline(self.transform, self.sample_seed(index))
         out = self.transform(image=image, mask=mask) if mask is not None else self.transform(image=image)
         return {"image": out["image"], "mask": out.get("mask")}
 

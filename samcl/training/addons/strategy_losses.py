@@ -50,6 +50,8 @@ class StrategyLossAddon(TrainingAddon):
     #: option (a fraction of --iters) -> (the loss argument it sets, its default)
     fractions: ClassVar[dict[str, tuple[str, float]]] = {}
 
+    criterion: Any  # the loss_class instance (a registered submodule)
+
     def __init__(self, criterion: nn.Module) -> None:
         super().__init__()
         self.criterion = criterion

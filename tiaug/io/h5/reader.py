@@ -38,6 +38,7 @@ from tiaug.io.errors import ThermalDataError, guarded
 from tiaug.io.h5.atomic import PathLike
 from tiaug.io.h5.codecs import missing_filter
 from tiaug.io.h5.contained import check_contained
+from tiaug.io.readers.formats import MAX_FRAME
 from tiaug.labels import DEFAULT_CLASSES
 from tiaug.validation import (
     check_finite_rows,
@@ -161,6 +162,10 @@ class ThermalH5Reader:
             raise ThermalDataError(path, "images", f"must have shape (N, H, W), got {shape}")
         if 0 in shape:
             raise ThermalDataError(path, "images", f"is empty (shape {shape}): there are no images to read")
+        if shape[1] > MAX_FRAME[0] or shape[2] > MAX_FRAME[1]:
+            raise ThermalDataError(
+                path, "images", f"images of {shape[1]}x{shape[2]} pixels; at most {MAX_FRAME[0]}x{MAX_FRAME[1]}"
+            )
         dtype = images.dtype
         units = _units_of(f)
         norm = units.strip().lower() if units is not None else None

@@ -69,12 +69,19 @@ def group_class(label: str) -> int | None:
     return None
 
 
+#: Largest .ljson file read (68 points and their groups take a few KB).
+MAX_LJSON_BYTES = 1 << 20
+
+
 def read_ljson(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, list[int]]]:
     """Read a menpo ``.ljson`` file: (points (K, 2) float32 as (x, y) pixels, {group name: point indices})."""
     try:
         with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_LJSON_BYTES:
+                raise ThermalDataError(path, None, f"is {size} bytes; a landmark file is far smaller (damaged?)")
+            doc = json.loads(fh.read(size))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
         raise ThermalDataError(path, None, f"cannot read the landmark file ({e})") from None
     try:
         raw = doc["landmarks"]["points"]

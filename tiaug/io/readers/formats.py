@@ -43,6 +43,12 @@ class FormatSpec:
 _ARRAYS = "tiaug.io.readers.arrays:open_array"
 _FFF = "tiaug.io.readers.fff:open_fff"
 
+
+def _camera_counts(name: str, help: str) -> FormatSpec:
+    """A camera's raw counts: read from array files or headerless files, never guessed by ``auto``."""
+    return FormatSpec(name, help, (".npy", ".tif", ".tiff", ".png", *HEADERLESS_SUFFIXES), _ARRAYS, headerless=True)
+
+
 FORMAT_SPECS = (
     FormatSpec(
         "npy",
@@ -74,27 +80,9 @@ FORMAT_SPECS = (
     ),
     FormatSpec("fff", "one FLIR FFF frame", (".fff",), _FFF, (b"FFF\x00",)),
     FormatSpec("seq", "FLIR .seq recording, a series of FFF frames", (".seq",), _FFF, (b"FFF\x00",)),
-    FormatSpec(
-        "tc001",
-        "TOPDON TC001 / InfiRay 256x384 UVC frame pairs, 1/64 K",
-        (".npy", ".tif", ".tiff", ".png", *HEADERLESS_SUFFIXES),
-        _ARRAYS,
-        headerless=True,
-    ),
-    FormatSpec(
-        "lepton",
-        "FLIR Lepton centi-kelvin, --raw-size HxW if not 120x160",
-        (".npy", ".tif", ".tiff", ".png", *HEADERLESS_SUFFIXES),
-        _ARRAYS,
-        headerless=True,
-    ),
-    FormatSpec(
-        "raw",
-        "headerless counts with --raw-size HxW and --scale S [--offset O]",
-        (".npy", ".tif", ".tiff", ".png", *HEADERLESS_SUFFIXES),
-        _ARRAYS,
-        headerless=True,
-    ),
+    _camera_counts("tc001", "TOPDON TC001 / InfiRay 256x384 UVC frame pairs, 1/64 K"),
+    _camera_counts("lepton", "FLIR Lepton centi-kelvin, --raw-size HxW if not 120x160"),
+    _camera_counts("raw", "headerless counts with --raw-size HxW and --scale S [--offset O]"),
 )
 SPECS = {spec.name: spec for spec in FORMAT_SPECS}
 #: The ``--format`` choices; ``auto`` detects the format from the file's content and name.
