@@ -98,6 +98,14 @@ def table_passes(args: argparse.Namespace, sizes: dict[str, Any]) -> list[tuple[
     return passes
 
 
+def share_data(first: Path, folder: Path) -> None:
+    """Let a later pass use the first pass's synthetic data (same size, same seeds) instead of making it again."""
+    if folder != first and not (folder / "data").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        (first / "data").mkdir(parents=True, exist_ok=True)
+        (folder / "data").symlink_to((first / "data").resolve(), target_is_directory=True)
+
+
 def check_heavy_networks() -> None:
     """Stop with a clear message when the heavy networks cannot be built here."""
     missing = [name for name in ("segmentation_models_pytorch", "timm") if importlib.util.find_spec(name) is None]
@@ -114,7 +122,8 @@ def run_table(args: argparse.Namespace, robustness: ModuleType) -> None:
     if not args.no_heavy:
         check_heavy_networks()
     passes = table_passes(args, robustness.SIZES)
-    for _, argv in passes:
+    for folder, argv in passes:
+        share_data(passes[0][0], folder)
         robustness.main(argv)
     runs = [run for folder, _ in passes for run in json.loads((folder / "results.json").read_text())["runs"]]
     command = " ".join(["python benchmarks/robustness.py", *args.argv])

@@ -135,6 +135,8 @@ SIZES = {
     "converged": Size("converged", 64, 80, 1000, 100, 200, base_width=16, iters=4000, batch_size=8, lr=0.05),
     "seeds": Size("seeds", 64, 80, 512, 100, 200, base_width=16, iters=1500, batch_size=8, lr=0.05, val_points=6),
     "full": Size("full", 256, 320, 1000, 100, 200, base_width=32, iters=6000, batch_size=16, lr=0.01),
+    # an end-to-end check of the code path (seconds per run, meaningless numbers)
+    "smoke": Size("smoke", 64, 80, 32, 8, 8, base_width=4, iters=8, batch_size=4, lr=0.05, val_points=2),
 }
 
 

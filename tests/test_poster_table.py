@@ -83,3 +83,12 @@ def test_comparison_ranks_ours_beside_the_posters():
     assert rows["SAM-CL"] == "| unet | SAM-CL | 82.11 | 1 | 60.0 | 7 | 50.0 |"
     assert rows["BCE"] == "| unet | BCE | 67.64 | 7 | 90.0 | 1 | 80.0 |"
     assert "| unet | 7 | -1.00 | -1.00 |" in lines
+
+
+def test_later_passes_share_the_first_pass_data(tmp_path):
+    first, heavy = tmp_path / "poster", tmp_path / "poster" / "heavy"
+    poster_table.share_data(first, heavy)
+    (first / "data" / "train.h5").write_text("x")
+    assert (heavy / "data" / "train.h5").read_text() == "x"
+    poster_table.share_data(first, first)  # the first pass keeps its own folder
+    assert not (first / "data").is_symlink()

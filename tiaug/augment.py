@@ -30,15 +30,14 @@ from typing import Any
 import albumentations as A
 import numpy as np
 
-import tiaug.transforms
 from tiaug import __version__
-from tiaug.config_files import read_config_data
-from tiaug.errors import UserError, one_line, portable
+from tiaug.errors import portable
 from tiaug.io.h5 import reader as reader_module
 from tiaug.io.h5.atomic import check_output_path
 from tiaug.io.h5.codecs import DEFAULT_COMPRESSION
 from tiaug.io.h5.reader import ThermalH5Reader, open_thermal, rows_within
 from tiaug.io.h5.writer import JSON, create_thermal_h5
+from tiaug.pipeline_files import ignore_index_of, with_saved_params
 from tiaug.provenance import applied_params
 from tiaug.safety import OutputCheck, check_pipeline
 from tiaug.seeding import seed_pipeline
@@ -63,36 +62,6 @@ class AugmentJob:
 def row_seed(seed: int, row: int, copy: int) -> int:
     """The pipeline seed of copy ``copy`` of input row ``row``: independent of batching and workers."""
     return int(np.random.SeedSequence(int(seed), spawn_key=(int(row), int(copy))).generate_state(1)[0])
-
-
-def load_pipeline(path: str | Path) -> A.Compose:
-    """An Albumentations pipeline saved with ``A.save`` as JSON (.json) or YAML (.yaml/.yml)."""
-    path = Path(path)
-    try:
-        loaded = A.from_dict(read_config_data(path))  # bounded, without YAML aliases
-    except FileNotFoundError:
-        raise ValueError(f"pipeline config {path}: file not found") from None
-    except Exception as e:  # malformed file or unknown transform
-        raise UserError(f"pipeline config {path}: cannot load an Albumentations pipeline ({one_line(e)})") from None
-    return loaded if isinstance(loaded, A.Compose) else A.Compose([loaded])
-
-
-def with_saved_params(pipeline: A.BaseCompose) -> A.Compose:
-    """The pipeline wrapped so its results carry ``applied_transforms`` (provenance)."""
-    return A.Compose(
-        list(pipeline.transforms) if isinstance(pipeline, A.Compose) else [pipeline], save_applied_params=True
-    )
-
-
-def ignore_index_of(pipeline: A.BaseCompose, default: int | None = None) -> int | None:
-    """The label a TiAugOcclusion with the "ignore" mask policy writes, if the pipeline has one."""
-    for node in getattr(pipeline, "transforms", []):
-        if isinstance(node, tiaug.transforms.TiAugOcclusion) and node.mask_policy == "ignore":
-            return node.ignore_index
-        found = ignore_index_of(node)
-        if found is not None:
-            return found
-    return default
 
 
 class _RowAugmenter:

@@ -60,6 +60,11 @@ def config_checker(config: type) -> typing.Callable[[BaseModel], object]:
     return lambda schema: config_from(config, schema)
 
 
+def config_schema(config: type) -> type[BaseTransformInitSchema]:
+    """The ``InitSchema`` of a transform whose arguments are the fields of ``config`` (checked by building it)."""
+    return init_schema(config_arguments(config), config_checker(config))
+
+
 def first_frame(data: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
     """The image (the first frame of ``images``) and the mask (the first of ``masks``) a plan is drawn from."""
     image = data["image"] if "image" in data else data["images"][0]

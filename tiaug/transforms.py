@@ -67,8 +67,8 @@ from tiaug.thermal_transform import (
     Stage,
     ThermalTransform,
     config_arguments,
-    config_checker,
     config_from,
+    config_schema,
     init_schema,
 )
 from tiaug.validation import as_2d_view, check_thermal_image, warn_if_not_celsius
@@ -211,7 +211,7 @@ class AmbientTemperature(ThermalTransform, ImageOnlyTransform):
     stage = "scene"
     config_class = AmbientConfig
     bounds = staticmethod(ambient_bounds)
-    InitSchema = init_schema(config_arguments(AmbientConfig), config_checker(AmbientConfig))
+    InitSchema = config_schema(config_class)
 
     def __init__(
         self,
@@ -250,7 +250,7 @@ class CameraDrift(ThermalTransform, ImageOnlyTransform):
     stage = "camera"
     config_class = DriftConfig
     bounds = staticmethod(drift_bounds)
-    InitSchema = init_schema(config_arguments(DriftConfig), config_checker(DriftConfig))
+    InitSchema = config_schema(config_class)
 
     def __init__(
         self,
@@ -280,7 +280,7 @@ class FixedPatternNoise(ThermalTransform, ImageOnlyTransform):
     stage = "camera"
     config_class = FixedPatternConfig
     bounds = staticmethod(fixed_pattern_bounds)
-    InitSchema = init_schema(config_arguments(FixedPatternConfig), config_checker(FixedPatternConfig))
+    InitSchema = config_schema(config_class)
 
     def __init__(
         self,
@@ -317,7 +317,7 @@ class ThermalNoise(ThermalTransform, ImageOnlyTransform):
     stage = "sensor"
     config_class = NoiseConfig
     bounds = staticmethod(noise_bounds)
-    InitSchema = init_schema(config_arguments(NoiseConfig), config_checker(NoiseConfig))
+    InitSchema = config_schema(config_class)
 
     def __init__(
         self,

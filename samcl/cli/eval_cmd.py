@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, device_option
+from samcl.cli.options import amp_option, batch_size_option, checkpoint_option, data_option, device_option
 from samcl.inference.evaluation import DEFAULT_NETD, OCCLUDED_LABELS
 from tiaug.cli.common import SEED, FiniteFloat, command, progress_flag
 from tiaug.functional.occluded import MaskPolicy
@@ -15,6 +16,18 @@ from tiaug.functional.occlusion import CONFIGURATIONS
 from tiaug.progress import Progress
 
 ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configuration", "occluded_labels")
+
+
+def repeatable_option(flag: str, kind: click.ParamType, default: tuple, help: str) -> Callable:
+    """An option given once per value (its values a tuple), ``default`` shown in ``--help``."""
+    return click.option(
+        flag,
+        type=kind,
+        multiple=True,
+        default=default,
+        show_default=True,
+        help=f"{help}; repeat the option for several.",
+    )
 
 
 @command(
@@ -25,14 +38,11 @@ ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configur
     ),
 )
 @checkpoint_option
-@click.option(
-    "--data",
-    "-d",
-    required=True,
-    metavar="TEST.h5",
-    type=click.Path(path_type=Path),
-    help="Labelled thermal HDF5 file: images float32 (N, H, W) in degrees Celsius, masks uint8 (N, H, W), "
+@data_option(
+    "TEST.h5",
+    "Labelled thermal HDF5 file: images float32 (N, H, W) in degrees Celsius, masks uint8 (N, H, W), "
     "attribute classes equal to the checkpoint's. Only read.",
+    required=True,
 )
 @click.option(
     "--json",
@@ -58,21 +68,14 @@ ROBUSTNESS_OPTIONS = ("robustness_seed", "robustness_netd", "robustness_configur
     show_default=True,
     help="Seed of the perturbations (row i's draws depend only on it: same seed, same numbers).",
 )
-@click.option(
+@repeatable_option(
     "--robustness-netd",
-    type=FiniteFloat(min=0),
-    multiple=True,
-    default=DEFAULT_NETD,
-    show_default=True,
-    help="Sensor noise levels: NETD (standard deviation) in degrees Celsius; repeat the option for several.",
+    FiniteFloat(min=0),
+    DEFAULT_NETD,
+    "Sensor noise levels: NETD (standard deviation) in degrees Celsius",
 )
-@click.option(
-    "--robustness-configuration",
-    type=click.Choice(CONFIGURATIONS),
-    multiple=True,
-    default=CONFIGURATIONS,
-    show_default=True,
-    help="Occlusion configurations to score; repeat the option for several.",
+@repeatable_option(
+    "--robustness-configuration", click.Choice(CONFIGURATIONS), CONFIGURATIONS, "Occlusion configurations to score"
 )
 @click.option(
     "--occluded-labels",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from samcl.cli.options import checkpoint_option
+from samcl.cli.options import checkpoint_option, data_option
 from tiaug.cli.common import command, path_argument
 
 
@@ -25,13 +25,11 @@ from tiaug.cli.common import command, path_argument
     help="Quantise to int8 (onnxruntime static quantisation, calibrated on the frames below); reports the mIoU "
     "it costs on them.",
 )
-@click.option(
-    "--data",
-    "-d",
-    metavar="FRAMES.h5",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Thermal HDF5 whose first frames check the export (and calibrate --int8).  [default: the checkpoint's "
+@data_option(
+    "FRAMES.h5",
+    "Thermal HDF5 whose first frames check the export (and calibrate --int8).  [default: the checkpoint's "
     "training file if it is still there, else synthetic faces at the training size]",
+    dir_okay=False,
 )
 @click.option(
     "--frames",

@@ -34,6 +34,18 @@ amp_option = click.option(
 )
 
 
+def data_option(metavar: str, help: str, *, required: bool = False, dir_okay: bool = True) -> Callable:
+    """``--data``/``-d``: a thermal HDF5 file the command reads, given as a ``Path``."""
+    return click.option(
+        "--data",
+        "-d",
+        required=required,
+        metavar=metavar,
+        type=click.Path(dir_okay=dir_okay, path_type=Path),
+        help=help,
+    )
+
+
 def batch_size_option(default: int) -> Callable:
     """``--batch-size``/``-b`` of the inference commands."""
     return common_batch_size_option(

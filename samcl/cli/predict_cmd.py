@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -177,35 +177,23 @@ def predict_main(
         raise click.UsageError("--colour-masks is for HDF5 and .npy inputs, not camera inputs")
     model = load_inference_model(checkpoint, device=device, amp=amp)
     click.echo(_mode_line(input_path, streamed, overlays))
+    # the outputs' settings, the same for camera inputs and for HDF5/.npy files
+    outputs: dict[str, Any] = {
+        "h5": h5,
+        "overwrite": overwrite,
+        "batch_size": batch_size,
+        "fps": fps,
+        "percentiles": quantiles,
+    }
     if streamed:
-        stream = {"fmt": fmt, "options": options, "every": every, "max_frames": max_frames, "h5": h5}
-        stream.update(fps=fps, percentiles=quantiles)
-        _predict_stream(
-            model,
-            input_path,
-            out,
-            progress,
-            overlays=bool(overlays),
-            batch_size=batch_size,
-            overwrite=overwrite,
-            **stream,
-        )
+        reading = {"fmt": fmt, "options": options, "every": every, "max_frames": max_frames}
+        _predict_stream(model, input_path, out, progress, overlays=bool(overlays), **reading, **outputs)
         return
     input_path = Path(input_path)
     overlays = True if overlays is None else overlays
     with Progress(desc="predict", enabled=progress) as bar:
         summary = predict_to_folder(
-            model,
-            input_path,
-            out,
-            h5=h5,
-            overlays=overlays,
-            colour_masks=colour_masks,
-            overwrite=overwrite,
-            batch_size=batch_size,
-            fps=fps,
-            percentiles=quantiles,
-            progress=bar.to,
+            model, input_path, out, overlays=overlays, colour_masks=colour_masks, progress=bar.to, **outputs
         )
     for message in summary.skipped:
         click.echo(f"skipped {message}", err=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from tiaug.augment import augment_file, load_pipeline
+from tiaug.augment import augment_file
 from tiaug.cli.common import (
     SEED,
     FiniteFloat,
@@ -22,6 +22,7 @@ from tiaug.cli.common import (
 )
 from tiaug.functional.occluded import MASK_POLICIES
 from tiaug.functional.occlusion import RELATIONS
+from tiaug.pipeline_files import load_pipeline
 from tiaug.presets import tiaug_pipeline
 from tiaug.progress import Progress
 from tiaug.safety import check_pipeline, unsafe_transforms

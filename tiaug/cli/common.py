@@ -203,6 +203,20 @@ def batch_size_option(default: int, help: str, *aliases: str) -> Callable:
     )
 
 
+def count_option(default: int, help: str, metavar: str | None = None) -> Callable:
+    """``-n``/``--count``: how many items (>= 1), ``default`` shown in ``--help``; ``help`` says of what."""
+    return click.option(
+        "-n",
+        "--count",
+        "count",
+        metavar=metavar,
+        type=click.IntRange(min=1),
+        default=default,
+        show_default=True,
+        help=help,
+    )
+
+
 def h5_output_options(func: Callable) -> Callable:
     """``--overwrite`` and ``--compression``: the options of every command that writes an HDF5 file."""
     return overwrite_flag(compression_option(func))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tiaug.cli.common import SEED, command, overwrite_flag, path_argument
+from tiaug.cli.common import SEED, command, count_option, overwrite_flag, path_argument
 
 #: Per-row JSON datasets whose "polygon" entries are drawn as occluder outlines.
 PARAM_KEYS = ("tiaug/params", "synth/params")
@@ -26,14 +26,7 @@ PARAM_KEYS = ("tiaug/params", "synth/params")
     type=click.Path(dir_okay=False, path_type=Path),
     help="Output PNG (refused if it exists, unless --overwrite).",
 )
-@click.option(
-    "-n",
-    "--count",
-    type=click.IntRange(min=1),
-    default=12,
-    show_default=True,
-    help="Number of images in the grid.",
-)
+@count_option(12, "Number of images in the grid.")
 @click.option(
     "--seed",
     type=SEED,

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 import click
 
 from tiaug import __version__
-from tiaug.cli.common import SEED, batch_size_option, command, h5_output_options, progress_flag, size_option
+from tiaug.cli.common import (
+    SEED,
+    batch_size_option,
+    command,
+    count_option,
+    h5_output_options,
+    progress_flag,
+    size_option,
+)
 from tiaug.progress import progress_bar
 from tiaug.synth.names import CONDITIONS
 
@@ -26,16 +34,7 @@ if TYPE_CHECKING:
     ),
 )
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-n",
-    "--count",
-    "count",
-    metavar="COUNT",
-    type=click.IntRange(min=1),
-    default=100,
-    show_default=True,
-    help="Number of faces.",
-)
+@count_option(100, "Number of faces.", metavar="COUNT")
 @click.option(
     "--size",
     "size",

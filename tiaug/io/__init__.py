@@ -28,29 +28,25 @@ from tiaug._lazy import lazy_exports
 #: public name -> the submodule defining it, imported on first use (PEP 562): `import tiaug.io.errors` or the
 #: command line's start do not load h5py
 _EXPORTS = {
-    "COMPRESSIONS": "h5.codecs",
-    "DEFAULT_CLASSES": "h5.reader",
-    "DEFAULT_COMPRESSION": "h5.codecs",
-    "JSON": "h5.writer",
-    "OutputPathError": "errors",
-    "STR": "h5.writer",
-    "ThermalBatch": "h5.reader",
-    "ThermalDataError": "errors",
+    **dict.fromkeys(("OutputPathError", "ThermalDataError", "TiaugIOError"), "errors"),
+    **dict.fromkeys(("COMPRESSIONS", "DEFAULT_COMPRESSION"), "h5.codecs"),
+    **dict.fromkeys(
+        (
+            "DEFAULT_CLASSES",
+            "UNITS",
+            "ThermalBatch",
+            "ThermalH5Reader",
+            "open_thermal",
+            "read_thermal_h5",
+            "validate_file",
+        ),
+        "h5.reader",
+    ),
+    **dict.fromkeys(("JSON", "STR", "ThermalH5Writer", "create_thermal_h5", "write_thermal_h5"), "h5.writer"),
+    **dict.fromkeys(
+        ("atomic_folder", "atomic_h5", "atomic_output", "atomic_outputs", "check_output_path"), "h5.atomic"
+    ),
     "ThermalH5Dataset": "dataset",
-    "ThermalH5Reader": "h5.reader",
-    "ThermalH5Writer": "h5.writer",
-    "TiaugIOError": "errors",
-    "UNITS": "h5.reader",
-    "atomic_folder": "h5.atomic",
-    "atomic_h5": "h5.atomic",
-    "atomic_output": "h5.atomic",
-    "atomic_outputs": "h5.atomic",
-    "check_output_path": "h5.atomic",
-    "create_thermal_h5": "h5.writer",
-    "open_thermal": "h5.reader",
-    "read_thermal_h5": "h5.reader",
-    "validate_file": "h5.reader",
-    "write_thermal_h5": "h5.writer",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -35,6 +35,17 @@ def test_bce_matches_a_direct_computation_and_is_rmis_bce_term():
     assert only_bce.item() == pytest.approx(want.item(), rel=1e-6)
 
 
+def test_bce_gradient_reaches_the_segmenter_and_skips_ignored_pixels():
+    net = torch.nn.Conv2d(1, 3, 3, padding=1)
+    images = torch.randn(2, 1, 8, 8, requires_grad=True)
+    target = torch.randint(0, 3, (2, 8, 8))
+    target[:, :4] = 255
+    BCELoss()(net(images), target).backward()
+    assert net.weight.grad.abs().sum() > 0
+    assert images.grad[:, :, :3].abs().sum() == 0  # rows whose 3x3 neighbourhoods are all ignored get nothing
+    assert images.grad[:, :, 5:].abs().sum() > 0
+
+
 def test_pixel_contrast_two_class_toy():
     """Two anchors per class at unit vectors e0 (class 0) and e1 (class 1), temperature 1, no memory.
 

@@ -111,3 +111,33 @@ def test_strategy_options_are_checked(dataset, tmp_path):
         Run(_config(dataset, out, "contrastiveseg", strategy_kwargs={"contrastiveseg": {"start": 2}}))
     with pytest.raises(UserError, match="--segan-arg width=0"):
         Run(_config(dataset, out, "segan", strategy_kwargs={"segan": {"width": 0}}))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy", ["contrastiveseg", "segan"])
+def test_torchrun_with_a_strategy(dataset, tmp_path, strategy):
+    """Two processes: decoder features (ContrastiveSeg) and an own optimiser's step (SegAN's critic) under DDP."""
+    from .test_distributed import _torchrun
+
+    train, val = dataset
+    loss, options = TINY_OPTIONS[strategy]
+    extra = [arg for key, value in options.items() for arg in (f"--{strategy}-arg", f"{key}={value}")]
+    res = _torchrun(
+        train,
+        val,
+        tmp_path / "ddp",
+        "--iters",
+        "2",
+        "--batch-size",
+        "2",
+        "--val-every",
+        "2",
+        "--loss",
+        loss,
+        "--strategy",
+        strategy,
+        *extra,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    last = load_checkpoint(tmp_path / "ddp" / "last.pt")
+    assert last["iteration"] == 2 and last["train_state"]["addons"][strategy]

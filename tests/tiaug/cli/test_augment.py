@@ -16,8 +16,9 @@ from tests.helpers.h5files import SIZE
 from tests.helpers.processes import run_python, start, stop_group, wait_for
 from tests.tiaug.cli.test_cli import BAD_WORDS_CLI
 from tiaug.analysis import fg_bg_stats
-from tiaug.augment import load_pipeline, row_seed
+from tiaug.augment import row_seed
 from tiaug.io import open_thermal, write_thermal_h5
+from tiaug.pipeline_files import load_pipeline
 from tiaug.seeding import seed_pipeline
 from tiaug.synth import generate_faces
 
