@@ -9,14 +9,13 @@ import math
 import torch
 
 from samcl.artifacts.checkpoint import load_checkpoint
-from tests.helpers.training import run_train
-from tests.samcl.training.test_train import straight_and_resumed
+from tests.helpers.training import run_torchrun, run_train, straight_and_resumed
 
 SHORT = ("--iters", "6", "--batch-size", "4", "--val-every", "6", "--lr", "0.05", "--seed", "2")
 ATTACK = ("--adversarial-k", "2", "--bandit", "--consistency", "1", "--samcl", "--log-every", "2")
 
 
-def _weights(run) -> dict[str, torch.Tensor]:
+def run_state(run) -> dict[str, torch.Tensor]:
     return load_checkpoint(run / "last.pt")["model_state"]
 
 
@@ -48,7 +47,7 @@ def test_k0_changes_nothing(dataset, tmp_path):
     )
     res = run_train(*dataset, tmp_path / "off", *SHORT, *off)
     assert res.returncode == 0, res.stderr
-    assert _same(_weights(tmp_path / "plain"), _weights(tmp_path / "off"))
+    assert _same(run_state(tmp_path / "plain"), run_state(tmp_path / "off"))
     assert list(_rows(tmp_path / "plain")[0]) == list(_rows(tmp_path / "off")[0])
     assert not any(c.startswith(("attack", "bandit", "consistency")) for c in _rows(tmp_path / "off")[0])
 
@@ -58,7 +57,7 @@ def test_attack_is_seeded_whatever_the_workers_and_logs_its_metrics(dataset, tmp
     assert one.returncode == 0, one.stderr
     two = run_train(*dataset, tmp_path / "w2", *SHORT, *ATTACK, "--workers", "2")
     assert two.returncode == 0, two.stderr
-    assert _same(_weights(tmp_path / "w0"), _weights(tmp_path / "w2"))  # the bandit's lag keeps workers out
+    assert _same(run_state(tmp_path / "w0"), run_state(tmp_path / "w2"))  # the bandit's lag keeps workers out
     rows = _rows(tmp_path / "w0")
     columns = list(rows[0])
     assert "attack_gain" in columns and "consistency_loss" in columns and "active_s0" in columns
@@ -90,9 +89,8 @@ def test_killed_and_resumed_attack_reaches_the_same_weights(dataset, tmp_path):
 
 
 def test_attack_under_torchrun(dataset, tmp_path):
-    from tests.samcl.training.test_distributed import _torchrun
 
-    res = _torchrun(*dataset, tmp_path / "ddp", *SHORT, *ATTACK)
+    res = run_torchrun(*dataset, tmp_path / "ddp", *SHORT, *ATTACK)
     assert res.returncode == 0, res.stderr[-3000:]
     rows = _rows(tmp_path / "ddp")
     weights = [c for c in rows[0] if c.startswith("bandit_room_")]

@@ -4,44 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 
 import pytest
 
 from samcl.artifacts.checkpoint import load_checkpoint
-from tests.helpers.processes import env
-from tests.helpers.training import TINY
-
-from .test_train import _val_miou
-
-
-def _torchrun(train, val, out, *extra: str) -> subprocess.CompletedProcess:
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        "2",
-        "-m",
-        "samcl.cli.train_cmd",
-        "--data",
-        str(train),
-        "--val",
-        str(val),
-        "--out",
-        str(out),
-        *TINY,
-        *extra,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, env=env(), timeout=600)
+from tests.helpers.training import run_torchrun, val_miou
 
 
 def test_torchrun_two_processes_gloo(dataset, tmp_path):
     train, val = dataset
     out = tmp_path / "ddp"
-    res = _torchrun(train, val, out, "--iters", "12", "--batch-size", "4", "--val-every", "6", "--lr", "0.05")
+    res = run_torchrun(train, val, out, "--iters", "12", "--batch-size", "4", "--val-every", "6", "--lr", "0.05")
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["environment"]["world_size"] == 2 and summary["iterations"] == 12
@@ -49,7 +22,7 @@ def test_torchrun_two_processes_gloo(dataset, tmp_path):
     # the validation confusion matrices were summed over both processes: the logged best mIoU is the mIoU of
     # best.pt over the WHOLE validation set, computed here in one process
     best = load_checkpoint(out / "best.pt")
-    assert _val_miou(best, val) == pytest.approx(summary["best_miou"], abs=1e-9)
+    assert val_miou(best, val) == pytest.approx(summary["best_miou"], abs=1e-9)
     last = load_checkpoint(out / "last.pt")
     assert last["iteration"] == 12 and last["config"]["batch_size"] == 4
 
@@ -59,7 +32,7 @@ def test_torchrun_with_a_samcl_warmup(dataset, tmp_path):
     unused parameters (it did: "Expected to have finished reduction in the prior iteration")."""
     train, val = dataset
     out = tmp_path / "ddp"
-    res = _torchrun(
+    res = run_torchrun(
         train,
         val,
         out,

@@ -26,11 +26,9 @@ from samcl.training.config import TrainConfig
 from samcl.training.metrics_log import IntervalStats, MetricsLog, StepColumns
 from samcl.training.plots import plot_training_curves, training_curves_figure
 from samcl.training.step import TrainStep
-from tests.helpers.training import flags, run_train
+from tests.helpers.training import flags, run_train, straight_and_resumed
 from tiaug.io import open_thermal, write_thermal_h5
 from tiaug.synth import generate_faces
-
-from .test_train import straight_and_resumed
 
 CLASSES = ("background", "skin", "mouth", "eyes", "eyebrows", "nose")
 

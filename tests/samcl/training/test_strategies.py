@@ -12,9 +12,8 @@ from samcl.training.addons import ADDONS
 from samcl.training.checkpoints import resume_payload
 from samcl.training.config import resolve_config
 from samcl.training.loop import Run
+from tests.helpers.training import assert_same_state, run_state, run_torchrun
 from tiaug.errors import UserError
-
-from .test_train import _assert_same_state, _weights
 
 #: Each strategy at a tiny size: its options, and a base loss the poster pairs it with.
 TINY_OPTIONS = {
@@ -77,8 +76,8 @@ def test_resume_is_bit_identical_with_each_strategy(dataset, tmp_path, strategy)
     payload = resume_payload(tmp_path / "killed")
     assert payload["iteration"] == 2
     Run(resolve_config({**payload["config"], "out": str(tmp_path / "killed")}, {}), payload).fit()
-    a, b = _weights(straight.out / "last.pt"), _weights(tmp_path / "killed" / "last.pt")
-    _assert_same_state(a, b)
+    a, b = run_state(straight.out / "last.pt"), run_state(tmp_path / "killed" / "last.pt")
+    assert_same_state(a, b)
     assert bool(a["addons"]) == (strategy != "none")  # the strategy's state is saved
     own = [
         load_checkpoint(d / "last.pt")["train_state"]["addon_optimizers"] for d in (straight.out, tmp_path / "killed")
@@ -117,12 +116,11 @@ def test_strategy_options_are_checked(dataset, tmp_path):
 @pytest.mark.parametrize("strategy", ["contrastiveseg", "segan"])
 def test_torchrun_with_a_strategy(dataset, tmp_path, strategy):
     """Two processes: decoder features (ContrastiveSeg) and an own optimiser's step (SegAN's critic) under DDP."""
-    from .test_distributed import _torchrun
 
     train, val = dataset
     loss, options = TINY_OPTIONS[strategy]
     extra = [arg for key, value in options.items() for arg in (f"--{strategy}-arg", f"{key}={value}")]
-    res = _torchrun(
+    res = run_torchrun(
         train,
         val,
         tmp_path / "ddp",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import signal
 import subprocess
 
 import h5py
@@ -12,20 +11,16 @@ import numpy as np
 import pytest
 import torch
 
-from samcl.artifacts.checkpoint import load_checkpoint, model_from_checkpoint, normalization_of, save_checkpoint
-from samcl.inference.predictor import evaluate_batches
+from samcl.artifacts.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from samcl.models import build_model
-from tests.helpers.processes import env, stop_group, wait_for
-from tests.helpers.training import flags, run_train, train_args
-from tiaug.io import open_thermal
-
-
-def _val_miou(payload: dict, val) -> float:
-    model = model_from_checkpoint(payload)
-    with open_thermal(val) as reader:
-        batch = reader.read_batch(0, reader.n)
-    matrix = evaluate_batches(model, [(batch.images, batch.masks)], normalization_of(payload), 6)
-    return matrix.miou()
+from tests.helpers.processes import env
+from tests.helpers.training import (
+    flags,
+    run_train,
+    straight_and_resumed,
+    train_args,
+    val_miou,
+)
 
 
 def test_train_writes_every_output_and_learns(dataset, tmp_path):
@@ -50,77 +45,9 @@ def test_train_writes_every_output_and_learns(dataset, tmp_path):
     assert best["iteration"] == summary["best_iteration"]
     # learning: clearly better than the same network untrained
     untrained = {**best, "model_state": build_model("unet", 6, base_width=4).state_dict()}
-    trained_miou, untrained_miou = _val_miou(best, val), _val_miou(untrained, val)
+    trained_miou, untrained_miou = val_miou(best, val), val_miou(untrained, val)
     assert trained_miou == pytest.approx(summary["best_miou"], abs=1e-9)
     assert trained_miou > untrained_miou + 0.15, (trained_miou, untrained_miou)
-
-
-def _weights(path) -> dict:
-    payload = load_checkpoint(path)
-    return {
-        "model": payload["model_state"],
-        "addons": _flat(payload["train_state"]["addons"]),
-        "optimizer": payload["train_state"]["optimizer"]["state"],
-        "iteration": payload["iteration"],
-    }
-
-
-def _flat(addons: dict) -> dict:
-    """Every add-on's tensors (parameters, buffers, generator states) under one key each."""
-    flat = {}
-    for name, state in addons.items():
-        for key, value in state.items():
-            values = value.items() if isinstance(value, dict) else [("", value)]
-            flat.update({f"{name}.{key}.{sub}": v for sub, v in values if torch.is_tensor(v)})
-    return flat
-
-
-def _assert_same_state(a: dict, b: dict) -> None:
-    assert a["iteration"] == b["iteration"]
-    for part in ("model", "addons"):
-        assert a[part].keys() == b[part].keys()
-        for key in a[part]:
-            assert torch.equal(a[part][key], b[part][key]), (part, key)
-    for index, state in a["optimizer"].items():
-        assert torch.equal(state["momentum_buffer"], b["optimizer"][index]["momentum_buffer"])
-
-
-def straight_and_resumed(train, val, tmp_path, args: tuple[str, ...], kill_at: int) -> tuple:
-    """Run ``samcl-train ARGS`` straight through, and again killed (SIGKILL) once its last.pt reaches step
-    ``kill_at`` then resumed with ``--resume``; check that both end with the same state, bit for bit.
-
-    Returns (straight run folder, killed-and-resumed run folder, the step the killed run was stopped at).
-    """
-    iters = int(args[args.index("--iters") + 1])
-    straight = tmp_path / "straight"
-    res = run_train(train, val, straight, *args)
-    assert res.returncode == 0, res.stderr
-
-    killed = tmp_path / "killed"
-    proc = subprocess.Popen(
-        train_args(train, val, killed, *args), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        wait_for(
-            lambda: (killed / "last.pt").exists() and load_checkpoint(killed / "last.pt")["iteration"] >= kill_at,
-            proc,
-            f"a checkpoint at step {kill_at}",
-            timeout=240,
-        )
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        stop_group(proc)
-    assert proc.returncode == -signal.SIGKILL
-    stopped_at = load_checkpoint(killed / "last.pt")["iteration"]
-    assert kill_at <= stopped_at < iters
-    resume = [*train_args(train, val, killed)[:3], "--resume", str(killed), "--no-progress", "--workers", "0"]
-    res = subprocess.run(resume, capture_output=True, text=True, env=env(), timeout=300)
-    assert res.returncode == 0, res.stderr
-    _assert_same_state(_weights(straight / "last.pt"), _weights(killed / "last.pt"))
-    rows = [int(r["iteration"]) for r in csv.DictReader((killed / "metrics.csv").open())]
-    assert rows == sorted(set(rows)) and rows[-1] == iters  # no duplicated steps after the resume
-    return straight, killed, stopped_at
 
 
 def test_killed_and_resumed_run_reaches_the_same_weights(dataset, tmp_path):

@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 from tests.helpers.files import sha256
-from tests.helpers.h5files import SIZE
+from tests.helpers.h5files import BAD_WORDS_CLI, SIZE
 from tests.helpers.processes import run_python, start, stop_group, wait_for
-from tests.tiaug.cli.test_cli import BAD_WORDS_CLI
 from tiaug.analysis import fg_bg_stats
 from tiaug.augment import row_seed
 from tiaug.io import open_thermal, write_thermal_h5

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.helpers.files import sha256
-from tests.helpers.h5files import SIZE
+from tests.helpers.h5files import BAD_WORDS_CLI, SIZE
 from tests.helpers.processes import run_python, start, stop_group, wait_for
 from tiaug.io import open_thermal
 from tiaug.io.importers.landmarks import write_ljson
@@ -176,18 +176,6 @@ def test_preview_draws_every_polygon_of_tiaug_params(cli, good_h5, tmp_path, mon
     assert counts == [2, 1, 0, 0, 0, 0, 0, 0]
     np.testing.assert_array_equal(seen["polygons"][1][0], [[2, 3], [4, 5], [6, 1], [2, 2]])
     assert seen["masks"].shape == (8, *SIZE)
-
-
-BAD_WORDS_CLI = {  # words the CLI message must contain, beyond the file name
-    "integer_no_units": ["integer", "units"],
-    "nan_pixels": ["NaN"],
-    "inf_pixels": ["infinite"],
-    "rgb": ["RGB"],
-    "mask_shape": ["masks", "does not match"],
-    "missing_images": ["images", "missing"],
-    "empty": ["empty"],
-    "kelvin": ["units", "273.15"],
-}
 
 
 @pytest.mark.parametrize("name", sorted(BAD_WORDS_CLI))
