@@ -124,7 +124,7 @@ class CandidateSet(torch.utils.data.Dataset):
         for c, candidate_seed_ in enumerate(seeds):
             chosen = arms[c] if arms else ()
             pipeline = self.photometry(chosen)
-            seed_pipeline(pipeline, candidate_seed_)
+            seed_pipeline(pipeline, candidate_seed_, first=len(geometry.transforms))
             out = pipeline(image=base["image"], mask=base["mask"])
             names = {name for name, _ in out["applied_transforms"]}
             applied.append(
