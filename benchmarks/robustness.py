@@ -23,8 +23,9 @@ variants uses this same code path.
     python benchmarks/robustness.py --size full --device cuda --models unet attention_unet --baseline RMI \
         --recipes RMI "RMI + TiAug" "RMI + TiAug + SAM-CL (poster)" --out benchmarks/results/poster_ablation
     python benchmarks/robustness.py --size converged --out benchmarks/results/adversarial --recipes Dice \
-        "Dice + TiAug + scene" "Dice + TiAug + scene + worst-of-4" "Dice + TiAug + scene + bandit" \
-        "Dice + TiAug + scene + consistency" --compare "Dice + TiAug + scene + worst-of-4=Dice + TiAug + scene"
+        "Dice + CE + TiAug + scene" "Dice + CE + TiAug + scene + worst-of-4" "Dice + CE + TiAug + scene + bandit" \
+        "Dice + CE + TiAug + scene + consistency" \
+        --compare "Dice + CE + TiAug + scene + worst-of-4=Dice + CE + TiAug + scene"
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ RECIPES: dict[str, list[str]] = {  # flags on top of COMMON (later flags win)
     "Dice + TiAug + image norm": ["--loss", "dice", "--tiaug", "--input-norm", "image"],
     **{f"Dice + TiAug + scene + SAM-CL λ{lam}": _samcl_scene("dice", lam) for lam in ("0.1", "0.02")},
     "Dice + CE": ["--loss", "dice_ce"],
-    "Dice + CE + TiAug + scene + SAM-CL λ0.1": _samcl_scene("dice_ce", "0.1"),
+    "Dice + CE + TiAug + scene": ["--loss", "dice_ce", "--tiaug", "--scene"],  # the defaults without SAM-CL
+    "Dice + CE + TiAug + scene + SAM-CL λ0.1": _samcl_scene("dice_ce", "0.1"),  # all of samcl-train's defaults
     "RMI": ["--loss", "rmi"],
     # the poster's other learning strategies (benchmarks/poster_table.py); {base_width}: the size's network width
     "BCE": ["--loss", "bce"],
@@ -87,9 +89,10 @@ RECIPES: dict[str, list[str]] = {  # flags on top of COMMON (later flags win)
     "RMI + TiAug": ["--loss", "rmi", "--tiaug"],
     "RMI + TiAug + SAM-CL (poster)": ["--loss", "rmi", "--tiaug", "--samcl", "--samcl-preset", "poster"],
 }
-#: Self-adversarial TiAug (issue 21): samcl-train's defaults (Dice + TiAug + scene), without and with SAM-CL λ0.1,
-#: plus an attack: worst-of-4 draws, the loss-following bandit, the clean/augmented consistency term, or both.
-DEFAULTS_FLAGS = ["--loss", "dice", "--tiaug", "--scene"]
+#: Self-adversarial TiAug (issue 21): samcl-train's defaults (Dice + CE + TiAug + scene), without and with SAM-CL
+#: λ0.1, plus an attack: worst-of-4 draws, the loss-following bandit, the clean/augmented consistency term, or both.
+DEFAULTS = "Dice + CE + TiAug + scene"
+DEFAULTS_FLAGS = RECIPES[DEFAULTS]
 SAMCL_FLAGS = ["--samcl", "--samcl-preset", "stable", "--samcl-lambda", "0.1"]
 ATTACKS = {
     "worst-of-4": ["--adversarial-k", "4"],
@@ -99,7 +102,7 @@ ATTACKS = {
 }
 RECIPES.update(
     {
-        f"Dice + TiAug + scene + {attack}{' + SAM-CL λ0.1' if samcl else ''}": [
+        f"{DEFAULTS} + {attack}{' + SAM-CL λ0.1' if samcl else ''}": [
             *DEFAULTS_FLAGS,
             *flags,
             *(SAMCL_FLAGS if samcl else []),
@@ -108,7 +111,7 @@ RECIPES.update(
         for samcl in (False, True)
     }
 )
-DEFAULT_RECIPES = ["Dice", "Dice + TiAug", "Dice + TiAug + scene", "Dice + TiAug + scene + SAM-CL λ0.1"]
+DEFAULT_RECIPES = ["Dice", "Dice + CE", DEFAULTS, "Dice + CE + TiAug + scene + SAM-CL λ0.1"]
 TEST_SETS = ("clean", *CONDITIONS, "mixed")
 FIXED_WIDTH_MODELS = ("deeplabv3plus_resnet101", "deeplabv3plus_xception65", "hrnetv2_w48")  # no base_width
 

@@ -29,7 +29,7 @@ echo "== 4. previews with a thermal colour map, masks and occluder outlines"
 tiaug preview "$out/faces_tiaug.h5" --png "$out/preview_tiaug.png" -n 8 --seed 0 --overwrite
 tiaug preview "$out/test_unconstrained.h5" --png "$out/preview_unconstrained.png" -n 8 --seed 0 --overwrite
 
-echo "== 5. three trainings at once on the CPU (UNet, base width 16, Dice, $iters steps, one thread each)"
+echo "== 5. three trainings at once on the CPU (UNet, base width 16, Dice + CE, $iters steps, one thread each)"
 # plain: lab faces as they are (no TiAug, no scene steps, no SAM-CL). TiAug + scene: samcl-train's defaults
 # without SAM-CL. TiAug + scene + SAM-CL: all of samcl-train's defaults (SAM-CL's stable preset, λ 0.1).
 declare -A flags=(
@@ -42,7 +42,7 @@ for run in plain defaults samcl; do
   rm -rf "$out/run_$run"
   # shellcheck disable=SC2086
   samcl-train --data "$out/train.h5" --val "$out/val.h5" --out "$out/run_$run" --model unet \
-    --model-arg base_width=16 --loss dice --crop "$size" --iters "$iters" --batch-size 8 --lr 0.05 \
+    --model-arg base_width=16 --crop "$size" --iters "$iters" --batch-size 8 --lr 0.05 \
     --val-every $((iters / 6)) --checkpoint-every $((iters / 6)) --workers 0 --threads 1 --seed 0 \
     --progress-every $((iters / 5)) ${flags[$run]} >"$out/run_$run.log" 2>&1 &
   pids+=($!)

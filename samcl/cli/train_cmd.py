@@ -199,6 +199,12 @@ def strategy_kwargs(flags: dict[str, object]) -> dict[str, dict] | None:
     "column/row stripes, each with p = 0.5.",
 )
 @option(
+    "--aug-warmup",
+    type=FiniteFloat(0, 1),
+    help="Fraction of the steps over which the share of samples that get TiAug and the scene steps ramps up from "
+    "0 to all (the others: flips, rotation, scale, crop and blur only), so the small classes are learnt first.",
+)
+@option(
     "--adversarial-k",
     type=int,
     help="Self-adversarial TiAug: K photometric draws (TiAug + scene) per image, scored by one no-grad forward "

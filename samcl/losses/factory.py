@@ -18,7 +18,7 @@ def build_loss(name: str, num_classes: int, ignore_index: int = DEFAULT_IGNORE_I
 
     - a base loss ('ce', 'dice', 'rmi', ...: :data:`~samcl.losses.base_losses.BASE_LOSSES`; ``kwargs`` go to its
       constructor).
-    - 'samcl': :class:`~samcl.losses.samcl_loss.SAMCLLoss` (``kwargs`` go to it; its default base loss is Dice).
+    - 'samcl': :class:`~samcl.losses.samcl_loss.SAMCLLoss` (``kwargs`` go to it; its default base loss is Dice + CE).
     - '<base>+samcl', e.g. 'rmi+samcl': SAM-CL with that base loss.
     """
     key = name.strip().lower()

@@ -39,8 +39,17 @@ def per_sample_dice(logits: torch.Tensor, target: torch.Tensor, ignore_index: in
     return 1.0 - dice.mean(1)
 
 
-#: per-sample loss of a base loss's name; the others (rmi) are scored by cross-entropy
-PER_SAMPLE_LOSSES: dict[str, PerSampleLoss] = {"ce": per_sample_ce, "dice": per_sample_dice}
+def per_sample_dice_ce(logits: torch.Tensor, target: torch.Tensor, ignore_index: int) -> torch.Tensor:
+    """Soft Dice + cross-entropy of each sample (the ``dice_ce`` base loss, both weights 1): -> (N,)."""
+    return per_sample_dice(logits, target, ignore_index) + per_sample_ce(logits, target, ignore_index)
+
+
+#: per-sample loss of a base loss's name; the others (rmi, bce) are scored by cross-entropy
+PER_SAMPLE_LOSSES: dict[str, PerSampleLoss] = {
+    "ce": per_sample_ce,
+    "dice": per_sample_dice,
+    "dice_ce": per_sample_dice_ce,
+}
 
 
 def per_sample_loss(base_loss: str) -> PerSampleLoss:

@@ -6,7 +6,8 @@ drift, stripes, noise). Every Albumentations transform owns a generator seeded w
 candidate 0, drawn with the sample's own seed, is exactly the sample that plain training sees; the geometry
 output, before any photometric step, is the "clean" view that the consistency term compares with.
 
-A sampler item is ``(row, sample seed, candidate seeds, arms)``; the dataset returns
+A sampler item is ``(row, sample seed, candidate seeds, arms, augment)`` (``augment`` False: a sample of the
+augmentation warm-up, whose candidates get the photometry without TiAug and the scene steps); the dataset returns
 ``(images (C, 1, H, W) float32, masks (C, H, W) int64, extras)``: ``extras["arms"]`` (C, F) int64 with a bandit
 (the arm of factor ``f`` candidate ``c`` was drawn with, or -1 when its transform was not applied to it) and
 ``extras["clean"]`` (1, H, W) with the clean view.
@@ -25,7 +26,7 @@ from torch.utils.data import Sampler, get_worker_info
 
 from samcl.artifacts.normalization import Normalization
 from samcl.training.bandit import Factor, LossBandit, arm_overrides
-from samcl.training.data import StepSampler, training_pipeline, view_seed
+from samcl.training.data import StepSampler, training_pipeline, view_seed, warmup_steps
 from samcl.training.distributed import World
 from tiaug.io import ThermalH5Reader, open_thermal
 from tiaug.seeding import seed_pipeline
@@ -45,7 +46,8 @@ def split_pipeline(pipeline: A.Compose, save_applied_params: bool = False) -> tu
     return A.Compose(transforms[:cut]), A.Compose(transforms[cut:], save_applied_params=save_applied_params)
 
 
-Item = tuple[int, int, tuple[int, ...], tuple[tuple[int, ...], ...]]  # row, sample seed, candidate seeds, arms
+#: row, sample seed, candidate seeds, arms, augment
+Item = tuple[int, int, tuple[int, ...], tuple[tuple[int, ...], ...], bool]
 
 
 class CandidateSampler(Sampler):
@@ -60,10 +62,10 @@ class CandidateSampler(Sampler):
         steps = self.steps
         first = (step * steps.world_size + steps.rank) * steps.batch_size
         items = []
-        for sample, (row, seed) in enumerate(steps.batch(step), start=first):
+        for sample, (row, seed, augment) in enumerate(steps.batch(step), start=first):
             seeds = tuple(view_seed(seed, c) for c in range(self.candidates))
             arms = () if self.bandit is None else self.bandit.draw(step, steps.seed, sample, self.candidates)
-            items.append((row, seed, seeds, tuple(tuple(int(a) for a in c) for c in arms)))
+            items.append((row, seed, seeds, tuple(tuple(int(a) for a in c) for c in arms), augment))
         return items
 
     def __iter__(self) -> Iterator[list[Item]]:
@@ -88,19 +90,21 @@ class CandidateSet(torch.utils.data.Dataset):
         self.config, self.normalization, self.factors, self.clean = config, normalization, tuple(factors), clean
         self._reader: ThermalH5Reader | None = None
         self._geometry: A.Compose | None = None
-        self._photometry: dict[tuple[int, ...], A.Compose] = {}
+        self._photometry: dict[tuple[tuple[int, ...], bool], A.Compose] = {}
 
     def __len__(self) -> int:
         with open_thermal(self.config.data) as reader:
             return reader.n
 
-    def photometry(self, arms: tuple[int, ...]) -> A.Compose:
-        """The photometric pipeline for one combination of arms (``()``: the configuration's own)."""
-        if arms not in self._photometry:
+    def photometry(self, arms: tuple[int, ...], augment: bool = True) -> A.Compose:
+        """The photometric pipeline for one combination of arms (``()``: the configuration's own), without TiAug
+        and the scene steps when not ``augment``."""
+        key = (arms, augment)
+        if key not in self._photometry:
             overrides: dict[str, Any] = arm_overrides(self.factors, arms, self.config)
             config = dataclasses.replace(self.config, **overrides)
-            self._photometry[arms] = split_pipeline(training_pipeline(config), save_applied_params=True)[1]
-        return self._photometry[arms]
+            self._photometry[key] = split_pipeline(training_pipeline(config, augment), save_applied_params=True)[1]
+        return self._photometry[key]
 
     def _tensor(self, image: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(self.normalization(np.asarray(image, dtype=np.float32))))[None]
@@ -116,14 +120,14 @@ class CandidateSet(torch.utils.data.Dataset):
 
     def __getitem__(self, item: Item) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         reader, geometry = self._opened()
-        row, seed, seeds, arms = item
+        row, seed, seeds, arms, augment = item
         batch = reader.read_batch(row, row + 1)
         seed_pipeline(geometry, seed)
         base = geometry(image=batch.images[0], mask=batch.masks[0])
         images, masks, applied = [], [], []
         for c, candidate_seed_ in enumerate(seeds):
             chosen = arms[c] if arms else ()
-            pipeline = self.photometry(chosen)
+            pipeline = self.photometry(chosen, augment)
             seed_pipeline(pipeline, candidate_seed_, first=len(geometry.transforms))
             out = pipeline(image=base["image"], mask=base["mask"])
             names = {name for name, _ in out["applied_transforms"]}
@@ -154,6 +158,8 @@ def candidate_data(
 ) -> tuple[CandidateSet, CandidateSampler]:
     """The dataset and batch sampler of a run whose add-ons need candidates, arms or the clean view: steps
     ``start .. config.iters - 1`` of this process, ``max(1, config.adversarial_k)`` candidates per sample."""
-    steps = StepSampler(n_rows, config.batch_size, config.seed, start, config.iters, world.rank, world.size)
+    steps = StepSampler(
+        n_rows, config.batch_size, config.seed, start, config.iters, world.rank, world.size, warmup_steps(config)
+    )
     sampler = CandidateSampler(steps, max(1, config.adversarial_k), bandit)
     return CandidateSet(config, normalization, factors, clean=config.consistency > 0), sampler

@@ -52,7 +52,7 @@ class TrainConfig:
     out: str = ""  # run directory
     model: str = "unet"  # registry name, e.g. unet, attention_unet, smp:DeepLabV3Plus:resnet101
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"base_width": 32}
-    loss: str = DEFAULT_BASE_LOSS  # base loss: one of BASE_LOSS_NAMES (ce, dice, rmi); SAMCLLoss's default too
+    loss: str = DEFAULT_BASE_LOSS  # base loss: one of BASE_LOSS_NAMES; SAMCLLoss's default too
     strategy: str = DEFAULT_STRATEGY  # learning strategy: one of samcl.losses.settings.STRATEGIES
     strategy_kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)  # {strategy: its --<name>-arg options}
     samcl: bool = True  # shorthand: --samcl is --strategy samcl, --no-samcl any other (set to agree by validate)
@@ -64,6 +64,7 @@ class TrainConfig:
     occlusion: dict[str, Any] = field(default_factory=dict)  # TiAugOcclusion arguments
     noise: dict[str, Any] = field(default_factory=dict)  # ThermalNoise arguments
     scene: bool = True  # scene-level augmentation: room temperature, camera drift, fixed-pattern stripes
+    aug_warmup: float = 0.0  # fraction of the steps over which the share of samples with TiAug + scene ramps 0 -> 1
     ambient: dict[str, Any] = field(default_factory=dict)  # AmbientTemperature arguments
     drift: dict[str, Any] = field(default_factory=dict)  # CameraDrift arguments
     fixed_pattern: dict[str, Any] = field(default_factory=dict)  # FixedPatternNoise arguments
@@ -120,8 +121,11 @@ class TrainConfig:
             raise UserError(
                 f"{_option('samcl_preset')} must be one of {sorted(SAMCL_PRESETS)}, got {self.samcl_preset!r}"
             )
-        if not 0.0 <= self.samcl_warmup <= 1.0:
-            raise UserError(f"{_option('samcl_warmup')} is a fraction of the steps in [0, 1], got {self.samcl_warmup}")
+        for name in ("samcl_warmup", "aug_warmup"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise UserError(f"{_option(name)} is a fraction of the steps in [0, 1], got {getattr(self, name)}")
+        if self.aug_warmup and not (self.tiaug or self.scene):
+            raise UserError(f"{_option('aug_warmup')} ramps up TiAug and the scene steps; the run has neither")
         if self.samcl_lambda is None:  # recorded as a number in summary.json and the checkpoints
             self.samcl_lambda = SAMCL_PRESETS[self.samcl_preset]["lam"]
         if self.samcl_lambda < 0:

@@ -5,7 +5,8 @@ step's number. Batches are cut from per-epoch permutations of the rows (``SeedSe
 order, so global sample ``k`` of the run is always the same row; each process of a distributed run takes its
 own disjoint slice of every global batch (as ``DistributedSampler`` shards an epoch), and the augmentation of
 sample ``k`` is seeded from ``(seed, k)``. Killing a run and resuming at step ``t`` therefore replays steps
-``t, t+1, ...`` exactly, whatever the number of DataLoader workers.
+``t, t+1, ...`` exactly, whatever the number of DataLoader workers. During an augmentation warm-up
+(``--aug-warmup``) whether sample ``k`` gets TiAug and the scene steps is drawn from its seed too.
 """
 
 from __future__ import annotations
@@ -50,23 +51,46 @@ def sample_seed(seed: int, sample: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(sample)]).generate_state(1)[0])
 
 
+WARMUP_STREAM = 3  # SeedSequence word of the augmentation warm-up's draws
+
+
+def augmented(seed: int, step: int, warmup_steps: int) -> bool:
+    """Whether a sample (augmentation seed ``seed``) of step ``step`` gets TiAug and the scene steps: during the
+    first ``warmup_steps`` steps with probability ``step / warmup_steps`` (a draw from its seed), then always."""
+    if step >= warmup_steps:
+        return True
+    return bool(np.random.default_rng([int(seed), WARMUP_STREAM]).random() < step / warmup_steps)
+
+
 def view_seed(seed: int, view: int) -> int:
     """Augmentation seed of draw ``view`` of a sample whose seed is ``seed`` (draw 0 keeps the sample's seed)."""
     return seed if view == 0 else int(np.random.SeedSequence([int(seed), int(view)]).generate_state(1)[0])
 
 
+Sample = tuple[int, int, bool]  # row, augmentation seed, whether TiAug and the scene steps apply (warm-up)
+
+
 class StepSampler(Sampler):
-    """Batches of (row, augmentation seed) for steps ``start .. stop - 1`` of a run, for one process.
+    """Batches of :data:`Sample` for steps ``start .. stop - 1`` of a run, for one process.
 
     Global batch ``t`` holds samples ``t*B*W .. (t+1)*B*W - 1`` (B per process, W processes) of the epoch
-    permutations; process ``rank`` gets the ``rank``-th slice of B.
+    permutations; process ``rank`` gets the ``rank``-th slice of B. ``warmup_steps``: see :func:`augmented`.
     """
 
     def __init__(
-        self, n_rows: int, batch_size: int, seed: int, start: int, stop: int, rank: int = 0, world_size: int = 1
+        self,
+        n_rows: int,
+        batch_size: int,
+        seed: int,
+        start: int,
+        stop: int,
+        rank: int = 0,
+        world_size: int = 1,
+        warmup_steps: int = 0,
     ) -> None:
         self.n_rows, self.batch_size, self.seed = n_rows, batch_size, seed
         self.start, self.stop, self.rank, self.world_size = start, stop, rank, world_size
+        self.warmup_steps = warmup_steps
         self._epoch: tuple[int, np.ndarray] | None = None
 
     def _permutation(self, epoch: int) -> np.ndarray:
@@ -75,15 +99,16 @@ class StepSampler(Sampler):
             self._epoch = (epoch, rng.permutation(self.n_rows))
         return self._epoch[1]
 
-    def batch(self, step: int) -> list[tuple[int, int]]:
+    def batch(self, step: int) -> list[Sample]:
         first = (step * self.world_size + self.rank) * self.batch_size
         items = []
         for sample in range(first, first + self.batch_size):
             epoch, position = divmod(sample, self.n_rows)
-            items.append((int(self._permutation(epoch)[position]), sample_seed(self.seed, sample)))
+            seed = sample_seed(self.seed, sample)
+            items.append((int(self._permutation(epoch)[position]), seed, augmented(seed, step, self.warmup_steps)))
         return items
 
-    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+    def __iter__(self) -> Iterator[list[Sample]]:
         for step in range(self.start, self.stop):
             yield self.batch(step)
 
@@ -91,51 +116,58 @@ class StepSampler(Sampler):
         return max(0, self.stop - self.start)
 
 
-def training_pipeline(config: TrainConfig) -> A.Compose:
+def training_pipeline(config: TrainConfig, augment: bool = True) -> A.Compose:
     """The augmentation of a training configuration: the paper's pipeline at ``config.crop``, TiAug occlusion and
-    thermal noise at p = 0.5 when ``config.tiaug``, every scene step at ``SCENE_P`` when ``config.scene``. A step's
-    arguments come from the configuration's option of the same name (``occlusion``, ``noise``, ``ambient``...);
-    an "ignore" mask policy writes the configuration's ignore index (the one the loss skips)."""
+    thermal noise at p = 0.5 when ``config.tiaug``, every scene step at ``SCENE_P`` when ``config.scene``
+    (neither when not ``augment``: a warm-up sample). A step's arguments come from the configuration's option of
+    the same name (``occlusion``, ``noise``, ``ambient``...); an "ignore" mask policy writes the configuration's
+    ignore index (the one the loss skips)."""
     args = {name: getattr(config, name, None) or {} for name in TRANSFORMS}
     args["occlusion"] = {"ignore_index": config.ignore_index, **args["occlusion"]}
-    steps = training_steps(PAPER_P if config.tiaug else 0.0, SCENE_P if config.scene else 0.0, args)
+    tiaug_p = PAPER_P if config.tiaug and augment else 0.0
+    steps = training_steps(tiaug_p, SCENE_P if config.scene and augment else 0.0, args)
     height, width = config.crop or DEFAULT_CROP  # a run fits the crop to its data first (preflight)
     return paper_training_pipeline(height, width, steps=steps)
 
 
 class TrainingSet(Dataset):
-    """Augmented, normalised training samples: item (row, seed) -> (image (1, H, W) float32, mask (H, W) int64),
-    or with ``views`` V > 1, V independent draws of the row (V, 1, H, W) and (V, H, W), draw 0 the same as
-    with V = 1 (seeds: :func:`view_seed`).
+    """Augmented, normalised training samples: item (row, seed, augment) -> (image (1, H, W) float32, mask (H, W)
+    int64), or with ``views`` V > 1, V independent draws of the row (V, 1, H, W) and (V, H, W), draw 0 the same
+    as with V = 1 (seeds: :func:`view_seed`).
 
-    ``make_pipeline()`` builds the augmentation (e.g. ``functools.partial(training_pipeline, config)``); the
-    HDF5 file and the pipeline are opened lazily in each worker process.
+    ``make_pipeline(augment)`` builds the augmentation (e.g. ``functools.partial(training_pipeline, config)``);
+    the HDF5 file and the pipelines are opened lazily in each worker process.
     """
 
     def __init__(
-        self, path: str, normalization: Normalization, make_pipeline: Callable[[], A.Compose], views: int = 1
+        self, path: str, normalization: Normalization, make_pipeline: Callable[[bool], A.Compose], views: int = 1
     ) -> None:
         self.path, self.normalization, self.make_pipeline, self.views = path, normalization, make_pipeline, views
         self._reader = None
-        self._pipeline = None
+        self._pipelines: dict[bool, A.Compose] = {}
 
     def _open(self) -> None:
         if get_worker_info() is not None:
             as_worker()  # Ctrl-C and SIGTERM are the training process's to handle
         self._reader = open_thermal(self.path, require_masks=True)
-        self._pipeline = self.make_pipeline()
+
+    def pipeline(self, augment: bool) -> A.Compose:
+        """The augmentation with (``augment``) or without TiAug and the scene steps, built on first use."""
+        if augment not in self._pipelines:
+            self._pipelines[augment] = self.make_pipeline(augment)
+        return self._pipelines[augment]
 
     def __len__(self) -> int:
         with open_thermal(self.path) as reader:
             return reader.n
 
-    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, item: Sample) -> tuple[torch.Tensor, torch.Tensor]:
         if self._reader is None:
             self._open()
-        assert self._reader is not None and self._pipeline is not None  # set by _open
-        row, seed = item
+        assert self._reader is not None  # set by _open
+        row, seed, augment = item
         batch = self._reader.read_batch(row, row + 1)
-        pipeline, image, mask = self._pipeline, batch.images[0], batch.masks[0]
+        pipeline, image, mask = self.pipeline(augment), batch.images[0], batch.masks[0]
         draws = [self._draw(pipeline, image, mask, view_seed(seed, v)) for v in range(self.views)]
         if self.views == 1:
             return draws[0]
@@ -151,7 +183,12 @@ class TrainingSet(Dataset):
         return torch.from_numpy(np.ascontiguousarray(image))[None], torch.from_numpy(out["mask"].astype(np.int64))
 
     def __getstate__(self) -> dict[str, Any]:  # open handles do not travel to worker processes
-        return {**self.__dict__, "_reader": None, "_pipeline": None}
+        return {**self.__dict__, "_reader": None, "_pipelines": {}}
+
+
+def warmup_steps(config: TrainConfig) -> int:
+    """The steps of a run's augmentation warm-up (``--aug-warmup``, a fraction of ``--iters``)."""
+    return round(config.aug_warmup * config.iters)
 
 
 def iter_rows(path: str, rows: list[int], batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -36,7 +36,7 @@ from samcl.training.addons import Batch, StepContext, build_addons
 from samcl.training.checkpoints import RunProgress, TrainingState, progress_of, run_payload
 from samcl.training.class_watch import ClassWatch
 from samcl.training.config import PREFETCH_BATCHES, TrainConfig
-from samcl.training.data import StepSampler, TrainingSet, iter_rows, training_pipeline
+from samcl.training.data import StepSampler, TrainingSet, iter_rows, training_pipeline, warmup_steps
 from samcl.training.distributed import broadcast_buffers, finish_world, init_world
 from samcl.training.metrics_log import IntervalStats, MetricsLog, StepColumns
 from samcl.training.preflight import build_checked_model, check_data, with_data_ignore_index, with_fitted_crop
@@ -171,6 +171,7 @@ class Run:
                 self.config.iters,
                 self.world.rank,
                 self.world.size,
+                warmup_steps(self.config),
             )
         return DataLoader(
             dataset,

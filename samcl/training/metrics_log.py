@@ -34,7 +34,7 @@ class StepColumns:
     @classmethod
     def of(cls, addons: Sequence[TrainingAddon]) -> StepColumns:
         """The columns of a run with these add-ons."""
-        terms = ("base_loss", *(f"{addon.name}_loss" for addon in addons))
+        terms = ("base_loss", *(f"{addon.name}_loss" for addon in addons if addon.adds_loss))
         metrics = tuple(name for addon in addons for name in addon.metric_names)
         return cls(("loss", *terms), tuple(f"grad_{term}" for term in terms), metrics)
 

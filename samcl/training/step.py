@@ -81,7 +81,9 @@ class TrainStep(nn.Module):
         metrics: dict[str, torch.Tensor] = {}
         for addon in self.addon_list():
             parts = addon.loss(out, context)
-            terms[f"{addon.name}_loss"] = parts.pop("loss")
+            term = parts.pop("loss")
+            if addon.adds_loss:
+                terms[f"{addon.name}_loss"] = term
             metrics.update(parts)
         total = base
         for key, term in terms.items():

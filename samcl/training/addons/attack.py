@@ -34,6 +34,7 @@ class AttackAddon(TrainingAddon):
     """Worst-of-``k`` selection (``k`` 0: none) and/or a bandit over ``factors`` (see the module docstring)."""
 
     name = "attack"
+    adds_loss = False  # it chooses the batch; the base loss and the other add-ons train on it
 
     def __init__(self, config: TrainConfig) -> None:
         super().__init__()

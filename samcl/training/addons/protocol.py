@@ -167,7 +167,9 @@ class TrainingAddon(nn.Module):
     """Base class of the training add-ons (see the module docstring); every hook has a do-nothing default.
 
     Class attributes: ``name`` (unique; the loss column is ``<name>_loss`` and the gradient column
-    ``grad_<name>_loss``), ``uses_features`` (the step captures the decoder feature map). Instance attributes
+    ``grad_<name>_loss``), ``adds_loss`` (False: the add-on only prepares batches or steps its own optimiser,
+    adds no term to the segmenter's loss and has no loss columns), ``uses_features`` (the step captures the
+    decoder feature map). Instance attributes
     or properties: ``views_per_image`` (augmented draws of each image the data loader delivers, default 1),
     ``metric_names`` (the ``metrics.csv`` columns :meth:`loss` fills besides ``loss``, in order; values are
     averaged over each logging interval, NaN values left out), ``skips_parameters`` (some steps leave
@@ -175,6 +177,7 @@ class TrainingAddon(nn.Module):
     """
 
     name: ClassVar[str] = "addon"
+    adds_loss: ClassVar[bool] = True
     uses_features: ClassVar[bool] = False
     views_per_image: int = 1
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from samcl.losses.dice_ce import DiceCELoss
 from samcl.training.adversarial import (
     candidate_losses,
     choose_candidates,
@@ -97,3 +98,14 @@ def test_the_attack_chooses_the_batch_the_other_add_ons_train_on():
     assert config.addon_names() == ["attack", "consistency", "samcl"]
     assert TrainConfig(bandit=True, samcl=False).addon_names() == ["attack"]
     assert TrainConfig(samcl=False).addon_names() == []
+
+
+def test_dice_ce_candidates_are_scored_by_the_training_loss_of_each_image():
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 4, 6, 5, generator=generator)
+    target = torch.randint(0, 4, (3, 6, 5), generator=generator)
+    target[0, :2] = 255
+    scores = per_sample_loss("dice_ce")(logits, target, 255)
+    loss = DiceCELoss(ignore_index=255)
+    expected = torch.stack([loss(logits[i : i + 1], target[i : i + 1]) for i in range(3)])
+    assert torch.allclose(scores, expected, atol=1e-5)

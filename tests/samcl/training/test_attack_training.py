@@ -61,6 +61,7 @@ def test_attack_is_seeded_whatever_the_workers_and_logs_its_metrics(dataset, tmp
     rows = _rows(tmp_path / "w0")
     columns = list(rows[0])
     assert "attack_gain" in columns and "consistency_loss" in columns and "active_s0" in columns
+    assert "attack_loss" not in columns and "grad_attack_loss" not in columns  # it adds no loss term
     weights = [c for c in columns if c.startswith("bandit_configuration_")]
     assert len(weights) == 3
     for row in rows:
@@ -84,6 +85,8 @@ def test_killed_and_resumed_attack_reaches_the_same_weights(dataset, tmp_path):
         "--seed",
         "3",
         *ATTACK,
+        "--aug-warmup",  # killed in the warm-up: its candidates draw without TiAug and the scene steps
+        "0.5",
     )
     straight_and_resumed(train, val, tmp_path, args, kill_at=4)
 

@@ -29,10 +29,10 @@ def test_candidate_zero_is_plain_trainings_sample_and_the_others_differ(config):
     candidates = CandidateSet(config, norm, clean=True)
     sampler = CandidateSampler(StepSampler(48, 4, config.seed, 0, 2), candidates=3)
     differ = []
-    for item, (row, seed) in zip(sampler.batch(1), StepSampler(48, 4, config.seed, 0, 2).batch(1), strict=True):
-        assert item[:2] == (row, seed) and item[2][0] == seed and item[3] == ()
+    for item, (row, seed, augment) in zip(sampler.batch(1), StepSampler(48, 4, config.seed, 0, 2).batch(1), strict=True):
+        assert item[:2] == (row, seed) and item[2][0] == seed and item[3] == () and item[4] is augment is True
         images, masks, extras = candidates[item]
-        image, mask = plain[(row, seed)]
+        image, mask = plain[(row, seed, augment)]
         assert images.shape == (3, 1, 48, 64) and masks.shape == (3, 48, 64) and set(extras) == {"clean"}
         assert torch.equal(images[0], image) and torch.equal(masks[0], mask)
         differ.append(not torch.equal(images[1], images[0]) or not torch.equal(images[2], images[0]))
@@ -46,7 +46,7 @@ def test_the_clean_view_is_the_geometry_alone(config):
     geometry, photometry = split_pipeline(training_pipeline(config))
     assert type(geometry.transforms[-1]).__name__ == "RandomCrop"
     assert "TiAugOcclusion" in [type(t).__name__ for t in photometry.transforms]
-    _, masks, extras = CandidateSet(config, norm, clean=True)[(5, 11, (11, 12), ())]
+    _, masks, extras = CandidateSet(config, norm, clean=True)[(5, 11, (11, 12), (), True)]
     seed_pipeline(geometry, 11)
     with open_thermal(config.data) as reader:
         batch = reader.read_batch(5, 6)
