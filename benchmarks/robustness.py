@@ -23,9 +23,9 @@ variants uses this same code path.
     python benchmarks/robustness.py --size full --device cuda --models unet attention_unet --baseline RMI \
         --recipes RMI "RMI + TiAug" "RMI + TiAug + SAM-CL (poster)" --out benchmarks/results/poster_ablation
     python benchmarks/robustness.py --size converged --out benchmarks/results/adversarial --recipes Dice \
-        "Dice + CE + TiAug + scene" "Dice + CE + TiAug + scene + worst-of-4" "Dice + CE + TiAug + scene + bandit" \
-        "Dice + CE + TiAug + scene + consistency" \
-        --compare "Dice + CE + TiAug + scene + worst-of-4=Dice + CE + TiAug + scene"
+        "Dice + CE + TiAug + scene + warm-up" "Dice + CE + TiAug + scene + warm-up + worst-of-4" \
+        "Dice + CE + TiAug + scene + warm-up + bandit" "Dice + CE + TiAug + scene + warm-up + consistency" \
+        --compare "Dice + CE + TiAug + scene + warm-up + worst-of-4=Dice + CE + TiAug + scene + warm-up"
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ from robustness_report import (  # the statistics and the report; it also puts t
     write_reports,
 )
 
-COMMON = ["--no-samcl", "--no-tiaug", "--no-scene", "--input-norm", "dataset"]
+COMMON = ["--no-samcl", "--no-tiaug", "--no-scene", "--input-norm", "dataset", "--aug-warmup", "0"]
+WARMUP = ["--aug-warmup", "0.2"]  # samcl-train's default: the first fifth of the steps without TiAug and scene
 
 
 def _samcl_scene(loss: str, lam: str) -> list[str]:
@@ -68,8 +69,10 @@ RECIPES: dict[str, list[str]] = {  # flags on top of COMMON (later flags win)
     "Dice + TiAug + image norm": ["--loss", "dice", "--tiaug", "--input-norm", "image"],
     **{f"Dice + TiAug + scene + SAM-CL λ{lam}": _samcl_scene("dice", lam) for lam in ("0.1", "0.02")},
     "Dice + CE": ["--loss", "dice_ce"],
-    "Dice + CE + TiAug + scene": ["--loss", "dice_ce", "--tiaug", "--scene"],  # the defaults without SAM-CL
-    "Dice + CE + TiAug + scene + SAM-CL λ0.1": _samcl_scene("dice_ce", "0.1"),  # all of samcl-train's defaults
+    "Dice + CE + TiAug + scene": ["--loss", "dice_ce", "--tiaug", "--scene"],
+    "Dice + CE + TiAug + scene + SAM-CL λ0.1": _samcl_scene("dice_ce", "0.1"),
+    "Dice + CE + TiAug + scene + warm-up": ["--loss", "dice_ce", "--tiaug", "--scene", *WARMUP],  # defaults - SAM-CL
+    "Dice + CE + TiAug + scene + warm-up + SAM-CL λ0.1": [*_samcl_scene("dice_ce", "0.1"), *WARMUP],  # all defaults
     "RMI": ["--loss", "rmi"],
     # the poster's other learning strategies (benchmarks/poster_table.py); {base_width}: the size's network width
     "BCE": ["--loss", "bce"],
@@ -89,9 +92,10 @@ RECIPES: dict[str, list[str]] = {  # flags on top of COMMON (later flags win)
     "RMI + TiAug": ["--loss", "rmi", "--tiaug"],
     "RMI + TiAug + SAM-CL (poster)": ["--loss", "rmi", "--tiaug", "--samcl", "--samcl-preset", "poster"],
 }
-#: Self-adversarial TiAug (issue 21): samcl-train's defaults (Dice + CE + TiAug + scene), without and with SAM-CL
-#: λ0.1, plus an attack: worst-of-4 draws, the loss-following bandit, the clean/augmented consistency term, or both.
-DEFAULTS = "Dice + CE + TiAug + scene"
+#: Self-adversarial TiAug (issue 21): samcl-train's defaults (Dice + CE + TiAug + scene after a warm-up), without
+#: and with SAM-CL λ0.1, plus an attack: worst-of-4 draws, the loss-following bandit, the clean/augmented
+#: consistency term, or both.
+DEFAULTS = "Dice + CE + TiAug + scene + warm-up"
 DEFAULTS_FLAGS = RECIPES[DEFAULTS]
 SAMCL_FLAGS = ["--samcl", "--samcl-preset", "stable", "--samcl-lambda", "0.1"]
 ATTACKS = {
@@ -111,7 +115,7 @@ RECIPES.update(
         for samcl in (False, True)
     }
 )
-DEFAULT_RECIPES = ["Dice", "Dice + CE", DEFAULTS, "Dice + CE + TiAug + scene + SAM-CL λ0.1"]
+DEFAULT_RECIPES = ["Dice", "Dice + CE", DEFAULTS, f"{DEFAULTS} + SAM-CL λ0.1"]
 TEST_SETS = ("clean", *CONDITIONS, "mixed")
 FIXED_WIDTH_MODELS = ("deeplabv3plus_resnet101", "deeplabv3plus_xception65", "hrnetv2_w48")  # no base_width
 
@@ -339,11 +343,12 @@ def main(argv: list[str] | None = None) -> None:
 
         return run_table(args, sys.modules[__name__])
     size = SIZES[args.size] if args.iters is None else dataclasses.replace(SIZES[args.size], iters=args.iters)
-    recipes = {name: RECIPES[name] for name in args.recipes if name in RECIPES}
-    unknown = [name for name in args.recipes if name not in RECIPES]
+    extra = dict(args.recipe)  # --recipe NAME=FLAGS runs NAME, also when --recipes names it
+    recipes = {name: {**RECIPES, **extra}[name] for name in args.recipes if name in RECIPES or name in extra}
+    unknown = [name for name in args.recipes if name not in RECIPES and name not in extra]
     if unknown:
         parser.error(f"unknown recipe(s) {unknown}; known: {list(RECIPES)} (or give --recipe NAME=FLAGS)")
-    recipes.update(dict(args.recipe))
+    recipes.update(extra)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.device.startswith("cuda"):

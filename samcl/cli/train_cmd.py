@@ -201,8 +201,9 @@ def strategy_kwargs(flags: dict[str, object]) -> dict[str, dict] | None:
 @option(
     "--aug-warmup",
     type=FiniteFloat(0, 1),
-    help="Fraction of the steps over which the share of samples that get TiAug and the scene steps ramps up from "
-    "0 to all (the others: flips, rotation, scale, crop and blur only), so the small classes are learnt first.",
+    help="Fraction of the steps, the first ones, trained without TiAug and the scene steps (flips, rotation, "
+    "scale, crop and blur only), so that the network finds the small classes (mouth, eyes) before the "
+    "augmentation makes them hard.",
 )
 @option(
     "--adversarial-k",

@@ -64,7 +64,7 @@ class TrainConfig:
     occlusion: dict[str, Any] = field(default_factory=dict)  # TiAugOcclusion arguments
     noise: dict[str, Any] = field(default_factory=dict)  # ThermalNoise arguments
     scene: bool = True  # scene-level augmentation: room temperature, camera drift, fixed-pattern stripes
-    aug_warmup: float = 0.0  # fraction of the steps over which the share of samples with TiAug + scene ramps 0 -> 1
+    aug_warmup: float = 0.2  # fraction of the steps (the first) trained without TiAug and the scene steps
     ambient: dict[str, Any] = field(default_factory=dict)  # AmbientTemperature arguments
     drift: dict[str, Any] = field(default_factory=dict)  # CameraDrift arguments
     fixed_pattern: dict[str, Any] = field(default_factory=dict)  # FixedPatternNoise arguments
@@ -124,8 +124,6 @@ class TrainConfig:
         for name in ("samcl_warmup", "aug_warmup"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise UserError(f"{_option(name)} is a fraction of the steps in [0, 1], got {getattr(self, name)}")
-        if self.aug_warmup and not (self.tiaug or self.scene):
-            raise UserError(f"{_option('aug_warmup')} ramps up TiAug and the scene steps; the run has neither")
         if self.samcl_lambda is None:  # recorded as a number in summary.json and the checkpoints
             self.samcl_lambda = SAMCL_PRESETS[self.samcl_preset]["lam"]
         if self.samcl_lambda < 0:

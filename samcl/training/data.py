@@ -5,8 +5,7 @@ step's number. Batches are cut from per-epoch permutations of the rows (``SeedSe
 order, so global sample ``k`` of the run is always the same row; each process of a distributed run takes its
 own disjoint slice of every global batch (as ``DistributedSampler`` shards an epoch), and the augmentation of
 sample ``k`` is seeded from ``(seed, k)``. Killing a run and resuming at step ``t`` therefore replays steps
-``t, t+1, ...`` exactly, whatever the number of DataLoader workers. During an augmentation warm-up
-(``--aug-warmup``) whether sample ``k`` gets TiAug and the scene steps is drawn from its seed too.
+``t, t+1, ...`` exactly, whatever the number of DataLoader workers.
 """
 
 from __future__ import annotations
@@ -51,30 +50,20 @@ def sample_seed(seed: int, sample: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(sample)]).generate_state(1)[0])
 
 
-WARMUP_STREAM = 3  # SeedSequence word of the augmentation warm-up's draws
-
-
-def augmented(seed: int, step: int, warmup_steps: int) -> bool:
-    """Whether a sample (augmentation seed ``seed``) of step ``step`` gets TiAug and the scene steps: during the
-    first ``warmup_steps`` steps with probability ``step / warmup_steps`` (a draw from its seed), then always."""
-    if step >= warmup_steps:
-        return True
-    return bool(np.random.default_rng([int(seed), WARMUP_STREAM]).random() < step / warmup_steps)
-
-
 def view_seed(seed: int, view: int) -> int:
     """Augmentation seed of draw ``view`` of a sample whose seed is ``seed`` (draw 0 keeps the sample's seed)."""
     return seed if view == 0 else int(np.random.SeedSequence([int(seed), int(view)]).generate_state(1)[0])
 
 
-Sample = tuple[int, int, bool]  # row, augmentation seed, whether TiAug and the scene steps apply (warm-up)
+Sample = tuple[int, int, bool]  # row, augmentation seed, whether TiAug and the scene steps apply
 
 
 class StepSampler(Sampler):
     """Batches of :data:`Sample` for steps ``start .. stop - 1`` of a run, for one process.
 
     Global batch ``t`` holds samples ``t*B*W .. (t+1)*B*W - 1`` (B per process, W processes) of the epoch
-    permutations; process ``rank`` gets the ``rank``-th slice of B. ``warmup_steps``: see :func:`augmented`.
+    permutations; process ``rank`` gets the ``rank``-th slice of B. The samples of the first ``warmup_steps``
+    steps (the augmentation warm-up) are drawn without TiAug and the scene steps.
     """
 
     def __init__(
@@ -104,8 +93,8 @@ class StepSampler(Sampler):
         items = []
         for sample in range(first, first + self.batch_size):
             epoch, position = divmod(sample, self.n_rows)
-            seed = sample_seed(self.seed, sample)
-            items.append((int(self._permutation(epoch)[position]), seed, augmented(seed, step, self.warmup_steps)))
+            row = int(self._permutation(epoch)[position])
+            items.append((row, sample_seed(self.seed, sample), step >= self.warmup_steps))
         return items
 
     def __iter__(self) -> Iterator[list[Sample]]:
@@ -187,7 +176,8 @@ class TrainingSet(Dataset):
 
 
 def warmup_steps(config: TrainConfig) -> int:
-    """The steps of a run's augmentation warm-up (``--aug-warmup``, a fraction of ``--iters``)."""
+    """The steps of a run's augmentation warm-up (``--aug-warmup``, a fraction of ``--iters``): the network finds
+    every class on lab-like samples before TiAug and the scene steps make them hard."""
     return round(config.aug_warmup * config.iters)
 
 

@@ -29,7 +29,9 @@ def test_candidate_zero_is_plain_trainings_sample_and_the_others_differ(config):
     candidates = CandidateSet(config, norm, clean=True)
     sampler = CandidateSampler(StepSampler(48, 4, config.seed, 0, 2), candidates=3)
     differ = []
-    for item, (row, seed, augment) in zip(sampler.batch(1), StepSampler(48, 4, config.seed, 0, 2).batch(1), strict=True):
+    for item, (row, seed, augment) in zip(
+        sampler.batch(1), StepSampler(48, 4, config.seed, 0, 2).batch(1), strict=True
+    ):
         assert item[:2] == (row, seed) and item[2][0] == seed and item[3] == () and item[4] is augment is True
         images, masks, extras = candidates[item]
         image, mask = plain[(row, seed, augment)]
