@@ -34,7 +34,7 @@ from samcl.losses import build_loss
 from samcl.metrics import ConfusionMatrix, all_reduce_confusion_matrix
 from samcl.training.addons import Batch, StepContext, build_addons
 from samcl.training.checkpoints import RunProgress, TrainingState, progress_of, run_payload
-from samcl.training.class_watch import ClassWatch
+from samcl.training.class_watch import LOST_AFTER, ClassWatch
 from samcl.training.config import PREFETCH_BATCHES, TrainConfig
 from samcl.training.data import StepSampler, TrainingSet, iter_rows, training_pipeline, warmup_steps
 from samcl.training.distributed import broadcast_buffers, finish_world, init_world
@@ -111,7 +111,8 @@ class Run:
         self.training = TrainingState(self.optimizer, self.scheduler, self.addons, self.addon_optimizers)
         self.progress = RunProgress()
         self.notice = notice if self.world.is_main else None
-        self.watch = ClassWatch(self.classes, config.iters)
+        # counted from the end of the augmentation warm-up, after which the small classes take a while to return
+        self.watch = ClassWatch(self.classes, config.iters, after=min(LOST_AFTER + config.aug_warmup, 1.0))
         self.normalization = data.normalization  # the resumed run's, or measured on the training data
         if resume_payload is not None:
             model.load_state_dict(resume_payload["model_state"])
