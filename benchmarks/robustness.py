@@ -52,7 +52,7 @@ from robustness_report import (  # the statistics and the report; it also puts t
     write_reports,
 )
 
-COMMON = ["--no-samcl", "--no-tiaug", "--no-scene", "--input-norm", "dataset", "--aug-warmup", "0"]
+COMMON = ["--no-samcl", "--no-tiaug", "--no-scene", "--input-norm", "dataset", "--aug-warmup", "0", "--aug-ramp", "0"]
 WARMUP = ["--aug-warmup", "0.2"]  # samcl-train's default: the first fifth of the steps without TiAug and scene
 
 
@@ -73,6 +73,12 @@ RECIPES: dict[str, list[str]] = {  # flags on top of COMMON (later flags win)
     "Dice + CE + TiAug + scene + SAM-CL λ0.1": _samcl_scene("dice_ce", "0.1"),
     "Dice + CE + TiAug + scene + warm-up": ["--loss", "dice_ce", "--tiaug", "--scene", *WARMUP],  # defaults - SAM-CL
     "Dice + CE + TiAug + scene + warm-up + SAM-CL λ0.1": [*_samcl_scene("dice_ce", "0.1"), *WARMUP],  # all defaults
+    "Dice + CE + TiAug + scene + warm-up + ramp + SAM-CL λ0.1": [
+        *_samcl_scene("dice_ce", "0.1"),
+        *WARMUP,
+        "--aug-ramp",
+        "0.2",
+    ],
     "RMI": ["--loss", "rmi"],
     # the poster's other learning strategies (benchmarks/poster_table.py); {base_width}: the size's network width
     "BCE": ["--loss", "bce"],

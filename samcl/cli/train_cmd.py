@@ -207,6 +207,12 @@ def strategy_kwargs(flags: dict[str, object]) -> dict[str, dict] | None:
     "augmentation makes them hard.",
 )
 @option(
+    "--aug-ramp",
+    type=FiniteFloat(0, 1),
+    help="Fraction of the steps after the warm-up over which the share of samples with TiAug and the scene steps "
+    "grows linearly from none to all (0: all at once).",
+)
+@option(
     "--adversarial-k",
     type=int,
     help="Self-adversarial TiAug: K photometric draws (TiAug + scene) per image, scored by one no-grad forward "

@@ -26,7 +26,7 @@ from torch.utils.data import Sampler, get_worker_info
 
 from samcl.artifacts.normalization import Normalization
 from samcl.training.bandit import Factor, LossBandit, arm_overrides
-from samcl.training.data import StepSampler, training_pipeline, view_seed, warmup_steps
+from samcl.training.data import StepSampler, aug_schedule, training_pipeline, view_seed
 from samcl.training.distributed import World
 from tiaug.io import ThermalH5Reader, open_thermal
 from tiaug.seeding import seed_pipeline
@@ -159,7 +159,7 @@ def candidate_data(
     """The dataset and batch sampler of a run whose add-ons need candidates, arms or the clean view: steps
     ``start .. config.iters - 1`` of this process, ``max(1, config.adversarial_k)`` candidates per sample."""
     steps = StepSampler(
-        n_rows, config.batch_size, config.seed, start, config.iters, world.rank, world.size, warmup_steps(config)
+        n_rows, config.batch_size, config.seed, start, config.iters, world.rank, world.size, aug_schedule(config)
     )
     sampler = CandidateSampler(steps, max(1, config.adversarial_k), bandit)
     return CandidateSet(config, normalization, factors, clean=config.consistency > 0), sampler

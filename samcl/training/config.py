@@ -65,6 +65,7 @@ class TrainConfig:
     noise: dict[str, Any] = field(default_factory=dict)  # ThermalNoise arguments
     scene: bool = True  # scene-level augmentation: room temperature, camera drift, fixed-pattern stripes
     aug_warmup: float = 0.2  # fraction of the steps (the first) trained without TiAug and the scene steps
+    aug_ramp: float = 0.0  # fraction of the steps after the warm-up over which TiAug + scene reach every sample
     ambient: dict[str, Any] = field(default_factory=dict)  # AmbientTemperature arguments
     drift: dict[str, Any] = field(default_factory=dict)  # CameraDrift arguments
     fixed_pattern: dict[str, Any] = field(default_factory=dict)  # FixedPatternNoise arguments
@@ -121,9 +122,14 @@ class TrainConfig:
             raise UserError(
                 f"{_option('samcl_preset')} must be one of {sorted(SAMCL_PRESETS)}, got {self.samcl_preset!r}"
             )
-        for name in ("samcl_warmup", "aug_warmup"):
+        for name in ("samcl_warmup", "aug_warmup", "aug_ramp"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise UserError(f"{_option(name)} is a fraction of the steps in [0, 1], got {getattr(self, name)}")
+        if self.aug_warmup + self.aug_ramp > 1.0:
+            raise UserError(
+                f"{_option('aug_warmup')} + {_option('aug_ramp')} must be at most 1 (fractions of the steps), got "
+                f"{self.aug_warmup:g} + {self.aug_ramp:g}"
+            )
         if self.samcl_lambda is None:  # recorded as a number in summary.json and the checkpoints
             self.samcl_lambda = SAMCL_PRESETS[self.samcl_preset]["lam"]
         if self.samcl_lambda < 0:

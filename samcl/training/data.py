@@ -11,6 +11,7 @@ sample ``k`` is seeded from ``(seed, k)``. Killing a run and resuming at step ``
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -56,14 +57,34 @@ def view_seed(seed: int, view: int) -> int:
 
 
 Sample = tuple[int, int, bool]  # row, augmentation seed, whether TiAug and the scene steps apply
+RAMP_STREAM = 3  # SeedSequence word of the ramp's draws
+
+
+@dataclass(frozen=True)
+class AugSchedule:
+    """When a sample gets TiAug and the scene steps: never in the first ``clean_steps`` steps (the warm-up),
+    then with a probability that grows linearly from 0 to 1 over ``ramp_steps`` steps (a draw from the sample's
+    augmentation seed), then always."""
+
+    clean_steps: int = 0
+    ramp_steps: int = 0
+
+    def augmented(self, seed: int, step: int) -> bool:
+        """Whether the sample of augmentation seed ``seed`` at step ``step`` gets TiAug and the scene steps."""
+        into_ramp = step - self.clean_steps
+        if into_ramp < 0:
+            return False
+        if into_ramp >= self.ramp_steps:
+            return True
+        return bool(np.random.default_rng([int(seed), RAMP_STREAM]).random() < into_ramp / self.ramp_steps)
 
 
 class StepSampler(Sampler):
     """Batches of :data:`Sample` for steps ``start .. stop - 1`` of a run, for one process.
 
     Global batch ``t`` holds samples ``t*B*W .. (t+1)*B*W - 1`` (B per process, W processes) of the epoch
-    permutations; process ``rank`` gets the ``rank``-th slice of B. The samples of the first ``warmup_steps``
-    steps (the augmentation warm-up) are drawn without TiAug and the scene steps.
+    permutations; process ``rank`` gets the ``rank``-th slice of B. ``schedule`` says which samples get TiAug
+    and the scene steps (all by default).
     """
 
     def __init__(
@@ -75,11 +96,11 @@ class StepSampler(Sampler):
         stop: int,
         rank: int = 0,
         world_size: int = 1,
-        warmup_steps: int = 0,
+        schedule: AugSchedule = AugSchedule(),
     ) -> None:
         self.n_rows, self.batch_size, self.seed = n_rows, batch_size, seed
         self.start, self.stop, self.rank, self.world_size = start, stop, rank, world_size
-        self.warmup_steps = warmup_steps
+        self.schedule = schedule
         self._epoch: tuple[int, np.ndarray] | None = None
 
     def _permutation(self, epoch: int) -> np.ndarray:
@@ -94,7 +115,8 @@ class StepSampler(Sampler):
         for sample in range(first, first + self.batch_size):
             epoch, position = divmod(sample, self.n_rows)
             row = int(self._permutation(epoch)[position])
-            items.append((row, sample_seed(self.seed, sample), step >= self.warmup_steps))
+            seed = sample_seed(self.seed, sample)
+            items.append((row, seed, self.schedule.augmented(seed, step)))
         return items
 
     def __iter__(self) -> Iterator[list[Sample]]:
@@ -175,10 +197,10 @@ class TrainingSet(Dataset):
         return {**self.__dict__, "_reader": None, "_pipelines": {}}
 
 
-def warmup_steps(config: TrainConfig) -> int:
-    """The steps of a run's augmentation warm-up (``--aug-warmup``, a fraction of ``--iters``): the network finds
-    every class on lab-like samples before TiAug and the scene steps make them hard."""
-    return round(config.aug_warmup * config.iters)
+def aug_schedule(config: TrainConfig) -> AugSchedule:
+    """A run's :class:`AugSchedule` (``--aug-warmup``, ``--aug-ramp``: fractions of ``--iters``): the network
+    finds every class on lab-like samples before TiAug and the scene steps make them hard."""
+    return AugSchedule(round(config.aug_warmup * config.iters), round(config.aug_ramp * config.iters))
 
 
 def iter_rows(path: str, rows: list[int], batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -36,7 +36,7 @@ from samcl.training.addons import Batch, StepContext, build_addons
 from samcl.training.checkpoints import RunProgress, TrainingState, progress_of, run_payload
 from samcl.training.class_watch import LOST_AFTER, ClassWatch
 from samcl.training.config import PREFETCH_BATCHES, TrainConfig
-from samcl.training.data import StepSampler, TrainingSet, iter_rows, training_pipeline, warmup_steps
+from samcl.training.data import StepSampler, TrainingSet, aug_schedule, iter_rows, training_pipeline
 from samcl.training.distributed import broadcast_buffers, finish_world, init_world
 from samcl.training.metrics_log import IntervalStats, MetricsLog, StepColumns
 from samcl.training.preflight import build_checked_model, check_data, with_data_ignore_index, with_fitted_crop
@@ -112,7 +112,9 @@ class Run:
         self.progress = RunProgress()
         self.notice = notice if self.world.is_main else None
         # counted from the end of the augmentation warm-up, after which the small classes take a while to return
-        self.watch = ClassWatch(self.classes, config.iters, after=min(LOST_AFTER + config.aug_warmup, 1.0))
+        self.watch = ClassWatch(
+            self.classes, config.iters, after=min(LOST_AFTER + config.aug_warmup + config.aug_ramp, 1.0)
+        )
         self.normalization = data.normalization  # the resumed run's, or measured on the training data
         if resume_payload is not None:
             model.load_state_dict(resume_payload["model_state"])
@@ -172,7 +174,7 @@ class Run:
                 self.config.iters,
                 self.world.rank,
                 self.world.size,
-                warmup_steps(self.config),
+                aug_schedule(self.config),
             )
         return DataLoader(
             dataset,
