@@ -23,9 +23,10 @@ variants uses this same code path.
     python benchmarks/robustness.py --size full --device cuda --models unet attention_unet --baseline RMI \
         --recipes RMI "RMI + TiAug" "RMI + TiAug + SAM-CL (poster)" --out benchmarks/results/poster_ablation
     python benchmarks/robustness.py --size converged --out benchmarks/results/adversarial --recipes Dice \
-        "Dice + CE + TiAug + scene + warm-up" "Dice + CE + TiAug + scene + warm-up + worst-of-4" \
-        "Dice + CE + TiAug + scene + warm-up + bandit" "Dice + CE + TiAug + scene + warm-up + consistency" \
-        --compare "Dice + CE + TiAug + scene + warm-up + worst-of-4=Dice + CE + TiAug + scene + warm-up"
+        "Dice + CE + TiAug + scene + warm-up + ramp" "Dice + CE + TiAug + scene + warm-up + ramp + worst-of-4" \
+        "Dice + CE + TiAug + scene + warm-up + ramp + bandit" \
+        "Dice + CE + TiAug + scene + warm-up + ramp + consistency" --compare \
+        "Dice + CE + TiAug + scene + warm-up + ramp + worst-of-4=Dice + CE + TiAug + scene + warm-up + ramp"
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ from robustness_report import (  # the statistics and the report; it also puts t
 )
 
 COMMON = ["--no-samcl", "--no-tiaug", "--no-scene", "--input-norm", "dataset", "--aug-warmup", "0", "--aug-ramp", "0"]
-WARMUP = ["--aug-warmup", "0.2"]  # samcl-train's default: the first fifth of the steps without TiAug and scene
+WARMUP = ["--aug-warmup", "0.2"]  # the first fifth of the steps without TiAug and the scene steps
+RAMP = ["--aug-ramp", "0.2"]  # then the share of samples with them grows to all over the next fifth
 
 
 def _samcl_scene(loss: str, lam: str) -> list[str]:
@@ -71,14 +73,11 @@ RECIPES: dict[str, list[str]] = {  # flags on top of COMMON (later flags win)
     "Dice + CE": ["--loss", "dice_ce"],
     "Dice + CE + TiAug + scene": ["--loss", "dice_ce", "--tiaug", "--scene"],
     "Dice + CE + TiAug + scene + SAM-CL λ0.1": _samcl_scene("dice_ce", "0.1"),
-    "Dice + CE + TiAug + scene + warm-up": ["--loss", "dice_ce", "--tiaug", "--scene", *WARMUP],  # defaults - SAM-CL
-    "Dice + CE + TiAug + scene + warm-up + SAM-CL λ0.1": [*_samcl_scene("dice_ce", "0.1"), *WARMUP],  # all defaults
-    "Dice + CE + TiAug + scene + warm-up + ramp + SAM-CL λ0.1": [
-        *_samcl_scene("dice_ce", "0.1"),
-        *WARMUP,
-        "--aug-ramp",
-        "0.2",
-    ],
+    "Dice + CE + TiAug + scene + warm-up": ["--loss", "dice_ce", "--tiaug", "--scene", *WARMUP],
+    "Dice + CE + TiAug + scene + warm-up + SAM-CL λ0.1": [*_samcl_scene("dice_ce", "0.1"), *WARMUP],
+    # samcl-train's defaults without SAM-CL, and all of them
+    "Dice + CE + TiAug + scene + warm-up + ramp": ["--loss", "dice_ce", "--tiaug", "--scene", *WARMUP, *RAMP],
+    "Dice + CE + TiAug + scene + warm-up + ramp + SAM-CL λ0.1": [*_samcl_scene("dice_ce", "0.1"), *WARMUP, *RAMP],
     "RMI": ["--loss", "rmi"],
     # the poster's other learning strategies (benchmarks/poster_table.py); {base_width}: the size's network width
     "BCE": ["--loss", "bce"],
@@ -98,10 +97,10 @@ RECIPES: dict[str, list[str]] = {  # flags on top of COMMON (later flags win)
     "RMI + TiAug": ["--loss", "rmi", "--tiaug"],
     "RMI + TiAug + SAM-CL (poster)": ["--loss", "rmi", "--tiaug", "--samcl", "--samcl-preset", "poster"],
 }
-#: Self-adversarial TiAug (issue 21): samcl-train's defaults (Dice + CE + TiAug + scene after a warm-up), without
-#: and with SAM-CL λ0.1, plus an attack: worst-of-4 draws, the loss-following bandit, the clean/augmented
-#: consistency term, or both.
-DEFAULTS = "Dice + CE + TiAug + scene + warm-up"
+#: Self-adversarial TiAug (issue 21): samcl-train's defaults (Dice + CE + TiAug + scene after a warm-up and a
+#: ramp), without and with SAM-CL λ0.1, plus an attack: worst-of-4 draws, the loss-following bandit, the
+#: clean/augmented consistency term, or both.
+DEFAULTS = "Dice + CE + TiAug + scene + warm-up + ramp"
 DEFAULTS_FLAGS = RECIPES[DEFAULTS]
 SAMCL_FLAGS = ["--samcl", "--samcl-preset", "stable", "--samcl-lambda", "0.1"]
 ATTACKS = {

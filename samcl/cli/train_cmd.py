@@ -40,7 +40,12 @@ def _help() -> str:
     lam = d("samcl_lambda") if d("samcl_lambda") is not None else SAMCL_PRESETS[d("samcl_preset")]["lam"]
     loss = f"{d('loss')} loss" + (f" + {_shown(lam)} * SAM-CL ({d('samcl_preset')} preset)" if d("samcl") else "")
     scene = " and the scene steps" if d("scene") else ""
-    warmup = f" after the first {_shown(100 * d('aug_warmup'))} % of the steps (a warm-up)" if d("aug_warmup") else ""
+    warmup = (
+        f" after a warm-up ({_shown(100 * d('aug_warmup'))} % of the steps without them, then a ramp over "
+        f"{_shown(100 * d('aug_ramp'))} %)"
+        if d("aug_warmup") or d("aug_ramp")
+        else ""
+    )
     recipe = (
         f"Recipe (the defaults: the paper's optimiser and sizes, the rest chosen by the robustness benchmark, see "
         f"docs/results.md): SGD momentum {_shown(d('momentum'))}, weight decay {_shown(d('weight_decay'))}, lr "

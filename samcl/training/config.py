@@ -65,7 +65,7 @@ class TrainConfig:
     noise: dict[str, Any] = field(default_factory=dict)  # ThermalNoise arguments
     scene: bool = True  # scene-level augmentation: room temperature, camera drift, fixed-pattern stripes
     aug_warmup: float = 0.2  # fraction of the steps (the first) trained without TiAug and the scene steps
-    aug_ramp: float = 0.0  # fraction of the steps after the warm-up over which TiAug + scene reach every sample
+    aug_ramp: float = 0.2  # fraction of the steps after the warm-up over which TiAug + scene reach every sample
     ambient: dict[str, Any] = field(default_factory=dict)  # AmbientTemperature arguments
     drift: dict[str, Any] = field(default_factory=dict)  # CameraDrift arguments
     fixed_pattern: dict[str, Any] = field(default_factory=dict)  # FixedPatternNoise arguments

@@ -34,7 +34,7 @@ def test_the_warm_up_samples_are_marked_and_replayed():
     resumed = StepSampler(48, 8, seed=3, start=10, stop=40, schedule=schedule)
     assert next(iter(resumed)) == sampler.batch(10)  # what a step sees depends on the seed and the step alone
     assert aug_schedule(TrainConfig(iters=1000, aug_warmup=0.3, aug_ramp=0.1)) == AugSchedule(300, 100)
-    assert aug_schedule(TrainConfig(iters=1000)) == AugSchedule(200, 0)  # the default: the first fifth clean
+    assert aug_schedule(TrainConfig(iters=1000)) == AugSchedule(200, 200)  # the defaults: a fifth clean, a fifth ramp
 
 
 def test_after_the_warm_up_the_share_of_augmented_samples_follows_the_ramp():

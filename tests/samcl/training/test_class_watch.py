@@ -67,14 +67,15 @@ def _faces(path, n, seed, keep_mouth):
 def test_samcl_train_warns_about_a_class_it_never_predicts(tmp_path, warmup, noticed):
     """The mouth is labelled in the validation faces only: the network never predicts it, while background and
     skin are learnt. The warning names the mouth alone; summary.json records it. The watch counts validations
-    from 30 % of the steps past the augmentation warm-up: with 40 steps, validations every 10 and 2 of them
-    needed, step 30 (no warm-up), or only the last validation (warm-up to step 20: counted from step 32)."""
+    from 30 % of the steps past the augmentation warm-up and ramp (no ramp here): with 40 steps, validations
+    every 10 and 2 of them needed, step 30 (no warm-up), or only the last one (warm-up to step 20: from 32)."""
     train, val = tmp_path / "train.h5", tmp_path / "val.h5"
     _faces(train, 24, seed=1, keep_mouth=False)
     _faces(val, 8, seed=2, keep_mouth=True)
     out = tmp_path / "run"
     flags = ["--iters", "40", "--batch-size", "4", "--val-every", "10", "--lr", "0.05", "--loss", "ce"]
-    res = run_train(train, val, out, *flags, "--no-samcl", "--no-tiaug", "--no-scene", "--aug-warmup", warmup)
+    schedule = ("--aug-warmup", warmup, "--aug-ramp", "0")
+    res = run_train(train, val, out, *flags, "--no-samcl", "--no-tiaug", "--no-scene", *schedule)
     assert res.returncode == 0, res.stderr
     warnings = [line for line in res.stderr.splitlines() if line.startswith("Warning:")]
     assert len(warnings) == 1 and "mouth" in warnings[0] and "skin" not in warnings[0], res.stderr
