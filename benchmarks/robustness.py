@@ -58,25 +58,30 @@ WARMUP = ["--aug-warmup", "0.2"]  # the first fifth of the steps without TiAug a
 RAMP = ["--aug-ramp", "0.2"]  # then the share of samples with them grows to all over the next fifth
 
 
+def _scene(loss: str) -> list[str]:
+    """The flags of ``loss`` with TiAug and the scene steps."""
+    return ["--loss", loss, "--tiaug", "--scene"]
+
+
 def _samcl_scene(loss: str, lam: str) -> list[str]:
     """The flags of ``loss`` with TiAug, the scene steps and SAM-CL (stable preset) at weight ``lam``."""
-    return ["--loss", loss, "--tiaug", "--scene", "--samcl", "--samcl-preset", "stable", "--samcl-lambda", lam]
+    return [*_scene(loss), "--samcl", "--samcl-preset", "stable", "--samcl-lambda", lam]
 
 
 RECIPES: dict[str, list[str]] = {  # flags on top of COMMON (later flags win)
     "Dice": ["--loss", "dice"],
     "Dice + TiAug": ["--loss", "dice", "--tiaug"],
-    "Dice + TiAug + scene": ["--loss", "dice", "--tiaug", "--scene"],
-    "Dice + TiAug + scene + image norm": ["--loss", "dice", "--tiaug", "--scene", "--input-norm", "image"],
+    "Dice + TiAug + scene": _scene("dice"),
+    "Dice + TiAug + scene + image norm": [*_scene("dice"), "--input-norm", "image"],
     "Dice + TiAug + image norm": ["--loss", "dice", "--tiaug", "--input-norm", "image"],
     **{f"Dice + TiAug + scene + SAM-CL λ{lam}": _samcl_scene("dice", lam) for lam in ("0.1", "0.02")},
     "Dice + CE": ["--loss", "dice_ce"],
-    "Dice + CE + TiAug + scene": ["--loss", "dice_ce", "--tiaug", "--scene"],
+    "Dice + CE + TiAug + scene": _scene("dice_ce"),
     "Dice + CE + TiAug + scene + SAM-CL λ0.1": _samcl_scene("dice_ce", "0.1"),
-    "Dice + CE + TiAug + scene + warm-up": ["--loss", "dice_ce", "--tiaug", "--scene", *WARMUP],
+    "Dice + CE + TiAug + scene + warm-up": [*_scene("dice_ce"), *WARMUP],
     "Dice + CE + TiAug + scene + warm-up + SAM-CL λ0.1": [*_samcl_scene("dice_ce", "0.1"), *WARMUP],
     # samcl-train's defaults without SAM-CL, and all of them
-    "Dice + CE + TiAug + scene + warm-up + ramp": ["--loss", "dice_ce", "--tiaug", "--scene", *WARMUP, *RAMP],
+    "Dice + CE + TiAug + scene + warm-up + ramp": [*_scene("dice_ce"), *WARMUP, *RAMP],
     "Dice + CE + TiAug + scene + warm-up + ramp + SAM-CL λ0.1": [*_samcl_scene("dice_ce", "0.1"), *WARMUP, *RAMP],
     "RMI": ["--loss", "rmi"],
     # the poster's other learning strategies (benchmarks/poster_table.py); {base_width}: the size's network width

@@ -6,8 +6,9 @@ drift, stripes, noise). Every Albumentations transform owns a generator seeded w
 candidate 0, drawn with the sample's own seed, is exactly the sample that plain training sees; the geometry
 output, before any photometric step, is the "clean" view that the consistency term compares with.
 
-A sampler item is ``(row, sample seed, candidate seeds, arms, augment)`` (``augment`` False: a sample of the
-augmentation warm-up, whose candidates get the photometry without TiAug and the scene steps); the dataset returns
+A sampler item is ``(row, sample seed, candidate seeds, arms, augment)`` (``augment`` False: a sample the
+augmentation warm-up or ramp leaves out, whose candidates get the photometry without TiAug and the scene steps);
+the dataset returns
 ``(images (C, 1, H, W) float32, masks (C, H, W) int64, extras)``: ``extras["arms"]`` (C, F) int64 with a bandit
 (the arm of factor ``f`` candidate ``c`` was drawn with, or -1 when its transform was not applied to it) and
 ``extras["clean"]`` (1, H, W) with the clean view.

@@ -130,9 +130,9 @@ class StepSampler(Sampler):
 def training_pipeline(config: TrainConfig, augment: bool = True) -> A.Compose:
     """The augmentation of a training configuration: the paper's pipeline at ``config.crop``, TiAug occlusion and
     thermal noise at p = 0.5 when ``config.tiaug``, every scene step at ``SCENE_P`` when ``config.scene``
-    (neither when not ``augment``: a warm-up sample). A step's arguments come from the configuration's option of
-    the same name (``occlusion``, ``noise``, ``ambient``...); an "ignore" mask policy writes the configuration's
-    ignore index (the one the loss skips)."""
+    (neither when not ``augment``: a sample the warm-up or the ramp of :class:`AugSchedule` leaves out). A
+    step's arguments come from the configuration's option of the same name (``occlusion``, ``noise``,
+    ``ambient``...); an "ignore" mask policy writes the configuration's ignore index (the one the loss skips)."""
     args = {name: getattr(config, name, None) or {} for name in TRANSFORMS}
     args["occlusion"] = {"ignore_index": config.ignore_index, **args["occlusion"]}
     tiaug_p = PAPER_P if config.tiaug and augment else 0.0

@@ -47,12 +47,6 @@ def test_after_the_warm_up_the_share_of_augmented_samples_follows_the_ramp():
     assert all(schedule.augmented(s, 120) for s in seeds if schedule.augmented(s, 90))
 
 
-@pytest.fixture
-def config(dataset) -> TrainConfig:
-    train, val = dataset
-    return TrainConfig(data=str(train), val=str(val), out="unused", crop=(48, 64), seed=3)
-
-
 def test_a_warm_up_sample_is_drawn_without_tiaug_and_the_scene_steps(config):
     norm = compute_normalization(config.data)
     both = TrainingSet(config.data, norm, functools.partial(training_pipeline, config))

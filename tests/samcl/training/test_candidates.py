@@ -6,21 +6,13 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import pytest
 import torch
 
 from samcl.training.bandit import LossBandit, active_factors
 from samcl.training.candidates import CandidateSampler, CandidateSet, split_pipeline
-from samcl.training.config import TrainConfig
 from samcl.training.data import StepSampler, TrainingSet, compute_normalization, training_pipeline
 from tiaug.io import open_thermal
 from tiaug.seeding import seed_pipeline
-
-
-@pytest.fixture
-def config(dataset) -> TrainConfig:
-    train, val = dataset
-    return TrainConfig(data=str(train), val=str(val), out="unused", crop=(48, 64), seed=3)
 
 
 def test_candidate_zero_is_plain_trainings_sample_and_the_others_differ(config):
