@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from tests.helpers.files import REPO
 
@@ -76,9 +77,20 @@ def stop_group(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+def group_members(pgid: int) -> dict[int, str]:
+    """{pid: state letter} of the processes of group ``pgid`` that still run (Linux ``/proc``).
+
+    Zombies are left out: an orphan that has exited stays a zombie until the reaper of its namespace collects
+    it, and in a container whose PID 1 never reaps it that never happens, though the process is gone."""
+    members = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (comm)": state ppid pgrp ...
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members[int(stat.parent.name)] = fields[0]
+    return members
+
+
 def group_alive(pid: int) -> bool:
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    """Whether any process of group ``pid`` still runs (zombies do not count, see :func:`group_members`)."""
+    return bool(group_members(pid))

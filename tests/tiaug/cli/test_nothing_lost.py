@@ -20,7 +20,7 @@ import pytest
 
 from tests.helpers.files import digest, listing
 from tests.helpers.h5files import SIZE, write_raw_h5
-from tests.helpers.processes import group_alive, run, start, stop_group, wait_for
+from tests.helpers.processes import group_alive, group_members, run, start, stop_group, wait_for
 from tests.helpers.refusals import assert_one_error_line
 from tiaug.io import write_thermal_h5
 from tiaug.io.h5.atomic import atomic_output
@@ -244,7 +244,8 @@ def test_workers_end_quietly_when_the_parent_is_killed(faces, tmp_path):
         deadline = time.time() + 30
         while group_alive(proc.pid) and time.time() < deadline:
             time.sleep(0.05)
-        assert not group_alive(proc.pid), "the workers outlived their parent"
+        left = group_members(proc.pid)
+        assert not left, f"the workers outlived their parent: {left} (pid: state)"
         err = proc.stderr.read()
     finally:
         stop_group(proc)
