@@ -16,7 +16,8 @@ Sizes: ``quick`` (a smoke test: minutes, far from converged, labelled as such), 
 about 1.7 hours for 4 recipes x 3 seeds, 4,000 steps each: trained until the validation curve is flat) and
 ``full`` (the paper's 256x320, for a GPU: ``--device cuda``). Recipes are named sets of flags (``--recipes``),
 and more can be given on the command line (``--recipe 'NAME=--loss dice --samcl ...'``), so a study of loss
-variants uses this same code path.
+variants uses this same code path. ``--reuse RESULTS_JSON`` takes runs already recorded (same size, network,
+flags and seed) from an earlier results.json instead of training them again.
 
     python benchmarks/robustness.py --size converged --out benchmarks/results/converged
     python benchmarks/robustness.py --size quick --out /tmp/smoke --recipes Dice "Dice + TiAug" --seeds 0
@@ -283,6 +284,19 @@ def score(checkpoint: Path, data: dict[str, Path], device: str) -> dict[str, dic
     return out
 
 
+def recorded_runs(paths: list[str], size: Size) -> dict[tuple[str, tuple[str, ...], int], dict[str, Any]]:
+    """The runs recorded in earlier ``results.json`` files, keyed by (network, recipe flags, seed); a file
+    recorded at another size is refused (its runs are not what this size would train)."""
+    runs = {}
+    for path in paths:
+        recorded = json.loads(Path(path).read_text())
+        if recorded["size"] != vars(size):
+            raise SystemExit(f"Error: --reuse {path}: recorded at size {recorded['size']}, not {vars(size)}")
+        for run in recorded["runs"]:
+            runs[run["model"], tuple(run["flags"]), run["seed"]] = run
+    return runs
+
+
 def parse_recipe(text: str) -> tuple[str, list[str]]:
     """'NAME=FLAGS' -> (NAME, [flags])."""
     name, sep, flags = text.partition("=")
@@ -345,6 +359,14 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="train nothing: score and report the runs in --out that have finished",
     )
+    parser.add_argument(
+        "--reuse",
+        action="append",
+        default=[],
+        metavar="RESULTS_JSON",
+        help="take the runs recorded in an earlier results.json (same size, network, recipe flags and seed) "
+        "instead of training them again (repeatable; a training is deterministic for its flags and seed)",
+    )
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
     args.out = args.out or f"benchmarks/results/{args.table or 'robustness'}"
@@ -373,6 +395,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     started = time.perf_counter()
     data = make_data(out / "data", size)
+    recorded = recorded_runs(args.reuse, size)
     jobs = [(model, recipe, seed) for seed in args.seeds for model in args.models for recipe in recipes]
 
     def run(job: tuple[str, str, int]) -> dict[str, Any] | None:
@@ -381,6 +404,9 @@ def main(argv: list[str] | None = None) -> None:
         name = f"{model}__" * several + recipe.replace(" ", "").replace("+", "_")
         run_dir = out / "runs" / f"{name}__seed{seed}"
         flags = recipes[recipe]
+        label = f"{model}: {recipe}" if several else recipe
+        if (model, tuple(flags), seed) in recorded:
+            return {**recorded[model, tuple(flags), seed], "recipe": recipe, "label": label, "reused": True}
         if args.report_only and not (run_dir / "summary.json").exists():
             return None
         train_one(train_command(run_dir, data, size, model, flags, seed, args.device, threads), run_dir, threads)
@@ -388,7 +414,7 @@ def main(argv: list[str] | None = None) -> None:
         record = {
             "recipe": recipe,
             "model": model,
-            "label": f"{model}: {recipe}" if several else recipe,
+            "label": label,
             "seed": seed,
             "flags": flags,
             "run_dir": str(run_dir),

@@ -122,6 +122,7 @@ def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argpa
         f"faces; {size.n_test} test faces, clean and under each condition alone (same faces).  ",
         f"Training: `samcl-train --model {' / '.join(models)}`, base width {size.base_width}, {size.iters} steps of "
         f"batch {size.batch_size}, lr {size.lr} (SGD, poly), best checkpoint by validation mIoU; seeds {seeds}.",
+        *reused_note(runs),
         "",
         "mIoU (%) over 6 classes, mean ± standard deviation over seeds (`conditions`: the mean over the 8 "
         "single-condition test sets; `mixed`: the `--unconstrained` test set):",
@@ -167,6 +168,18 @@ def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argpa
     (out / "results.md").write_text(text)
     plot(out / "robustness.png", runs, recipes, columns)
     return text
+
+
+def reused_note(runs: list[dict[str, Any]]) -> list[str]:
+    """A line naming the runs taken from an earlier results.json (``--reuse``) rather than trained here."""
+    seeds: dict[str, list[str]] = {}
+    for r in runs:
+        if r.get("reused"):
+            seeds.setdefault(label(r), []).append(str(r["seed"]))
+    if not seeds:
+        return []
+    named = "; ".join(f"{row} (seeds {', '.join(s)})" for row, s in seeds.items())
+    return [f"  Taken from an earlier results.json (`--reuse`), not trained again: {named}."]
 
 
 def lost_classes(run: dict[str, Any], classes: list[str]) -> list[str]:

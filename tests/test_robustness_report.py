@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 
 import pytest
@@ -75,3 +76,18 @@ def test_report_pairs_each_recipe_with_its_baseline_and_compare(tmp_path):
     assert lost["| B"].startswith("| B | 3 | 1 | 1: mouth |")  # a seed that lost a class is named
     assert (tmp_path / "results.md").read_text() == text
     assert (tmp_path / "robustness.png").stat().st_size > 0
+
+
+def test_reused_runs_are_keyed_by_network_flags_and_seed_and_named_in_the_report(tmp_path):
+    size = robustness.SIZES["smoke"]
+    recorded = {**_run("Dice", 1, 0.8, 0.5), "flags": ["--loss", "dice"]}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"size": vars(size), "runs": [recorded]}))
+    runs = robustness.recorded_runs([str(path)], size)
+    assert list(runs) == [("unet", ("--loss", "dice"), 1)]
+    assert report.reused_note([{**recorded, "reused": True}, _run("Dice", 2, 0.8, 0.5)]) == [
+        "  Taken from an earlier results.json (`--reuse`), not trained again: Dice (seeds 1)."
+    ]
+    assert report.reused_note([recorded]) == []
+    with pytest.raises(SystemExit, match="recorded at size"):
+        robustness.recorded_runs([str(path)], robustness.SIZES["quick"])
