@@ -87,6 +87,7 @@ def table_passes(args: argparse.Namespace, sizes: dict[str, Any]) -> list[tuple[
             "--out",
             str(folder),
             *["--report-only"] * args.report_only,
+            *(f"--reuse={path}" for path in args.reuse),
         ]
         return folder, argv
 

@@ -6,7 +6,9 @@ curve has plateaued, then scores the best checkpoint on a clean test set and on 
 each real-world condition alone (`tiaug synth --condition NAME`: eyeglasses, hand, cup, fringe, face mask,
 scarf, hot room, cold room) and all mixed (`--unconstrained`). Writes, in --out:
 
-- ``results.json``: every run (recipe, seed, flags, validation curve, per-test-set mIoU and per-class IoU);
+- ``results.json``: every run (recipe, seed, flags, validation curve, per-test-set mIoU and per-class IoU),
+  rewritten after each finished run (``"complete": false`` until the last), so a stopped benchmark can be
+  continued with ``--reuse``;
 - ``results.md``: mIoU mean +- std over seeds per recipe and test set, the mean over the conditions, the
   **paired** difference of each recipe to the baseline recipe with a 95 % t-interval over seeds, and the
   plateau check (validation mIoU range over the last third of the steps, in points);
@@ -39,6 +41,7 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -284,6 +287,17 @@ def score(checkpoint: Path, data: dict[str, Path], device: str) -> dict[str, dic
     return out
 
 
+def save_results(out: Path, size: Size, device: str, wall: float, runs: list[dict[str, Any]], complete: bool) -> None:
+    """Write ``out``/results.json whole (a temporary file renamed over it); ``complete`` is false while runs of
+    the benchmark are still to come."""
+    text = json.dumps(
+        {"size": vars(size), "device": device, "wall_s": wall, "complete": complete, "runs": runs}, indent=1
+    )
+    partial = out / "results.json.partial"
+    partial.write_text(text)
+    partial.replace(out / "results.json")
+
+
 def recorded_runs(paths: list[str], size: Size) -> dict[tuple[str, tuple[str, ...], int], dict[str, Any]]:
     """The runs recorded in earlier ``results.json`` files, keyed by (network, recipe flags, seed); a file
     recorded at another size is refused (its runs are not what this size would train)."""
@@ -430,12 +444,21 @@ def main(argv: list[str] | None = None) -> None:
         )
         return record
 
+    finished: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def run_and_record(job: tuple[str, str, int]) -> dict[str, Any] | None:
+        record = run(job)
+        if record is not None:
+            with lock:  # results.json holds every finished run at any time: a stopped benchmark can --reuse it
+                finished.append(record)
+                save_results(out, size, args.device_name, time.perf_counter() - started, finished, complete=False)
+        return record
+
     with ThreadPoolExecutor(args.jobs) as pool:
-        runs = [r for r in pool.map(run, jobs) if r is not None]
+        runs = [r for r in pool.map(run_and_record, jobs) if r is not None]
     wall = time.perf_counter() - started
-    (out / "results.json").write_text(
-        json.dumps({"size": vars(size), "device": args.device_name, "wall_s": wall, "runs": runs}, indent=1)
-    )
+    save_results(out, size, args.device_name, wall, runs, complete=True)
     print(write_reports(out, runs, size, args, wall))
 
 

@@ -24,6 +24,7 @@ def _args(**changes) -> argparse.Namespace:
         iters=None,
         seeds=[0, 1, 2],
         no_heavy=False,
+        reuse=[],
         argv=["--table", "poster"],
     )
     return argparse.Namespace(**{**values, **changes})
@@ -48,6 +49,8 @@ def test_heavy_networks_get_a_reduced_budget_on_the_cpu_and_the_full_one_on_a_gp
         "2",
     ]
     assert len(poster_table.table_passes(_args(no_heavy=True), robustness.SIZES)) == 1
+    reused = poster_table.table_passes(_args(reuse=["a.json", "b.json"]), robustness.SIZES)
+    assert all(argv[-2:] == ["--reuse=a.json", "--reuse=b.json"] for _, argv in reused)
 
 
 def test_heavy_networks_train_without_a_base_width_and_widths_follow_the_size():

@@ -81,8 +81,9 @@ def test_report_pairs_each_recipe_with_its_baseline_and_compare(tmp_path):
 def test_reused_runs_are_keyed_by_network_flags_and_seed_and_named_in_the_report(tmp_path):
     size = robustness.SIZES["smoke"]
     recorded = {**_run("Dice", 1, 0.8, 0.5), "flags": ["--loss", "dice"]}
+    robustness.save_results(tmp_path, size, "cpu", 1.0, [recorded], complete=False)
     path = tmp_path / "results.json"
-    path.write_text(json.dumps({"size": vars(size), "runs": [recorded]}))
+    assert json.loads(path.read_text())["complete"] is False and list(tmp_path.iterdir()) == [path]
     runs = robustness.recorded_runs([str(path)], size)
     assert list(runs) == [("unet", ("--loss", "dice"), 1)]
     assert report.reused_note([{**recorded, "reused": True}, _run("Dice", 2, 0.8, 0.5)]) == [
