@@ -8,12 +8,14 @@ face is) at low resolution and accurate boundaries at full resolution. So:
 - **encoder**: a strided stem and depthwise-separable blocks (a depthwise 3x3, then a pointwise 1x1: about 8x
   fewer operations than a full 3x3 at these widths), down to 1/16 of the frame where most blocks run; two
   dilated blocks and a global-average context widen the field of view without further down-sampling;
-- **decoder**: two stages only, back to 1/4 of the frame, each fusing the encoder features of that scale;
-  the class logits are predicted at 1/4 resolution (16x fewer pixels than the frame);
+- **decoder**: three stages, from 1/16 back to 1/2 of the frame, each fusing the encoder features of that scale
+  (1/8, 1/4, 1/2; the last stage depthwise-separable and ``base_width`` wide); the class logits are predicted at
+  1/2 resolution;
 - **refinement**: the logits are up-sampled to the frame and corrected by a small full-resolution branch that
   sees the temperatures themselves (one 3x3 convolution of the input, then a depthwise-separable block over the
   up-sampled logits and those features, added as a residual), so thin boundaries (eyelids, nostrils) follow
-  the image rather than the 4x grid.
+  the image rather than the coarser grid. (Why these stages and not a full-resolution decoder stage:
+  benchmarks/README.md, section 6.)
 
 Widths are ``base_width * (1, 2, 3, 4)`` (16 by default). H and W must be multiples of 16. The network
 prefers the channels-last layout for inference (``prefers_channels_last``), where depthwise convolutions run
@@ -83,7 +85,8 @@ class LiveNet(SizeCheckedModel):
         self.context = conv_bn_relu(w4, w4, 1)
         self.fuse8 = SeparableBlock(w4 + w3, w2)
         self.fuse4 = SeparableBlock(w2 + w2, w2)
-        self.classify = nn.Conv2d(w2, num_classes, 1)
+        self.fuse2 = SeparableBlock(w2 + w1, w1)
+        self.classify = nn.Conv2d(w1, num_classes, 1)
         edges = w1 // 2
         self.edges = conv_bn_relu(in_channels, edges, 3)
         self.refine = nn.Sequential(
@@ -97,11 +100,13 @@ class LiveNet(SizeCheckedModel):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check(x)
-        f4 = self.down4(self.stem(x))
+        f2 = self.stem(x)
+        f4 = self.down4(f2)
         f8 = self.down8(f4)
         f16 = self.down16(f8)
         f16 = f16 + self.context(f16.mean(dim=(2, 3), keepdim=True))
         d8 = self.fuse8(torch.cat([self._up(f16, f8), f8], dim=1))
         d4 = self.fuse4(torch.cat([self._up(d8, f4), f4], dim=1))
-        coarse = self._up(self.classify(d4), x)
+        d2 = self.fuse2(torch.cat([self._up(d4, f2), f2], dim=1))
+        coarse = self._up(self.classify(d2), x)
         return coarse + self.refine(torch.cat([coarse, self.edges(x)], dim=1))
