@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shlex
 import statistics
 import sys
 from pathlib import Path
@@ -116,7 +117,7 @@ def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argpa
     lines = [
         f"# Robustness on synthetic thermal faces ({size.name} size)",
         "",
-        f"Command: `python benchmarks/robustness.py {' '.join(args.argv)}`  ",
+        f"Command: `python benchmarks/robustness.py {shlex.join(args.argv)}`  ",
         f"Device: {args.device_name}; wall time {wall / 60:.1f} min.  ",
         f"Data: `tiaug synth`, {size.height}x{size.width} px, {size.n_train} training / {size.n_val} validation "
         f"faces; {size.n_test} test faces, clean and under each condition alone (same faces).  ",
@@ -139,7 +140,8 @@ def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argpa
     first = {label(r): r for r in runs}
     pairs = [(row, baseline_label(first[row], args.baseline)) for row in recipes]
     pairs = [(row, base) for row, base in pairs if row != base and base in first]
-    lines += paired_table(runs, pairs, columns, seeds, f"Paired difference to **{args.baseline}**")
+    if pairs:
+        lines += paired_table(runs, pairs, columns, seeds, f"Paired difference to **{args.baseline}**")
     extra = [(row, base) for row, base in args.compare if row in first and base in first]
     if extra:
         lines += paired_table(runs, extra, columns, seeds, "Paired difference of each recipe to the one it adds to")

@@ -92,3 +92,11 @@ def test_reused_runs_are_keyed_by_network_flags_and_seed_and_named_in_the_report
     assert report.reused_note([recorded]) == []
     with pytest.raises(SystemExit, match="recorded at size"):
         robustness.recorded_runs([str(path)], robustness.SIZES["quick"])
+
+
+def test_a_report_without_its_baseline_has_no_empty_paired_table_and_quotes_its_command(tmp_path):
+    runs = [_run("B", s, 0.72, 0.50) for s in range(2)]
+    args = argparse.Namespace(argv=["--recipes", "B C"], device_name="CPU", models=["unet"], baseline="A", compare=[])
+    text = robustness.write_reports(tmp_path, runs, robustness.SIZES["quick"], args, wall=1.0)
+    assert "Paired difference" not in text
+    assert "--recipes 'B C'" in text
