@@ -6,18 +6,20 @@ U-Net goes into full-resolution 3x3 convolutions with many channels; what the ta
 face is) at low resolution and accurate boundaries at full resolution. So:
 
 - **encoder**: a strided stem and depthwise-separable blocks (a depthwise 3x3, then a pointwise 1x1: about 8x
-  fewer operations than a full 3x3 at these widths), down to 1/16 of the frame where most blocks run; two
-  dilated blocks and a global-average context widen the field of view without further down-sampling;
-- **decoder**: three stages, from 1/16 back to 1/2 of the frame, each fusing the encoder features of that scale
-  (1/8, 1/4, 1/2; the last stage depthwise-separable and ``base_width`` wide); the class logits are predicted at
-  1/2 resolution;
+  fewer operations than a full 3x3 at these widths), down to 1/16 of the frame. The capacity sits at 1/8 and
+  1/16 (3 and 4 blocks, 6 and 10 times ``base_width`` wide), where a pixel costs 64 to 256 times less than at
+  full resolution: there it buys accuracy for little time. Two dilated blocks and a global-average context
+  widen the field of view without further down-sampling;
+- **decoder**: three depthwise-separable stages, from 1/16 back to 1/2 of the frame, each fusing the encoder
+  features of that scale (1/8, 1/4, 1/2; 4, 2 and 1 times ``base_width`` wide); the class logits are predicted
+  at 1/2 resolution;
 - **refinement**: the logits are up-sampled to the frame and corrected by a small full-resolution branch that
   sees the temperatures themselves (one 3x3 convolution of the input, then a depthwise-separable block over the
   up-sampled logits and those features, added as a residual), so thin boundaries (eyelids, nostrils) follow
   the image rather than the coarser grid. (Why these stages and not a full-resolution decoder stage:
   benchmarks/README.md, section 6.)
 
-Widths are ``base_width * (1, 2, 3, 4)`` (16 by default). H and W must be multiples of 16. The network
+Encoder widths are ``base_width * (1, 2, 6, 10)`` at 1/2, 1/4, 1/8 and 1/16 (``base_width`` 16 by default). H and W must be multiples of 16. The network
 prefers the channels-last layout for inference (``prefers_channels_last``), where depthwise convolutions run
 faster on CPUs.
 """
@@ -75,16 +77,16 @@ class LiveNet(SizeCheckedModel):
             raise ValueError(f"base_width must be >= 2, got {base_width}")
         self.num_classes = num_classes
         self.in_channels = in_channels
-        w1, w2, w3, w4 = (base_width * k for k in (1, 2, 3, 4))
+        w1, w2, w3, w4 = (base_width * k for k in (1, 2, 6, 10))
         self.stem = conv_bn_relu(in_channels, w1, 3, stride=2)  # 1/2
         self.down4 = SeparableBlock(w1, w2, stride=2)  # 1/4
-        self.down8 = nn.Sequential(SeparableBlock(w2, w3, stride=2), ResidualSeparable(w3))  # 1/8
+        self.down8 = nn.Sequential(SeparableBlock(w2, w3, stride=2), *(ResidualSeparable(w3) for _ in range(2)))
         self.down16 = nn.Sequential(  # 1/16, dilated for context
-            SeparableBlock(w3, w4, stride=2), ResidualSeparable(w4, 2), ResidualSeparable(w4, 4)
+            SeparableBlock(w3, w4, stride=2), *(ResidualSeparable(w4, d) for d in (2, 4, 1))
         )
         self.context = conv_bn_relu(w4, w4, 1)
-        self.fuse8 = SeparableBlock(w4 + w3, w2)
-        self.fuse4 = SeparableBlock(w2 + w2, w2)
+        self.fuse8 = SeparableBlock(w4 + w3, 2 * w2)
+        self.fuse4 = SeparableBlock(2 * w2 + w2, w2)
         self.fuse2 = SeparableBlock(w2 + w1, w1)
         self.classify = nn.Conv2d(w1, num_classes, 1)
         edges = w1 // 2
