@@ -19,7 +19,8 @@ face is) at low resolution and accurate boundaries at full resolution. So:
   the image rather than the coarser grid. (Why these stages and not a full-resolution decoder stage:
   benchmarks/README.md, section 6.)
 
-Encoder widths are ``base_width * (1, 2, 6, 10)`` at 1/2, 1/4, 1/8 and 1/16 (``base_width`` 16 by default). H and W must be multiples of 16. The network
+Encoder widths are ``base_width * (1, 2, 6, 10)`` at 1/2, 1/4, 1/8 and 1/16 (``base_width`` 16 by default).
+H and W must be multiples of 16. The network
 prefers the channels-last layout for inference (``prefers_channels_last``), where depthwise convolutions run
 faster on CPUs.
 """
