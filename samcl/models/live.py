@@ -20,9 +20,8 @@ face is) at low resolution and accurate boundaries at full resolution. So:
   benchmarks/README.md, section 6.)
 
 Encoder widths are ``base_width * (1, 2, 6, 10)`` at 1/2, 1/4, 1/8 and 1/16 (``base_width`` 16 by default).
-H and W must be multiples of 16. The network
-prefers the channels-last layout for inference (``prefers_channels_last``), where depthwise convolutions run
-faster on CPUs.
+H and W must be multiples of 16. The network prefers the channels-last layout for inference
+(``prefers_channels_last``), where depthwise convolutions run faster on CPUs.
 """
 
 from __future__ import annotations
@@ -81,7 +80,9 @@ class LiveNet(SizeCheckedModel):
         w1, w2, w3, w4 = (base_width * k for k in (1, 2, 6, 10))
         self.stem = conv_bn_relu(in_channels, w1, 3, stride=2)  # 1/2
         self.down4 = SeparableBlock(w1, w2, stride=2)  # 1/4
-        self.down8 = nn.Sequential(SeparableBlock(w2, w3, stride=2), *(ResidualSeparable(w3) for _ in range(2)))
+        self.down8 = nn.Sequential(  # 1/8
+            SeparableBlock(w2, w3, stride=2), *(ResidualSeparable(w3) for _ in range(2))
+        )
         self.down16 = nn.Sequential(  # 1/16, dilated for context
             SeparableBlock(w3, w4, stride=2), *(ResidualSeparable(w4, d) for d in (2, 4, 1))
         )
