@@ -115,6 +115,7 @@ DEFAULTS_FLAGS = RECIPES[DEFAULTS]
 SAMCL_FLAGS = ["--samcl", "--samcl-preset", "stable", "--samcl-lambda", "0.1"]
 ATTACKS = {
     "worst-of-4": ["--adversarial-k", "4"],
+    "worst-of-4 at half size": ["--adversarial-k", "4", "--adversarial-scale", "0.5"],  # a quarter of the scoring
     "bandit": ["--bandit"],
     "consistency": ["--consistency", "1"],
     "worst-of-4 + consistency": ["--adversarial-k", "4", "--consistency", "1"],
