@@ -79,16 +79,28 @@ def candidate_losses(
     scale: float = 1.0,
 ) -> torch.Tensor:
     """(B, K) losses of K candidates per image: ``images`` (B, K, 1, H, W), ``masks`` (B, K, H, W), one batched
-    forward pass of the K x B candidates (at ``scale`` of their size) that leaves ``model`` unchanged."""
+    forward pass of the K x B candidates (at ``scale`` of their size, :func:`scoring_size`) that leaves ``model``
+    unchanged."""
     batch, k = masks.shape[:2]
     flat_images, flat_masks = images.flatten(0, 1), masks.flatten(0, 1)
     if scale != 1.0:
-        flat_images = F.interpolate(flat_images, scale_factor=scale, mode="bilinear", align_corners=False)
+        size = scoring_size(flat_images.shape[-2:], scale, model)
+        flat_images = F.interpolate(flat_images, size=size, mode="bilinear", align_corners=False)
         flat_masks = F.interpolate(flat_masks[:, None].float(), size=flat_images.shape[-2:], mode="nearest")[:, 0]
         flat_masks = flat_masks.long()
     with buffers_kept(model):
         logits = model(flat_images)
     return loss(logits, flat_masks, ignore_index).view(batch, k)
+
+
+def scoring_size(size: tuple[int, ...] | torch.Size, scale: float, model: nn.Module) -> tuple[int, int]:
+    """(H, W) at which candidates of ``size`` are scored: ``scale`` of it, each side rounded to the nearest size the
+    network accepts (a multiple of its ``size_multiple``, at least its ``min_size``)."""
+    network = getattr(model, "module", model)  # DistributedDataParallel keeps the network in .module
+    multiple = int(getattr(network, "size_multiple", 1))
+    smallest = -(-int(getattr(network, "min_size", 1)) // multiple) * multiple
+    height, width = (max(smallest, multiple * int(side * scale / multiple + 0.5)) for side in size[-2:])
+    return height, width
 
 
 def choose_candidates(

@@ -13,6 +13,7 @@ from samcl.training.adversarial import (
     per_sample_ce,
     per_sample_dice,
     per_sample_loss,
+    scoring_size,
     take,
 )
 from samcl.training.config import TrainConfig
@@ -74,6 +75,33 @@ def test_scaled_scoring_and_per_sample_losses():
     dice = per_sample_dice(logits, torch.zeros(2, 4, 5, dtype=torch.long), 255)
     assert dice[0] < 0.05 and dice[1] > 0.9  # the second predicts the wrong class everywhere
     assert per_sample_loss("dice") is per_sample_dice and per_sample_loss("rmi") is per_sample_ce
+
+
+class Strict(Toy):
+    """:class:`Toy` that, as the registry's networks do, only takes sides that are multiples of 16, at least 32."""
+
+    size_multiple = 16
+    min_size = 32
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        assert images.shape[-2] % 16 == 0 and images.shape[-1] % 16 == 0 and min(images.shape[-2:]) >= 32
+        return super().forward(images)
+
+
+def test_scaled_scoring_keeps_sizes_the_network_accepts():
+    strict = Strict()
+    assert scoring_size((64, 80), 0.5, strict) == (32, 48)  # 32x40 rounded to multiples of 16 (ties up)
+    assert scoring_size((64, 80), 0.25, strict) == (32, 32)  # never below min_size
+    assert scoring_size((256, 320), 0.5, strict) == (128, 160)
+    assert scoring_size((64, 80), 0.5, nn.Module()) == (32, 40)  # no constraint declared
+    wrapped = nn.Module()
+    wrapped.module = strict  # as DistributedDataParallel holds it
+    assert scoring_size((64, 80), 0.5, wrapped) == (32, 48)
+    values = torch.tensor([[0.0, 2.0], [1.0, -1.0]])
+    images = values[:, :, None, None, None].expand(-1, -1, 1, 64, 80).contiguous()
+    masks = torch.zeros(2, 2, 64, 80, dtype=torch.long)
+    losses = candidate_losses(strict, images, masks, per_sample_ce, 255, scale=0.5)
+    assert torch.allclose(losses, torch.nn.functional.softplus(values), atol=1e-6)
 
 
 @pytest.mark.parametrize(
