@@ -191,13 +191,17 @@ def _work(span: tuple[int, int], slot: int) -> tuple[int, list[int], list[str]]:
 def _ended(pool: multiprocessing.pool.Pool) -> Iterator[None]:
     """Close ``pool`` when the block succeeds; on any exception (a bad row, a stop signal) end it at once: no
     replacement workers, every worker killed. ``Pool.terminate`` waits for its workers cooperatively and can
-    wait forever when a signal ended one of them inside the task queue's lock (private attributes of
-    multiprocessing.pool, Python 3.10+)."""
+    wait forever when a signal ended one of them inside the task queue's lock. The pool's worker handler is
+    stopped before any worker is killed: otherwise it can replace the killed workers, and a replacement forked
+    while this process holds a lock (HDF5's) never ends, so interpreter exit waits for it forever (private
+    attributes of multiprocessing.pool, Python 3.10+)."""
     try:
         yield
     except BaseException:
         internals: Any = pool  # its private attributes, untyped
         internals._worker_handler._state = multiprocessing.pool.TERMINATE
+        internals._change_notifier.put(None)  # wakes the handler, which then sees TERMINATE and returns
+        internals._worker_handler.join(timeout=5)
         workers = list(internals._pool)
         for process in workers:
             process.kill()
