@@ -6,12 +6,14 @@ curve has plateaued, then scores the best checkpoint on a clean test set and on 
 each real-world condition alone (`tiaug synth --condition NAME`: eyeglasses, hand, cup, fringe, face mask,
 scarf, hot room, cold room) and all mixed (`--unconstrained`). Writes, in --out:
 
-- ``results.json``: every run (recipe, seed, flags, validation curve, per-test-set mIoU and per-class IoU),
+- ``results.json``: every run (recipe, seed, flags, validation curve, per-test-set mIoU and per-class IoU, and
+  with SAM-CL the share of its hinges still active in each third of the steps),
   rewritten after each finished run (``"complete": false`` until the last), so a stopped benchmark can be
   continued with ``--reuse``;
 - ``results.md``: mIoU mean +- std over seeds per recipe and test set, the mean over the conditions, the
   **paired** difference of each recipe to the baseline recipe with a 95 % t-interval over seeds, and the
-  plateau check (validation mIoU range over the last third of the steps, in points);
+  plateau check (validation mIoU range over the last third of the steps, in points), and with SAM-CL how long
+  its hinges stayed active;
 - ``robustness.png``: per-condition mIoU per recipe, with the seeds' standard deviation.
 
 Sizes: ``quick`` (a smoke test: minutes, far from converged, labelled as such), ``converged`` (2 CPU cores,
@@ -53,6 +55,7 @@ from robustness_report import (  # the statistics and the report; it also puts t
     CONDITIONS,
     REPO,
     condition_mean,
+    hinge_activity,
     plateau_range,
     plateau_trend,
     write_reports,
@@ -268,12 +271,17 @@ def train_one(command: list[str], run_dir: Path, threads: int) -> None:
         raise RuntimeError(f"{' '.join(command)} failed; see {log}:\n{log.read_text()[-3000:]}")
 
 
-def validation_curve(run_dir: Path) -> list[tuple[int, float]]:
-    """(step, val mIoU) of a run's metrics.csv."""
+def metrics_rows(run_dir: Path) -> list[dict[str, str]]:
+    """The rows of a run's metrics.csv."""
     import csv
 
     with (run_dir / "metrics.csv").open() as handle:
-        return [(int(r["iteration"]), float(r["val_miou"])) for r in csv.DictReader(handle) if r["val_miou"]]
+        return list(csv.DictReader(handle))
+
+
+def validation_curve(rows: list[dict[str, str]]) -> list[tuple[int, float]]:
+    """(step, val mIoU) of a run's metrics.csv rows."""
+    return [(int(r["iteration"]), float(r["val_miou"])) for r in rows if r["val_miou"]]
 
 
 def score(checkpoint: Path, data: dict[str, Path], device: str) -> dict[str, dict[str, Any]]:
@@ -426,7 +434,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.report_only and not (run_dir / "summary.json").exists():
             return None
         train_one(train_command(run_dir, data, size, model, flags, seed, args.device, threads), run_dir, threads)
-        curve = validation_curve(run_dir)
+        rows = metrics_rows(run_dir)
+        curve = validation_curve(rows)
         record = {
             "recipe": recipe,
             "model": model,
@@ -436,6 +445,7 @@ def main(argv: list[str] | None = None) -> None:
             "run_dir": str(run_dir),
             "curve": curve,
             "plateau_range": plateau_range(curve, size.iters),
+            "active_hinges": hinge_activity(rows, size.iters),
             "scores": score(run_dir / "best.pt", data, args.device),
         }
         print(

@@ -49,6 +49,22 @@ def plateau_trend(curve: list[tuple[int, float]], iters: int) -> float:
 
 
 # -- statistics and reports ---------------------------------------------------------------------------------
+def hinge_activity(rows: list[dict[str, str]], iters: int) -> list[float] | None:
+    """Mean share (0-1) of SAM-CL's triplet hinges still active (``active_sK`` of metrics.csv, averaged over the
+    scales) in each third of the ``iters`` steps (NaN for a third without a logged value); None for a run
+    without SAM-CL."""
+    columns = [name for name in (rows[0] if rows else {}) if name.startswith("active_s")]
+    if not columns:
+        return None
+    thirds: list[list[float]] = [[], [], []]
+    for row in rows:
+        values = [float(row[name]) for name in columns if row[name]]
+        values = [value for value in values if math.isfinite(value)]
+        if values:
+            thirds[min(2, (int(row["iteration"]) - 1) * 3 // iters)].append(statistics.fmean(values))
+    return [statistics.fmean(third) if third else math.nan for third in thirds]
+
+
 def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
@@ -165,11 +181,33 @@ def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argpa
         flat = "yes" if abs(trend) < PLATEAU_POINTS else "NO"
         best = mean_std([100 * max(v for _, v in r["curve"]) for r in group])
         lines.append(f"| {recipe} | {best[0]:.1f} ± {best[1]:.1f} | {trend:+.2f} | {worst:.2f} | {flat} | {shown} |")
+    lines += hinge_table(runs, recipes)
     lines += class_loss_table(runs, recipes)
     text = "\n".join(lines) + "\n"
     (out / "results.md").write_text(text)
     plot(out / "robustness.png", runs, recipes, columns)
     return text
+
+
+def hinge_table(runs: list[dict[str, Any]], recipes: list[str]) -> list[str]:
+    """Markdown rows: per recipe with SAM-CL, the share of its hinges still active in each third of the steps
+    (mean over seeds), i.e. how long the triplet loss kept sending gradient; empty when no run has SAM-CL."""
+    rows = []
+    for recipe in recipes:
+        spans = [r["active_hinges"] for r in runs if label(r) == recipe and r.get("active_hinges")]
+        if spans:
+            shares = [statistics.fmean(seed[k] for seed in spans) for k in range(3)]
+            rows.append(f"| {recipe} | {len(spans)} | " + " | ".join(f"{100 * v:.1f}" for v in shares) + " |")
+    if not rows:
+        return []
+    return [
+        "",
+        "SAM-CL's triplet hinges still active (%, mean over scales, steps and seeds) in each third of the steps:",
+        "",
+        "| recipe | seeds | first third | second third | last third |",
+        "|---|---:|---:|---:|---:|",
+        *rows,
+    ]
 
 
 def reused_note(runs: list[dict[str, Any]]) -> list[str]:

@@ -100,3 +100,20 @@ def test_a_report_without_its_baseline_has_no_empty_paired_table_and_quotes_its_
     text = robustness.write_reports(tmp_path, runs, robustness.SIZES["quick"], args, wall=1.0)
     assert "Paired difference" not in text
     assert "--recipes 'B C'" in text
+
+
+def test_hinge_activity_is_the_share_of_active_hinges_per_third_and_reported_per_recipe(tmp_path):
+    rows = [
+        {"iteration": str(step), "active_s0": str(s0), "active_s1": s1}
+        for step, s0, s1 in [(100, 1.0, "0.5"), (200, 0.5, ""), (300, 0.0, "0.0"), (600, 0.0, "nan")]
+    ]
+    # steps 1-200 in the first third of 600, 201-400 the second, the rest the last; empty and NaN cells skipped
+    assert report.hinge_activity(rows, 600) == pytest.approx([(0.75 + 0.5) / 2, 0.0, 0.0])
+    assert math.isnan(report.hinge_activity(rows[:1], 600)[2])
+    assert report.hinge_activity([{"iteration": "100", "val_miou": ""}], 600) is None  # no SAM-CL
+    runs = [{**_run("S", s, 0.7, 0.5), "active_hinges": [0.5 - 0.1 * s, 0.1, 0.0]} for s in range(3)]
+    runs += [_run("plain", s, 0.7, 0.5) for s in range(3)]
+    args = argparse.Namespace(argv=["--size", "quick"], device_name="CPU", models=["unet"], baseline="x", compare=[])
+    text = robustness.write_reports(tmp_path, runs, robustness.SIZES["quick"], args, wall=1.0)
+    assert "| S | 3 | 40.0 | 10.0 | 0.0 |" in text.splitlines()
+    assert not [line for line in text.splitlines() if line.startswith("| plain | 3 |") and line.count(" | ") == 4]
