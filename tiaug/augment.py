@@ -192,9 +192,9 @@ def _ended(pool: multiprocessing.pool.Pool) -> Iterator[None]:
     """Close ``pool`` when the block succeeds; on any exception (a bad row, a stop signal) end it at once: no
     replacement workers, every worker killed. ``Pool.terminate`` waits for its workers cooperatively and can
     wait forever when a signal ended one of them inside the task queue's lock. The pool's worker handler is
-    stopped before any worker is killed: otherwise it can replace the killed workers, and a replacement forked
-    while this process holds a lock (HDF5's) never ends, so interpreter exit waits for it forever (private
-    attributes of multiprocessing.pool, Python 3.10+)."""
+    stopped before any worker is killed: otherwise it can replace the killed workers, and a replacement blocks
+    for good on the task queue's lock that a killed worker held, so interpreter exit waits for it forever
+    (private attributes of multiprocessing.pool, Python 3.10+)."""
     try:
         yield
     except BaseException:

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from samcl.inference.padding import size_rule
+
 PerSampleLoss = Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
 ADVERSARIAL_STREAM = 11  # SeedSequence entropy word of the softmax draws
 
@@ -96,9 +98,8 @@ def candidate_losses(
 def scoring_size(size: tuple[int, ...] | torch.Size, scale: float, model: nn.Module) -> tuple[int, int]:
     """(H, W) at which candidates of ``size`` are scored: ``scale`` of it, each side rounded to the nearest size the
     network accepts (a multiple of its ``size_multiple``, at least its ``min_size``)."""
-    network = getattr(model, "module", model)  # DistributedDataParallel keeps the network in .module
-    multiple = int(getattr(network, "size_multiple", 1))
-    smallest = -(-int(getattr(network, "min_size", 1)) // multiple) * multiple
+    multiple, min_size = size_rule(getattr(model, "module", model))  # DistributedDataParallel: in .module
+    smallest = -(-min_size // multiple) * multiple
     height, width = (max(smallest, multiple * int(side * scale / multiple + 0.5)) for side in size[-2:])
     return height, width
 

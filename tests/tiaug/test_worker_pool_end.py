@@ -1,11 +1,12 @@
 """Ending the augmentation's worker pool on an error leaves no worker behind, even when the pool's own worker
 handler is about to replace the workers just killed (the race behind a rare hang at exit: a replacement worker
-forked while the parent held a lock never ends, and interpreter exit waits for it)."""
+blocks for good on a queue lock a killed worker held, and interpreter exit waits for it)."""
 
 from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.pool
+import threading
 import time
 
 import pytest
@@ -13,25 +14,32 @@ import pytest
 from tiaug.augment import _ended
 
 
-def _fail() -> None:
-    raise ZeroDivisionError("a bad row")
-
-
 def test_no_worker_outlives_the_pool_ended_on_an_error(monkeypatch):
     maintain = multiprocessing.pool.Pool._maintain_pool
+    inside = threading.Event()
 
-    def slow_maintain(*args, **kwargs):  # widens the window in which the handler replaces dead workers
-        time.sleep(0.3)
+    def late_maintain(*args, **kwargs):
+        """The handler's maintenance, entered before the pool is ended and carried on after: the race's window."""
+        handler = threading.current_thread()
+        if calls and not inside.is_set():  # not the pool's first maintenance: wait until the pool is ended
+            inside.set()
+            deadline = time.monotonic() + 10
+            while handler._state == multiprocessing.pool.RUN and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.1)  # the workers are being killed now (without the fix)
+        calls.append(1)
         return maintain(*args, **kwargs)
 
-    monkeypatch.setattr(multiprocessing.pool.Pool, "_maintain_pool", staticmethod(slow_maintain))
+    calls: list[int] = []
+    monkeypatch.setattr(multiprocessing.pool.Pool, "_maintain_pool", staticmethod(late_maintain))
     pool = multiprocessing.get_context("fork").Pool(2)
     internals = pool  # private attributes of multiprocessing.pool
     try:
-        time.sleep(0.35)  # the handler is inside its (slowed) maintenance when the error comes
+        internals._change_notifier.put(None)  # the handler runs its maintenance again and waits inside it
+        assert inside.wait(10)
         with pytest.raises(ZeroDivisionError), _ended(pool):
-            pool.apply(_fail)
-        time.sleep(0.8)  # time for a late replacement to appear
+            raise ZeroDivisionError("a bad row")
+        time.sleep(0.5)  # time for a late replacement to appear
         assert not [worker for worker in internals._pool if worker.is_alive()]
         assert not internals._worker_handler.is_alive()
     finally:
