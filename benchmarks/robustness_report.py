@@ -109,7 +109,8 @@ def paired_table(
     """Markdown rows of paired differences (row - baseline, same seed), mean [95 % t-interval]."""
     lines = [
         "",
-        f"{title} (mIoU points, same seed and network), mean [95 % t-interval over {len(seeds)} seeds]:",
+        f"{title} (mIoU points, same seed and network), mean [95 % t-interval over the seeds both rows have, up to "
+        f"{len(seeds)}]:",
         "",
         "| recipe | vs | " + " | ".join(columns) + " |",
         "|---|---|" + "---:|" * len(columns),
@@ -119,7 +120,7 @@ def paired_table(
         for column in columns:
             base, other = column_values(runs, baseline, column), column_values(runs, recipe, column)
             mean, lo, hi = paired_interval([other[s] - base[s] for s in seeds if s in base and s in other])
-            cells.append(f"{mean:+.1f} [{lo:+.1f}, {hi:+.1f}]")
+            cells.append(f"{mean:+.1f} [{lo:+.1f}, {hi:+.1f}]" if math.isfinite(lo) else f"{mean:+.1f} (1 seed)")
         lines.append(f"| {recipe} | {baseline} | " + " | ".join(cells) + " |")
     return lines
 
@@ -150,8 +151,10 @@ def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argpa
     for recipe in recipes:
         cells = []
         for column in columns:
-            m, s = mean_std(list(column_values(runs, recipe, column).values()))
-            cells.append(f"**{m:.1f}** ± {s:.1f}" if column == "conditions" else f"{m:.1f} ± {s:.1f}")
+            values = list(column_values(runs, recipe, column).values())
+            m, s = mean_std(values)
+            spread = f"± {s:.1f}" if len(values) > 1 else "(1 seed)"
+            cells.append(f"**{m:.1f}** {spread}" if column == "conditions" else f"{m:.1f} {spread}")
         lines.append(f"| {recipe} | " + " | ".join(cells) + " |")
     first = {label(r): r for r in runs}
     pairs = [(row, baseline_label(first[row], args.baseline)) for row in recipes]

@@ -117,3 +117,13 @@ def test_hinge_activity_is_the_share_of_active_hinges_per_third_and_reported_per
     text = robustness.write_reports(tmp_path, runs, robustness.SIZES["quick"], args, wall=1.0)
     assert "| S | 3 | 40.0 | 10.0 | 0.0 |" in text.splitlines()
     assert not [line for line in text.splitlines() if line.startswith("| plain | 3 |") and line.count(" | ") == 4]
+
+
+def test_a_recipe_with_one_seed_says_so_instead_of_a_spread_or_an_interval(tmp_path):
+    runs = [_run("A", s, 0.70, 0.40) for s in range(3)] + [_run("B", 0, 0.75, 0.45)]
+    args = argparse.Namespace(argv=["--size", "quick"], device_name="CPU", models=["unet"], baseline="A", compare=[])
+    text = robustness.write_reports(tmp_path, runs, robustness.SIZES["quick"], args, wall=1.0)
+    assert "nan" not in text
+    assert "| B | 75.0 (1 seed) |" in text
+    assert "| B | A | +5.0 (1 seed) |" in text
+    assert "| A | 70.0 ± 0.0 |" in text
