@@ -17,6 +17,7 @@ from tiaug.augment import _ended
 def test_no_worker_outlives_the_pool_ended_on_an_error(monkeypatch):
     maintain = multiprocessing.pool.Pool._maintain_pool
     inside = threading.Event()
+    calls: list[int] = []  # maintenance passes so far
 
     def late_maintain(*args, **kwargs):
         """The handler's maintenance, entered before the pool is ended and carried on after: the race's window."""
@@ -30,7 +31,6 @@ def test_no_worker_outlives_the_pool_ended_on_an_error(monkeypatch):
         calls.append(1)
         return maintain(*args, **kwargs)
 
-    calls: list[int] = []
     monkeypatch.setattr(multiprocessing.pool.Pool, "_maintain_pool", staticmethod(late_maintain))
     pool = multiprocessing.get_context("fork").Pool(2)
     internals = pool  # private attributes of multiprocessing.pool
