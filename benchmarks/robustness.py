@@ -136,7 +136,7 @@ RECIPES.update(
 )
 DEFAULT_RECIPES = ["Dice", "Dice + CE", DEFAULTS, f"{DEFAULTS} + SAM-CL λ0.1"]
 TEST_SETS = ("clean", *CONDITIONS, "mixed")
-FIXED_WIDTH_MODELS = ("deeplabv3plus_resnet101", "deeplabv3plus_xception65", "hrnetv2_w48")  # no base_width
+FIXED_WIDTH_MODELS = ("deeplabv3plus_resnet101", "deeplabv3plus_xception65", "hrnetv2_w48", "live")  # their own width
 
 
 @dataclass(frozen=True)

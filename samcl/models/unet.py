@@ -1,7 +1,8 @@
 """U-Net (Ronneberger et al., 2015) with batch norm, sized by ``base_width``.
 
 Encoder: ``depth`` (4) max-pool stages, widths ``base_width * 2**i``; decoder: 2x2 transposed
-convolutions, concatenation with the skip, DoubleConv; 1x1 conv to ``num_classes`` logits.
+convolutions, concatenation with the skip (or addition, ``additive_skips``), DoubleConv; 1x1 conv to
+``num_classes`` logits.
 The paper's U-Net is ``base_width=64``. H and W must be multiples of ``2**depth`` (16).
 """
 
@@ -17,6 +18,7 @@ class UNet(SizeCheckedModel):
     """(B, in_channels, H, W) -> (B, num_classes, H, W) logits."""
 
     name = "unet"
+    additive_skips = False  # True: the up-sampled features are added to the skip instead of concatenated with it
 
     def __init__(self, num_classes: int, in_channels: int = 1, base_width: int = 64, depth: int = 4):
         super().__init__()
@@ -31,7 +33,8 @@ class UNet(SizeCheckedModel):
         self.enc.extend(DoubleConv(widths[i], widths[i + 1]) for i in range(depth))
         self.pool = nn.MaxPool2d(2)
         self.up = nn.ModuleList(nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2) for i in range(depth))
-        self.dec = nn.ModuleList(DoubleConv(2 * widths[i], widths[i]) for i in range(depth))
+        fused = 1 if self.additive_skips else 2  # channels into a decoder stage, in units of its width
+        self.dec = nn.ModuleList(DoubleConv(fused * widths[i], widths[i]) for i in range(depth))
         self.head = nn.Conv2d(widths[0], num_classes, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -42,7 +45,8 @@ class UNet(SizeCheckedModel):
             skips.append(x)
         x = skips.pop()
         for i in reversed(range(len(self.dec))):
-            x = self.dec[i](torch.cat([self.skip(i, skips.pop(), x), self.up[i](x)], dim=1))
+            skip, up = self.skip(i, skips.pop(), x), self.up[i](x)
+            x = self.dec[i](skip + up if self.additive_skips else torch.cat([skip, up], dim=1))
         return self.head(x)
 
     def skip(self, stage: int, features: torch.Tensor, gating: torch.Tensor) -> torch.Tensor:
