@@ -53,6 +53,7 @@ from typing import Any
 
 from robustness_report import (  # the statistics and the report; it also puts this checkout on sys.path
     CONDITIONS,
+    OWN_WIDTH_MODELS,
     REPO,
     condition_mean,
     hinge_activity,
@@ -136,7 +137,6 @@ RECIPES.update(
 )
 DEFAULT_RECIPES = ["Dice", "Dice + CE", DEFAULTS, f"{DEFAULTS} + SAM-CL λ0.1"]
 TEST_SETS = ("clean", *CONDITIONS, "mixed")
-FIXED_WIDTH_MODELS = ("deeplabv3plus_resnet101", "deeplabv3plus_xception65", "hrnetv2_w48", "live")  # their own width
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ def train_command(
     """The samcl-train command of one run."""
     val_every = max(size.iters // size.val_points, 1)
     flags = [flag.replace("{base_width}", str(size.base_width)) for flag in flags]
-    width = [] if model in FIXED_WIDTH_MODELS else ["--model-arg", f"base_width={size.base_width}"]
+    width = [] if model in OWN_WIDTH_MODELS else ["--model-arg", f"base_width={size.base_width}"]
     return [
         *_tool("samcl-train"),
         "--data",

@@ -125,12 +125,19 @@ def paired_table(
     return lines
 
 
+#: Networks trained at their own width (no ``base_width`` from the size): the heavy ones have none, ``live``'s is part
+#: of its design.
+OWN_WIDTH_MODELS = ("deeplabv3plus_resnet101", "deeplabv3plus_xception65", "hrnetv2_w48", "live")
+
+
 def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argparse.Namespace, wall: float) -> str:
     """results.md and robustness.png; returns the markdown."""
     recipes = list(dict.fromkeys(label(r) for r in runs))
     models = list(dict.fromkeys(r.get("model", args.models[0]) for r in runs))
     seeds = sorted({r["seed"] for r in runs})
     columns = ["clean", *CONDITIONS, "conditions", "mixed"]
+    own_width = [m for m in models if m in OWN_WIDTH_MODELS]
+    width = f"base width {size.base_width}" + (f" ({' / '.join(own_width)}: its own)" if own_width else "")
     lines = [
         f"# Robustness on synthetic thermal faces ({size.name} size)",
         "",
@@ -138,7 +145,7 @@ def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argpa
         f"Device: {args.device_name}; wall time {wall / 60:.1f} min.  ",
         f"Data: `tiaug synth`, {size.height}x{size.width} px, {size.n_train} training / {size.n_val} validation "
         f"faces; {size.n_test} test faces, clean and under each condition alone (same faces).  ",
-        f"Training: `samcl-train --model {' / '.join(models)}`, base width {size.base_width}, {size.iters} steps of "
+        f"Training: `samcl-train --model {' / '.join(models)}`, {width}, {size.iters} steps of "
         f"batch {size.batch_size}, lr {size.lr} (SGD, poly), best checkpoint by validation mIoU; seeds {seeds}.",
         *reused_note(runs),
         "",
