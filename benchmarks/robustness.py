@@ -321,6 +321,15 @@ def recorded_runs(paths: list[str], size: Size) -> dict[tuple[str, tuple[str, ..
     return runs
 
 
+def network_parameters(model: str, size: Size) -> int:
+    """Parameters of the segmenter a run of ``model`` trains at ``size`` (6 classes), to tell a recorded run of an
+    earlier network of the same name from one of today's."""
+    from samcl.models import build_model
+
+    kwargs = {} if model in OWN_WIDTH_MODELS else {"base_width": size.base_width}
+    return sum(p.numel() for p in build_model(model, 6, **kwargs).parameters())
+
+
 def parse_recipe(text: str) -> tuple[str, list[str]]:
     """'NAME=FLAGS' -> (NAME, [flags])."""
     name, sep, flags = text.partition("=")
@@ -388,8 +397,9 @@ def main(argv: list[str] | None = None) -> None:
         action="append",
         default=[],
         metavar="RESULTS_JSON",
-        help="take the runs recorded in an earlier results.json (same size, network, recipe flags and seed) "
-        "instead of training them again (repeatable; a training is deterministic for its flags and seed)",
+        help="take the runs recorded in an earlier results.json (same size, network, recipe flags and seed; a run "
+        "whose network had another parameter count is refused) instead of training them again (repeatable; a "
+        "training is deterministic for its flags and seed)",
     )
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
@@ -421,6 +431,7 @@ def main(argv: list[str] | None = None) -> None:
     data = make_data(out / "data", size)
     recorded = recorded_runs(args.reuse, size)
     jobs = [(model, recipe, seed) for seed in args.seeds for model in args.models for recipe in recipes]
+    parameters = {model: network_parameters(model, size) for model in args.models}
 
     def run(job: tuple[str, str, int]) -> dict[str, Any] | None:
         model, recipe, seed = job
@@ -430,7 +441,13 @@ def main(argv: list[str] | None = None) -> None:
         flags = recipes[recipe]
         label = f"{model}: {recipe}" if several else recipe
         if (model, tuple(flags), seed) in recorded:
-            return {**recorded[model, tuple(flags), seed], "recipe": recipe, "label": label, "reused": True}
+            earlier = recorded[model, tuple(flags), seed]
+            if earlier.get("parameters", parameters[model]) != parameters[model]:
+                raise SystemExit(
+                    f"Error: --reuse: the recorded {label} (seed {seed}) trained a {model} of "
+                    f"{earlier['parameters']:,} parameters; today's has {parameters[model]:,}: train it again"
+                )
+            return {**earlier, "recipe": recipe, "label": label, "reused": True}
         if args.report_only and not (run_dir / "summary.json").exists():
             return None
         train_one(train_command(run_dir, data, size, model, flags, seed, args.device, threads), run_dir, threads)
@@ -442,6 +459,7 @@ def main(argv: list[str] | None = None) -> None:
             "label": label,
             "seed": seed,
             "flags": flags,
+            "parameters": parameters[model],
             "run_dir": str(run_dir),
             "curve": curve,
             "plateau_range": plateau_range(curve, size.iters),

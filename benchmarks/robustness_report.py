@@ -137,7 +137,7 @@ def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argpa
     seeds = sorted({r["seed"] for r in runs})
     columns = ["clean", *CONDITIONS, "conditions", "mixed"]
     own_width = [m for m in models if m in OWN_WIDTH_MODELS]
-    width = f"base width {size.base_width}" + (f" ({' / '.join(own_width)}: its own)" if own_width else "")
+    width = f"base width {size.base_width}" + (f" ({' / '.join(own_width)}: its own default)" if own_width else "")
     lines = [
         f"# Robustness on synthetic thermal faces ({size.name} size)",
         "",

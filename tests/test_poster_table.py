@@ -53,11 +53,13 @@ def test_heavy_networks_get_a_reduced_budget_on_the_cpu_and_the_full_one_on_a_gp
     assert all(argv[-2:] == ["--reuse=a.json", "--reuse=b.json"] for _, argv in reused)
 
 
-def test_heavy_networks_train_without_a_base_width_and_widths_follow_the_size():
+def test_heavy_networks_and_live_train_without_a_base_width_and_widths_follow_the_size():
     size = robustness.SIZES["quick"]
     data = {"train": Path("t.h5"), "val": Path("v.h5")}
     heavy = robustness.train_command(Path("r"), data, size, "hrnetv2_w48", ["--loss", "rmi"], 0, "cpu", 1)
     assert "--model-arg" not in heavy
+    live = robustness.train_command(Path("r"), data, size, "live", ["--loss", "dice"], 0, "cpu", 1)
+    assert "--model-arg" not in live  # its width is part of its design
     segan = robustness.train_command(Path("r"), data, size, "unet", robustness.RECIPES["SegAN"], 0, "cpu", 1)
     assert f"width={size.base_width}" in segan and f"base_width={size.base_width}" in segan
 

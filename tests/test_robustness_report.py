@@ -127,3 +127,20 @@ def test_a_recipe_with_one_seed_says_so_instead_of_a_spread_or_an_interval(tmp_p
     assert "| B | 75.0 (1 seed) |" in text
     assert "| B | A | +5.0 (1 seed) |" in text
     assert "| A | 70.0 ± 0.0 |" in text
+
+
+def test_a_recorded_run_of_another_network_of_the_same_name_is_refused(tmp_path):
+    """--reuse compares the recorded parameter count with today's network of that name (e.g. a redesigned `live`)."""
+    size = robustness.SIZES["smoke"]
+    (tmp_path / "old").mkdir()
+    argv = ["--size", "smoke", "--models", "unet", "--recipes", "Dice", "--seeds", "0", "--report-only"]
+    argv += ["--reuse", str(tmp_path / "old" / "results.json"), "--out", str(tmp_path / "new")]
+    recorded = {**_run("Dice", 0, 0.8, 0.5), "flags": robustness.RECIPES["Dice"], "parameters": 1}
+    robustness.save_results(tmp_path / "old", size, "cpu", 1.0, [recorded], complete=True)
+    with pytest.raises(SystemExit, match="of 1 parameters; today's has"):
+        robustness.main(argv)
+    recorded["parameters"] = robustness.network_parameters("unet", size)
+    robustness.save_results(tmp_path / "old", size, "cpu", 1.0, [recorded], complete=True)
+    robustness.main(argv)
+    (run,) = json.loads((tmp_path / "new" / "results.json").read_text())["runs"]
+    assert run["reused"] and run["parameters"] == recorded["parameters"] > 1000

@@ -6,7 +6,7 @@ does), so each decoder stage convolves ``w`` channels instead of ``2w``. What wa
 section 6) decided each part:
 
 - **full resolution is kept**: the networks that down-sample first or predict at a lower resolution (a strided
-  stem, depthwise-separable blocks, logits at 1/2 or 1/4 with a full-resolution refinement: the earlier `live`)
+  stem, depthwise-separable blocks, logits at 1/4, or at 1/2 with a full-resolution refinement: the earlier `live`s)
   need 5 times fewer operations and half the time but were 11 mIoU points below ``unet`` w16 clean and 15 under
   the test conditions on 64x80 faces, where an eye is 2 to 3 pixels wide (this network: 4 and 3.5); a U-Net with
   one convolution per stage lost about as much;

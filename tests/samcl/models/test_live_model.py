@@ -23,6 +23,8 @@ def test_live_is_registered_and_maps_frames_to_logits():
         assert model(torch.randn(*shape)).shape == (shape[0], 6, *shape[2:])
     with pytest.raises(ValueError, match="multiples of 16"):
         model(torch.randn(1, 1, 120, 160 + 8))
+    with pytest.raises(ValueError, match="base_width must be >= 1"):
+        build_model("live", num_classes=6, base_width=0)
 
 
 def test_channels_last_gives_the_same_logits():
