@@ -79,7 +79,8 @@ def make_predictors(folder: Path, label: str, runtimes: list[str], size: tuple[i
     name, kwargs = MODELS[label]
     torch.manual_seed(0)
     model = build_model(name, len(DEFAULT_CLASSES), **kwargs)
-    checkpoint = folder / f"{name}.pt"
+    stem = label.replace(" ", "_")  # one file per row: two rows may share a registry name (unet w16, unet w8)
+    checkpoint = folder / f"{stem}.pt"
     payload = {
         "model": {"name": name, "kwargs": kwargs, "num_classes": len(DEFAULT_CLASSES), "in_channels": 1},
         "classes": list(DEFAULT_CLASSES),
@@ -95,7 +96,7 @@ def make_predictors(folder: Path, label: str, runtimes: list[str], size: tuple[i
         if runtime.startswith("onnxruntime"):
             from samcl.inference.export import export_onnx
 
-            path = folder / f"{name}-{runtime.split()[-1]}.onnx"
+            path = folder / f"{stem}-{runtime.split()[-1]}.onnx"
             export_onnx(checkpoint, path, int8=runtime.endswith("int8"), frames=16)
         predictors[runtime] = load_inference_model(path, device="cpu", threads=threads)
     return predictors
