@@ -488,8 +488,8 @@ def main(argv: list[str] | None = None) -> None:
     with ThreadPoolExecutor(args.jobs) as pool:
         runs = [r for r in pool.map(run_and_record, jobs) if r is not None]
     wall = time.perf_counter() - started
-    save_results(out, size, args.device_name, wall, runs, complete=True)
-    print(write_reports(out, runs, size, args, wall))
+    save_results(out, size, args.device_name, wall, runs, complete=len(runs) == len(jobs))  # --report-only skips
+    print(write_reports(out, runs, size, args, wall, missing=len(jobs) - len(runs)))
 
 
 if __name__ == "__main__":

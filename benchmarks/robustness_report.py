@@ -130,8 +130,11 @@ def paired_table(
 OWN_WIDTH_MODELS = ("deeplabv3plus_resnet101", "deeplabv3plus_xception65", "hrnetv2_w48", "live")
 
 
-def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argparse.Namespace, wall: float) -> str:
-    """results.md and robustness.png; returns the markdown."""
+def write_reports(
+    out: Path, runs: list[dict[str, Any]], size: Size, args: argparse.Namespace, wall: float, missing: int = 0
+) -> str:
+    """results.md and robustness.png; returns the markdown. ``missing``: requested runs not trained yet (a
+    ``--report-only`` pass), said at the top."""
     recipes = list(dict.fromkeys(label(r) for r in runs))
     models = list(dict.fromkeys(r.get("model", args.models[0]) for r in runs))
     seeds = sorted({r["seed"] for r in runs})
@@ -141,6 +144,11 @@ def write_reports(out: Path, runs: list[dict[str, Any]], size: Size, args: argpa
     lines = [
         f"# Robustness on synthetic thermal faces ({size.name} size)",
         "",
+        *[
+            f"**Incomplete: {missing} of the requested runs are not trained yet**; what follows is the runs that are.",
+            "",
+        ]
+        * bool(missing),
         f"Command: `python benchmarks/robustness.py {shlex.join(args.argv)}`  ",
         f"Device: {args.device_name}; wall time {wall / 60:.1f} min.  ",
         f"Data: `tiaug synth`, {size.height}x{size.width} px, {size.n_train} training / {size.n_val} validation "

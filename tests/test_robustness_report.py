@@ -142,5 +142,13 @@ def test_a_recorded_run_of_another_network_of_the_same_name_is_refused(tmp_path)
     recorded["parameters"] = robustness.network_parameters("unet", size)
     robustness.save_results(tmp_path / "old", size, "cpu", 1.0, [recorded], complete=True)
     robustness.main(argv)
-    (run,) = json.loads((tmp_path / "new" / "results.json").read_text())["runs"]
-    assert run["reused"] and run["parameters"] == recorded["parameters"] > 1000
+    results = json.loads((tmp_path / "new" / "results.json").read_text())
+    (run,) = results["runs"]
+    assert run["reused"] and run["parameters"] == recorded["parameters"] > 1000 and results["complete"]
+    # a --report-only pass that lacks a run (seed 1 never trained) does not call its results complete
+    robustness.main([*argv[:7], "0", "1", *argv[8:]])
+    results = json.loads((tmp_path / "new" / "results.json").read_text())
+    assert len(results["runs"]) == 1 and not results["complete"]
+    assert (
+        "**Incomplete: 1 of the requested runs are not trained yet**" in (tmp_path / "new" / "results.md").read_text()
+    )
