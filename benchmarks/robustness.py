@@ -217,7 +217,7 @@ def train_command(
     """The samcl-train command of one run."""
     val_every = max(size.iters // size.val_points, 1)
     flags = [flag.replace("{base_width}", str(size.base_width)) for flag in flags]
-    width = [] if model in OWN_WIDTH_MODELS else ["--model-arg", f"base_width={size.base_width}"]
+    width = [arg for key, value in model_kwargs(model, size).items() for arg in ("--model-arg", f"{key}={value}")]
     return [
         *_tool("samcl-train"),
         "--data",
@@ -321,13 +321,18 @@ def recorded_runs(paths: list[str], size: Size) -> dict[tuple[str, tuple[str, ..
     return runs
 
 
+def model_kwargs(model: str, size: Size) -> dict[str, int]:
+    """The registry arguments a run of ``model`` trains with at ``size``: the size's width, unless the network has
+    its own."""
+    return {} if model in OWN_WIDTH_MODELS else {"base_width": size.base_width}
+
+
 def network_parameters(model: str, size: Size) -> int:
     """Parameters of the segmenter a run of ``model`` trains at ``size`` (6 classes), to tell a recorded run of an
     earlier network of the same name from one of today's."""
     from samcl.models import build_model
 
-    kwargs = {} if model in OWN_WIDTH_MODELS else {"base_width": size.base_width}
-    return sum(p.numel() for p in build_model(model, 6, **kwargs).parameters())
+    return sum(p.numel() for p in build_model(model, 6, **model_kwargs(model, size)).parameters())
 
 
 def parse_recipe(text: str) -> tuple[str, list[str]]:
