@@ -129,18 +129,20 @@ def sample_anchors(
     n_view = min(max_samples // len(pairs), max_views)
     if n_view < 1:
         raise ValueError(f"max_samples ({max_samples}) is smaller than the (image, class) pairs ({len(pairs)})")
-    flat = embeddings.reshape(b, d, -1)
-    chosen, chosen_labels = [], []
+    images, pixels, chosen_labels = [], [], []
     for i, c in pairs:
         of_class = flat_labels[i] == c
         hard = torch.nonzero(of_class & (flat_pred[i] != c)).flatten().cpu()
         easy = torch.nonzero(of_class & (flat_pred[i] == c)).flatten().cpu()
         n_hard = min(len(hard), max(n_view // 2, n_view - len(easy)))
         n_easy = n_view - n_hard
-        pick = torch.cat([_draw(hard, n_hard, generator), _draw(easy, n_easy, generator)])
-        chosen.append(flat[i][:, pick.to(flat.device)].T)
+        pixels.append(torch.cat([_draw(hard, n_hard, generator), _draw(easy, n_easy, generator)]))
+        images.append(torch.full((n_view,), i, dtype=torch.long))
         chosen_labels.append(torch.full((n_view,), c, dtype=torch.long))
-    return torch.cat(chosen), torch.cat(chosen_labels).to(labels.device)
+    # one gather for all anchors: its backward writes one dense gradient, not one per (image, class) pair
+    image_index, pixel_index = (torch.cat(index).to(embeddings.device) for index in (images, pixels))
+    anchors = embeddings.reshape(b, d, -1)[image_index, :, pixel_index]  # (N, D)
+    return anchors, torch.cat(chosen_labels).to(labels.device)
 
 
 def _draw(indices: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:

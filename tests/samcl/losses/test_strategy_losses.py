@@ -86,6 +86,22 @@ def test_hard_anchor_sampling_takes_half_hard_half_easy():
     assert anchors.shape == (1, 1)
 
 
+def test_anchors_of_several_images_come_from_their_own_image_and_class():
+    """Three images, three classes, 2-dimensional embeddings (image index, label): every anchor carries the
+    embedding of a pixel of its own (image, class) pair, one per pair, and gradient reaches only those pixels."""
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 3, (3, 6, 5), generator=g)
+    images = torch.arange(3.0)[:, None, None].expand(3, 6, 5)
+    emb = torch.stack([images, labels.float()], dim=1).requires_grad_()
+    anchors, anchor_labels = sample_anchors(emb, labels, labels, 1024, 1, -1, g)
+    assert anchors[:, 1].tolist() == anchor_labels.float().tolist()
+    pairs = sorted((int(i), int(c)) for i, c in anchors.detach().tolist())
+    expected = sorted((i, int(c)) for i in range(3) for c in torch.unique(labels[i]) if (labels[i] == c).sum() > 1)
+    assert pairs == expected
+    anchors.sum().backward()
+    assert emb.grad is not None and int((emb.grad[:, 0] != 0).sum()) == len(expected)
+
+
 def test_class_memory_is_a_ring_buffer():
     memory = ClassMemory(num_classes=2, size=3, dim=1)
     memory.push(1, torch.tensor([[1.0], [2.0]]))
