@@ -38,6 +38,7 @@ from samcl.inference.onnx_model import (
 from samcl.inference.padding import pad_frames, padded_size, size_rule
 from samcl.inference.predictor import InferenceModel, load_inference_model, predict_logits
 from samcl.metrics import ConfusionMatrix
+from samcl.models import fused_for_inference
 from tiaug.io import atomic_output, open_thermal
 
 OPSET = 17
@@ -101,7 +102,7 @@ def export_frames(
 
 
 def trace_onnx(model: torch.nn.Module, size: tuple[int, int], path: Path) -> None:
-    model = model.to(memory_format=torch.contiguous_format).eval()  # type: ignore[call-overload]  # stubs omit it
+    model = fused_for_inference(model).to(memory_format=torch.contiguous_format).eval()  # type: ignore[call-overload]
     example = torch.zeros(1, 1, *size)
     axes = {0: "batch", 2: "height", 3: "width"}
     with warnings.catch_warnings(), torch.no_grad():

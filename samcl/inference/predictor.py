@@ -29,6 +29,7 @@ from samcl.device import autocast, resolve_device
 from samcl.inference.interface import Predictor
 from samcl.inference.padding import crop_frames, pad_frames, size_rule
 from samcl.metrics import ConfusionMatrix
+from samcl.models import fused_for_inference
 from tiaug.labels import IGNORE_INDEX
 
 ONNX_SUFFIX = ".onnx"
@@ -164,7 +165,7 @@ def load_inference_model(
         if str(source) in str(e):
             raise
         raise ValueError(f"checkpoint {source}: {e}") from None
-    model.to(device).eval()
+    model = fused_for_inference(model).to(device).eval()
     if getattr(model, "prefers_channels_last", False):
         model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs omit it
     size = payload.get("input_size")

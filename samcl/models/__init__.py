@@ -1,6 +1,6 @@
 """Segmentation models by name (see :mod:`samcl.models.registry`)."""
 
-from ._blocks import check_input_size
+from ._blocks import check_input_size, fused_for_inference
 from .attention_unet import AttentionGate, AttentionUNet
 from .registry import available_models, build_model
 from .smp_zoo import SMPModel
@@ -14,4 +14,5 @@ __all__ = [
     "available_models",
     "build_model",
     "check_input_size",
+    "fused_for_inference",
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +23,75 @@ class DoubleConv(nn.Sequential):
             nn.BatchNorm2d(cout),
             nn.ReLU(inplace=True),
         )
+
+
+class RepConv(nn.Module):
+    """``3x3 conv -> BN -> ReLU`` that trains with two more branches (RepVGG, Ding et al., CVPR 2021): a
+    ``1x1 conv -> BN`` and, when ``cin == cout``, a BN of the input, added before the ReLU. The branches, their BNs
+    folded in, equal one 3x3 convolution with a bias (:meth:`folded`): eval mode computes it at each call, and
+    :func:`fused_for_inference` makes it the block's only convolution, what inference and ONNX export run at the
+    cost of the plain block. (B, cin, H, W) -> (B, cout, H, W)."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.conv3, self.bn3 = nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout)
+        self.conv1, self.bn1 = nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout)
+        self.bn_identity = nn.BatchNorm2d(cout) if cin == cout else None
+        self.fused: nn.Conv2d | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.fused is not None:
+            y = self.fused(x)
+        elif self.training:
+            y = self.bn3(self.conv3(x)) + self.bn1(self.conv1(x))
+            if self.bn_identity is not None:
+                y = y + self.bn_identity(x)
+        else:
+            y = F.conv2d(x, *self.folded(), padding=1)
+        return F.relu(y)
+
+    def folded(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The (cout, cin, 3, 3) kernel and (cout,) bias equal to the three branches in eval mode."""
+        branches = [(self.conv3.weight, self.bn3), (F.pad(self.conv1.weight, [1, 1, 1, 1]), self.bn1)]
+        if self.bn_identity is not None:
+            identity = torch.zeros_like(self.conv3.weight)
+            identity[:, :, 1, 1] = torch.eye(identity.shape[0], dtype=identity.dtype, device=identity.device)
+            branches.append((identity, self.bn_identity))
+        kernel, bias = torch.zeros_like(self.conv3.weight), torch.zeros_like(self.bn3.bias)
+        for weight, bn in branches:
+            mean, var = cast(torch.Tensor, bn.running_mean), cast(torch.Tensor, bn.running_var)
+            scale = bn.weight / torch.sqrt(var + bn.eps)
+            kernel = kernel + weight * scale[:, None, None, None]
+            bias = bias + bn.bias - mean * scale
+        return kernel, bias
+
+    @torch.no_grad()
+    def fuse_(self) -> None:
+        """From now on run the one folded convolution (for inference: later changes of the branches are ignored)."""
+        kernel, bias = self.folded()
+        fused = nn.Conv2d(kernel.shape[1], kernel.shape[0], 3, padding=1).to(kernel)
+        fused.weight.copy_(kernel)
+        cast(torch.Tensor, fused.bias).copy_(bias)
+        self.fused = fused
+
+
+def fused_for_inference(model: nn.Module) -> nn.Module:
+    """``model`` itself, or, when it has :class:`RepConv` blocks, a copy in which each runs its one folded
+    convolution (the model is not changed)."""
+    if not any(isinstance(m, RepConv) for m in model.modules()):
+        return model
+    model = copy.deepcopy(model)
+    for module in model.modules():
+        if isinstance(module, RepConv):
+            module.fuse_()
+    return model
+
+
+class RepDoubleConv(nn.Sequential):
+    """Two :class:`RepConv`: the U-Net stage with RepVGG training branches (one 3x3 conv each in eval mode)."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__(RepConv(cin, cout), RepConv(cout, cout))
 
 
 def check_input_size(model: nn.Module, height: int, width: int) -> None:

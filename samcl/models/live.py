@@ -13,6 +13,8 @@ section 6) decided each part:
 - **width 8, not 16**: on a CPU the time of a U-Net goes into its full-resolution maps, which halve with the width;
 - **added skips**: on CPUs the concatenation and the twice-as-wide convolution after it cost memory traffic at
   every scale; adding is cheaper and learnt as well in the screen;
+- **RepVGG training branches** (:class:`~samcl.models._blocks.RepConv`): each 3x3 convolution trains beside a 1x1
+  one and an identity, which eval mode folds into the one 3x3 convolution: more accuracy for the same inference;
 - PyTorch runs it in the channels-last layout (``prefers_channels_last``), faster on CPUs for these narrow maps;
   onnxruntime is the faster runtime still.
 
@@ -21,6 +23,7 @@ H and W must be multiples of 16.
 
 from __future__ import annotations
 
+from ._blocks import RepDoubleConv
 from .unet import UNet
 
 
@@ -29,6 +32,7 @@ class LiveNet(UNet):
 
     name = "live"
     additive_skips = True
+    stage_block = RepDoubleConv
     prefers_channels_last = True
 
     def __init__(self, num_classes: int, in_channels: int = 1, base_width: int = 8):

@@ -19,6 +19,7 @@ class UNet(SizeCheckedModel):
 
     name = "unet"
     additive_skips = False  # True: the up-sampled features are added to the skip instead of concatenated with it
+    stage_block: type[nn.Module] = DoubleConv  # (cin, cout) -> the block of each encoder and decoder stage
 
     def __init__(self, num_classes: int, in_channels: int = 1, base_width: int = 64, depth: int = 4):
         super().__init__()
@@ -29,12 +30,12 @@ class UNet(SizeCheckedModel):
         self.size_multiple = 2**depth
         self.min_size = 2**depth
         widths = [base_width * 2**i for i in range(depth + 1)]
-        self.enc = nn.ModuleList([DoubleConv(in_channels, widths[0])])
-        self.enc.extend(DoubleConv(widths[i], widths[i + 1]) for i in range(depth))
+        self.enc = nn.ModuleList([self.stage_block(in_channels, widths[0])])
+        self.enc.extend(self.stage_block(widths[i], widths[i + 1]) for i in range(depth))
         self.pool = nn.MaxPool2d(2)
         self.up = nn.ModuleList(nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2) for i in range(depth))
         fused = 1 if self.additive_skips else 2  # channels into a decoder stage, in units of its width
-        self.dec = nn.ModuleList(DoubleConv(fused * widths[i], widths[i]) for i in range(depth))
+        self.dec = nn.ModuleList(self.stage_block(fused * widths[i], widths[i]) for i in range(depth))
         self.head = nn.Conv2d(widths[0], num_classes, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

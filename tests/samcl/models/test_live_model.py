@@ -44,13 +44,18 @@ def test_live_costs_a_fraction_of_unet_w16():
     assert _flops(live, x) * 4 < _flops(unet, x)
 
 
+def _first_conv(stage: torch.nn.Module) -> torch.nn.Conv2d:
+    return next(m for m in stage.modules() if isinstance(m, torch.nn.Conv2d))
+
+
 def test_live_adds_its_skips():
     """A decoder stage of ``live`` takes the encoder features of its scale plus the up-sampled deeper ones (as many
     channels as it gives); ``unet``'s takes the two side by side (twice as many)."""
     torch.manual_seed(0)
     live, unet = build_model("live", 6, base_width=8).eval(), build_model("unet", 6, base_width=8)
-    assert [s[0].in_channels for s in live.dec] == [s[0].out_channels for s in live.dec] == [8, 16, 32, 64]
-    assert [s[0].in_channels for s in unet.dec] == [16, 32, 64, 128]
+    assert [_first_conv(s).in_channels for s in live.dec] == [_first_conv(s).out_channels for s in live.dec]
+    assert [_first_conv(s).in_channels for s in live.dec] == [8, 16, 32, 64]
+    assert [_first_conv(s).in_channels for s in unet.dec] == [16, 32, 64, 128]
     seen: dict[str, torch.Tensor] = {}
     live.enc[0].register_forward_hook(lambda m, i, o: seen.update(skip=o))
     live.up[0].register_forward_hook(lambda m, i, o: seen.update(up=o))
