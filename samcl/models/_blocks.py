@@ -37,11 +37,15 @@ class RepConv(nn.Module):
         self.conv3, self.bn3 = nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout)
         self.conv1, self.bn1 = nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout)
         self.bn_identity = nn.BatchNorm2d(cout) if cin == cout else None
-        self.fused: nn.Conv2d | None = None
+        # set by fuse_; not saved, so a fused model's state_dict is still the branches' (it loads into a new one)
+        self.fused_weight: torch.Tensor | None
+        self.fused_bias: torch.Tensor | None
+        self.register_buffer("fused_weight", None, persistent=False)
+        self.register_buffer("fused_bias", None, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.fused is not None:
-            y = self.fused(x)
+        if self.fused_weight is not None:
+            y = F.conv2d(x, self.fused_weight, self.fused_bias, padding=1)
         elif self.training:
             y = self.bn3(self.conv3(x)) + self.bn1(self.conv1(x))
             if self.bn_identity is not None:
@@ -68,11 +72,7 @@ class RepConv(nn.Module):
     @torch.no_grad()
     def fuse_(self) -> None:
         """From now on run the one folded convolution (for inference: later changes of the branches are ignored)."""
-        kernel, bias = self.folded()
-        fused = nn.Conv2d(kernel.shape[1], kernel.shape[0], 3, padding=1).to(kernel)
-        fused.weight.copy_(kernel)
-        cast(torch.Tensor, fused.bias).copy_(bias)
-        self.fused = fused
+        self.fused_weight, self.fused_bias = self.folded()
 
 
 def fused_for_inference(model: nn.Module) -> nn.Module:

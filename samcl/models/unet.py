@@ -8,6 +8,8 @@ The paper's U-Net is ``base_width=64``. H and W must be multiples of ``2**depth`
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -19,7 +21,7 @@ class UNet(SizeCheckedModel):
 
     name = "unet"
     additive_skips = False  # True: the up-sampled features are added to the skip instead of concatenated with it
-    stage_block: type[nn.Module] = DoubleConv  # (cin, cout) -> the block of each encoder and decoder stage
+    stage_block: Callable[[int, int], nn.Module] = DoubleConv  # (cin, cout) -> each encoder and decoder stage
 
     def __init__(self, num_classes: int, in_channels: int = 1, base_width: int = 64, depth: int = 4):
         super().__init__()

@@ -83,3 +83,31 @@ def test_live_learns_a_fixed_batch():
         optimiser.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_live_trains_repvgg_branches_and_infers_with_them_folded(tmp_path):
+    """Every 3x3 convolution of ``live`` is a RepConv; a loaded predictor runs them folded (the same masks as the
+    model in eval mode), and its weights save again as a checkpoint that loads."""
+    import samcl
+    from samcl.models._blocks import RepConv
+
+    torch.manual_seed(0)
+    model = build_model("live", num_classes=6)
+    blocks = [m for m in model.modules() if isinstance(m, RepConv)]
+    assert len(blocks) == 2 * (len(model.enc) + len(model.dec))
+    with torch.no_grad():  # training-like BN statistics, so that folding them matters
+        for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+            bn.running_mean.uniform_(-0.5, 0.5)
+            bn.running_var.uniform_(0.5, 2.0)
+    classes = ["background", "skin", "mouth", "eyes", "eyebrows", "nose"]
+    norm = {"mean": 0.0, "std": 1.0}
+    path = samcl.save_model(tmp_path / "live.pt", model, classes=classes, normalization=norm)
+    predictor = samcl.load_predictor(path, device="cpu")
+    loaded = [m for m in predictor.model.modules() if isinstance(m, RepConv)]
+    assert all(m.fused_weight is not None for m in loaded)
+    frames = torch.randn(2, 64, 80)
+    with torch.no_grad():
+        expected = model.eval()(frames[:, None]).argmax(1).numpy()
+    assert (predictor.predict(frames.numpy()) == expected).mean() > 0.999
+    again = samcl.save_model(tmp_path / "again.pt", predictor.model, classes=classes, normalization=norm)
+    assert samcl.load_predictor(again, device="cpu").predict(frames.numpy()).shape == (2, 64, 80)

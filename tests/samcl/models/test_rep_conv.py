@@ -50,7 +50,8 @@ def test_eval_mode_follows_a_changed_weight_and_the_fused_copy_equals_it():
         torch.testing.assert_close(after, _branches(block, x), atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(fused(x), after, atol=1e-5, rtol=1e-5)
     assert not torch.allclose(before, after)
-    assert block.fused is None and isinstance(fused[0].fused, torch.nn.Conv2d)  # the model itself is not changed
+    assert block.fused_weight is None and fused[0].fused_weight is not None  # the model itself is not changed
+    assert fused.state_dict().keys() == torch.nn.Sequential(block).state_dict().keys()  # saved as the branches
     plain = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 3))
     assert fused_for_inference(plain) is plain
 
