@@ -76,10 +76,10 @@ class RepConv(nn.Module):
 
 
 def fused_for_inference(model: nn.Module) -> nn.Module:
-    """``model`` itself, or, when it has :class:`RepConv` blocks, a copy in which each runs its one folded
-    convolution (the model is not changed)."""
-    if not any(isinstance(m, RepConv) for m in model.modules()):
-        return model
+    """``model`` itself, or, when it has :class:`RepConv` blocks not fused yet, a copy in which each runs its one
+    folded convolution (the model is not changed)."""
+    if not any(isinstance(m, RepConv) and m.fused_weight is None for m in model.modules()):
+        return model  # nothing to fold, or folded already (a loaded model on its way to an ONNX export)
     model = copy.deepcopy(model)
     for module in model.modules():
         if isinstance(module, RepConv):

@@ -52,6 +52,7 @@ def test_eval_mode_follows_a_changed_weight_and_the_fused_copy_equals_it():
     assert not torch.allclose(before, after)
     assert block.fused_weight is None and fused[0].fused_weight is not None  # the model itself is not changed
     assert fused.state_dict().keys() == torch.nn.Sequential(block).state_dict().keys()  # saved as the branches
+    assert fused_for_inference(fused) is fused  # folded already: not copied and folded again
     plain = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 3))
     assert fused_for_inference(plain) is plain
 
