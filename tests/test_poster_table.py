@@ -53,6 +53,16 @@ def test_heavy_networks_get_a_reduced_budget_on_the_cpu_and_the_full_one_on_a_gp
     assert all(argv[-2:] == ["--reuse=a.json", "--reuse=b.json"] for _, argv in reused)
 
 
+def test_the_light_pass_has_the_control_row_and_pairs_sam_cl_with_it():
+    (_, light), (_, heavy) = poster_table.table_passes(_args(), robustness.SIZES)
+    recipes = light[light.index("--recipes") + 1 : light.index("--baseline")]
+    assert recipes == [*poster_table.STRATEGIES, "RMI + TiAug"] and "RMI + TiAug" in robustness.RECIPES
+    compares = [a for a in light if a.startswith("--compare=")]
+    assert compares == [f"--compare={m}: SAM-CL={m}: RMI + TiAug" for m in poster_table.LIGHT_NETWORKS]
+    assert robustness.parse_pair(compares[0].removeprefix("--compare=")) == ("unet: SAM-CL", "unet: RMI + TiAug")
+    assert not any(a.startswith("--compare") for a in heavy)
+
+
 def test_heavy_networks_and_live_train_without_a_base_width_and_widths_follow_the_size():
     size = robustness.SIZES["quick"]
     data = {"train": Path("t.h5"), "val": Path("v.h5")}
