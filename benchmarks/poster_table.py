@@ -12,8 +12,8 @@ poster's numbers appended to ``results.md``:
    and the first seed only; on a GPU (``--device cuda``) the full budget and every seed: ``--out``/heavy.
 
 Every strategy trains on the same data and augmentation as the poster's baselines (no TiAug), except SAM-CL, whose
-row is the poster's "RMI + TiAug + SAM-CL"; the control row "RMI + TiAug" (not a poster row) tells what SAM-CL adds
-from what TiAug does. The poster's digits come from the Thermal Face Database; ours from
+row is the poster's "RMI + TiAug + SAM-CL"; the control row "RMI + TiAug" (not a poster row) separates what SAM-CL
+adds from what TiAug does. The poster's digits come from the Thermal Face Database; ours from
 synthetic faces: compare the ordering, not the digits (Spearman's rank correlation per network).
 """
 
@@ -169,7 +169,7 @@ def comparison(
         f"Command: `{command}`.  ",
         "Poster: Thermal Face Database, the paper's sizes. Ours: synthetic faces (`tiaug synth`) at this "
         "benchmark's size: **compare the ordering, not the digits**. SAM-CL is RMI + TiAug + SAM-CL in both; "
-        "every other row trains without TiAug (SAM-CL's own share: its paired difference to RMI + TiAug, above). "
+        f"every other row trains without TiAug (SAM-CL's own share: its paired difference to {CONTROL}, above). "
         "Ours: mean over seeds of the clean test mIoU and of the mean "
         "over the single-condition test sets.",
         "",
