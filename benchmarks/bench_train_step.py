@@ -66,7 +66,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from samcl.losses import SAMCL_PRESETS, SAMCLLoss, build_loss
 from samcl.losses.samcl_loss import DEFAULT_PRESET
-from samcl.models import build_model
+from samcl.models import build_model, has_base_width
 
 
 def _sync(device: torch.device) -> None:
@@ -144,7 +144,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--width", type=int, default=320)
     ap.add_argument("--classes", type=int, default=6)
     ap.add_argument("--model", default="unet")
-    ap.add_argument("--base-width", type=int, default=16)
+    ap.add_argument(
+        "--base-width",
+        type=int,
+        default=16,
+        help="width of a model that has one (unet, attention_unet, live); the heavy networks have their own",
+    )
     ap.add_argument("--base-loss", default="ce", choices=["ce", "dice", "rmi"])
     ap.add_argument("--seg-distance", default="rmi", choices=["rmi", "dice", "ce"])
     ap.add_argument("--feat-distance", default="mse", choices=["mse", "l1", "cosine"])
@@ -171,7 +176,8 @@ def main(argv: list[str] | None = None) -> dict:
     amp_dtype = torch.bfloat16 if args.amp_dtype == "bf16" else torch.float16
     mf = torch.channels_last if args.channels_last else torch.contiguous_format
 
-    model_a = build_model(args.model, args.classes, base_width=args.base_width).to(device, memory_format=mf)
+    width = {"base_width": args.base_width} if has_base_width(args.model) else {}
+    model_a = build_model(args.model, args.classes, **width).to(device, memory_format=mf)
     model_b = copy.deepcopy(model_a)
     base = build_loss(args.base_loss, args.classes).to(device)
 
@@ -247,7 +253,7 @@ def main(argv: list[str] | None = None) -> dict:
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "model": args.model,
-        "base_width": args.base_width,
+        "base_width": width.get("base_width"),
         "batch_size": args.batch_size,
         "size": [args.height, args.width],
         "classes": args.classes,
@@ -267,7 +273,8 @@ def main(argv: list[str] | None = None) -> dict:
         "overheads_of_min_pct": overheads_min,
     }
     print(
-        f"{args.model} (base width {args.base_width}), batch {args.batch_size}, {args.height}x{args.width}, "
+        f"{args.model}{f' (base width {args.base_width})' if width else ''}, batch {args.batch_size}, "
+        f"{args.height}x{args.width}, "
         f"{args.classes} classes, device {device} ({dev_name}, {torch.get_num_threads()} threads), "
         f"amp={'off' if not args.amp else result['amp_dtype']}, channels_last={args.channels_last}, "
         f"median of {args.repeats} interleaved steps\n"

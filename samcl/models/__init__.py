@@ -2,7 +2,7 @@
 
 from ._blocks import check_input_size, fused_for_inference
 from .attention_unet import AttentionGate, AttentionUNet
-from .registry import available_models, build_model
+from .registry import available_models, build_model, has_base_width
 from .smp_zoo import SMPModel
 from .unet import UNet
 
@@ -15,4 +15,5 @@ __all__ = [
     "build_model",
     "check_input_size",
     "fused_for_inference",
+    "has_base_width",
 ]

@@ -11,6 +11,7 @@ architecture and encoder (the last four need the ``zoo`` extra). Every model map
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 from torch import nn
@@ -31,6 +32,14 @@ _BUILTIN: dict[str, Callable[..., nn.Module]] = {
 def available_models() -> list[str]:
     """Built-in names, plus the ``smp:<Arch>:<encoder>`` pattern and examples of it."""
     return [*_BUILTIN, "smp:<Arch>:<encoder>", *SMP_EXAMPLES]
+
+
+def has_base_width(name: str) -> bool:
+    """Whether the built-in model ``name`` takes a ``base_width`` argument (read from its builder's signature).
+    The heavy networks have none: a ``base_width`` passed to them would reach timm, where it means something
+    else (a ResNet's bottleneck width)."""
+    builder = _BUILTIN.get(name.strip().lower())
+    return builder is not None and "base_width" in inspect.signature(builder).parameters
 
 
 def build_model(name: str, num_classes: int, in_channels: int = 1, **kwargs) -> nn.Module:

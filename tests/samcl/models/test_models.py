@@ -3,7 +3,7 @@ import importlib.util
 import pytest
 import torch
 
-from samcl.models import AttentionUNet, available_models, build_model, check_input_size
+from samcl.models import AttentionUNet, available_models, build_model, check_input_size, has_base_width
 from samcl.models.smp_zoo import ZOO_MODELS
 
 BUILTIN = [n for n in available_models() if not n.startswith("smp:") and n not in ZOO_MODELS]  # zoo: -m zoo
@@ -44,6 +44,13 @@ def test_unknown_name_lists_valid_names():
     assert "unet" in str(info.value) and "attention_unet" in str(info.value)
     with pytest.raises(ValueError, match="smp:<Arch>:<encoder>"):
         build_model("smp:Unet", 3)
+
+
+def test_only_the_networks_written_here_take_a_base_width():
+    assert all(has_base_width(name) for name in BUILTIN)
+    assert not any(has_base_width(name) for name in ZOO_MODELS)
+    assert not has_base_width("smp:Unet:resnet18") and not has_base_width("segnet")
+    assert has_base_width(" UNet ")
 
 
 def test_attention_gate_weights_the_skip_connection():
