@@ -40,7 +40,7 @@ def test_heavy_networks_get_a_reduced_budget_on_the_cpu_and_the_full_one_on_a_gp
     assert light[light.index("--iters") + 1] == "6000" and light[
         light.index("--seeds") + 1 : light.index("--iters")
     ] == ["0", "1", "2"]
-    assert heavy[heavy.index("--iters") + 1] == "750" and heavy[heavy.index("--seeds") + 1] == "0"
+    assert heavy[heavy.index("--iters") + 1] == "125" and heavy[heavy.index("--seeds") + 1] == "0"
     assert heavy_out == light_out / "heavy" and "--recipes" in heavy
     _, (_, gpu) = poster_table.table_passes(_args(device="cuda", size="full"), robustness.SIZES)
     assert gpu[gpu.index("--iters") + 1] == "6000" and gpu[gpu.index("--seeds") + 1 : gpu.index("--iters")] == [
