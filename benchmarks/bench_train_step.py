@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> dict:
         "--base-width",
         type=int,
         default=16,
-        help="width of a model that has one (unet, attention_unet, live); the heavy networks have their own",
+        help="width of a model that takes one (samcl.models.has_base_width); the others build at their own",
     )
     ap.add_argument("--base-loss", default="ce", choices=["ce", "dice", "rmi"])
     ap.add_argument("--seg-distance", default="rmi", choices=["rmi", "dice", "ce"])

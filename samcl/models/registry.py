@@ -36,8 +36,8 @@ def available_models() -> list[str]:
 
 def has_base_width(name: str) -> bool:
     """Whether the built-in model ``name`` takes a ``base_width`` argument (read from its builder's signature).
-    The heavy networks have none: a ``base_width`` passed to them would reach timm, where it means something
-    else (a ResNet's bottleneck width)."""
+    The heavy networks and ``smp:`` models have none: their builders pass unknown arguments on to
+    segmentation-models-pytorch or refuse them."""
     builder = _BUILTIN.get(name.strip().lower())
     return builder is not None and "base_width" in inspect.signature(builder).parameters
 
