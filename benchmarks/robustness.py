@@ -53,12 +53,12 @@ from typing import Any
 
 from robustness_report import (  # the statistics and the report; it also puts this checkout on sys.path
     CONDITIONS,
-    OWN_WIDTH_MODELS,
     REPO,
     condition_mean,
     hinge_activity,
     plateau_range,
     plateau_trend,
+    trains_at_own_width,
     write_reports,
 )
 
@@ -324,7 +324,7 @@ def recorded_runs(paths: list[str], size: Size) -> dict[tuple[str, tuple[str, ..
 def model_kwargs(model: str, size: Size) -> dict[str, int]:
     """The registry arguments a run of ``model`` trains with at ``size``: the size's width, unless the network has
     its own."""
-    return {} if model in OWN_WIDTH_MODELS else {"base_width": size.base_width}
+    return {} if trains_at_own_width(model) else {"base_width": size.base_width}
 
 
 def network_parameters(model: str, size: Size) -> int:

@@ -125,9 +125,12 @@ def paired_table(
     return lines
 
 
-#: Networks trained at their own width (no ``base_width`` from the size): the heavy ones have none, ``live``'s is part
-#: of its design.
-OWN_WIDTH_MODELS = ("deeplabv3plus_resnet101", "deeplabv3plus_xception65", "hrnetv2_w48", "live")
+def trains_at_own_width(model: str) -> bool:
+    """Whether ``model`` trains at its own width, not the size's ``base_width``: the networks that take none (the
+    heavy ones and ``smp:`` models, read from the registry) and ``live``, whose width is part of its design."""
+    from samcl.models.registry import has_base_width  # here: the report itself does not need torch
+
+    return model == "live" or not has_base_width(model)
 
 
 def write_reports(
@@ -139,7 +142,7 @@ def write_reports(
     models = list(dict.fromkeys(r.get("model", args.models[0]) for r in runs))
     seeds = sorted({r["seed"] for r in runs})
     columns = ["clean", *CONDITIONS, "conditions", "mixed"]
-    own_width = [m for m in models if m in OWN_WIDTH_MODELS]
+    own_width = [m for m in models if trains_at_own_width(m)]
     width = f"base width {size.base_width}" + (f" ({' / '.join(own_width)}: its own default)" if own_width else "")
     lines = [
         f"# Robustness on synthetic thermal faces ({size.name} size)",

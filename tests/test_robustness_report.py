@@ -24,6 +24,14 @@ def test_plateau_trend_is_the_fitted_change_over_the_last_third():
     assert math.isnan(report.plateau_trend([(3000, 0.8)], iters))
 
 
+def test_only_networks_without_a_base_width_and_live_train_at_their_own_width():
+    size = robustness.SIZES["converged"]
+    for model in ("unet", "attention_unet"):
+        assert robustness.model_kwargs(model, size) == {"base_width": size.base_width}
+    for model in ("live", "deeplabv3plus_resnet101", "deeplabv3plus_xception65", "hrnetv2_w48", "smp:Unet"):
+        assert robustness.model_kwargs(model, size) == {}, model
+
+
 def test_paired_interval_uses_student_t():
     mean, lo, hi = report.paired_interval([1.0, 2.0, 3.0])
     assert mean == pytest.approx(2.0)
