@@ -67,11 +67,22 @@ POSTER_MIOU: dict[str, dict[str, float]] = {
 }
 
 
+def recorded_steps(path: str) -> int:
+    """The training steps a ``--reuse`` results.json was recorded at."""
+    try:
+        return int(json.loads(Path(path).read_text())["size"]["iters"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SystemExit(f"Error: --reuse {path}: not a results.json of robustness.py ({error})") from None
+
+
 def table_passes(args: argparse.Namespace, sizes: dict[str, Any]) -> list[tuple[Path, list[str]]]:
-    """(results folder, robustness.py arguments) of each pass of the table."""
+    """(results folder, robustness.py arguments) of each pass of the table. Each ``--reuse`` file goes to the passes
+    that train as many steps as it was recorded at (on the CPU the heavy pass trains fewer than the light one); a
+    file that fits no pass is refused."""
     out = Path(args.out)
     gpu = args.device.startswith("cuda")
     iters = args.iters or sizes[args.size].iters
+    steps_of = {path: recorded_steps(path) for path in args.reuse}
 
     def one_pass(folder: Path, models: list[str], strategies: list[str], seeds: list[int], steps: int) -> tuple:
         controlled = CONTROL in strategies
@@ -96,7 +107,7 @@ def table_passes(args: argparse.Namespace, sizes: dict[str, Any]) -> list[tuple[
             str(folder),
             *(f"--compare={m}: SAM-CL={m}: {CONTROL}" for m in models if controlled),
             *["--report-only"] * args.report_only,
-            *(f"--reuse={path}" for path in args.reuse),
+            *(f"--reuse={path}" for path in args.reuse if steps_of[path] == steps),
         ]
         return folder, argv
 
@@ -105,6 +116,13 @@ def table_passes(args: argparse.Namespace, sizes: dict[str, Any]) -> list[tuple[
         heavy_iters = iters if gpu else max(1, iters // HEAVY_CPU_SHARE)
         seeds = args.seeds if gpu else args.seeds[:1]
         passes.append(one_pass(out / "heavy", HEAVY_NETWORKS, HEAVY_STRATEGIES, seeds, heavy_iters))
+    budgets = sorted({int(argv[argv.index("--iters") + 1]) for _, argv in passes})
+    for path, steps in steps_of.items():
+        if steps not in budgets:
+            raise SystemExit(
+                f"Error: --reuse {path}: recorded at {steps} steps; this table's passes train "
+                f"{' and '.join(map(str, budgets))}"
+            )
     return passes
 
 

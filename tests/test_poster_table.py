@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from pathlib import Path
 
@@ -49,8 +50,26 @@ def test_heavy_networks_get_a_reduced_budget_on_the_cpu_and_the_full_one_on_a_gp
         "2",
     ]
     assert len(poster_table.table_passes(_args(no_heavy=True), robustness.SIZES)) == 1
-    reused = poster_table.table_passes(_args(reuse=["a.json", "b.json"]), robustness.SIZES)
-    assert all(argv[-2:] == ["--reuse=a.json", "--reuse=b.json"] for _, argv in reused)
+
+
+def _results_json(path: Path, steps: int) -> str:
+    path.write_text(json.dumps({"size": {"name": "converged", "iters": steps}, "runs": []}))
+    return str(path)
+
+
+def test_each_reused_file_goes_to_the_pass_of_its_step_count(tmp_path):
+    light_a, light_b = _results_json(tmp_path / "a.json", 6000), _results_json(tmp_path / "b.json", 6000)
+    heavy_c = _results_json(tmp_path / "c.json", 125)
+    (_, light), (_, heavy) = poster_table.table_passes(_args(reuse=[light_a, heavy_c, light_b]), robustness.SIZES)
+    assert [a for a in light if a.startswith("--reuse")] == [f"--reuse={light_a}", f"--reuse={light_b}"]
+    assert [a for a in heavy if a.startswith("--reuse")] == [f"--reuse={heavy_c}"]
+    gpu = poster_table.table_passes(_args(device="cuda", reuse=[light_a]), robustness.SIZES)
+    assert all(f"--reuse={light_a}" in argv for _, argv in gpu)  # one budget on a GPU: every pass takes it
+    with pytest.raises(SystemExit, match="recorded at 125 steps; this table's passes train 6000"):
+        poster_table.table_passes(_args(no_heavy=True, reuse=[heavy_c]), robustness.SIZES)
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(SystemExit, match=r"bad\.json: not a results\.json"):
+        poster_table.table_passes(_args(reuse=[str(tmp_path / "bad.json")]), robustness.SIZES)
 
 
 def test_the_light_pass_has_the_control_row_and_pairs_sam_cl_with_it():
