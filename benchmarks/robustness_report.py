@@ -128,7 +128,7 @@ def paired_table(
 def trains_at_own_width(model: str) -> bool:
     """Whether ``model`` trains at its own width, not the size's ``base_width``: the networks that take none (the
     heavy ones and ``smp:`` models, read from the registry) and ``live``, whose width is part of its design."""
-    from samcl.models.registry import has_base_width  # here: the report itself does not need torch
+    from samcl.models.registry import has_base_width  # lazy: importing this module needs no torch
 
     return model == "live" or not has_base_width(model)
 

@@ -28,7 +28,7 @@ def test_only_networks_without_a_base_width_and_live_train_at_their_own_width():
     size = robustness.SIZES["converged"]
     for model in ("unet", "attention_unet"):
         assert robustness.model_kwargs(model, size) == {"base_width": size.base_width}
-    for model in ("live", "deeplabv3plus_resnet101", "deeplabv3plus_xception65", "hrnetv2_w48", "smp:Unet"):
+    for model in ("live", "deeplabv3plus_resnet101", "deeplabv3plus_xception65", "hrnetv2_w48", "smp:Unet:resnet18"):
         assert robustness.model_kwargs(model, size) == {}, model
 
 
