@@ -112,16 +112,17 @@ def table_passes(args: argparse.Namespace, sizes: dict[str, Any]) -> list[tuple[
         return folder, argv
 
     passes = [one_pass(out, LIGHT_NETWORKS, [*STRATEGIES, CONTROL], args.seeds, iters)]
+    budgets = {iters}
     if not args.no_heavy:
         heavy_iters = iters if gpu else max(1, iters // HEAVY_CPU_SHARE)
         seeds = args.seeds if gpu else args.seeds[:1]
         passes.append(one_pass(out / "heavy", HEAVY_NETWORKS, HEAVY_STRATEGIES, seeds, heavy_iters))
-    budgets = sorted({int(argv[argv.index("--iters") + 1]) for _, argv in passes})
+        budgets.add(heavy_iters)
     for path, steps in steps_of.items():
         if steps not in budgets:
             raise SystemExit(
                 f"Error: --reuse {path}: recorded at {steps} steps; this table's passes train "
-                f"{' and '.join(map(str, budgets))}"
+                f"{' and '.join(map(str, sorted(budgets)))}"
             )
     return passes
 
