@@ -313,11 +313,15 @@ def recorded_runs(paths: list[str], size: Size) -> dict[tuple[str, tuple[str, ..
     recorded at another size is refused (its runs are not what this size would train)."""
     runs = {}
     for path in paths:
-        recorded = json.loads(Path(path).read_text())
-        if recorded["size"] != vars(size):
-            raise SystemExit(f"Error: --reuse {path}: recorded at size {recorded['size']}, not {vars(size)}")
-        for run in recorded["runs"]:
-            runs[run["model"], tuple(run["flags"]), run["seed"]] = run
+        try:
+            recorded = json.loads(Path(path).read_text())
+            recorded_size, recorded_runs = recorded["size"], recorded["runs"]
+            keyed = {(run["model"], tuple(run["flags"]), run["seed"]): run for run in recorded_runs}
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise SystemExit(f"Error: --reuse {path}: not a results.json of robustness.py ({error!r})") from None
+        if recorded_size != vars(size):
+            raise SystemExit(f"Error: --reuse {path}: recorded at size {recorded_size}, not {vars(size)}")
+        runs.update(keyed)
     return runs
 
 

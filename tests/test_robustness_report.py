@@ -102,6 +102,19 @@ def test_reused_runs_are_keyed_by_network_flags_and_seed_and_named_in_the_report
         robustness.recorded_runs([str(path)], robustness.SIZES["quick"])
 
 
+@pytest.mark.parametrize(
+    "text", ["{not json", "[]", '{"size": {}}', '{"size": {}, "runs": [{"model": "unet"}]}', '{"size": 3, "runs": 5}']
+)
+def test_a_reused_file_that_is_not_a_results_json_is_refused_in_one_line(tmp_path, text):
+    path = tmp_path / "results.json"
+    path.write_text(text)
+    with pytest.raises(SystemExit, match=r"^Error: --reuse .*results\.json: not a results\.json of robustness\.py \("):
+        robustness.recorded_runs([str(path)], robustness.SIZES["smoke"])
+    with pytest.raises(SystemExit, match=r"not a results\.json"):
+        robustness.recorded_runs([str(tmp_path / "missing.json")], robustness.SIZES["smoke"])
+    assert path.read_text() == text
+
+
 def test_a_report_without_its_baseline_has_no_empty_paired_table_and_quotes_its_command(tmp_path):
     runs = [_run("B", s, 0.72, 0.50) for s in range(2)]
     args = argparse.Namespace(argv=["--recipes", "B C"], device_name="CPU", models=["unet"], baseline="A", compare=[])
