@@ -29,6 +29,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from robustness_report import read_results
+
 STRATEGIES = ["BCE", "Dice", "SegAN", "SegGAN", "RMI", "ContrastiveSeg", "SAM-CL"]
 LIGHT_NETWORKS = ["unet", "attention_unet"]
 HEAVY_NETWORKS = ["deeplabv3plus_resnet101", "deeplabv3plus_xception65", "hrnetv2_w48"]
@@ -69,10 +71,7 @@ POSTER_MIOU: dict[str, dict[str, float]] = {
 
 def recorded_steps(path: str) -> int:
     """The training steps a ``--reuse`` results.json was recorded at."""
-    try:
-        return int(json.loads(Path(path).read_text())["size"]["iters"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise SystemExit(f"Error: --reuse {path}: not a results.json of robustness.py ({error})") from None
+    return int(read_results(path)["size"]["iters"])
 
 
 def table_passes(args: argparse.Namespace, sizes: dict[str, Any]) -> list[tuple[Path, list[str]]]:

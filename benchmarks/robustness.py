@@ -58,6 +58,8 @@ from robustness_report import (  # the statistics and the report; it also puts t
     hinge_activity,
     plateau_range,
     plateau_trend,
+    read_results,
+    run_key,
     trains_at_own_width,
     write_reports,
 )
@@ -313,15 +315,10 @@ def recorded_runs(paths: list[str], size: Size) -> dict[tuple[str, tuple[str, ..
     recorded at another size is refused (its runs are not what this size would train)."""
     runs = {}
     for path in paths:
-        try:
-            recorded = json.loads(Path(path).read_text())
-            recorded_size, recorded_runs = recorded["size"], recorded["runs"]
-            keyed = {(run["model"], tuple(run["flags"]), run["seed"]): run for run in recorded_runs}
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise SystemExit(f"Error: --reuse {path}: not a results.json of robustness.py ({error!r})") from None
-        if recorded_size != vars(size):
-            raise SystemExit(f"Error: --reuse {path}: recorded at size {recorded_size}, not {vars(size)}")
-        runs.update(keyed)
+        recorded = read_results(path)
+        if recorded["size"] != vars(size):
+            raise SystemExit(f"Error: --reuse {path}: recorded at size {recorded['size']}, not {vars(size)}")
+        runs.update((run_key(run), run) for run in recorded["runs"])
     return runs
 
 

@@ -4,6 +4,7 @@ check of a validation curve, paired differences with t-intervals, results.md and
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import shlex
 import statistics
@@ -25,6 +26,24 @@ if TYPE_CHECKING:
 T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 CLASS_FLOOR = 0.05  # a run whose clean test IoU of any class is below this has lost that class
 PLATEAU_POINTS = 1.0  # a curve is flat when val mIoU moves by less than this (points) over the last third
+
+
+def run_key(run: dict[str, Any]) -> tuple[str, tuple[str, ...], int]:
+    """(network, recipe flags, seed): what makes a recorded run the same as one to train."""
+    return run["model"], tuple(run["flags"]), run["seed"]
+
+
+def read_results(path: str) -> dict[str, Any]:
+    """An earlier ``results.json`` of robustness.py (``--reuse``): its ``size`` (with ``iters``) and ``runs`` (each
+    with a :func:`run_key`); a file that is not one is refused in one line (SystemExit)."""
+    try:
+        recorded = json.loads(Path(path).read_text())
+        int(recorded["size"]["iters"])
+        for run in recorded["runs"]:
+            run_key(run)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SystemExit(f"Error: --reuse {path}: not a results.json of robustness.py ({error!r})") from None
+    return recorded
 
 
 def last_third(curve: list[tuple[int, float]], iters: int) -> list[tuple[int, float]]:
