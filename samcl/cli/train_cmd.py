@@ -255,6 +255,22 @@ def strategy_kwargs(flags: dict[str, object]) -> dict[str, dict] | None:
     "each image (AugMix's); both views are trained on. 0: off.",
 )
 @option(
+    "--teacher",
+    help="Checkpoint (best.pt or its run folder) of a trained network whose predictions the run also learns "
+    "(knowledge distillation: a small network such as live learning from unet). Off by default.",
+    shown="none",
+)
+@option(
+    "--distill-weight",
+    type=FiniteFloat(min=0),
+    help="With --teacher: weight of the per-pixel KL divergence from the teacher's predictions.",
+)
+@option(
+    "--distill-temperature",
+    type=FiniteFloat(min=0, min_open=True),
+    help="With --teacher: softmax temperature of both predictions in that divergence.",
+)
+@option(
     "--input-norm",
     type=click.Choice(INPUT_NORMS),
     help="Network input: 'dataset' (one mean/std of the training set: absolute temperatures) or 'image' (each "

@@ -75,6 +75,9 @@ class TrainConfig:
     bandit: bool = False  # TiAug's discrete choices drawn by weights that follow the loss each choice produces
     bandit_kwargs: dict[str, Any] = field(default_factory=dict)  # BanditSettings: temperature, floor, decay, lag
     consistency: float = 0.0  # weight of the Jensen-Shannon consistency of a clean and the augmented view
+    teacher: str = ""  # checkpoint (file or run folder) of a trained network the run also learns from; "": none
+    distill_weight: float = 1.0  # weight of the distillation term (with a teacher)
+    distill_temperature: float = 1.0  # softmax temperature of the distillation (with a teacher)
     input_norm: str = DEFAULT_INPUT_NORM  # network input: "dataset" mean/std, or "image" (per-frame median, spread)
     crop: tuple[int, int] | None = None  # training crop H, W; None: the training frames, at most DEFAULT_CROP
     iters: int = 10000
@@ -174,6 +177,12 @@ class TrainConfig:
             raise UserError(f"{_option('adversarial_scale')} must be in (0, 1], got {self.adversarial_scale}")
         if self.consistency < 0:
             raise UserError(f"{_option('consistency')} must be >= 0, got {self.consistency}")
+        if self.distill_weight < 0:
+            raise UserError(f"{_option('distill_weight')} must be >= 0, got {self.distill_weight}")
+        if not self.distill_temperature > 0:
+            raise UserError(f"{_option('distill_temperature')} must be > 0, got {self.distill_temperature}")
+        if self.teacher and not Path(self.teacher).exists():
+            raise UserError(f"{_option('teacher')}: {self.teacher} does not exist (a checkpoint or a run folder)")
         if (self.adversarial_k or self.bandit) and not (self.tiaug or self.scene):
             raise UserError("--adversarial-k and --bandit choose among TiAug's draws: turn on --tiaug or --scene")
         try:
@@ -209,8 +218,9 @@ class TrainConfig:
         attack = bool(self.adversarial_k or self.bandit)
         wanted = {"attack": attack, "consistency": self.consistency > 0}
         augmentation = [name for name, on in wanted.items() if on]  # they choose the batch the strategy trains on
+        distill = ["distill"] if self.teacher else []
         strategy = self.chosen_strategy()
-        return augmentation + ([] if strategy == "none" else [strategy])
+        return augmentation + distill + ([] if strategy == "none" else [strategy])
 
     def loss_kwargs(self) -> dict[str, Any]:
         """Arguments of the loss beyond its name (``build_loss``): SAM-CL's, or none for a plain base loss."""

@@ -116,6 +116,8 @@ class Run:
             self.classes, config.iters, after=min(LOST_AFTER + config.aug_warmup + config.aug_ramp, 1.0)
         )
         self.normalization = data.normalization  # the resumed run's, or measured on the training data
+        for addon in self.addons:
+            addon.bind_inputs(self.normalization)
         if resume_payload is not None:
             model.load_state_dict(resume_payload["model_state"])
             self.training.load_state_dict(resume_payload["train_state"])

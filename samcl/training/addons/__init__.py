@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from samcl.training.addons.attack import AttackAddon
 from samcl.training.addons.consistency import ConsistencyAddon
+from samcl.training.addons.distill import DistillAddon
 from samcl.training.addons.protocol import Batch, SegmenterOutput, StepContext, TrainingAddon
 from samcl.training.addons.samcl import SAMCLAddon
 from samcl.training.addons.strategy_losses import STRATEGY_ADDONS
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 ADDONS: dict[str, Callable[[TrainConfig, int], TrainingAddon]] = {
     "attack": AttackAddon.from_config,
     "consistency": ConsistencyAddon.from_config,
+    "distill": DistillAddon.from_config,
     "samcl": SAMCLAddon.from_config,
     **{name: addon.from_config for name, addon in STRATEGY_ADDONS.items()},
 }
@@ -28,6 +30,7 @@ __all__ = [
     "AttackAddon",
     "Batch",
     "ConsistencyAddon",
+    "DistillAddon",
     "SAMCLAddon",
     "SegmenterOutput",
     "StepContext",

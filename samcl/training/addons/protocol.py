@@ -19,6 +19,7 @@ about any strategy. A strategy (SAM-CL, a contrastive head, an adversarial criti
   clean view; the first add-on that has one is used);
 - take its own optimiser step after the segmenter's (:meth:`~TrainingAddon.after_step`): a critic or a
   discriminator, or enqueue features into a memory;
+- learn how the run normalises its inputs (:meth:`~TrainingAddon.bind_inputs`), once before the first step;
 - keep state. Parameters and buffers (queues) are saved as the module's ``state_dict``; anything else
   (generators, bandit weights, counters) through ``nn.Module``'s own ``get_extra_state`` /
   ``set_extra_state``, as tensors and plain Python values (checkpoints hold data, never pickled objects).
@@ -188,6 +189,10 @@ class TrainingAddon(nn.Module):
     @property
     def skips_parameters(self) -> bool:
         return False
+
+    def bind_inputs(self, normalization: Normalization) -> None:
+        """Told once, before the first step, how the run turns temperatures into the network inputs of
+        :attr:`Batch.images` (e.g. to feed another network the same frames)."""
 
     def training_data(self, normalization: Normalization, n_rows: int, start: int, world: World) -> Any:
         """``(dataset, batch sampler)`` for steps ``start ..`` of this process when the add-on draws the training
