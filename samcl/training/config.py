@@ -181,8 +181,6 @@ class TrainConfig:
             raise UserError(f"{_option('distill_weight')} must be >= 0, got {self.distill_weight}")
         if not self.distill_temperature > 0:
             raise UserError(f"{_option('distill_temperature')} must be > 0, got {self.distill_temperature}")
-        if self.teacher and not Path(self.teacher).exists():
-            raise UserError(f"{_option('teacher')}: {self.teacher} does not exist (a checkpoint or a run folder)")
         if (self.adversarial_k or self.bandit) and not (self.tiaug or self.scene):
             raise UserError("--adversarial-k and --bandit choose among TiAug's draws: turn on --tiaug or --scene")
         try:

@@ -78,7 +78,7 @@ def _three_class_teacher(teacher, path) -> None:
 @pytest.mark.parametrize(
     ("case", "expected"),
     [
-        ("missing", "does not exist"),
+        ("missing", "file not found"),
         ("not a checkpoint", "not a readable PyTorch checkpoint"),
         ("three classes", "predicts 3 classes"),
         ("per-image inputs", "cannot be turned back into temperatures"),
