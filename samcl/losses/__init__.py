@@ -11,13 +11,13 @@ from tiaug._lazy import lazy_exports
 
 #: public name -> the submodule defining it
 _EXPORTS = {
-    **dict.fromkeys(("DEFAULT_IGNORE_INDEX", "SegmentationLoss"), "_common"),
+    **dict.fromkeys(("DEFAULT_IGNORE_INDEX", "SegmentationLoss", "labelled_mean"), "_common"),
     **dict.fromkeys(("BASE_LOSSES", "BASE_LOSS_NAMES", "BaseLoss"), "base_losses"),
     **dict.fromkeys(("available_losses", "build_loss"), "factory"),
     **dict.fromkeys(("CrossEntropyLoss", "ce_map_distance"), "ce"),
     **dict.fromkeys(("DiceLoss", "dice_map_distance"), "dice"),
     **dict.fromkeys(("RMILoss", "rmi_lower_bound", "rmi_map_distance"), "rmi"),
-    **dict.fromkeys(("JSConsistency", "js_consistency", "js_divergence_map", "labelled_mean"), "consistency"),
+    **dict.fromkeys(("JSConsistency", "js_consistency", "js_divergence_map"), "consistency"),
     **dict.fromkeys(("KDLoss", "kd_divergence_map", "kd_loss"), "distillation"),
     **dict.fromkeys(("SAMCLLoss", "warmup_factor"), "samcl_loss"),
     **dict.fromkeys(("cosine_distance", "l1_distance", "mse_distance"), "distances"),

@@ -102,3 +102,14 @@ def one_hot_map(safe_target: torch.Tensor, num_classes: int, valid: torch.Tensor
 def as_float(x: torch.Tensor) -> torch.Tensor:
     """``x`` in float32, or kept in float64 if it is float64 (losses never compute in half precision)."""
     return x if x.dtype == torch.float64 else x.float()
+
+
+def labelled_mean(
+    values: torch.Tensor, target: torch.Tensor | None, ignore_index: int | None = DEFAULT_IGNORE_INDEX
+) -> torch.Tensor:
+    """Mean of a per-pixel map (B, H, W) over the pixels ``target`` (B, H, W) does not label ``ignore_index``
+    (every pixel without a target); 0 when none counts."""
+    if target is None or ignore_index is None:
+        return values.mean()
+    valid = (target != ignore_index).to(values.dtype)
+    return (values * valid).sum() / valid.sum().clamp_min(1.0)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._common import DEFAULT_IGNORE_INDEX, as_float
+from ._common import DEFAULT_IGNORE_INDEX, as_float, labelled_mean
 
 
 def js_divergence_map(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:
@@ -44,17 +44,6 @@ def js_consistency(
     ``target`` (B, H, W), when given, leaves out the pixels labelled ``ignore_index``.
     """
     return labelled_mean(js_divergence_map(logits_a, logits_b), target, ignore_index)
-
-
-def labelled_mean(
-    values: torch.Tensor, target: torch.Tensor | None, ignore_index: int | None = DEFAULT_IGNORE_INDEX
-) -> torch.Tensor:
-    """Mean of a per-pixel map (B, H, W) over the pixels ``target`` (B, H, W) does not label ``ignore_index``
-    (every pixel without a target); 0 when none counts."""
-    if target is None or ignore_index is None:
-        return values.mean()
-    valid = (target != ignore_index).to(values.dtype)
-    return (values * valid).sum() / valid.sum().clamp_min(1.0)
 
 
 class JSConsistency(nn.Module):

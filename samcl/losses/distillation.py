@@ -14,8 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._common import DEFAULT_IGNORE_INDEX, as_float
-from .consistency import labelled_mean
+from ._common import DEFAULT_IGNORE_INDEX, as_float, labelled_mean
 
 
 def kd_divergence_map(student: torch.Tensor, teacher: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:

@@ -10,6 +10,7 @@ resumed run reads the teacher's file again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
@@ -44,19 +45,19 @@ def load_teacher(path: str, num_classes: int) -> tuple[nn.Module, Normalization]
     return teacher.model.requires_grad_(False).eval(), teacher.normalization
 
 
-def teacher_inputs(images: torch.Tensor, run: Normalization, teacher: Normalization) -> torch.Tensor:
-    """The teacher's inputs (B, 1, H, W) for the run's network inputs ``images``: the temperatures (degrees
-    Celsius) the run's ``dataset`` normalisation came from, normalised the teacher's way; per-image inputs
-    (``image`` mode) are the same for a teacher of that mode."""
+def teacher_input_map(run: Normalization, teacher: Normalization) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The map from the run's network inputs (B, 1, H, W) to the teacher's: the temperatures (degrees Celsius) the
+    run's ``dataset`` normalisation came from, normalised the teacher's way; per-image inputs (``image`` mode) are
+    the same for a teacher of that mode. A pair that cannot be mapped is refused (``SettingError``)."""
     if run == teacher or (run.mode == teacher.mode == "image"):
-        return images
+        return lambda images: images
     if run.mode != "dataset":
         raise SettingError(
             "teacher",
             f"the teacher takes {teacher.mode!r}-normalised inputs; per-image inputs ({run.mode!r}) cannot be "
             "turned back into temperatures: train the teacher with this run's --input-norm",
         )
-    return teacher(images * run.std + run.mean)
+    return lambda images: teacher(images * run.std + run.mean)
 
 
 class DistillAddon(TrainingAddon):
@@ -73,7 +74,7 @@ class DistillAddon(TrainingAddon):
         )
         network, self.teacher_normalization = load_teacher(config.teacher, num_classes)
         self._teacher = (network,)  # a tuple keeps it out of the add-on's parameters, state and device moves
-        self.run_normalization: Normalization | None = None
+        self.to_teacher_inputs: Callable[[torch.Tensor], torch.Tensor] | None = None  # set by bind_inputs
 
     @classmethod
     def from_config(cls, config: TrainConfig, num_classes: int) -> DistillAddon:
@@ -88,14 +89,14 @@ class DistillAddon(TrainingAddon):
         return ("kd_divergence",)
 
     def bind_inputs(self, normalization: Normalization) -> None:
-        teacher_inputs(torch.zeros(1, 1, 1, 1), normalization, self.teacher_normalization)  # refuse early
-        self.run_normalization = normalization
+        self.to_teacher_inputs = teacher_input_map(normalization, self.teacher_normalization)
 
     def loss(self, out: SegmenterOutput, context: StepContext) -> dict[str, torch.Tensor]:
-        if self.run_normalization is None:
+        if self.to_teacher_inputs is None:
             raise RuntimeError("DistillAddon.bind_inputs was not called before the first step")
-        teacher = self.teacher.to(out.logits.device)
+        if next(self.teacher.parameters()).device != out.logits.device:  # once: where the segmenter runs
+            self.teacher.to(out.logits.device)  # in place
         with torch.no_grad(), context.autocast():
-            target = teacher(teacher_inputs(out.images, self.run_normalization, self.teacher_normalization))
+            target = self.teacher(self.to_teacher_inputs(out.images))
         divergence = kd_loss(out.logits, target, out.masks, self.temperature, self.ignore_index)
         return {"loss": self.weight * divergence, "kd_divergence": divergence.detach()}

@@ -102,12 +102,12 @@ def test_a_teacher_that_cannot_serve_is_refused_in_one_line(dataset, teacher, tm
 
 def test_the_teacher_sees_the_same_temperatures_through_its_own_normalisation():
     from samcl.artifacts.normalization import Normalization
-    from samcl.training.addons.distill import teacher_inputs
+    from samcl.training.addons.distill import teacher_input_map
 
     temperatures = 25.0 + 10.0 * torch.rand(2, 1, 16, 20, generator=torch.Generator().manual_seed(0))
     run, other = Normalization(30.0, 4.0), Normalization(27.0, 6.0)
     for teacher in (run, other, Normalization(27.0, 6.0, "image")):
-        torch.testing.assert_close(teacher_inputs(run(temperatures), run, teacher), teacher(temperatures))
+        torch.testing.assert_close(teacher_input_map(run, teacher)(run(temperatures)), teacher(temperatures))
     per_image = Normalization(30.0, 4.0, "image")
     inputs = per_image(temperatures)
-    assert teacher_inputs(inputs, per_image, Normalization(0.0, 1.0, "image")) is inputs  # the same per image
+    assert teacher_input_map(per_image, Normalization(0.0, 1.0, "image"))(inputs) is inputs  # the same per image
