@@ -1,5 +1,5 @@
 """The ``live`` network: registered, any multiple-of-16 size, the same logits in channels-last, trainable, a
-fraction of the operations of ``unet`` w16 at full resolution, its skips added."""
+fraction of the operations of ``unet`` w16 at full resolution, its skips concatenated or added by stage."""
 
 from __future__ import annotations
 
@@ -41,28 +41,42 @@ def test_channels_last_gives_the_same_logits():
 def test_live_costs_a_fraction_of_unet_w16():
     x = torch.zeros(1, 1, 192, 256)
     live, unet = build_model("live", 6).eval(), build_model("unet", 6, base_width=16).eval()
-    assert _flops(live, x) * 4 < _flops(unet, x)
+    assert _flops(live, x) * 3.5 < _flops(unet, x)  # width 8 against 16: about a quarter
 
 
 def _first_conv(stage: torch.nn.Module) -> torch.nn.Conv2d:
     return next(m for m in stage.modules() if isinstance(m, torch.nn.Conv2d))
 
 
-def test_live_adds_its_skips():
-    """A decoder stage of ``live`` takes the encoder features of its scale plus the up-sampled deeper ones (as many
-    channels as it gives); ``unet``'s takes the two side by side (twice as many)."""
+@pytest.mark.parametrize("concat_stages", [0, 1, 4])
+def test_decoder_stages_concatenate_or_add_their_skips(concat_stages):
+    """The ``concat_stages`` finest decoder stages take the encoder features of their scale beside the up-sampled
+    deeper ones (twice their width in channels); the others take the two added (their width)."""
     torch.manual_seed(0)
-    live, unet = build_model("live", 6, base_width=8).eval(), build_model("unet", 6, base_width=8)
-    assert [_first_conv(s).in_channels for s in live.dec] == [_first_conv(s).out_channels for s in live.dec]
-    assert [_first_conv(s).in_channels for s in live.dec] == [8, 16, 32, 64]
-    assert [_first_conv(s).in_channels for s in unet.dec] == [16, 32, 64, 128]
+    live = build_model("live", 6, base_width=8, concat_stages=concat_stages).eval()
+    widths = [8, 16, 32, 64]
+    expected = [(2 if stage < concat_stages else 1) * w for stage, w in enumerate(widths)]
+    assert [_first_conv(s).in_channels for s in live.dec] == expected
+    assert [_first_conv(s).out_channels for s in live.dec] == widths
     seen: dict[str, torch.Tensor] = {}
-    live.enc[0].register_forward_hook(lambda m, i, o: seen.update(skip=o))
-    live.up[0].register_forward_hook(lambda m, i, o: seen.update(up=o))
-    live.dec[0].register_forward_pre_hook(lambda m, i: seen.update(fused=i[0]))
+    for stage in (0, 1):
+        live.enc[stage].register_forward_hook(lambda m, i, o, k=stage: seen.update({f"skip{k}": o}))
+        live.up[stage].register_forward_hook(lambda m, i, o, k=stage: seen.update({f"up{k}": o}))
+        live.dec[stage].register_forward_pre_hook(lambda m, i, k=stage: seen.update({f"fused{k}": i[0]}))
     with torch.no_grad():
         live(torch.randn(1, 1, 32, 48))
-    torch.testing.assert_close(seen["fused"], seen["skip"] + seen["up"])
+    for stage in (0, 1):
+        skip, up = seen[f"skip{stage}"], seen[f"up{stage}"]
+        fused = torch.cat([skip, up], dim=1) if stage < concat_stages else skip + up
+        torch.testing.assert_close(seen[f"fused{stage}"], fused)
+
+
+def test_unet_concatenates_every_skip_and_refuses_a_stage_count_out_of_range():
+    unet = build_model("unet", 6, base_width=8)
+    assert [_first_conv(s).in_channels for s in unet.dec] == [16, 32, 64, 128]
+    for bad in (-1, 5):
+        with pytest.raises(ValueError, match="concat_stages must be between 0 and depth"):
+            build_model("live", 6, concat_stages=bad)
 
 
 def test_live_learns_a_fixed_batch():
